@@ -1,0 +1,109 @@
+"""The CLI as a new user meets it: distill, validate, log, and errors without tracebacks."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from skillforge.analyze.grounding import normalize_whitespace
+from skillforge.ingest import ingest
+from skillforge.ingest.base import IngestReport
+
+EVIDENCE_CELL = re.compile(r"`([^`]+)`: ([\d, ]+)")
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "skillforge.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def _evidence(skill_md: str) -> list[tuple[str, list[int]]]:
+    table = skill_md.split("## Evidence", 1)[1]
+    return [(m.group(1), [int(x) for x in m.group(2).split(",")]) for m in EVIDENCE_CELL.finditer(table)]
+
+
+def test_distill_sample_traces_twice(sample_traces: Path, workdir: Path) -> None:
+    first = run("distill", str(sample_traces), cwd=workdir)
+    assert first.returncode == 0, first.stderr
+    assert "stored sample-traces v1" in first.stdout
+    assert "Analysing trajectories" in first.stderr  # progress shown
+    skill = workdir / "skills" / "sample-traces"
+    checked = run("validate", str(skill), cwd=workdir)
+    assert checked.returncode == 0, checked.stdout
+    text = (skill / "SKILL.md").read_text()
+    assert "version: '1'" in text
+    # every cited (session, steps) is a real step of a real input trajectory
+    trajectories = {t.session_id: t for t in ingest([sample_traces], IngestReport())}
+    cited = _evidence(text)
+    assert cited
+    for session_id, step_ids in cited:
+        for step_id in step_ids:
+            assert trajectories[session_id].step(step_id) is not None
+    second = run("distill", str(sample_traces), "--quiet", cwd=workdir)
+    assert second.returncode == 0, second.stderr
+    assert "stored sample-traces v2" in second.stdout
+    assert "Analysing" not in second.stderr  # --quiet silences progress
+    history = run("log", "sample-traces", cwd=workdir)
+    assert history.returncode == 0
+    assert "v1" in history.stdout and "v2" in history.stdout
+
+
+@pytest.mark.parametrize(("folder", "name"), [("tau-bench", "airline-support"), ("claude-code", "spotter-dev")])
+def test_distill_real_corpora(shared_traces: Path, workdir: Path, folder: str, name: str) -> None:
+    result = run("distill", str(shared_traces / folder), "--skill", name, "-q", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    skill = workdir / "skills" / name
+    assert run("validate", str(skill), "--json", cwd=workdir).returncode == 0
+    trajectories = {t.session_id: t for t in ingest([shared_traces / folder], IngestReport())}
+    for session_id, step_ids in _evidence((skill / "SKILL.md").read_text()):
+        assert all(trajectories[session_id].step(s) for s in step_ids)
+
+
+def test_malformed_line_reported_and_run_goes_on(sample_traces: Path, workdir: Path) -> None:
+    logs = workdir / "logs"
+    logs.mkdir()
+    lines = (sample_traces / "claude-code" / "short.jsonl").read_bytes().splitlines()
+    (logs / "s.jsonl").write_bytes(b"\n".join(lines[:5] + [b"{not json"] + lines[5:]) + b"\n")
+    result = run("distill", str(logs), "-q", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert f"{logs / 's.jsonl'}:6: malformed JSON line skipped" in normalize_whitespace(result.stderr)
+
+
+@pytest.mark.parametrize("setup", ["empty", "missing", "unknown"])
+def test_nothing_readable_exits_non_zero_with_one_line(workdir: Path, setup: str) -> None:
+    logs = workdir / "logs"
+    if setup != "missing":
+        logs.mkdir()
+    if setup == "unknown":
+        (logs / "a.json").write_bytes(orjson.dumps({"some": "thing"}))
+    result = run("distill", str(logs), "-q", cwd=workdir)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1
+
+
+def test_invalid_skill_name_is_refused(sample_traces: Path, workdir: Path) -> None:
+    result = run("distill", str(sample_traces), "--skill", "Bad_Name", "-q", cwd=workdir)
+    assert result.returncode == 1 and "not valid" in result.stderr
+    assert not (workdir / "skills").exists()
+
+
+def test_validate_reports_violations_with_lines(workdir: Path) -> None:
+    folder = workdir / "broken-skill"
+    folder.mkdir()
+    (folder / "SKILL.md").write_text("---\nname: other\ndescription: x\n---\n# T\n\n## Empty\n")
+    result = run("validate", str(folder), cwd=workdir)
+    assert result.returncode == 1
+    assert "SKILL.md:2: error: name 'other' must equal the folder name 'broken-skill'" in normalize_whitespace(result.stdout)
+    assert "SKILL.md:7: error: section 'Empty' is empty" in normalize_whitespace(result.stdout)
+
+
+def test_help_does_not_import_litellm(workdir: Path) -> None:
+    code = "import sys, skillforge.cli, skillforge.pipeline; assert 'litellm' not in sys.modules, 'litellm imported'"
+    assert subprocess.run([sys.executable, "-c", code], cwd=workdir).returncode == 0
+    assert run("--help", cwd=workdir).returncode == 0
