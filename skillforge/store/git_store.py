@@ -20,6 +20,7 @@ from typing import Any
 import git
 
 from skillforge.errors import SkillforgeError
+from skillforge.store.provenance import PROVENANCE_DIR, Provenance, provenance_path
 
 INFO_PREFIX = "skillforge-info: "
 _ACTOR = git.Actor("skillforge", "skillforge@localhost")
@@ -100,7 +101,59 @@ class SkillStore:
             return []
         return sorted({tag.name.rsplit("/v", 1)[0] for tag in repo.tags if "/v" in tag.name})
 
-    def commit_version(self, name: str, version: int, staged: Path, info: dict[str, Any]) -> VersionInfo:
+    def version(self, name: str, version: int | None = None) -> VersionInfo:
+        """One version of ``name`` (the latest when ``version`` is None).
+
+        Raises:
+            SkillforgeError: when the skill or that version is not in the store.
+        """
+        versions = self.versions(name)
+        if not versions:
+            raise SkillforgeError(f"no versions of {name!r} in {self.root}")
+        if version is None:
+            return versions[-1]
+        for info in versions:
+            if info.version == version:
+                return info
+        raise SkillforgeError(f"{name} has no v{version} (versions: {', '.join(f'v{v.version}' for v in versions)})")
+
+    def materialize(self, name: str, version: int | None, destination: Path) -> Path:
+        """Write the files of ``name`` at ``version`` (latest when None) into ``destination/<name>/``.
+
+        Reads from git (``git archive`` of the version's tag), so the working copy of the store is
+        not touched. Returns the skill folder written.
+
+        Raises:
+            SkillforgeError: unknown skill or version.
+        """
+        import io
+        import tarfile
+
+        info = self.version(name, version)
+        repo = self._repo(create=False)
+        assert repo is not None
+        data = io.BytesIO()
+        repo.archive(data, treeish=info.tag, path=name, format="tar")
+        data.seek(0)
+        destination.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(fileobj=data) as archive:
+            archive.extractall(destination, filter="data")
+        return destination / name
+
+    def provenance(self, name: str, version: int | None = None) -> Provenance | None:
+        """The provenance recorded with a version (latest when None), or None if none was recorded."""
+        info = self.version(name, version)
+        repo = self._repo(create=False)
+        assert repo is not None
+        try:
+            data = repo.git.show(f"{info.tag}:{PROVENANCE_DIR}/{name}.json")
+        except git.GitCommandError:
+            return None
+        return Provenance.from_json(data)
+
+    def commit_version(
+        self, name: str, version: int, staged: Path, info: dict[str, Any], provenance: Provenance | None = None
+    ) -> VersionInfo:
         """Store the skill folder ``staged`` as version ``version`` of ``name``.
 
         The folder is copied next to its destination and swapped in with renames, then
@@ -111,6 +164,8 @@ class SkillStore:
             version: must be ``latest_version(name) + 1``.
             staged: a validated skill folder outside the store.
             info: JSON-serialisable facts recorded in the commit message.
+            provenance: written to ``.provenance/<name>.json`` in the same commit when given;
+                when None, an older provenance file of ``name`` is removed in this commit.
 
         Raises:
             SkillforgeError: when ``version`` is not the next version number.
@@ -130,7 +185,18 @@ class SkillStore:
             os.replace(incoming, destination)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-        repo.git.add("--all", "--", name)
+        paths = [name]
+        target = provenance_path(self.root, name)
+        if provenance is not None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            scratch_file = target.with_suffix(".json.tmp")
+            scratch_file.write_bytes(provenance.to_json())
+            os.replace(scratch_file, target)
+        elif target.exists():
+            target.unlink()  # a stale provenance must not describe the new version
+        if provenance is not None or repo.git.ls_files("--", target.relative_to(self.root).as_posix()):
+            paths.append(target.relative_to(self.root).as_posix())
+        repo.git.add("--all", "--", *paths)
         message = f"{name} v{version}\n\n{INFO_PREFIX}{json.dumps(info, sort_keys=True)}\n"
         commit = repo.index.commit(message, author=_ACTOR, committer=_ACTOR)
         tag = repo.create_tag(f"{name}/v{version}", ref=commit)

@@ -37,3 +37,26 @@ def test_version_numbers_must_follow(tmp_path: Path) -> None:
     store = SkillStore(tmp_path / "skills")
     with pytest.raises(SkillforgeError, match="next version is v1"):
         store.commit_version("demo", 2, _skill(tmp_path, "x\n"), {})
+
+
+def test_materialize_reads_a_version_from_history(tmp_path: Path) -> None:
+    store = SkillStore(tmp_path / "skills")
+    store.commit_version("demo", 1, _skill(tmp_path, "one\n"), {})
+    store.commit_version("demo", 2, _skill(tmp_path, "two\n"), {})
+    folder = store.materialize("demo", 1, tmp_path / "out")
+    assert (folder / "SKILL.md").read_text() == "one\n"
+    assert store.version("demo").version == 2
+    with pytest.raises(SkillforgeError, match="has no v7"):
+        store.version("demo", 7)
+
+
+def test_provenance_is_committed_with_its_version(tmp_path: Path) -> None:
+    from skillforge.store.provenance import Provenance, Span
+
+    store = SkillStore(tmp_path / "skills")
+    first = Provenance("demo", 1, [Span("SKILL.md", 1, 1, ["L-a"], 2)], {"L-a": {"title": "t"}})
+    store.commit_version("demo", 1, _skill(tmp_path, "one\n"), {}, first)
+    store.commit_version("demo", 2, _skill(tmp_path, "two\n"), {})
+    assert store.provenance("demo", 1) == first
+    assert store.provenance("demo", 1).spans_for("SKILL.md", 1)[0].lesson_ids == ["L-a"]
+    assert store.provenance("demo", 2) is None  # no stale provenance for a version without one
