@@ -21,7 +21,7 @@ from skillforge.export.host import SCOPES, ExportOptions, Scope, base_path
 from skillforge.export.manifest import Manifest
 from skillforge.export.paths import check_name
 from skillforge.export.registry import get_host
-from skillforge.export.source import load_source
+from skillforge.export.source import load_source, materialize
 from skillforge.export.validity import require_valid
 from skillforge.store.git_store import SkillStore
 
@@ -121,7 +121,7 @@ def export_version(
     info = store.version(name, version)
     root = Path(dest) if dest is not None else default_root(scope)
     with tempfile.TemporaryDirectory(prefix="skillforge-export-") as scratch:
-        folder = store.materialize(name, info.version, Path(scratch))
+        folder = materialize(store, name, info.version, Path(scratch))
         require_valid(folder, f"{name} v{info.version}", "exported")
         skill = load_source(folder, info.version, datetime.fromisoformat(info.date))
     plan = host.plan(skill, scope, options, lambda relative: read_existing(root, relative))

@@ -17,7 +17,7 @@ from pathlib import Path
 from skillforge.errors import SkillforgeError
 from skillforge.export.bundle import read_bundle
 from skillforge.export.paths import check_name, safe_target
-from skillforge.export.source import SkillFile, read_files
+from skillforge.export.source import SkillFile, materialize, read_files
 from skillforge.export.validity import require_valid
 from skillforge.store.git_store import SkillStore, VersionInfo
 
@@ -89,7 +89,7 @@ def import_skill(path: Path, store_root: Path = Path("skills")) -> ImportResult:
         require_valid(staged, str(path), "imported")
         latest = store.latest_version(name)
         if latest:
-            current, _ = read_files(store.materialize(name, latest, Path(scratch) / "latest"))
+            current, _ = read_files(materialize(store, name, latest, Path(scratch) / "latest"))
             if current == files:
                 return ImportResult(name, store.version(name, latest), stored=False, skipped=skipped)
         info = {"inputs": [str(path)], "analyst": "import", "files": len(files)}

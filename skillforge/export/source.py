@@ -13,6 +13,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import stat
+import tarfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
@@ -22,6 +23,7 @@ import yaml
 
 from skillforge.errors import SkillforgeError
 from skillforge.skill.validate import parse_frontmatter
+from skillforge.store.git_store import SkillStore
 
 EXCLUDE_DIRS = frozenset({"__pycache__", "node_modules"})
 EXCLUDE_GLOBS = ("*.pyc",)
@@ -179,3 +181,16 @@ def load_source(folder: Path, version: int | None = None, date: datetime | None 
         body=body,
         skipped=skipped,
     )
+
+
+def materialize(store: SkillStore, name: str, version: int, destination: Path) -> Path:
+    """Write ``name`` at ``version`` from ``store`` into ``destination/<name>/`` and return that folder.
+
+    Raises:
+        SkillforgeError: unknown skill or version, or the version holds a link pointing outside
+            its folder or an absolute link (refused by the tar "data" filter while unpacking).
+    """
+    try:
+        return store.materialize(name, version, destination)
+    except tarfile.FilterError as exc:
+        raise SkillforgeError(f"{name} v{version} holds an unsafe entry ({exc}); refusing to export it") from exc

@@ -1,0 +1,85 @@
+"""`export --to bundle` → `import` round trip, and importing skill folders."""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from pathlib import Path
+
+import git
+import pytest
+
+from skillforge.export.bundle import read_bundle
+from skillforge.export.exporter import export_version
+from skillforge.export.importer import import_skill
+from skillforge.export.validity import InvalidSkillError
+from skillforge.store.git_store import SkillStore
+from tests.export.conftest import stored_files, tree
+
+
+def _tree_id(store: Path, name: str, version: int) -> str:
+    """The git tree id of a stored skill folder: equal ids mean byte-identical files and modes."""
+    return git.Repo(store).git.rev_parse(f"{name}/v{version}:{name}")
+
+
+@pytest.mark.parametrize("name", ["airline", "spotter"])
+def test_bundle_round_trip_is_byte_identical(name: str, store: Path, tmp_path: Path, project: Path) -> None:
+    export_version(name, "bundle", store_root=store, dest=tmp_path / "dist")
+    fresh = tmp_path / "fresh-store"
+    result = import_skill(tmp_path / "dist" / f"{name}.skill", fresh)
+    assert result.stored and result.name == name and result.version.version == 1
+    assert stored_files(fresh, name) == stored_files(store, name)
+    assert _tree_id(fresh, name, 1) == _tree_id(store, name, 1)
+    info = SkillStore(fresh).versions(name)[0].info
+    assert info["analyst"] == "import" and info["inputs"] == [str(tmp_path / "dist" / f"{name}.skill")]
+    # importing the same content again stores nothing, in either store
+    again = import_skill(tmp_path / "dist" / f"{name}.skill", fresh)
+    assert not again.stored and again.version.version == 1
+    assert not import_skill(tmp_path / "dist" / f"{name}.skill", store).stored
+    assert SkillStore(store).latest_version(name) == 1
+
+
+def test_an_exported_folder_imports_identically(store: Path, tmp_path: Path, project: Path) -> None:
+    export_version("airline", "claude-code", store_root=store)
+    fresh = tmp_path / "fresh-store"
+    import_skill(project / ".claude/skills/airline", fresh)
+    assert _tree_id(fresh, "airline", 1) == _tree_id(store, "airline", 1)
+
+
+def test_a_changed_skill_becomes_the_next_version(store: Path, tmp_path: Path, project: Path) -> None:
+    export_version("airline", "claude-code", store_root=store)
+    folder = project / ".claude/skills/airline"
+    shutil.copytree(folder, tmp_path / "edit" / "airline")
+    skill_md = tmp_path / "edit" / "airline" / "SKILL.md"
+    skill_md.write_text(skill_md.read_text().replace("## Pitfalls", "## Pitfalls\n\nChecked by hand.", 1))
+    result = import_skill(tmp_path / "edit" / "airline", store)
+    assert result.stored and result.version.version == 2
+    assert stored_files(store, "airline", 2)["SKILL.md"] == skill_md.read_bytes()  # kept byte for byte
+    assert stored_files(store, "airline", 1)["SKILL.md"] != skill_md.read_bytes()  # v1 still in history
+
+
+def test_packager_exclusions_are_skipped_on_import(store: Path, tmp_path: Path, project: Path) -> None:
+    export_version("spotter", "bundle", store_root=store, dest=tmp_path / "dist")
+    bundle = tmp_path / "dist" / "spotter.skill"
+    with zipfile.ZipFile(bundle, "a") as archive:
+        archive.writestr("spotter/evals/evals.json", "{}")
+        archive.writestr("spotter/scripts/__pycache__/x.pyc", b"\0")
+        archive.writestr("spotter/.DS_Store", b"\0")
+    name, _, skipped = read_bundle(bundle)
+    assert name == "spotter" and skipped == [".DS_Store", "evals/evals.json", "scripts/__pycache__/x.pyc"]
+    fresh = tmp_path / "fresh-store"
+    result = import_skill(bundle, fresh)
+    assert result.skipped == skipped
+    assert _tree_id(fresh, "spotter", 1) == _tree_id(store, "spotter", 1)
+
+
+def test_an_invalid_skill_is_not_imported(tmp_path: Path) -> None:
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    (folder / "SKILL.md").write_text("---\nname: other\ndescription: <b>bold</b>\n---\n# Demo\n\nSee [x](references/missing.md).\n")
+    with pytest.raises(InvalidSkillError, match="is not a valid skill, so it is not imported") as caught:
+        import_skill(folder, tmp_path / "skills")
+    rules = {v.rule for v in caught.value.report.errors}
+    assert {"frontmatter.name-folder", "links.resolve"} <= rules
+    assert not (tmp_path / "skills").exists()
+    assert tree(folder) == {"SKILL.md": (folder / "SKILL.md").read_bytes()}  # the input is untouched
