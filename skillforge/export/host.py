@@ -42,11 +42,12 @@ class Output:
 
     Attributes:
         path: where, relative to the destination root (POSIX form).
-        data: the bytes of the file, or of the managed block's inner text when ``block`` is set.
+        data: the bytes of the file.
         executable: write the file with execute bits (0o755).
-        block: when set, ``data`` goes into the block named ``block`` inside the shared file
-            ``path`` (AGENTS.md, CLAUDE.md), between marker comments; the rest of the file is
-            left byte for byte.
+        block: when set, ``path`` is a shared file (AGENTS.md, CLAUDE.md) and ``data`` is its
+            whole new text, in which only the block named ``block`` (between marker comments)
+            differs from what is there now; such a file need not be skillforge's, but a block
+            edited by hand is not replaced without ``--force``.
     """
 
     path: str

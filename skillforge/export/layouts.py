@@ -57,7 +57,7 @@ class SkillFolderHost:
 
     @property
     def drops(self) -> str:
-        return "nothing (root evals/ and caches are never exported)"
+        return "nothing (root evals/, .git/ and caches are never exported)"
 
     def plan(self, skill: SkillSource, scope: Scope, options: ExportOptions, existing: Existing) -> Plan:
         """Every file of the skill under ``<base>/<name>/``."""
@@ -152,7 +152,7 @@ class BundleHost:
     source: str = "anthropics/skills skills/skill-creator/scripts/package_skill.py"
     kind: str = "bundle"
     keeps: str = "the whole skill folder under one top-level <name>/ folder, zipped"
-    drops: str = "evals/ at the root, __pycache__/, node_modules/, *.pyc, .DS_Store"
+    drops: str = "evals/ at the root, .git/, __pycache__/, node_modules/, *.pyc, .DS_Store"
 
     def plan(self, skill: SkillSource, scope: Scope, options: ExportOptions, existing: Existing) -> Plan:
         """One file, ``<name>.skill``."""

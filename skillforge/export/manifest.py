@@ -86,9 +86,15 @@ class Manifest:
         self.files.pop(relative, None)
 
     def save(self) -> None:
-        """Write the manifest atomically (a temporary file renamed over the old one)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """Write the manifest atomically (a temporary file renamed over the old one); an
+        unchanged manifest is not rewritten."""
         data = json.dumps({"format": FORMAT, "files": self.files, "blocks": self.blocks}, indent=2, sort_keys=True) + "\n"
+        try:
+            if self.path.read_text(encoding="utf-8") == data:
+                return
+        except OSError:
+            pass
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         handle, scratch = tempfile.mkstemp(prefix=".exports.", dir=self.path.parent)
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(data)

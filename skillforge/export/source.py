@@ -5,7 +5,8 @@ its frontmatter and body, and the version it came from. Reading refuses anything
 make an export escape its destination (a symbolic link pointing outside the skill folder) and
 leaves out what a host never needs, following Anthropic's packager
 (``anthropics/skills`` ``skills/skill-creator/scripts/package_skill.py``): ``__pycache__`` and
-``node_modules`` folders, ``*.pyc`` and ``.DS_Store`` files anywhere, and ``evals/`` at the root.
+``node_modules`` folders, ``*.pyc`` and ``.DS_Store`` files anywhere, and ``evals/`` at the root;
+and, beyond the packager, ``.git/`` (a skill folder that is its own repository).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from skillforge.errors import SkillforgeError
 from skillforge.skill.validate import parse_frontmatter
 from skillforge.store.git_store import SkillStore
 
-EXCLUDE_DIRS = frozenset({"__pycache__", "node_modules"})
+EXCLUDE_DIRS = frozenset({"__pycache__", "node_modules", ".git"})
 EXCLUDE_GLOBS = ("*.pyc",)
 EXCLUDE_FILES = frozenset({".DS_Store"})
 ROOT_EXCLUDE_DIRS = frozenset({"evals"})
