@@ -8,7 +8,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-import yaml
 
 from skillforge.errors import SkillforgeError
 from skillforge.export.block import find_block
