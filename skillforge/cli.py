@@ -204,6 +204,19 @@ def _print_violations(violations: list) -> None:
         err_console.print(f"[{style}]{violation}[/]", highlight=False)
 
 
+@app.command()
+def report(
+    run: Annotated[str, typer.Argument(help="A run folder, or a run id under --runs.")],
+    runs: Annotated[Path, typer.Option("--runs", help="Folder holding the runs.")] = Path(".skillforge/runs"),
+) -> None:
+    """Show a run's consolidation report: per level inputs, outputs, dropped edits and why,
+    contradictions, tokens and cost; then apply, fix and validation results."""
+    from skillforge.merge.report import ConsolidationReport, find_run, render_report
+
+    for renderable in render_report(ConsolidationReport.load(find_run(run, runs))):
+        console.print(renderable)
+
+
 def _print_problems(problems: list, limit: int = 20) -> None:
     for problem in problems[:limit]:
         style = "red" if problem.severity == "error" else "yellow"

@@ -10,6 +10,7 @@ of contents past 100).
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -62,7 +63,7 @@ def render_skill(content: SkillContent, folder: Path) -> list[Path]:
     Returns:
         The files written, ``SKILL.md`` first.
     """
-    env = _environment()
+    env = template_environment()
     folder.mkdir(parents=True, exist_ok=True)
     procedure = [g for g in content.groups if g.kind == "success"]
     pitfalls = [g for g in content.groups if g.kind == "failure"]
@@ -95,12 +96,25 @@ def render_skill(content: SkillContent, folder: Path) -> list[Path]:
 
 def default_description(content: SkillContent) -> str:
     """A description naming the main tools and the source of the lessons (≤ 1024 chars, no ``<``/``>``)."""
-    tools = [name for name, _ in content.tool_counts.most_common(6)]
-    tool_text = ", ".join(tools) if tools else "their tools"
+    return describe_skill([name for name, _ in content.tool_counts.most_common(6)], content.trajectory_count, content.formats)
+
+
+def describe_skill(tools: list[str], trajectory_count: int, formats: list[str]) -> str:
+    """The default frontmatter description: main tools and where the lessons come from.
+
+    Args:
+        tools: tool names, most used first (the first 6 are named).
+        trajectory_count: how many trajectories the lessons come from.
+        formats: their log formats.
+
+    Returns:
+        At most 1024 characters, without ``<`` or ``>`` (Agent Skills rules, DESIGN §3).
+    """
+    tool_text = ", ".join(tools[:6]) if tools else "their tools"
+    source = f"{trajectory_count} real {'/'.join(formats)} trajectories" if trajectory_count else "agent trajectories"
     text = (
         f"Pitfalls to avoid and patterns that worked for agents using {tool_text}, distilled from "
-        f"{content.trajectory_count} real {'/'.join(content.formats)} trajectories. Use when an agent "
-        "works with these tools or on similar tasks, especially after a tool call fails."
+        f"{source}. Use when an agent works with these tools or on similar tasks, especially after a tool call fails."
     )
     return re.sub(r"[<>]", "", text)[:1024]
 
@@ -112,8 +126,12 @@ def _frontmatter(content: SkillContent) -> str:
 
 
 def _when_to_use(content: SkillContent) -> str:
-    tools = [f"`{name}`" for name, _ in content.tool_counts.most_common(8)]
-    tool_text = ", ".join(tools) if tools else "the same tools"
+    return when_to_use_text([name for name, _ in content.tool_counts.most_common(8)])
+
+
+def when_to_use_text(tools: list[str]) -> str:
+    """The "When to use" paragraph naming up to 8 tools (most used first)."""
+    tool_text = ", ".join(f"`{name}`" for name in tools[:8]) if tools else "the same tools"
     return (
         f"Use this skill on tasks like the ones these runs worked on, where the agent calls {tool_text} "
         "(most used first). Read the pitfalls before calling those tools, and follow the procedure "
@@ -144,7 +162,9 @@ def _reference(env: Environment, path: Path, title: str, groups: list[LessonGrou
 
 
 @cache
-def _environment() -> Environment:
+def template_environment() -> Environment:
+    """The Jinja2 environment over ``templates/`` (strict undefined, no autoescape, with the
+    ``oneline``, ``cell``, ``lowerfirst``, ``anchor`` and ``evidence_cell`` filters). Cached."""
     env = Environment(
         loader=FileSystemLoader(str(data_dir("templates"))),
         undefined=StrictUndefined,
@@ -156,6 +176,7 @@ def _environment() -> Environment:
     env.filters["lowerfirst"] = lambda text: text[:1].lower() + text[1:] if text and not text[:2].isupper() else text
     env.filters["anchor"] = lambda heading: re.sub(r"[^a-z0-9 -]", "", heading.lower()).replace(" ", "-")
     env.filters["evidence_cell"] = _evidence_cell
+    env.filters["json"] = lambda value: json.dumps(value, indent=1, ensure_ascii=False)
     return env
 
 

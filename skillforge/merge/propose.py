@@ -1,0 +1,151 @@
+"""Propose: one patch per batch of lessons, each against the same frozen snapshot of the skill.
+
+Trace2Skill's MAP stage (``parallel_evolving_agent.py``; DESIGN §2): batches of ``propose_batch``
+lessons, one LLM call each, run in parallel through :class:`skillforge.llm.LLMClient`. The reply
+must match ``patch.schema.json`` narrowed so every edit cites at least one lesson of its batch
+(:func:`skillforge.patch.patch_schema`); llm.py gives an invalid reply one repair round. A batch
+whose call still fails gets the deterministic patch of its lessons (:func:`offline_patch`), so no
+lesson is lost; that fallback is recorded and is not saved as finished (a rerun asks again).
+
+:func:`offline_patch` is also the whole consolidation of the offline path: lesson groups
+(:func:`skillforge.merge.offline.group_lessons`) become one edit each, with the group's lesson ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from skillforge.lesson import Lesson
+from skillforge.merge.offline import LessonGroup, group_lessons
+from skillforge.merge.prompts import render_prompt, skill_files, template_digest
+from skillforge.merge.runstate import RunFolder, digest
+from skillforge.patch import Edit, Patch, patch_schema
+from skillforge.skill.document import SKILL_MD, SkillDoc, support_of
+from skillforge.skill.render import template_environment
+
+TEMPLATE = "propose.md.j2"
+PROCEDURE_HEADING = "## Procedure"
+PITFALLS_HEADING = "## Pitfalls"
+
+
+@dataclass
+class Proposal:
+    """The patch proposed for one batch.
+
+    Attributes:
+        index: batch number (0-based); lesson_ids: the batch's lessons.
+        patch: the proposed patch.
+        status: ``proposed`` (a call made now), ``reused`` (saved in the run folder) or ``fallback``
+            (the call failed; the deterministic patch of the batch stands in).
+        usage: ``{prompt_tokens, completion_tokens, cost_usd}`` of the call.
+        error: the failure message for a fallback.
+    """
+
+    index: int
+    lesson_ids: list[str]
+    patch: Patch
+    status: str
+    usage: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+
+
+def batches(lessons: Sequence[Lesson], size: int) -> list[list[Lesson]]:
+    """Split ``lessons`` into batches of at most ``size`` (≥ 1), similar lessons together: ordered by
+    kind, then ``tool:`` tags, then title, so near-duplicates meet in one proposal."""
+    ordered = sorted(lessons, key=lambda l: (l.kind, sorted(t for t in l.tags if t.startswith("tool:")), l.title, l.id))
+    size = max(1, size)
+    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+
+
+def lesson_view(lesson: Lesson, lessons: dict[str, Lesson]) -> dict[str, Any]:
+    """What a prompt shows of a lesson: id, kind, title, when, guidance, rationale, support, tags."""
+    return {
+        "id": lesson.id, "kind": lesson.kind, "title": lesson.title, "when": lesson.when, "guidance": lesson.guidance,
+        "rationale": lesson.rationale, "support": support_of([lesson.id], lessons), "tags": lesson.tags,
+    }
+
+
+async def propose_all(
+    lessons: Sequence[Lesson],
+    snapshot: SkillDoc,
+    snapshot_id: str,
+    *,
+    client,
+    batch_size: int,
+    run: RunFolder,
+    on_done: Callable[[Proposal], None] | None = None,
+) -> list[Proposal]:
+    """Propose one patch per batch, in parallel (the client bounds concurrency).
+
+    Args:
+        lessons: all lessons of the run.
+        snapshot: the frozen start version.
+        snapshot_id: its digest (part of every saved proposal's key).
+        client: a :class:`skillforge.llm.LLMClient`.
+        batch_size: lessons per call.
+        run: where finished proposals are saved (``patches/patch_NNNN.json``) and reused from.
+        on_done: called after each proposal (progress).
+
+    Returns:
+        Proposals in batch order.
+    """
+    by_id = {lesson.id: lesson for lesson in lessons}
+    groups = batches(lessons, batch_size)
+    files = skill_files(snapshot)
+    headings = [h.line for h in snapshot.headings(SKILL_MD)]
+
+    async def one(index: int, batch: list[Lesson]) -> Proposal:
+        views = [lesson_view(lesson, by_id) for lesson in batch]
+        ids = [lesson.id for lesson in batch]
+        key = digest(client.settings.model, template_digest(TEMPLATE), snapshot_id, views)
+        relative = f"patches/patch_{index:04d}.json"
+        saved = run.load(relative, key)
+        if saved is not None:
+            proposal = Proposal(index, ids, Patch.from_dict(saved["patch"]), "reused", saved.get("usage", {}))
+        else:
+            messages = render_prompt(TEMPLATE, files=files, snapshot_id=snapshot_id[:12], lessons=views, batch_number=index + 1, batch_count=len(groups))
+            try:
+                completion = await client.complete_json(messages, patch_schema(ids), schema_name="patch")
+            except Exception as exc:  # LLMError, or a bug in a provider: fall back, never lose the batch
+                fallback = offline_patch(group_lessons(batch), headings)
+                proposal = Proposal(index, ids, fallback, "fallback", {}, f"{type(exc).__name__}: {exc}")
+                run.save(relative, {"key": key, "status": "failed", "lesson_ids": ids, "error": proposal.error, "patch": fallback.to_dict()})
+            else:
+                usage = {"prompt_tokens": completion.prompt_tokens, "completion_tokens": completion.completion_tokens, "cost_usd": completion.cost_usd}
+                proposal = Proposal(index, ids, Patch.from_dict(completion.data), "proposed", usage)
+                run.save(relative, {"key": key, "status": "done", "lesson_ids": ids, "usage": usage, "patch": proposal.patch.to_dict()})
+        if on_done is not None:
+            on_done(proposal)
+        return proposal
+
+    return list(await asyncio.gather(*(one(i, batch) for i, batch in enumerate(groups))))
+
+
+def offline_patch(groups: Sequence[LessonGroup], headings: Collection[str]) -> Patch:
+    """The deterministic patch for lesson groups: one edit per group, with the group's lesson ids.
+
+    Success groups go under ``## Procedure`` and failure groups under ``## Pitfalls``, most supported
+    first (``group_lessons`` order), as list items rendered by ``templates/skill/item.md.j2``.
+    A section missing from ``headings`` (the SKILL.md heading lines of the start version) is added
+    by the first edit of its kind.
+    """
+    template = template_environment().get_template("skill/item.md.j2")
+    edits = []
+    for kind, heading in (("success", PROCEDURE_HEADING), ("failure", PITFALLS_HEADING)):
+        exists = heading in headings
+        for group in (g for g in groups if g.kind == kind):
+            content = template.render(group=group, lesson=group.representative).strip()
+            if exists:
+                edits.append(Edit(file=SKILL_MD, op="append_to_section", target_section=heading, content=content, lesson_ids=group.lesson_ids))
+            else:
+                edits.append(Edit(file=SKILL_MD, op="add_section", content=f"{heading}\n\n{content}", lesson_ids=group.lesson_ids))
+                exists = True
+    support = {kind: sum(1 for g in groups if g.kind == kind) for kind in ("success", "failure")}
+    return Patch(
+        reasoning=f"Deterministic consolidation: {len(groups)} lesson groups ({support['success']} success, {support['failure']} failure), one edit each, most supported first.",
+        edits=edits,
+        changelog_entries=[f"Added {len(edits)} items from {sum(len(g.lessons) for g in groups)} lessons."] if edits else [],
+    )

@@ -1,0 +1,230 @@
+"""The consolidation report of a build: per level what went in and out, what was dropped and why,
+contradictions, tokens and cost; then apply, fix and validation results.
+
+Saved as ``<run_dir>/consolidation.json`` (after every stage, so a killed run leaves what it did)
+and shown by ``skillforge report RUN``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from skillforge.errors import SkillforgeError
+
+REPORT_FILE = "consolidation.json"
+
+
+@dataclass
+class LevelReport:
+    """One consolidation level.
+
+    Attributes:
+        level: 0 for proposals, 1… for merge levels; the offline grouping and the final filter get
+            their own entries (``stage`` says which).
+        stage: ``propose``, ``merge``, ``offline`` or ``filter``.
+        inputs: lessons (propose, offline) or patches (merge, filter) that went in.
+        input_edits: edits that went in (0 for lessons).
+        outputs: patches that came out.
+        output_edits: edits that came out.
+        calls: LLM calls made in this run; reused: steps reused from the run folder.
+        failed: calls that failed (their inputs passed up unmerged, or a proposal fell back to the
+            deterministic patch); passed_up: patches passed up without a merge call.
+        dropped: ``DroppedEdit.to_dict()`` entries.
+        contradictions: ``Contradiction.to_dict()`` entries first met at this level.
+        prompt_tokens, completion_tokens: tokens of the calls behind this level (reused ones included).
+        cost_usd: USD of those calls.
+        notes: anything else worth telling (errors of failed calls…).
+    """
+
+    level: int
+    stage: str
+    inputs: int = 0
+    input_edits: int = 0
+    outputs: int = 0
+    output_edits: int = 0
+    calls: int = 0
+    reused: int = 0
+    failed: int = 0
+    passed_up: int = 0
+    dropped: list[dict[str, Any]] = field(default_factory=list)
+    contradictions: list[dict[str, Any]] = field(default_factory=list)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def add_usage(self, usage: dict[str, Any]) -> None:
+        """Add a saved step's ``usage`` ({prompt_tokens, completion_tokens, cost_usd})."""
+        self.prompt_tokens += int(usage.get("prompt_tokens", 0))
+        self.completion_tokens += int(usage.get("completion_tokens", 0))
+        self.cost_usd += float(usage.get("cost_usd", 0.0))
+
+
+@dataclass
+class ConsolidationReport:
+    """Everything a build did (see the module doc).
+
+    Attributes:
+        skill: the skill name; mode: ``llm`` or ``offline``; start: the start version (``StartVersion.to_dict``).
+        model: the model string ('' offline); options: the build options used.
+        lessons: lessons in; trajectories: the trajectory count the one-off rule used; min_support: the threshold.
+        levels: :class:`LevelReport` per level.
+        contradictions: all contradictions reported (``Contradiction.to_dict``).
+        apply: ``{applied, unmatched: [...], rejected: [...], translated, notes: [...]}``.
+        fix_rounds: one entry per validate-and-fix round.
+        layout: notes of the layout rules (sections moved, seed sections pruned…).
+        validation: ``ValidationReport.to_dict()`` of the final skill.
+        calls: LLM call counts per stage and the expected counts of the merge tree.
+        status: ``running``, ``ok`` (the skill validates) or ``failed``.
+    """
+
+    skill: str
+    mode: str
+    start: dict[str, Any] = field(default_factory=dict)
+    model: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+    lessons: int = 0
+    trajectories: int = 0
+    min_support: int = 1
+    levels: list[LevelReport] = field(default_factory=list)
+    contradictions: list[dict[str, Any]] = field(default_factory=list)
+    apply: dict[str, Any] = field(default_factory=dict)
+    fix_rounds: list[dict[str, Any]] = field(default_factory=list)
+    layout: list[str] = field(default_factory=list)
+    validation: dict[str, Any] = field(default_factory=dict)
+    calls: dict[str, Any] = field(default_factory=dict)
+    status: str = "running"
+
+    @property
+    def prompt_tokens(self) -> int:
+        return sum(level.prompt_tokens for level in self.levels) + sum(r.get("prompt_tokens", 0) for r in self.fix_rounds) + self.apply.get("prompt_tokens", 0)
+
+    @property
+    def completion_tokens(self) -> int:
+        return sum(level.completion_tokens for level in self.levels) + sum(r.get("completion_tokens", 0) for r in self.fix_rounds) + self.apply.get("completion_tokens", 0)
+
+    @property
+    def cost_usd(self) -> float:
+        return sum(level.cost_usd for level in self.levels) + sum(r.get("cost_usd", 0.0) for r in self.fix_rounds) + self.apply.get("cost_usd", 0.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, with the totals."""
+        data = asdict(self)
+        data["totals"] = {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens, "cost_usd": round(self.cost_usd, 6)}
+        return data
+
+    def save(self, run_dir: Path) -> Path:
+        """Write ``<run_dir>/consolidation.json`` atomically; return its path."""
+        path = Path(run_dir) / REPORT_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        scratch.write_bytes(orjson.dumps(self.to_dict(), option=orjson.OPT_INDENT_2))
+        os.replace(scratch, path)
+        return path
+
+    @classmethod
+    def load(cls, run_dir: Path) -> ConsolidationReport:
+        """Read ``<run_dir>/consolidation.json``.
+
+        Raises:
+            SkillforgeError: when the file is missing or not a consolidation report.
+        """
+        path = Path(run_dir) / REPORT_FILE
+        try:
+            data = orjson.loads(path.read_bytes())
+            data.pop("totals", None)
+            data["levels"] = [LevelReport(**level) for level in data.get("levels", [])]
+            return cls(**data)
+        except FileNotFoundError as exc:
+            raise SkillforgeError(f"{run_dir}: no consolidation report ({REPORT_FILE}) in this run folder") from exc
+        except (orjson.JSONDecodeError, TypeError, KeyError) as exc:
+            raise SkillforgeError(f"{path}: not a readable consolidation report ({exc})") from exc
+
+
+def find_run(run: str, runs_dir: Path = Path(".skillforge/runs")) -> Path:
+    """The run folder named by ``run``: a path to a folder, or a run id under ``runs_dir``.
+
+    Raises:
+        SkillforgeError: when neither exists.
+    """
+    for candidate in (Path(run), Path(runs_dir) / run):
+        if candidate.is_dir():
+            return candidate
+    raise SkillforgeError(f"no run folder {run!r} (looked at {run} and {Path(runs_dir) / run})")
+
+
+def render_report(report: ConsolidationReport) -> list[Any]:
+    """Rich renderables for the terminal: a summary line, the per-level table, dropped edits,
+    contradictions with their evidence, unapplied edits, fix rounds and validation."""
+    from rich.table import Table
+    from rich.text import Text
+
+    out: list[Any] = []
+    start = report.start
+    out.append(Text.from_markup(
+        f"[bold]{report.skill}[/] — {report.mode} build ({report.model or 'no model'}) from {start.get('mode', '?')} "
+        f"{start.get('source', '')}: {report.lessons} lessons, one-off threshold support < {report.min_support} "
+        f"({report.trajectories} trajectories); status [bold]{report.status}[/]"
+    ))
+    table = Table(title="Consolidation, level by level")
+    for column in ("level", "stage", "in", "in edits", "out", "out edits", "calls", "reused", "failed", "passed up", "dropped", "contradictions", "tokens in/out", "cost USD"):
+        table.add_column(column, justify="left" if column == "stage" else "right")
+    for level in report.levels:
+        table.add_row(
+            str(level.level), level.stage, str(level.inputs), str(level.input_edits), str(level.outputs), str(level.output_edits),
+            str(level.calls), str(level.reused), str(level.failed), str(level.passed_up), str(len(level.dropped)),
+            str(len(level.contradictions)), f"{level.prompt_tokens}/{level.completion_tokens}", f"{level.cost_usd:.4f}",
+        )
+    table.caption = f"total tokens {report.prompt_tokens}/{report.completion_tokens}, cost {report.cost_usd:.4f} USD"
+    out.append(table)
+    calls = report.calls
+    if calls:
+        out.append(Text(
+            f"LLM calls: {calls.get('total', 0)} = propose {calls.get('propose', 0)} + merge {calls.get('merge', 0)} + translate "
+            f"{calls.get('translate', 0)} + fix {calls.get('fix', 0)}; reused from the run folder: {calls.get('reused', 0)}. "
+            f"Merge tree: {calls.get('formula', '')}; depth {calls.get('merge_depth', 0)} (expected {calls.get('expected_depth', 0)})."
+        ))
+    dropped = [(level, d) for level in report.levels for d in level.dropped]
+    if dropped:
+        table = Table(title="Dropped edits and why")
+        for column in ("level", "support", "reason", "edit / lessons"):
+            table.add_column(column)
+        for level, item in dropped:
+            table.add_row(str(level.level), str(item.get("support", "")), item.get("reason", ""), item.get("edit") or ", ".join(item.get("lesson_ids", [])))
+        out.append(table)
+    if report.contradictions:
+        table = Table(title="Contradictions (not resolved silently)")
+        for column in ("situation", "side A (support)", "side B (support)", "evidence", "source"):
+            table.add_column(column)
+        for item in report.contradictions:
+            a, b = item["sides"]
+            evidence = "A: " + "; ".join(a["evidence"][:3]) + "\nB: " + "; ".join(b["evidence"][:3])
+            source = item.get("source", "") + (f" (level {item['level']})" if item.get("level") is not None else "")
+            table.add_row(item["situation"], f"{a['guidance']} ({a['support']})", f"{b['guidance']} ({b['support']})", evidence, source)
+        out.append(table)
+    unapplied = report.apply.get("unmatched", []) + report.apply.get("rejected", [])
+    if unapplied:
+        table = Table(title="Edits not applied")
+        for column in ("status", "reason", "edit"):
+            table.add_column(column)
+        for item in unapplied:
+            edit = item.get("edit", {})
+            table.add_row(item.get("status", ""), item.get("reason", ""), f"{edit.get('op')} {edit.get('file')}: {' '.join(str(edit.get('content') or '').split())[:80]}")
+        out.append(table)
+    for fix in report.fix_rounds:
+        out.append(Text(f"fix round {fix.get('round')}: {fix.get('violations', 0)} violations, {fix.get('applied', 0)} fix edits applied"))
+    for note in report.layout:
+        out.append(Text(f"layout: {note}"))
+    validation = report.validation
+    if validation:
+        errors = [v for v in validation.get("violations", []) if v.get("severity") == "error"]
+        out.append(Text.from_markup("[bold green]the skill validates[/]" if validation.get("ok") else f"[bold red]the skill fails validation[/] ({len(errors)} errors)"))
+        for violation in errors[:20]:
+            where = f"{violation['file']}:{violation['line']}" if violation.get("line") else violation["file"]
+            out.append(Text(f"  {where}: {violation['message']} [{violation['rule']}]"))
+    return out

@@ -1,0 +1,83 @@
+"""Translate inexact edit targets: one LLM call for the edits whose target did not match exactly.
+
+After Trace2Skill's TRANSLATION step (``parallel_evolving_agent.py``, "Return ALL edits — do not drop
+any"), with one difference: only the edits that failed to apply are sent, all in a single call. The
+model returns new ``target_section`` / ``target_text`` / ``old_text`` / ``after_section`` values
+copied from the file; content and lesson ids never change. The reply is saved in the run folder
+(``translate.json``, keyed by its inputs) so a rerun reuses it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from skillforge.merge.prompts import render_prompt, skill_files, template_digest
+from skillforge.merge.runstate import RunFolder, digest
+from skillforge.patch import Edit
+from skillforge.skill.document import SkillDoc
+from skillforge.skill.patch import EditResult
+
+TEMPLATE = "translate.md.j2"
+TARGET_FIELDS = ("target_section", "target_text", "old_text", "after_section")
+
+
+def translate_schema(indexes: list[int]) -> dict[str, Any]:
+    """Schema of the reply: ``{edits: [{index, target_section, target_text, old_text, after_section}]}``."""
+    nullable = {"type": ["string", "null"]}
+    return {
+        "type": "object",
+        "required": ["edits"],
+        "properties": {
+            "edits": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["index"],
+                    "properties": {"index": {"enum": indexes}, **{name: nullable for name in TARGET_FIELDS}},
+                },
+            }
+        },
+    }
+
+
+async def translate_unmatched(doc: SkillDoc, unmatched: list[EditResult], *, client, run: RunFolder) -> tuple[dict[int, Edit], dict[str, Any]]:
+    """Ask once for exact targets of the ``unmatched`` edits.
+
+    Args:
+        doc: the skill as it is after the other edits were applied.
+        unmatched: results with status ``unmatched``.
+        client: a :class:`skillforge.llm.LLMClient`.
+        run: the run folder (``translate.json``).
+
+    Returns:
+        (edit index → the edit with translated targets, for edits whose targets changed;
+        usage ``{prompt_tokens, completion_tokens, cost_usd, calls, reused, error}``).
+        A failed call returns no translations and the error in usage (the edits stay unmatched).
+    """
+    views = [{"index": r.index, "reason": r.reason, **r.edit.to_dict()} for r in unmatched]
+    files = [f for f in skill_files(doc) if f["path"] in {r.edit.file for r in unmatched}]
+    key = digest(client.settings.model, template_digest(TEMPLATE), views, files)
+    usage: dict[str, Any] = {"calls": 0, "reused": 0}
+    saved = run.load("translate.json", key)
+    if saved is not None:
+        reply = saved["reply"]
+        usage.update(saved.get("usage", {}), reused=1, calls=0)
+    else:
+        messages = render_prompt(TEMPLATE, edits=views, files=files)
+        try:
+            completion = await client.complete_json(messages, translate_schema([r.index for r in unmatched]), schema_name="translation")
+        except Exception as exc:  # LLMError: the edits stay unmatched and are reported
+            return {}, {**usage, "calls": 1, "error": f"{type(exc).__name__}: {exc}"}
+        reply = completion.data
+        usage.update(prompt_tokens=completion.prompt_tokens, completion_tokens=completion.completion_tokens, cost_usd=completion.cost_usd, calls=1)
+        run.save("translate.json", {"key": key, "status": "done", "usage": {k: usage[k] for k in ("prompt_tokens", "completion_tokens", "cost_usd")}, "reply": reply})
+    by_index = {r.index: r.edit for r in unmatched}
+    translated = {}
+    for item in reply.get("edits", []):
+        original = by_index.get(item["index"])
+        if original is None:
+            continue
+        changes = {name: item[name] for name in TARGET_FIELDS if name in item and item[name] != getattr(original, name)}
+        if changes:
+            translated[item["index"]] = Edit.from_dict({**original.to_dict(), **{k: v for k, v in changes.items()}})
+    return translated, usage
