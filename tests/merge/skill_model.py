@@ -100,3 +100,18 @@ def responder(overrides: dict[str, Callable[[str], Any]] | None = None, log: lis
         return json.dumps(reply)
 
     return respond
+
+
+def heuristic_lessons(path):
+    """(grounded heuristic lessons, trajectories) of the logs at ``path``."""
+    from skillforge.analyze import heuristic
+    from skillforge.analyze.grounding import grounding_problems
+    from skillforge.analyze.signals import compute_signals
+    from skillforge.ingest import ingest
+    from skillforge.ingest.base import IngestReport
+
+    trajectories = list(ingest([path], IngestReport()))
+    lessons = [lesson for t in trajectories for lesson in heuristic.analyze(t, compute_signals(t))]
+    lessons += heuristic.compare(trajectories)
+    by_id = {t.session_id: t for t in trajectories}
+    return [lesson for lesson in lessons if not grounding_problems(lesson, by_id)], trajectories
