@@ -152,23 +152,33 @@ def find_run(run: str, runs_dir: Path = Path(".skillforge/runs")) -> Path:
     Raises:
         SkillforgeError: when neither exists.
     """
-    for candidate in (Path(run), Path(runs_dir) / run):
+    candidates = list(dict.fromkeys([Path(run), Path(runs_dir) / run]))
+    for candidate in candidates:
         if candidate.is_dir():
             return candidate
-    raise SkillforgeError(f"no run folder {run!r} (looked at {run} and {Path(runs_dir) / run})")
+    raise SkillforgeError(f"no run folder {run!r} (looked at {' and '.join(map(str, candidates))})")
 
 
 def render_report(report: ConsolidationReport) -> list[Any]:
     """Rich renderables for the terminal: a summary line, the per-level table, dropped edits,
     contradictions with their evidence, unapplied edits, fix rounds and validation."""
-    from rich.table import Table
+    from rich.markup import escape
+    from rich.table import Table as RichTable
     from rich.text import Text
+
+    class Table(RichTable):
+        """A table whose cells are plain text (no rich markup: edits contain ``[…]``)."""
+
+        def add_row(self, *cells, **kwargs) -> None:
+            super().add_row(*(Text(str(cell)) for cell in cells), **kwargs)
 
     out: list[Any] = []
     start = report.start
+    source = start.get("source", "")
+    origin = start.get("mode", "?") + (f" {source}" if source and source != start.get("mode") else "")
     out.append(Text.from_markup(
-        f"[bold]{report.skill}[/] — {report.mode} build ({report.model or 'no model'}) from {start.get('mode', '?')} "
-        f"{start.get('source', '')}: {report.lessons} lessons, one-off threshold support < {report.min_support} "
+        f"[bold]{escape(report.skill)}[/] — {report.mode} build ({escape(report.model or 'no model')}) from {escape(origin)}: "
+        f"{report.lessons} lessons, one-off threshold support < {report.min_support} "
         f"({report.trajectories} trajectories); status [bold]{report.status}[/]"
     ))
     table = Table(title="Consolidation, level by level")

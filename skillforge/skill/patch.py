@@ -10,7 +10,8 @@ Qwen-Applications/Trace2Skill) with the guards its released skills showed were m
   ``append_to_section`` adds to the section's own text, before its first sub-section;
 * ``add_section`` needs a real heading (no ``## New Section`` placeholders);
 * the YAML frontmatter is never edited by a patch, so the skill's ``name`` never changes;
-* paths must stay inside the skill folder (no ``..``, absolute or hidden paths);
+* paths must stay inside the skill folder (no ``..``, absolute or hidden paths), and new files go
+  under ``references/``, ``scripts/`` or ``assets/``;
 * a ``create_file`` of ``references/x.md`` must come with a link from SKILL.md: when the patch has
   none, :func:`link_created_files` adds one (Trace2Skill's ``_enforce_create_pairing`` drops the
   unpaired file instead; adding the link keeps the lessons);
@@ -34,6 +35,10 @@ Status = Literal["applied", "unmatched", "rejected"]
 
 PLACEHOLDER_TITLES = ("new section", "todo", "tbd", "section", "untitled")
 """Heading titles ``add_section`` refuses (the ``## New Section`` stubs of Trace2Skill's released skills)."""
+
+CREATABLE_FOLDERS = ("references", "scripts", "assets")
+"""Where ``create_file`` may add files (Agent Skills folders; Trace2Skill's ``apply_constraints.txt``:
+"Do not add README.md, CHANGELOG.md, or auxiliary documentation files")."""
 
 _LIST_ITEM = re.compile(r"^\s*([-*+]|\d+[.)])\s")
 _LINK = re.compile(r"\[[^\]]*\]\(\s*<?([^)\s>]+)>?[^)]*\)")
@@ -211,6 +216,8 @@ def _delete_section(doc: SkillDoc, file: str, edit: Edit, tags, origin):
 def _create_file(doc: SkillDoc, file: str, edit: Edit, tags, origin):
     if file == SKILL_MD:
         raise _Refuse("SKILL.md cannot be created by a patch")
+    if file.split("/", 1)[0] not in CREATABLE_FOLDERS or "/" not in file:
+        raise _Refuse(f"{file}: new files go under {', '.join(f'{d}/' for d in CREATABLE_FOLDERS)} (no README, CHANGELOG or other top-level files)")
     if file in doc.files or file in doc.binary:
         raise _Refuse(f"{file} exists already (edit it instead of creating it)")
     newline = "\n"
@@ -254,11 +261,13 @@ def link_created_files(doc: SkillDoc, results: list[EditResult]) -> list[str]:
     """Make sure every file a ``create_file`` edit added is linked from SKILL.md.
 
     For each applied ``create_file`` whose file no SKILL.md line links to, a list line
-    ``- [references/x.md](references/x.md)`` is added to the ``## References`` section (created at the
-    end of SKILL.md when missing), carrying the create edit's lesson ids.
+    ``- [<its first heading>](references/x.md)`` is added to the ``## References`` section (created
+    at the end of SKILL.md when missing), carrying the create edit's lesson ids. When even that
+    fails (two ``## References`` sections), the file is removed again and its result turns
+    ``rejected``: no file is left unlinked.
 
     Returns:
-        Notes, one per link added (also appended to the create edit's result).
+        Notes, one per link added or file rejected (also on the create edit's result).
     """
     notes = []
     for result in results:
@@ -271,7 +280,13 @@ def link_created_files(doc: SkillDoc, results: list[EditResult]) -> list[str]:
         link = Edit(file=SKILL_MD, op="append_to_section", lesson_ids=result.edit.lesson_ids, target_section=REFERENCES_HEADING, content=f"- [{title}]({file})")
         if not doc.find_headings(SKILL_MD, REFERENCES_HEADING):
             link = Edit(file=SKILL_MD, op="add_section", lesson_ids=result.edit.lesson_ids, content=f"{REFERENCES_HEADING}\n\n{link.content}")
-        apply_edit(doc, link, origin="code")
+        try:
+            apply_edit(doc, link, origin="code")
+        except (_Miss, _Refuse) as problem:  # e.g. two "## References" sections: undo the create
+            del doc.files[file]
+            result.status, result.reason = "rejected", f"created without a link from SKILL.md, and the link could not be added: {problem}"
+            notes.append(f"{file}: {result.reason}")
+            continue
         note = f"{file} was created without a link from SKILL.md; the link was added under {REFERENCES_HEADING}"
         result.notes.append(note)
         notes.append(note)

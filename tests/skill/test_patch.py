@@ -116,8 +116,9 @@ def test_rules_frontmatter_paths_placeholders(tmp_path: Path) -> None:
         Edit("SKILL.md", "delete_section", ["L-6"], target_section="# Demo"),
         Edit("SKILL.md", "delete_file", ["L-7"]),
         Edit("SKILL.md", "append_to_section", ["L-8"], target_section="## Pitfalls"),
+        Edit("CHANGELOG.md", "create_file", ["L-9"], content="# Changes\n\n- x"),
     )
-    assert [r.status for r in results] == ["rejected"] * 8, [r.reason for r in results]
+    assert [r.status for r in results] == ["rejected"] * 9, [r.reason for r in results]
     assert "frontmatter" in results[0].reason
     assert "placeholder" in results[3].reason
     assert doc.text("SKILL.md") == before
