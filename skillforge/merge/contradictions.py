@@ -21,6 +21,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
+from functools import lru_cache
 from typing import Any
 
 from skillforge.lesson import Lesson
@@ -89,7 +90,9 @@ def _features(lesson: Lesson) -> tuple[str, bool, str]:
     return normalize_title(lesson.when), negative, action
 
 
+@lru_cache(maxsize=1 << 16)
 def _similar(a: str, b: str, threshold: float) -> bool:
+    """SequenceMatcher ratio of ``a`` and ``b`` ≥ ``threshold`` (cached: situations repeat a lot)."""
     if a == b:
         return True
     matcher = SequenceMatcher(None, a, b, autojunk=False)
