@@ -24,7 +24,7 @@ from skillforge.store.provenance import Provenance, Span
 
 SKILL_MD = "SKILL.md"
 
-_HEADING = re.compile(r"^(#{1,6})[ \t]+(\S.*?)[ \t]*#*[ \t]*$")
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(\S.*?)(?:[ \t]+#+)?[ \t]*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _FRONTMATTER_END = re.compile(r"^---[ \t]*\r?\n?$")
 

@@ -160,9 +160,13 @@ def _replace_in_section(doc: SkillDoc, file: str, edit: Edit, tags, origin):
     if not tags:  # a fix edit without lessons keeps the lessons of the text it rewrites
         tags = tuple(dict.fromkeys(i for line in lines[first : last + 1] for i in line.lesson_ids))
     new_lines = [Line(t, tags, origin) for t in replaced.splitlines(keepends=True)]
+    if not (edit.content or "").strip() and not replaced.strip():
+        new_lines = []  # the whole line(s) were deleted: leave no blank line behind
     if new_lines and not suffix and lines[last].text.endswith(("\n", "\r")) and not new_lines[-1].text.endswith(("\n", "\r")):
         new_lines[-1].text += doc.newline(file)
     lines[first : last + 1] = new_lines
+    if not new_lines and 0 < first < len(lines) and not lines[first - 1].bare.strip() and not lines[first].bare.strip():
+        del lines[first]  # no double blank line where a paragraph was removed
 
 
 def _add_section(doc: SkillDoc, file: str, edit: Edit, tags, origin):

@@ -80,6 +80,8 @@ def test_insert_replace_add_delete(tmp_path: Path) -> None:
     assert text.index("## Pitfalls") < text.index("## Tools") < text.index("## Procedure")
     doc.write(folder)
     assert validate_skill(folder).ok
+    [removed] = _apply(doc, Edit("SKILL.md", "replace_in_section", ["L-6"], old_text="Read this first.", content=""))
+    assert removed.status == "applied" and "# Demo\n\nIntro line.\n" in doc.text("SKILL.md")
 
 
 def test_headings_in_code_fences_and_frontmatter_are_not_sections(tmp_path: Path) -> None:
