@@ -431,12 +431,14 @@ class LLMClient:
             wait=_waiter(self.settings),
             reraise=True,
         )
+        tries = 0
         try:
             async for attempt in retrying:
                 with attempt:
                     reserved = self._admit(messages)
+                    tries += 1
                     result.attempts += 1
-                    if result.attempts > 1:
+                    if tries > 1:
                         self.totals.retries += 1
                     try:
                         response = await lib.acompletion(**kwargs)
@@ -447,7 +449,7 @@ class LLMClient:
         except Exception as exc:  # litellm maps provider errors onto openai exception classes
             kind = "retries exhausted" if is_transient(exc) else "call failed"
             first_line = (str(exc).strip().splitlines() or [""])[0][:300]
-            raise LLMError(f"{self.settings.model}: {kind} after {result.attempts} attempt(s): {type(exc).__name__}: {first_line}", result.attempts) from exc
+            raise LLMError(f"{self.settings.model}: {kind} after {tries} attempt(s): {type(exc).__name__}: {first_line}", result.attempts) from exc
         usage = getattr(response, "usage", None)
         prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
         completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)

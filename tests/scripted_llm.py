@@ -101,6 +101,30 @@ def _handler_class(lib):
     return ScriptedLLM
 
 
+PRICED_MODEL = "scripted/priced"
+"""A scripted model with a price (USD per token) and a context size in litellm's model map."""
+INPUT_USD_PER_TOKEN = 1e-6
+OUTPUT_USD_PER_TOKEN = 2e-6
+PRICED_CONTEXT_TOKENS = 16000
+
+
+def register_price() -> str:
+    """Give :data:`PRICED_MODEL` a price and a context size in litellm's local map; return its name."""
+    litellm().register_model(
+        {
+            PRICED_MODEL: {
+                "input_cost_per_token": INPUT_USD_PER_TOKEN,
+                "output_cost_per_token": OUTPUT_USD_PER_TOKEN,
+                "litellm_provider": "scripted",
+                "mode": "chat",
+                "max_input_tokens": PRICED_CONTEXT_TOKENS,
+                "max_tokens": PRICED_CONTEXT_TOKENS,
+            }
+        }
+    )
+    return PRICED_MODEL
+
+
 def rate_limited(retry_after: float | None = 0.05) -> Exception:
     """A 429 as litellm raises it, with a Retry-After header (seconds) when given."""
     headers = {"retry-after": str(retry_after)} if retry_after is not None else {}

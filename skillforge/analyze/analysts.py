@@ -20,5 +20,11 @@ ANALYSTS: dict[str, ModuleType] = {m.NAME: m for m in (failure, success, judge, 
 
 
 def analyst_for(trajectory: Trajectory) -> ModuleType:
-    """The analyst module for one trajectory, from its outcome status."""
+    """The analyst module for one trajectory, from its outcome status.
+
+    An outcome the judge decided (``origin == "judge"``) still maps to the judge, so that a
+    resumed run finds the judge's pass in its journal instead of planning a new one.
+    """
+    if trajectory.outcome.origin == "judge":
+        return judge
     return BY_OUTCOME[trajectory.outcome.status]
