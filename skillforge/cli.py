@@ -87,9 +87,19 @@ def distill(
         err_console.print(f"[yellow]note:[/] {escape(result.hint)}", highlight=False, soft_wrap=True)
     for title, problems in result.dropped_lessons[:20]:
         err_console.print(f"[yellow]lesson dropped[/] {escape(title)}: {escape('; '.join(problems))}", highlight=False, soft_wrap=True)
+    for warning in result.warnings:
+        err_console.print(f"[yellow]note:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     analysis = result.manifest.get("analysis", {})
-    for failed in analysis.get("failed_passes", [])[:20]:
+    failed_passes = analysis.get("failed_passes", [])
+    for failed in failed_passes[:20]:
         err_console.print(f"[red]pass failed[/] {escape(failed['pass_id'])}: {escape(str(failed['error']))}", highlight=False, soft_wrap=True)
+    if failed_passes:
+        err_console.print(
+            f"[yellow]{len(failed_passes)} analyst passes failed[/]; run the same command again to retry them "
+            "(finished passes are answered from the cache)",
+            highlight=False,
+            soft_wrap=True,
+        )
     usage = _usage_line(result.manifest)
     if result.stopped == "budget":
         left = len(analysis.get("not_run", []))

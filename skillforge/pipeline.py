@@ -103,6 +103,7 @@ class DistillResult:
         version: the stored version; None when the skill was invalid or the run stopped early.
         stopped: ``"budget"`` when the budget stopped the run before the merge.
         manifest: the final run manifest.
+        warnings: one-line notes for the user (e.g. a budget that cannot apply).
     """
 
     ingest_report: IngestReport
@@ -117,6 +118,7 @@ class DistillResult:
     version: VersionInfo | None = None
     stopped: str | None = None
     manifest: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -324,6 +326,11 @@ def distill(options: DistillOptions, progress: Progress) -> DistillResult:
     timings["ingest"] = time.monotonic() - started
     result = DistillResult(ingest_report=report, run=run, analyst=analyst, hint=hint, trajectories=len(trajectories))
     client = _client(options, analyst)
+    if client is not None and options.budget_usd is not None:
+        from skillforge.llm import has_price
+
+        if not has_price(client.settings.model):
+            result.warnings.append(f"litellm's cost map has no price for {client.settings.model}, so --budget cannot limit this run")
     usage_before = dict(manifest.get("usage") or {})
     manifest.update(status="running")
     run.write_manifest(manifest)

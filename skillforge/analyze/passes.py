@@ -48,6 +48,11 @@ MAX_HINTS = 25
 MIN_TRAJECTORY_TOKENS = 512
 """Token budget floor for one trajectory, even when the context is nearly full with instructions."""
 
+FIT_ATTEMPTS = 3
+"""Renders tried per prompt to bring it under the context (the first nearly always fits)."""
+
+FIT_MARGIN_TOKENS = 32
+
 REPAIR_TEMPLATE = "repair_grounding"
 
 
@@ -182,12 +187,27 @@ class PassRunner:
         shared = {"max_lessons": MAX_LESSONS, "schema_json": orjson.dumps(schema).decode(), "task_id": analysis.task_id}
         empty = [_view(t, None) for t in analysis.trajectories]
         overhead = count_tokens(self.client.settings.model, messages=template.messages(**shared, t=empty[0], runs=empty))
-        available = self.context_tokens - overhead - self.client.expected_completion_tokens
-        budget = max(MIN_TRAJECTORY_TOKENS, available // len(analysis.trajectories))
+        limit = self.context_tokens - self.client.expected_completion_tokens
+        available = limit - overhead
+        for _ in range(FIT_ATTEMPTS):
+            rendered = self._render(analysis.trajectories, available)
+            views = [_view(t, r) for t, r in zip(analysis.trajectories, rendered)]
+            messages = template.messages(**shared, t=views[0], runs=views)
+            over = count_tokens(self.client.settings.model, messages=messages) - limit
+            if over <= 0:
+                break
+            available -= over + FIT_MARGIN_TOKENS  # notes, separators and markers the estimate missed
+        return Prompt(messages, schema, template, rendered)
+
+    def _render(self, trajectories: list[Trajectory], available: int) -> list[RenderedTrajectory]:
         seen: dict[str, str] = {}
-        rendered = [render_trajectory(t, budget, self.count, seen=seen, label=t.session_id) for t in analysis.trajectories]
-        views = [_view(t, r) for t, r in zip(analysis.trajectories, rendered)]
-        return Prompt(template.messages(**shared, t=views[0], runs=views), schema, template, rendered)
+        rendered: list[RenderedTrajectory] = []
+        for index, trajectory in enumerate(trajectories):
+            # an equal share of what is left, so tokens one run leaves unused go to the next
+            budget = max(MIN_TRAJECTORY_TOKENS, available // (len(trajectories) - index))
+            rendered.append(render_trajectory(trajectory, budget, self.count, seen=seen, label=trajectory.session_id))
+            available -= rendered[-1].tokens
+        return rendered
 
     async def run(self, analysis: AnalystPass) -> dict[str, Any]:
         """Run one pass; return its journal record (``status`` ``done`` or ``failed``).
@@ -383,10 +403,12 @@ def _view(trajectory: Trajectory, rendered: RenderedTrajectory | None) -> dict[s
     status = trajectory.outcome.status
     note = ""
     if rendered is not None and (rendered.omitted_steps or rendered.cut_blocks):
-        note = (
-            f"to fit the context, {len(rendered.omitted_steps)} steps were omitted and {rendered.cut_blocks} long "
-            "texts were cut (marked in place); do not cite what you cannot see."
-        )
+        done = []
+        if rendered.omitted_steps:
+            done.append(f"{len(rendered.omitted_steps)} steps were omitted")
+        if rendered.cut_blocks:
+            done.append(f"{rendered.cut_blocks} long texts were cut")
+        note = f"to fit the context, {' and '.join(done)} (marked in place); do not cite what you cannot see."
     return {
         "session_id": trajectory.session_id,
         "agent": agent,

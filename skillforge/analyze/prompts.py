@@ -28,7 +28,7 @@ def _environment() -> Environment:
     return Environment(
         loader=FileSystemLoader(str(data_dir("templates") / "prompts")),
         undefined=StrictUndefined,
-        keep_trailing_newline=False,
+        keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=False,

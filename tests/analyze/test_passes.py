@@ -3,6 +3,7 @@ repaired or reported, lessons grounded, cache hits, every ingest format."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from functools import cache
 from pathlib import Path
@@ -14,14 +15,13 @@ from skillforge.analyze.passes import PassRunner, analyze_with_llm, plan_compara
 from skillforge.ingest import detect, discover, ingest
 from skillforge.ingest.base import IngestReport
 from skillforge.ingest.formats import FORMATS
-from skillforge.llm import LLMClient, LLMSettings, ResponseCache
+from skillforge.llm import LLMClient, LLMSettings, ResponseCache, count_tokens
 from skillforge.resources import schema_validator
 from skillforge.run import RunFolder
 from skillforge.trajectory import Trajectory
 from tests.conftest import SHARED_TRACES
 from tests.scripted_llm import analyst_reply, install, lesson_responder, rate_limited, read_prompt, timed_out
 
-import json
 
 
 def _client(tmp_path: Path, concurrency: int = 4, **settings) -> LLMClient:
@@ -180,7 +180,10 @@ def test_analysts_on_every_format(shared_traces: Path, tmp_path: Path, format_na
     trajectories = list(ingest([path], IngestReport()))[:12]
     assert trajectories
     state = install(lesson_responder())
-    report, _ = _analyze(trajectories, tmp_path, _client(tmp_path, concurrency=8))
+    client = _client(tmp_path, concurrency=8)
+    report, _ = _analyze(trajectories, tmp_path, client)
+    for call in state.calls:  # every prompt leaves room for the completion in the 8192-token context
+        assert count_tokens("scripted/test", messages=call.messages) + client.expected_completion_tokens <= 8192
     single = [v for v in _first_calls(state) if v.analyst != "comparative"]
     assert sorted(next(iter(v.sessions)) for v in single) == sorted(t.session_id for t in trajectories)
     by_id = {t.session_id: t for t in trajectories}
