@@ -319,7 +319,16 @@ def analyze_with_llm(
     Raises:
         KeyboardInterrupt: on Ctrl-C (finished passes are already in the journal).
     """
-    return asyncio.run(_analyze(trajectories, runner, run, on_stage or (lambda *_: None), on_pass or (lambda *_: None)))
+    async def main() -> AnalysisReport | None:
+        try:
+            return await _analyze(trajectories, runner, run, on_stage or (lambda *_: None), on_pass or (lambda *_: None))
+        except KeyboardInterrupt:
+            return None  # asyncio.run raises it again; caught here, the task's exception is not left unread
+
+    report = asyncio.run(main())
+    if report is None:
+        raise KeyboardInterrupt
+    return report
 
 
 async def _analyze(trajectories, runner: PassRunner, run: RunFolder, on_stage: StageHook, on_pass: PassHook) -> AnalysisReport:
