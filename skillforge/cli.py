@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from skillforge.errors import SkillforgeError
@@ -31,35 +32,84 @@ StoreOption = Annotated[Path, typer.Option("--store", help="Skill store folder (
 
 
 def main() -> None:
-    """Console-script entry point: run the app, turning :class:`SkillforgeError` into exit code 1."""
+    """Console-script entry point: run the app, turning :class:`SkillforgeError` into its exit code (1 by default)."""
     try:
         app()
     except SkillforgeError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        sys.exit(1)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        sys.exit(getattr(exc, "exit_code", 1))
+    except KeyboardInterrupt:
+        err_console.print("[bold red]interrupted[/]", highlight=False)
+        sys.exit(130)
 
 
 @app.command()
 def distill(
-    logs: Annotated[list[Path], typer.Argument(help="Log files or folders (any supported format).")],
+    logs: Annotated[Optional[list[Path]], typer.Argument(help="Log files or folders (any supported format).", show_default=False)] = None,
     skill: Annotated[str, typer.Option("--skill", help="Skill name (kebab-case). Default: from the first path.")] = "",
     store: StoreOption = Path("skills"),
-    analyst: Annotated[str, typer.Option("--analyst", help="Analyst: heuristic (offline, no model).")] = "heuristic",
+    analyst: Annotated[str, typer.Option("--analyst", help="auto (an LLM when a model is configured, else heuristic), heuristic (offline) or llm.")] = "auto",
+    model: Annotated[Optional[str], typer.Option("--model", help="litellm model name, e.g. gpt-4o-mini (key from the provider's env var). Else SKILLFORGE_MODEL or skillforge.toml.")] = None,
+    api_base: Annotated[Optional[str], typer.Option("--api-base", help="Base URL of a self-hosted OpenAI-compatible server.")] = None,
+    concurrency: Annotated[Optional[int], typer.Option("--concurrency", help="Most LLM calls in flight at once (default 8).", min=1)] = None,
+    context_tokens: Annotated[Optional[int], typer.Option("--context-tokens", help="Model context in tokens (default: from litellm's model map, else 8192).", min=256)] = None,
+    budget: Annotated[Optional[float], typer.Option("--budget", help="Stop cleanly before LLM spending in USD would exceed this.", min=0.0)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the calls, tokens and USD per stage; call nothing, write nothing.")] = False,
+    resume: Annotated[Optional[str], typer.Option("--resume", help="Resume an interrupted or stopped run (its id, or 'latest').")] = None,
     description: Annotated[str, typer.Option("--description", help="Frontmatter description (default: derived).")] = "",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Distill the trajectories in LOGS into a new version of a skill."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from skillforge.pipeline import DistillOptions, distill as run_distill
+    from skillforge.config import resolve_config
+    from skillforge.pipeline import DistillOptions, distill as run_distill, estimate
 
-    options = DistillOptions(paths=logs, skill_name=skill, store_dir=store, analyst=analyst, description=description)
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    if not logs and not resume:
+        raise SkillforgeError("give the log files or folders to distill (or --resume RUN)")
+    config = resolve_config(model=model, api_base=api_base, concurrency=concurrency, context_tokens=context_tokens)
+    options = DistillOptions(
+        paths=logs or [], skill_name=skill, store_dir=store, analyst=analyst, description=description,
+        model=config, budget_usd=budget, resume=resume,
+    )
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.fields[stats]}"))
     with Progress(*columns, console=err_console, disable=quiet, transient=False) as progress:
-        result = run_distill(options, progress)
+        if dry_run:
+            plan = estimate(options, progress)
+        else:
+            result = run_distill(options, progress)
+    if dry_run:
+        _print_problems(plan.ingest_report.problems)
+        _print_dry_run(plan)
+        return
     _print_problems(result.ingest_report.problems)
-    for lesson, problems in result.dropped_lessons:
-        err_console.print(f"[yellow]lesson dropped[/] {lesson.id} ({lesson.title}): {'; '.join(problems)}", highlight=False)
+    if result.hint:
+        err_console.print(f"[yellow]note:[/] {escape(result.hint)}", highlight=False, soft_wrap=True)
+    for title, problems in result.dropped_lessons[:20]:
+        err_console.print(f"[yellow]lesson dropped[/] {escape(title)}: {escape('; '.join(problems))}", highlight=False, soft_wrap=True)
+    for warning in result.warnings:
+        err_console.print(f"[yellow]note:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+    analysis = result.manifest.get("analysis", {})
+    failed_passes = analysis.get("failed_passes", [])
+    for failed in failed_passes[:20]:
+        err_console.print(f"[red]pass failed[/] {escape(failed['pass_id'])}: {escape(str(failed['error']))}", highlight=False, soft_wrap=True)
+    if failed_passes:
+        err_console.print(
+            f"[yellow]{len(failed_passes)} analyst passes failed[/]; run the same command again to retry them "
+            "(finished passes are answered from the cache)",
+            highlight=False,
+            soft_wrap=True,
+        )
+    usage = _usage_line(result.manifest)
+    if result.stopped == "budget":
+        left = len(analysis.get("not_run", []))
+        err_console.print(
+            f"[yellow]stopped:[/] the budget of ${budget} was reached with {left} analyst passes left; finished work is kept "
+            f"in {result.run.root if result.run else ''} ({usage}). Continue with: skillforge distill --resume {result.run.run_id if result.run else ''} --budget <USD>",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
     if result.version is None:
         assert result.validation is not None
         for violation in result.validation.violations:
@@ -68,9 +118,33 @@ def distill(
     version = result.version
     console.print(
         f"[bold green]stored[/] {version.name} v{version.version} in {store / version.name} "
-        f"({result.trajectories} trajectories, {len(result.lessons)} lessons, {len(result.groups)} after merge)",
+        f"({result.trajectories} trajectories, {len(result.lessons)} lessons, {len(result.groups)} after merge"
+        f"{'; ' + usage if usage else ''}; run {result.run.run_id if result.run else ''})",
         highlight=False,
+        soft_wrap=True,
     )
+
+
+def _usage_line(manifest: dict) -> str:
+    usage = manifest.get("usage")
+    if not usage:
+        return ""
+    return f"{usage['calls']} calls, {usage['cached']} cached, {usage['failed_calls']} failed, ${usage['cost_usd']:.4f}"
+
+
+def _print_dry_run(plan) -> None:
+    table = Table(title=f"dry run: {plan.trajectories} trajectories, analyst {plan.analyst}" + (f", model {plan.model}" if plan.model else ""))
+    for column in ("stage", "calls", "cached", "prompt tokens", "completion tokens", "USD", "note"):
+        table.add_column(column, justify="left" if column in ("stage", "note") else "right")
+    for stage in plan.stages:
+        usd = "unknown" if stage.cost_usd is None or not plan.priced else f"{stage.cost_usd:.4f}"
+        table.add_row(stage.stage, str(stage.calls), str(stage.cached), f"{stage.prompt_tokens:,}", f"{stage.completion_tokens:,}", usd, stage.note)
+    console.print(table)
+    if plan.hint:
+        err_console.print(f"[yellow]note:[/] {escape(plan.hint)}", highlight=False, soft_wrap=True)
+    if plan.analyst == "llm" and not plan.priced:
+        err_console.print(f"[yellow]note:[/] litellm's cost map has no price for {plan.model}, so USD is unknown and --budget cannot apply", highlight=False)
+    console.print("nothing was called and nothing was written (dry run)", highlight=False)
 
 
 @app.command()

@@ -15,15 +15,28 @@ What a call does (:meth:`LLMClient.complete_json`):
 4. parses the reply (code fences and leading prose stripped) and validates it with jsonschema;
    an invalid reply gets one repair round (the errors are sent back to the model);
 5. accounts tokens and USD (litellm's local cost map; 0.0 when the model has no price).
+
+Around that, this module keeps the cost under control:
+
+* a content-addressed :class:`ResponseCache` (``.skillforge/cache/``) keyed by model, prompt
+  template hash and input hash, so a rerun on the same logs makes zero calls;
+* a budget (USD): before every API attempt the client estimates the attempt's cost (prompt tokens
+  counted with ``litellm.token_counter`` plus the expected completion) and raises
+  :class:`BudgetExceeded` instead of calling when finished + in-flight + this estimate would pass it;
+* estimation helpers for dry runs (:func:`count_tokens`, :func:`estimate_cost_usd`,
+  :func:`context_window`, :meth:`LLMClient.is_cached`) that never call a model.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import re
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -36,6 +49,8 @@ DEFAULT_TIMEOUT_S = 120.0
 DEFAULT_MAX_ATTEMPTS = 5
 DEFAULT_CONCURRENCY = 8
 MAX_RETRY_AFTER_S = 120.0
+DEFAULT_EXPECTED_COMPLETION_TOKENS = 1000
+"""Completion tokens assumed for a call whose ``max_tokens`` is not set (budget checks, dry runs)."""
 
 _litellm_module = None
 
@@ -63,6 +78,13 @@ class LLMError(SkillforgeError):
     def __init__(self, message: str, attempts: int = 0) -> None:
         super().__init__(message)
         self.attempts = attempts
+
+
+class BudgetExceeded(SkillforgeError):
+    """The next API call would take spending past the budget, so it was not made.
+
+    Once raised, the client refuses every later call too (finished work is kept by the caller).
+    """
 
 
 class InvalidOutput(Exception):
@@ -106,8 +128,9 @@ class Completion:
         text: the raw reply text it was parsed from.
         prompt_tokens, completion_tokens: tokens of all attempts of this call (repair included).
         cost_usd: USD of all attempts (0.0 when the model has no price in litellm's map).
-        attempts: API calls made (1 = first try succeeded).
+        attempts: API calls made (1 = first try succeeded; 0 when answered from the cache).
         repaired: True when the first reply was invalid and the repair round fixed it.
+        cached: True when the answer came from the :class:`ResponseCache` (no tokens, no cost).
     """
 
     data: Any
@@ -117,40 +140,195 @@ class Completion:
     cost_usd: float = 0.0
     attempts: int = 0
     repaired: bool = False
+    cached: bool = False
 
 
 @dataclass
 class UsageTotals:
-    """Running totals across a client's calls (tokens; USD)."""
+    """Running totals across a client's calls (tokens; USD).
+
+    Attributes:
+        calls: :meth:`LLMClient.complete_json` calls that reached the model (failed ones included).
+        cached: calls answered from the cache (no API request).
+        failed_calls: calls that ended in :class:`LLMError`.
+        retries: API attempts beyond the first of a call (transient errors).
+        refused: calls not made because of the budget.
+        prompt_tokens, completion_tokens: tokens the provider reported, all attempts.
+        cost_usd: USD of all attempts.
+    """
 
     calls: int = 0
+    cached: int = 0
     failed_calls: int = 0
     retries: int = 0
+    refused: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
 
+    def to_dict(self) -> dict[str, Any]:
+        """The totals as a JSON-ready dict (``cost_usd`` rounded to 6 decimals)."""
+        return {**self.__dict__, "cost_usd": round(self.cost_usd, 6)}
+
+
+@dataclass
+class CallEstimate:
+    """What one call would cost, estimated without making it.
+
+    Attributes:
+        cached: the answer is already in the cache (no call, no cost).
+        prompt_tokens: tokens of the messages (``litellm.token_counter``), 0 when cached.
+        completion_tokens: expected completion tokens, 0 when cached.
+        cost_usd: USD at the model's price, None when litellm's map has no price for it.
+    """
+
+    cached: bool
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = 0.0
+
+
+@dataclass
+class StageEstimate:
+    """The estimate of one pipeline stage: calls, tokens and USD (None when unpriced)."""
+
+    stage: str
+    calls: int = 0
+    cached: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = 0.0
+    note: str = ""
+
+    def add(self, call: CallEstimate) -> None:
+        """Count one call into the stage."""
+        if call.cached:
+            self.cached += 1
+            return
+        self.calls += 1
+        self.prompt_tokens += call.prompt_tokens
+        self.completion_tokens += call.completion_tokens
+        self.cost_usd = None if self.cost_usd is None or call.cost_usd is None else self.cost_usd + call.cost_usd
+
+
+class ResponseCache:
+    """Content-addressed store of validated model replies, one JSON file per key.
+
+    Layout: ``<folder>/<key[:2]>/<key>.json`` holding ``{"model", "template", "data", "text",
+    "prompt_tokens", "completion_tokens", "cost_usd"}`` (tokens and USD of the call that produced
+    it). Files are written to a temporary name and renamed, so a killed run never leaves a torn
+    entry, and two processes writing the same key write the same content. A file that cannot be
+    read or parsed counts as a miss.
+
+    Args:
+        folder: the cache folder (created on first write), usually ``.skillforge/cache``.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    @staticmethod
+    def key(model: str, template_hash: str, messages: list[dict[str, Any]], schema: dict[str, Any]) -> str:
+        """sha256 hex of (model, template hash, sha256 of the canonical JSON of messages + schema)."""
+        inputs = hashlib.sha256(orjson.dumps({"messages": messages, "schema": schema}, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        return hashlib.sha256("\x1f".join((model, template_hash, inputs)).encode()).hexdigest()
+
+    def path(self, key: str) -> Path:
+        """Where the entry for ``key`` lives."""
+        return self.folder / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The stored record for ``key``, or None (missing or unreadable)."""
+        try:
+            record = orjson.loads(self.path(key).read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return None
+        return record if isinstance(record, dict) and "data" in record else None
+
+    def put(self, key: str, record: dict[str, Any]) -> None:
+        """Store ``record`` under ``key`` atomically.
+
+        Raises:
+            OSError: when the cache folder cannot be written.
+        """
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("wb", dir=target.parent, prefix=".tmp-", delete=False) as handle:
+            handle.write(orjson.dumps(record))
+        os.replace(handle.name, target)
+
 
 class LLMClient:
-    """Makes schema-checked JSON calls through litellm with bounded concurrency.
+    """Makes schema-checked JSON calls through litellm with bounded concurrency, a cache and a budget.
 
     Args:
         settings: see :class:`LLMSettings`.
         concurrency: most calls in flight at once.
+        cache: where replies are stored and looked up; None for no caching.
+        budget_usd: the most this client may spend (USD); None for no limit. Only calls whose
+            model has a price in litellm's map cost anything, so only they can reach it.
     """
 
-    def __init__(self, settings: LLMSettings, concurrency: int = DEFAULT_CONCURRENCY) -> None:
+    def __init__(
+        self,
+        settings: LLMSettings,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        *,
+        cache: ResponseCache | None = None,
+        budget_usd: float | None = None,
+    ) -> None:
         self.settings = settings
         self.totals = UsageTotals()
+        self.cache = cache
+        self.budget_usd = budget_usd
+        self.budget_stopped = False
+        self._reserved_usd = 0.0
         self._semaphore = asyncio.Semaphore(max(1, concurrency))
 
-    async def complete_json(self, messages: list[dict[str, Any]], schema: dict[str, Any], *, schema_name: str = "output") -> Completion:
+    @property
+    def expected_completion_tokens(self) -> int:
+        """Completion tokens assumed per call: ``max_tokens`` or :data:`DEFAULT_EXPECTED_COMPLETION_TOKENS`."""
+        return self.settings.max_tokens or DEFAULT_EXPECTED_COMPLETION_TOKENS
+
+    def cache_key(self, messages: list[dict[str, Any]], schema: dict[str, Any], template_hash: str) -> str:
+        """The cache key of a call (see :meth:`ResponseCache.key`)."""
+        return ResponseCache.key(self.settings.model, template_hash, messages, schema)
+
+    def is_cached(self, messages: list[dict[str, Any]], schema: dict[str, Any], template_hash: str = "") -> bool:
+        """True when :meth:`complete_json` would answer these inputs from the cache (no call made)."""
+        return self.cache is not None and self.cache.get(self.cache_key(messages, schema, template_hash)) is not None
+
+    def estimate(self, messages: list[dict[str, Any]], schema: dict[str, Any], template_hash: str = "") -> CallEstimate:
+        """Estimate a :meth:`complete_json` call without making it (dry runs).
+
+        Prompt tokens are counted locally; the completion is assumed to take
+        :attr:`expected_completion_tokens`; a cached call costs nothing. Repair rounds are not
+        foreseen.
+        """
+        if self.is_cached(messages, schema, template_hash):
+            return CallEstimate(cached=True)
+        prompt = count_tokens(self.settings.model, messages=messages)
+        completion = self.expected_completion_tokens
+        return CallEstimate(False, prompt, completion, estimate_cost_usd(self.settings.model, prompt, completion))
+
+    async def complete_json(
+        self,
+        messages: list[dict[str, Any]],
+        schema: dict[str, Any],
+        *,
+        schema_name: str = "output",
+        template_hash: str = "",
+    ) -> Completion:
         """Send ``messages``; return the reply parsed as JSON and valid against ``schema``.
+
+        A reply found in the cache (same model, ``template_hash``, messages and schema) is
+        returned without a call (``cached=True``); a fresh valid reply is stored there.
 
         Args:
             messages: OpenAI-style chat messages.
             schema: a JSON Schema (Draft 2020-12) the reply must satisfy.
             schema_name: a short name for the schema (sent with ``response_format``).
+            template_hash: hash of the prompt template the messages were made from (cache key).
 
         Returns:
             A :class:`Completion`.
@@ -158,8 +336,15 @@ class LLMClient:
         Raises:
             LLMError: retries exhausted on a transient error, a non-retryable API error, or a
                 reply still invalid after one repair round.
+            BudgetExceeded: the next API attempt would pass the budget (nothing was sent).
         """
         validator = Draft202012Validator(schema)
+        key = self.cache_key(messages, schema, template_hash) if self.cache is not None else ""
+        if self.cache is not None:
+            record = self.cache.get(key)
+            if record is not None and not any(True for _ in validator.iter_errors(record["data"])):
+                self.totals.cached += 1
+                return Completion(data=record["data"], text=record.get("text", ""), cached=True)
         result = Completion(data=None, text="")
         async with self._semaphore:
             try:
@@ -184,13 +369,43 @@ class LLMClient:
             except LLMError:
                 self.totals.failed_calls += 1
                 raise
+            except BudgetExceeded:
+                self.totals.refused += 1
+                raise
             finally:
-                self.totals.calls += 1
-                self.totals.prompt_tokens += result.prompt_tokens
-                self.totals.completion_tokens += result.completion_tokens
-                self.totals.cost_usd += result.cost_usd
+                if result.attempts:
+                    self.totals.calls += 1
         result.text = text
+        if self.cache is not None:
+            self.cache.put(
+                key,
+                {
+                    "model": self.settings.model,
+                    "template": template_hash,
+                    "data": result.data,
+                    "text": text,
+                    "prompt_tokens": result.prompt_tokens,
+                    "completion_tokens": result.completion_tokens,
+                    "cost_usd": result.cost_usd,
+                },
+            )
         return result
+
+    def _admit(self, messages: list[dict[str, Any]]) -> float:
+        """Reserve the estimated USD of one attempt, or raise :class:`BudgetExceeded`."""
+        if self.budget_usd is None:
+            return 0.0
+        if self.budget_stopped:
+            raise BudgetExceeded(f"budget of ${self.budget_usd:.4f} reached; no further calls")
+        estimate = estimate_cost_usd(self.settings.model, count_tokens(self.settings.model, messages=messages), self.expected_completion_tokens) or 0.0
+        if self.totals.cost_usd + self._reserved_usd + estimate > self.budget_usd:
+            self.budget_stopped = True
+            raise BudgetExceeded(
+                f"budget of ${self.budget_usd:.4f} reached: spent ${self.totals.cost_usd:.4f}, "
+                f"the next call would cost about ${estimate:.4f}"
+            )
+        self._reserved_usd += estimate
+        return estimate
 
     async def _call(self, messages: list[dict[str, Any]], schema: dict[str, Any], schema_name: str, result: Completion) -> str:
         lib = litellm()
@@ -216,21 +431,36 @@ class LLMClient:
             wait=_waiter(self.settings),
             reraise=True,
         )
+        tries = 0
         try:
             async for attempt in retrying:
                 with attempt:
+                    reserved = self._admit(messages)
+                    tries += 1
                     result.attempts += 1
-                    if result.attempts > 1:
+                    if tries > 1:
                         self.totals.retries += 1
-                    response = await lib.acompletion(**kwargs)
+                    try:
+                        response = await lib.acompletion(**kwargs)
+                    finally:
+                        self._reserved_usd -= reserved
+        except BudgetExceeded:
+            raise
         except Exception as exc:  # litellm maps provider errors onto openai exception classes
             kind = "retries exhausted" if is_transient(exc) else "call failed"
             first_line = (str(exc).strip().splitlines() or [""])[0][:300]
-            raise LLMError(f"{self.settings.model}: {kind} after {result.attempts} attempt(s): {type(exc).__name__}: {first_line}", result.attempts) from exc
+            raise LLMError(f"{self.settings.model}: {kind} after {tries} attempt(s): {type(exc).__name__}: {first_line}", result.attempts) from exc
         usage = getattr(response, "usage", None)
-        result.prompt_tokens += int(getattr(usage, "prompt_tokens", 0) or 0)
-        result.completion_tokens += int(getattr(usage, "completion_tokens", 0) or 0)
-        result.cost_usd += _cost(lib, response)
+        prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
+        completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
+        cost = _cost(lib, response, self.settings.model, usage)
+        result.prompt_tokens += prompt_tokens
+        result.completion_tokens += completion_tokens
+        result.cost_usd += cost
+        # totals move per attempt, so a budget check between attempts sees what was just spent
+        self.totals.prompt_tokens += prompt_tokens
+        self.totals.completion_tokens += completion_tokens
+        self.totals.cost_usd += cost
         return response.choices[0].message.content or ""
 
 
@@ -339,8 +569,52 @@ def parse_json_reply(text: str, validator: Draft202012Validator) -> Any:
     return data
 
 
-def _cost(lib, response) -> float:
+def _cost(lib, response, model: str, usage) -> float:
+    """USD of one response: litellm's ``completion_cost``, else the per-token price of ``model``
+    (the configured name, which custom and self-hosted providers are priced under)."""
     try:
-        return float(lib.completion_cost(completion_response=response) or 0.0)
-    except Exception:  # no price known for this model
-        return 0.0
+        cost = float(lib.completion_cost(completion_response=response) or 0.0)
+    except Exception:  # no price known under the response's model name
+        cost = 0.0
+    if cost:
+        return cost
+    prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
+    completion = int(getattr(usage, "completion_tokens", 0) or 0)
+    return estimate_cost_usd(model, prompt, completion) or 0.0
+
+
+def count_tokens(model: str, text: str | None = None, messages: list[dict[str, Any]] | None = None) -> int:
+    """Tokens of ``text`` or chat ``messages`` for ``model`` (``litellm.token_counter``, offline).
+
+    Models litellm has no tokenizer for are counted with its default (tiktoken cl100k).
+    """
+    lib = litellm()
+    if messages is not None:
+        return int(lib.token_counter(model=model, messages=messages))
+    return int(lib.token_counter(model=model, text=text or ""))
+
+
+def estimate_cost_usd(model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
+    """USD for that many tokens at ``model``'s price in litellm's local cost map; None when unpriced."""
+    lib = litellm()
+    try:
+        prompt_cost, completion_cost = lib.cost_per_token(model=model, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
+    except Exception:  # model not in the cost map
+        return None
+    return float(prompt_cost) + float(completion_cost)
+
+
+def has_price(model: str) -> bool:
+    """True when litellm's local cost map prices ``model`` above zero (so budgets can bite)."""
+    return bool(estimate_cost_usd(model, 1_000_000, 1_000_000))
+
+
+def context_window(model: str) -> int | None:
+    """``max_input_tokens`` of ``model`` from litellm's model map, or None when unknown."""
+    lib = litellm()
+    try:
+        info = lib.get_model_info(model=model)
+    except Exception:  # model not mapped
+        return None
+    value = info.get("max_input_tokens") or info.get("max_tokens")
+    return int(value) if value else None

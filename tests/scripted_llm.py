@@ -5,11 +5,18 @@ only the provider at the end is replaced. A test sets a *responder*, a function
 ``(messages, call_index) -> str | Exception``; strings become the reply, exceptions are raised
 (use :func:`rate_limited`, :func:`timed_out`, :func:`server_error` for realistic faults).
 Registered once per process through ``litellm.custom_provider_map``.
+
+:func:`lesson_responder` is a rule-made analyst: it reads the rendered trajectories in the
+prompt (``## Trajectory <id>`` / ``### step N · source`` blocks) and answers with a lesson that
+cites a step shown there and quotes a line of it, in the reply shape the prompt's analyst asks
+for. A ``fault`` hook lets a test replace any answer with an error or a broken reply.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,14 +42,21 @@ class ScriptState:
     latency_s: float = 0.0
     in_flight: int = 0
     max_in_flight: int = 0
+    hang_from: int | None = None  # calls with this index or later never answer (for kill tests)
 
 
 STATE = ScriptState()
 _registered = False
 
 
-def install(responder: Responder, latency_s: float = 0.0) -> ScriptState:
-    """Register the provider (once) and reset the script; returns the shared state."""
+def install(responder: Responder, latency_s: float = 0.0, hang_from: int | None = None) -> ScriptState:
+    """Register the provider (once) and reset the script; returns the shared state.
+
+    Args:
+        responder: ``(messages, call_index) -> reply text | exception``.
+        latency_s: seconds each call takes.
+        hang_from: calls from this index on wait forever (a run to kill from outside).
+    """
     global _registered
     lib = litellm()
     if not _registered:
@@ -52,6 +66,7 @@ def install(responder: Responder, latency_s: float = 0.0) -> ScriptState:
     STATE.calls = []
     STATE.latency_s = latency_s
     STATE.in_flight = STATE.max_in_flight = 0
+    STATE.hang_from = hang_from
     return STATE
 
 
@@ -65,6 +80,8 @@ def _handler_class(lib):
             try:
                 if STATE.latency_s:
                     await asyncio.sleep(STATE.latency_s)
+                if STATE.hang_from is not None and index >= STATE.hang_from:
+                    await asyncio.sleep(3600)
                 assert STATE.responder is not None, "no responder installed"
                 out = STATE.responder(messages, index)
             finally:
@@ -84,6 +101,30 @@ def _handler_class(lib):
     return ScriptedLLM
 
 
+PRICED_MODEL = "scripted/priced"
+"""A scripted model with a price (USD per token) and a context size in litellm's model map."""
+INPUT_USD_PER_TOKEN = 1e-6
+OUTPUT_USD_PER_TOKEN = 2e-6
+PRICED_CONTEXT_TOKENS = 16000
+
+
+def register_price() -> str:
+    """Give :data:`PRICED_MODEL` a price and a context size in litellm's local map; return its name."""
+    litellm().register_model(
+        {
+            PRICED_MODEL: {
+                "input_cost_per_token": INPUT_USD_PER_TOKEN,
+                "output_cost_per_token": OUTPUT_USD_PER_TOKEN,
+                "litellm_provider": "scripted",
+                "mode": "chat",
+                "max_input_tokens": PRICED_CONTEXT_TOKENS,
+                "max_tokens": PRICED_CONTEXT_TOKENS,
+            }
+        }
+    )
+    return PRICED_MODEL
+
+
 def rate_limited(retry_after: float | None = 0.05) -> Exception:
     """A 429 as litellm raises it, with a Retry-After header (seconds) when given."""
     headers = {"retry-after": str(retry_after)} if retry_after is not None else {}
@@ -97,3 +138,139 @@ def timed_out() -> Exception:
 
 def server_error() -> Exception:
     return litellm().InternalServerError("internal error (scripted)", llm_provider="scripted", model="scripted")
+
+
+# --- a rule-made analyst -----------------------------------------------------------------------
+
+_ANALYSTS = {
+    "# Failure analyst": "failure",
+    "# Success analyst": "success",
+    "# Outcome judge and analyst": "judge",
+    "# Comparative analyst": "comparative",
+}
+_TRAJECTORY = re.compile(r"^## Trajectory (.+)$", re.MULTILINE)
+_STEP = re.compile(r"^### step (\d+) · (\w+)$", re.MULTILINE)
+
+
+@dataclass
+class PromptView:
+    """What :func:`lesson_responder` reads from a prompt.
+
+    Attributes:
+        analyst: ``failure``, ``success``, ``judge`` or ``comparative`` (from the system message).
+        repair: ``grounding`` or ``json`` when the last message asks for a repair, else None.
+        sessions: session id → step id → (source, quotable lines, has an error, tools called).
+        messages: the messages as sent.
+    """
+
+    analyst: str
+    repair: str | None
+    sessions: dict[str, dict[int, tuple[str, list[str], bool, list[str]]]]
+    messages: list[dict[str, Any]]
+
+    def steps(self, session: str) -> list[int]:
+        return sorted(self.sessions[session])
+
+
+def read_prompt(messages: list[dict[str, Any]]) -> PromptView:
+    """Parse an analyst prompt (system + user messages, maybe followed by a repair exchange)."""
+    system = str(messages[0]["content"])
+    analyst = next((name for head, name in _ANALYSTS.items() if system.startswith(head)), "unknown")
+    last = str(messages[-1]["content"])
+    repair = "grounding" if last.startswith("Some of your lessons failed") else "json" if last.startswith("Your reply was not valid") else None
+    sessions: dict[str, dict[int, tuple[str, list[str], bool, list[str]]]] = {}
+    user = str(messages[1]["content"])
+    heads = list(_TRAJECTORY.finditer(user))
+    for index, head in enumerate(heads):
+        end = heads[index + 1].start() if index + 1 < len(heads) else len(user)
+        body = user[head.end() : end]
+        steps = list(_STEP.finditer(body))
+        table = sessions.setdefault(head.group(1).strip(), {})
+        for s_index, step in enumerate(steps):
+            s_end = steps[s_index + 1].start() if s_index + 1 < len(steps) else len(body)
+            lines = body[step.end() : s_end].splitlines()
+            tools = [line.split()[2] for line in lines if line.startswith("→ call ")]
+            quotable = [line.strip() for line in lines if _quotable(line)]
+            table[int(step.group(1))] = (step.group(2), quotable, any(" ERROR" in line for line in lines if line.startswith("←")), tools)
+    return PromptView(analyst, repair, sessions, messages)
+
+
+def _quotable(line: str) -> bool:
+    line = line.strip()
+    return len(line.split()) >= 4 and not line.startswith(("→", "←", "[", "(", "#", "{"))
+
+
+def grounded_lesson(view: PromptView, session: str, kind: str, *, step_id: int | None = None, quote: str | None = None) -> dict[str, Any]:
+    """A lesson citing a step of ``session`` shown in the prompt, quoting a line of it.
+
+    The step is the last one with an error for failures, the first agent step with a quotable
+    line for successes (falling back to any step with one). ``step_id``/``quote`` override the
+    citation (to inject ungrounded evidence).
+    """
+    steps = view.sessions[session]
+    with_lines = [sid for sid in sorted(steps) if steps[sid][1]]
+    errors = [sid for sid in with_lines if steps[sid][2]]
+    agent = [sid for sid in with_lines if steps[sid][0] == "agent"]
+    chosen = (errors[-1:] if kind == "failure" else []) or agent[:1] or with_lines[:1] or sorted(steps)[:1]
+    cited = chosen[0]
+    lines = steps[cited][1]
+    text = quote if quote is not None else (" ".join(lines[0].split()[:12]) if lines else "step")
+    tools = steps[cited][3]
+    title = f"{kind.capitalize()} pattern at step {cited} of {session}"
+    return {
+        "kind": kind,
+        "title": title[:200],
+        "when": "A task of the same kind as this one",
+        "guidance": "Do what the cited step shows, checking the result before going on.",
+        "rationale": f"Step {cited} shows it.",
+        "evidence": [{"session_id": session, "step_ids": [step_id if step_id is not None else cited], "quote": text}],
+        "tags": [f"tool:{tool}" for tool in dict.fromkeys(tools)],
+        "confidence": 0.6,
+    }
+
+
+def analyst_reply(view: PromptView, **citation: Any) -> dict[str, Any]:
+    """The reply the prompt's analyst asks for, with one grounded lesson (see :func:`grounded_lesson`)."""
+    sessions = list(view.sessions)
+    first = sessions[0]
+    if view.analyst == "failure":
+        lesson = grounded_lesson(view, first, "failure", **citation)
+        return {"root_cause": {"step_id": lesson["evidence"][0]["step_ids"][0], "description": "The agent went on without checking."}, "lessons": [lesson]}
+    if view.analyst == "success":
+        return {"lean_path": ["Read the request", "Call the tools in order", "Confirm"], "lessons": [grounded_lesson(view, first, "success", **citation)]}
+    if view.analyst == "judge":
+        status = "failure" if any(step[2] for step in view.sessions[first].values()) else "success"
+        lesson = grounded_lesson(view, first, status, **citation)
+        return {"outcome": {"status": status, "reason": "judged from the errors shown"}, "lessons": [lesson]}
+    if view.analyst == "comparative":
+        lesson = grounded_lesson(view, first, "success", **citation)
+        if len(sessions) > 1 and not citation:
+            other = grounded_lesson(view, sessions[-1], "failure")
+            lesson["evidence"].append(other["evidence"][0])
+        return {"difference": "The successful run checked before acting.", "lessons": [lesson]}
+    raise AssertionError(f"not an analyst prompt: {view.messages[0]['content'][:80]!r}")
+
+
+Fault = Callable[[PromptView, int], "str | Exception | None"]
+
+
+def lesson_responder(fault: Fault | None = None) -> Responder:
+    """A responder answering every analyst prompt with one grounded lesson.
+
+    Repair requests are answered too: a JSON repair with the normal reply, a grounding repair with
+    ``{"lessons": [grounded lesson]}``. ``fault(view, call_index)`` runs first; when it returns
+    a string or an exception, that is the answer instead.
+    """
+
+    def respond(messages: list[dict[str, Any]], index: int) -> str | Exception:
+        view = read_prompt(messages)
+        if fault is not None:
+            out = fault(view, index)
+            if out is not None:
+                return out
+        reply = analyst_reply(view)
+        if view.repair == "grounding":
+            return json.dumps({"lessons": reply["lessons"]})
+        return json.dumps(reply)
+
+    return respond

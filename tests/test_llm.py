@@ -7,8 +7,31 @@ import time
 
 import pytest
 
-from skillforge.llm import LLMClient, LLMError, LLMSettings, litellm, parse_json_reply
-from tests.scripted_llm import install, rate_limited, server_error, timed_out
+from pathlib import Path
+
+from skillforge.llm import (
+    BudgetExceeded,
+    LLMClient,
+    LLMError,
+    LLMSettings,
+    ResponseCache,
+    context_window,
+    count_tokens,
+    estimate_cost_usd,
+    has_price,
+    litellm,
+    parse_json_reply,
+)
+from tests.scripted_llm import (
+    INPUT_USD_PER_TOKEN,
+    OUTPUT_USD_PER_TOKEN,
+    PRICED_CONTEXT_TOKENS,
+    install,
+    rate_limited,
+    register_price,
+    server_error,
+    timed_out,
+)
 
 SCHEMA = {
     "type": "object",
@@ -21,7 +44,10 @@ MESSAGES = [{"role": "user", "content": "What is six times seven? Reply as JSON.
 
 def _client(**kwargs) -> LLMClient:
     concurrency = kwargs.pop("concurrency", 8)
-    return LLMClient(LLMSettings(model="scripted/test", backoff_initial_s=0.01, **kwargs), concurrency=concurrency)
+    cache = kwargs.pop("cache", None)
+    budget = kwargs.pop("budget_usd", None)
+    model = kwargs.pop("model", "scripted/test")
+    return LLMClient(LLMSettings(model=model, backoff_initial_s=0.01, **kwargs), concurrency=concurrency, cache=cache, budget_usd=budget)
 
 
 def test_valid_reply_parsed_and_tokens_counted() -> None:
@@ -95,3 +121,82 @@ def test_parse_json_reply_strips_prose() -> None:
 
     validator = Draft202012Validator(SCHEMA)
     assert parse_json_reply('Here you go:\n{"answer": 7}\nHope this helps.', validator) == {"answer": 7}
+
+
+def test_cache_answers_the_same_call_without_the_model(tmp_path: Path) -> None:
+    state = install(lambda messages, i: '{"answer": 42}')
+    cache = ResponseCache(tmp_path / "cache")
+    first = asyncio.run(_client(cache=cache).complete_json(MESSAGES, SCHEMA, template_hash="t1"))
+    assert not first.cached and len(state.calls) == 1
+    files = list((tmp_path / "cache").rglob("*.json"))
+    assert len(files) == 1 and files[0].parent.name == files[0].stem[:2]
+    client = _client(cache=cache)
+    again = asyncio.run(client.complete_json(MESSAGES, SCHEMA, template_hash="t1"))
+    assert again.cached and again.data == {"answer": 42} and len(state.calls) == 1
+    assert client.totals.cached == 1 and client.totals.calls == 0 and client.is_cached(MESSAGES, SCHEMA, "t1")
+    # another template version, another model or other input: a miss
+    asyncio.run(client.complete_json(MESSAGES, SCHEMA, template_hash="t2"))
+    asyncio.run(_client(cache=cache, model="scripted/other").complete_json(MESSAGES, SCHEMA, template_hash="t1"))
+    asyncio.run(client.complete_json([{"role": "user", "content": "Seven times six?"}], SCHEMA, template_hash="t1"))
+    assert len(state.calls) == 4
+    # a torn or foreign file is a miss, not a crash
+    files[0].write_text("{not json")
+    assert not client.is_cached(MESSAGES, SCHEMA, "t1")
+
+
+def test_failed_calls_are_not_cached(tmp_path: Path) -> None:
+    install(lambda messages, i: "no json here")
+    cache = ResponseCache(tmp_path / "cache")
+    with pytest.raises(LLMError):
+        asyncio.run(_client(cache=cache).complete_json(MESSAGES, SCHEMA))
+    assert not list(tmp_path.rglob("*.json"))
+
+
+def test_cost_per_call_from_the_local_price_map() -> None:
+    model = register_price()
+    install(lambda messages, i: '{"answer": 42}')
+    client = _client(model=model)
+    result = asyncio.run(client.complete_json(MESSAGES, SCHEMA))
+    expected = result.prompt_tokens * INPUT_USD_PER_TOKEN + result.completion_tokens * OUTPUT_USD_PER_TOKEN
+    assert result.cost_usd == pytest.approx(expected) and result.cost_usd > 0
+    assert client.totals.cost_usd == pytest.approx(expected)
+    assert has_price(model) and not has_price("scripted/test")
+    assert estimate_cost_usd(model, 1000, 500) == pytest.approx(1000 * INPUT_USD_PER_TOKEN + 500 * OUTPUT_USD_PER_TOKEN)
+    assert estimate_cost_usd("scripted/test", 1000, 500) is None
+    assert context_window(model) == PRICED_CONTEXT_TOKENS and context_window("scripted/unknown") is None
+    assert context_window("gpt-4o-mini") == 128000  # from litellm's bundled map, no network
+
+
+def test_budget_refuses_the_call_that_would_pass_it() -> None:
+    model = register_price()
+    state = install(lambda messages, i: '{"answer": 42}')
+    client = _client(model=model, max_tokens=100)
+    estimate = client.estimate(MESSAGES, SCHEMA)
+    assert estimate.prompt_tokens == count_tokens(model, messages=MESSAGES) and estimate.completion_tokens == 100
+    assert estimate.cost_usd == pytest.approx(estimate.prompt_tokens * INPUT_USD_PER_TOKEN + 100 * OUTPUT_USD_PER_TOKEN)
+    asyncio.run(client.complete_json(MESSAGES, SCHEMA))
+    spent = client.totals.cost_usd
+    client.budget_usd = spent + 1.01 * estimate.cost_usd  # room for one more call, not two
+    asyncio.run(client.complete_json(MESSAGES, SCHEMA))
+    spent = client.totals.cost_usd
+    with pytest.raises(BudgetExceeded, match="budget"):
+        asyncio.run(client.complete_json(MESSAGES, SCHEMA))
+    assert len(state.calls) == 2 and client.totals.cost_usd == spent <= client.budget_usd
+    assert client.budget_stopped and client.totals.refused == 1 and client.totals.calls == 2
+    with pytest.raises(BudgetExceeded):  # once stopped, stays stopped
+        asyncio.run(client.complete_json([{"role": "user", "content": "hi"}], SCHEMA))
+    assert len(state.calls) == 2
+
+
+def test_budget_counts_calls_in_flight() -> None:
+    model = register_price()
+    state = install(lambda messages, i: '{"answer": 42}', latency_s=0.05)
+    client = _client(model=model, max_tokens=100, concurrency=8)
+    client.budget_usd = 3.5 * client.estimate(MESSAGES, SCHEMA).cost_usd
+
+    async def many():
+        return await asyncio.gather(*(client.complete_json(MESSAGES, SCHEMA) for _ in range(8)), return_exceptions=True)
+
+    results = asyncio.run(many())
+    assert sum(isinstance(r, BudgetExceeded) for r in results) == 5 and len(state.calls) == 3
+    assert client.totals.cost_usd <= client.budget_usd

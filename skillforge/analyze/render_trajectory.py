@@ -1,0 +1,254 @@
+"""Render a trajectory as prompt text that fits a token budget.
+
+A trajectory rarely fits a model's context as it is. The text made here keeps what an analyst
+needs to cite evidence and drops the rest, in this order until it fits ``budget_tokens``:
+
+1. always: every step is headed ``### step <id> · <source>`` so lessons can cite step ids; base64
+   payloads (``data:…;base64,…`` and long base64 runs) become :data:`BASE64_MARK`; a block
+   (message, reasoning, arguments, result) of :data:`REPEAT_MIN_CHARS`+ characters seen before
+   (in this trajectory or, through ``seen``, in one rendered earlier in the same prompt) becomes
+   ``[same as … step N]``;
+2. long blocks are cut to a limit that shrinks along :data:`CUT_LADDER` (characters), keeping
+   the head (two thirds) and the tail (one third) around ``[… N characters cut …]``; error results
+   are kept whole;
+3. still too long: whole steps are omitted from the middle outwards (steps with errors last),
+   marked ``[steps a–b omitted to fit the token budget]``;
+4. still too long: error results are cut too, to :data:`ERROR_CUT_CHARS`.
+
+Tokens are counted with the callable given (``skillforge.llm.count_tokens`` for the model, i.e.
+``litellm.token_counter``), per step, and summed. The raw size reported beside the rendered size
+is the token count of the trajectory's ATIF JSON (:meth:`Trajectory.to_atif`).
+
+Text shown is verbatim from the trajectory (arguments as canonical JSON, as
+:meth:`Step.text` has them), so a quote copied from the prompt passes the grounding check, unless
+it spans a cut marker.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import orjson
+
+from skillforge.analyze.signals import canonical_arguments
+from skillforge.trajectory import Trajectory
+
+CUT_LADDER = (None, 6000, 3000, 1500, 800, 400, 200)
+"""Per-block character limits tried in turn (None: no cut)."""
+
+ERROR_CUT_CHARS = 1200
+"""Limit for error results in the last resort (step 4)."""
+
+REPEAT_MIN_CHARS = 200
+"""Blocks at least this long are replaced by a back-reference when repeated verbatim."""
+
+BASE64_MARK = "[base64 data dropped]"
+_DATA_URI = re.compile(r"data:[\w.+-]+/[\w.+-]+;base64,[A-Za-z0-9+/=]+")
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{200,}={0,2}")
+
+TokenCounter = Callable[[str], int]
+
+
+@dataclass
+class _Block:
+    text: str
+    whole: bool  # error results: never cut before the last resort
+    header: str = ""  # line shown before the text (e.g. "← Bash ERROR:")
+
+
+@dataclass
+class _StepView:
+    step_id: int
+    head: str
+    blocks: list[_Block]
+    has_error: bool
+
+
+@dataclass
+class RenderedTrajectory:
+    """A trajectory as prompt text.
+
+    Attributes:
+        session_id: the trajectory.
+        text: the rendered text.
+        tokens: tokens of ``text`` (the counter's tokenizer), summed per step (omission markers not counted).
+        raw_tokens: tokens of the trajectory's ATIF JSON, for comparison.
+        cut_blocks: blocks shortened with a cut marker.
+        omitted_steps: step ids left out to fit the budget.
+        fits: False when even the last resort stayed above the budget.
+    """
+
+    session_id: str
+    text: str
+    tokens: int
+    raw_tokens: int
+    cut_blocks: int = 0
+    omitted_steps: list[int] = field(default_factory=list)
+    fits: bool = True
+
+
+def render_trajectory(
+    trajectory: Trajectory,
+    budget_tokens: int,
+    count_tokens: TokenCounter,
+    *,
+    seen: dict[str, str] | None = None,
+    label: str = "",
+) -> RenderedTrajectory:
+    """Render ``trajectory`` within ``budget_tokens`` (see the module docstring for the rules).
+
+    Args:
+        trajectory: the trajectory to show.
+        budget_tokens: the most tokens the text may take.
+        count_tokens: text → tokens for the target model.
+        seen: blocks already shown in this prompt (normalised text → where); updated. Pass the
+            same dict when several trajectories go into one prompt so repeated context (e.g. the
+            same system prompt) is shown once.
+        label: how this trajectory is named in back-references from later trajectories.
+
+    Returns:
+        A :class:`RenderedTrajectory`.
+    """
+    seen = {} if seen is None else seen
+    views = _views(trajectory, seen, label)
+    counts: dict[tuple[int, int | None, bool], int] = {}
+
+    def step_text(view: _StepView, limit: int | None, cut_errors: bool) -> tuple[str, int]:
+        lines = [view.head]
+        cut = 0
+        for block in view.blocks:
+            if block.header:
+                lines.append(block.header)
+            applied = (ERROR_CUT_CHARS if cut_errors else None) if block.whole else limit
+            text, was_cut = _cut(block.text, applied)
+            cut += was_cut
+            if text:
+                lines.append(text)
+        return "\n".join(lines), cut
+
+    def tokens_of(view: _StepView, limit: int | None, cut_errors: bool) -> int:
+        key = (view.step_id, limit, cut_errors)
+        if key not in counts:
+            counts[key] = count_tokens(step_text(view, limit, cut_errors)[0] + "\n\n")
+        return counts[key]
+
+    limit: int | None = None
+    for limit in CUT_LADDER:
+        total = sum(tokens_of(v, limit, False) for v in views)
+        if total <= budget_tokens:
+            return _finish(trajectory, views, set(), limit, False, step_text, tokens_of, count_tokens, True)
+    middle = (len(views) - 1) / 2
+    for cut_errors in (False, True):
+        # omit from the middle outwards; steps with errors only once their errors may be cut
+        order = sorted(range(len(views)), key=lambda i: (views[i].has_error, abs(i - middle)))
+        omitted: set[int] = set()
+        total = sum(tokens_of(v, limit, cut_errors) for v in views)
+        for index in order:
+            if total <= budget_tokens or len(views) - len(omitted) <= 2:
+                break  # keep at least two steps
+            if views[index].has_error and not cut_errors:
+                break
+            omitted.add(index)
+            total -= tokens_of(views[index], limit, cut_errors)
+        if total <= budget_tokens:
+            return _finish(trajectory, views, omitted, limit, cut_errors, step_text, tokens_of, count_tokens, True)
+    return _finish(trajectory, views, omitted, limit, True, step_text, tokens_of, count_tokens, False)
+
+
+def raw_tokens(trajectory: Trajectory, count_tokens: TokenCounter) -> int:
+    """Tokens of the trajectory's ATIF JSON (the raw size the rendered text is compared with)."""
+    return count_tokens(orjson.dumps(trajectory.to_atif()).decode())
+
+
+def _finish(trajectory, views, omitted, limit, cut_errors, step_text, tokens_of, count_tokens, fits) -> RenderedTrajectory:
+    """Join the chosen steps; tokens are the sum of the per-step counts already made."""
+    parts: list[str] = []
+    cut_total = 0
+    tokens = 0
+    gap: list[int] = []
+
+    def flush_gap() -> None:
+        if gap:
+            span = f"{gap[0]}–{gap[-1]}" if len(gap) > 1 else str(gap[0])
+            parts.append(f"[steps {span} omitted to fit the token budget]")
+            gap.clear()
+
+    for index, view in enumerate(views):
+        if index in omitted:
+            gap.append(view.step_id)
+            continue
+        flush_gap()
+        text, cut = step_text(view, limit, cut_errors)
+        cut_total += cut
+        tokens += tokens_of(view, limit, cut_errors)
+        parts.append(text)
+    flush_gap()
+    return RenderedTrajectory(
+        session_id=trajectory.session_id,
+        text="\n\n".join(parts),
+        tokens=tokens,
+        raw_tokens=raw_tokens(trajectory, count_tokens),
+        cut_blocks=cut_total,
+        omitted_steps=sorted(views[i].step_id for i in omitted),
+        fits=fits,
+    )
+
+
+def _views(trajectory: Trajectory, seen: dict[str, str], label: str) -> list[_StepView]:
+    views = []
+    where_prefix = f"{label} " if label else ""
+    for step in trajectory.steps:
+        blocks: list[_Block] = []
+        where = f"{where_prefix}step {step.step_id}"
+
+        def add(text: str, header: str = "", whole: bool = False) -> None:
+            text = _strip_base64(text or "")
+            if not text.strip() and not header:
+                return
+            key = " ".join(text.split())
+            if len(key) >= REPEAT_MIN_CHARS:
+                if key in seen:
+                    text = f"[same as {seen[key]}]"
+                else:
+                    seen[key] = where
+            blocks.append(_Block(text, whole, header))
+
+        add(step.message)
+        if step.reasoning_content:
+            add(step.reasoning_content, "(reasoning)")
+        rejected = set(step.extra.get("rejected_call_ids", ()))
+        answered = set()
+        for call in step.tool_calls:
+            add(canonical_arguments(call.arguments) if call.arguments else "", f"→ call {call.function_name}")
+            if call.tool_call_id in rejected:
+                blocks.append(_Block("(the user rejected this call)", True))
+            result = step.result_for(call.tool_call_id)
+            if result is not None:
+                answered.add(id(result))
+                add(result.content, f"← {call.function_name} {'ERROR' if result.is_error else 'result'}:", whole=result.is_error)
+        for result in step.observation.results if step.observation else []:
+            if id(result) not in answered:
+                add(result.content, f"← {'ERROR' if result.is_error else 'result'}:", whole=result.is_error)
+        if step.extra.get("interrupted"):
+            blocks.append(_Block("(the user interrupted the agent here)", True))
+        has_error = any(r.is_error for r in (step.observation.results if step.observation else []))
+        views.append(_StepView(step.step_id, f"### step {step.step_id} · {step.source}", blocks, has_error))
+    return views
+
+
+def _strip_base64(text: str) -> str:
+    if len(text) < 200:
+        return text
+    text = _DATA_URI.sub(BASE64_MARK, text)
+    return _BASE64_RUN.sub(BASE64_MARK, text)
+
+
+def _cut(text: str, limit: int | None) -> tuple[str, int]:
+    if limit is None or len(text) <= limit:
+        return text, 0
+    head = (limit * 2) // 3
+    tail = limit - head
+    removed = len(text) - head - tail
+    return f"{text[:head]}\n[… {removed} characters cut …]\n{text[-tail:]}", 1

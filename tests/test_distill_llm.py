@@ -1,0 +1,205 @@
+"""``distill`` with an LLM analyst (the scripted model): dry run, cache, budget stop, resume after
+Ctrl-C or a kill, and the one-line hint when no model is configured."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import orjson
+import pytest
+from rich.progress import Progress
+from typer.testing import CliRunner
+
+from skillforge.cli import app
+from skillforge.config import ModelConfig
+from skillforge.llm import count_tokens
+from skillforge.pipeline import DistillOptions, RunInterrupted, distill, estimate
+from skillforge.run import RunFolder
+from tests.conftest import REPO
+from tests.scripted_llm import install, lesson_responder, read_prompt, register_price
+
+SAMPLE_PASSES = 18 + 4  # 18 trajectories, 4 tau-bench tasks seen both succeeding and failing
+
+
+def _options(sample_traces: Path, model: str = "scripted/test", concurrency: int = 4, **kwargs) -> DistillOptions:
+    return DistillOptions(paths=[sample_traces], model=ModelConfig(model=model, concurrency=concurrency), **kwargs)
+
+
+def _quiet() -> Progress:
+    return Progress(disable=True)
+
+
+def _analysed_sessions(state) -> list[str]:
+    """Sessions of the single-trajectory passes the model was asked to do (repairs excluded)."""
+    views = [read_prompt(call.messages) for call in state.calls]
+    return [next(iter(v.sessions)) for v in views if v.repair is None and v.analyst != "comparative"]
+
+
+def _cli(*args: str, env: dict[str, str] | None = None):
+    return CliRunner().invoke(app, list(args), env={"COLUMNS": "200", **(env or {})}, catch_exceptions=False)
+
+
+def test_dry_run_calls_nothing_and_matches_the_real_run(sample_traces: Path, workdir: Path) -> None:
+    model = register_price()
+    state = install(lesson_responder())
+    result = _cli("distill", str(sample_traces), "--model", model, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert state.calls == [] and not (workdir / ".skillforge").exists() and not (workdir / "skills").exists()
+    rows = {m.group(1): m.groups() for m in re.finditer(r"│ (analyse|compare|merge)\s+│\s+(\d+)\s+│\s+(\d+)\s+│\s+([\d,]+)\s+│\s+([\d,]+)\s+│\s+([\d.]+|unknown)", result.output)}
+    assert set(rows) == {"analyse", "compare", "merge"}
+    assert rows["analyse"][1:3] == ("18", "0") and rows["compare"][1] == "4" and rows["merge"][1] == "0"
+    assert float(rows["analyse"][5]) > 0 and "nothing was called" in result.output
+
+    plan = estimate(_options(sample_traces, model), _quiet())
+    distill(_options(sample_traces, model), _quiet())
+    sent = Counter("compare" if read_prompt(c.messages).analyst == "comparative" else "analyse" for c in state.calls)
+    stages = {s.stage: s for s in plan.stages}
+    assert sent == {"analyse": stages["analyse"].calls, "compare": stages["compare"].calls}
+    # the estimate counted exactly the prompts that were then sent
+    assert stages["analyse"].prompt_tokens + stages["compare"].prompt_tokens == sum(count_tokens(model, messages=c.messages) for c in state.calls)
+    # after the run everything is cached: the dry run says so
+    again = {s.stage: s for s in estimate(_options(sample_traces, model), _quiet()).stages}
+    assert again["analyse"].calls == 0 and again["analyse"].cached == 18 and again["compare"].cached == 4
+
+
+def test_rerun_on_the_same_logs_makes_zero_calls(sample_traces: Path, workdir: Path) -> None:
+    state = install(lesson_responder())
+    first = distill(_options(sample_traces), _quiet())
+    assert first.version is not None and first.version.version == 1 and len(state.calls) == SAMPLE_PASSES
+    assert first.manifest["status"] == "done" and first.manifest["usage"]["calls"] == SAMPLE_PASSES
+    state = install(lesson_responder())
+    second = distill(_options(sample_traces), _quiet())
+    assert state.calls == []
+    assert second.version is not None and second.version.version == 2
+    assert second.manifest["usage"]["calls"] == 0 and second.manifest["usage"]["cached"] == SAMPLE_PASSES
+    assert [lesson.id for lesson in second.lessons] == [lesson.id for lesson in first.lessons]
+    run = second.run
+    assert run is not None and (run.root / "lessons.jsonl").read_bytes() == (first.run.root / "lessons.jsonl").read_bytes()
+    manifest = orjson.loads((run.root / "manifest.json").read_bytes())
+    assert manifest["inputs"] and all(len(item["sha256"]) == 64 for item in manifest["inputs"])
+    assert set(manifest["templates"]) == {"failure", "success", "judge", "comparative", "repair_grounding"}
+    judged = [orjson.loads(line) for line in (run.root / "trajectories.jsonl").read_bytes().splitlines()]
+    assert sum(t["outcome"]["origin"] == "judge" for t in judged) == 2  # the Claude Code sessions
+
+
+def test_budget_stops_cleanly_and_resume_finishes(sample_traces: Path, workdir: Path) -> None:
+    model = register_price()
+    state = install(lesson_responder())
+    stopped = _cli("distill", str(sample_traces), "--model", model, "--concurrency", "1", "--budget", "0.02")
+    assert stopped.exit_code == 2, stopped.output
+    assert "budget" in stopped.output and "--resume" in stopped.output
+    first_calls = _analysed_sessions(state)
+    assert 0 < len(first_calls) < 18 and not (workdir / "skills").exists()
+    run = RunFolder.open(workdir / ".skillforge", "latest")
+    manifest = run.read_manifest()
+    assert manifest["status"] == "stopped" and manifest["usage"]["refused"] >= 1
+    assert 0 < manifest["usage"]["cost_usd"] <= 0.02
+    journal = run.read_passes()
+    assert sorted(r["sessions"][0] for r in journal.values()) == sorted(first_calls)
+    kept = [lesson["id"] for r in journal.values() for lesson in r["lessons"]]
+    assert [lesson.id for lesson in run.read_lessons()] == list(dict.fromkeys(kept)) and kept
+
+    state = install(lesson_responder())
+    resumed = _cli("distill", "--resume", run.run_id, "-q")
+    assert resumed.exit_code == 0, resumed.output
+    assert "stored sample-traces v1" in resumed.output
+    second_calls = _analysed_sessions(state)
+    assert not set(second_calls) & set(first_calls)  # no finished call repeated
+    assert Counter(first_calls + second_calls) == Counter({s: 1 for s in set(first_calls + second_calls)}) and len(first_calls + second_calls) == 18
+    manifest = run.read_manifest()
+    assert manifest["status"] == "done" and manifest["attempts"] == 2
+    assert manifest["usage"]["calls"] == len(first_calls) + len(state.calls)
+    assert manifest["analysis"]["resumed_passes"] == len(first_calls)
+
+
+def test_ctrl_c_then_resume_repeats_no_finished_call(sample_traces: Path, workdir: Path) -> None:
+    answer = lesson_responder()
+
+    def interrupt_at_seventh(messages, index):
+        if index == 6:
+            raise KeyboardInterrupt
+        return answer(messages, index)
+
+    state = install(interrupt_at_seventh)
+    with pytest.raises(RunInterrupted, match="--resume"):
+        distill(_options(sample_traces, concurrency=1), _quiet())
+    interrupted = _analysed_sessions(state)
+    run = RunFolder.open(workdir / ".skillforge", "latest")
+    assert run.read_manifest()["status"] == "interrupted"
+    finished = {r["sessions"][0] for r in run.read_passes().values()}
+    assert len(finished) == 6 and finished == set(interrupted[:6])
+
+    state = install(lesson_responder())
+    result = distill(DistillOptions(resume=run.run_id), _quiet())
+    assert result.version is not None
+    again = _analysed_sessions(state)
+    assert not finished & set(again) and sorted(finished | set(again)) == sorted({t for t in interrupted + again})
+    assert len(finished) + len(again) == 18
+
+
+KILLED_RUN = """
+import sys
+from tests.scripted_llm import install, lesson_responder
+install(lesson_responder(), hang_from=int(sys.argv[2]))
+from skillforge.cli import main
+sys.argv = ["skillforge", "distill", sys.argv[1], "--model", "scripted/test", "--concurrency", "1", "-q"]
+main()
+"""
+
+
+def test_killed_run_resumes_without_repeating_finished_calls(sample_traces: Path, workdir: Path) -> None:
+    answered = 5
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen([sys.executable, "-c", KILLED_RUN, str(sample_traces), str(answered)], cwd=workdir, env=env)
+    journal = None
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            found = list((workdir / ".skillforge" / "runs").glob("*/passes.jsonl"))
+            if found and len(found[0].read_bytes().splitlines()) >= answered:
+                journal = found[0]
+                break
+            assert process.poll() is None, "the run ended before it could be killed"
+            time.sleep(0.1)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    assert journal is not None, "the run made no progress"
+    run = RunFolder(journal.parent)
+    assert run.read_manifest()["status"] == "running"  # killed: nobody wrote a final status
+    finished = {r["sessions"][0] for r in run.read_passes().values()}
+    assert len(finished) == answered
+
+    state = install(lesson_responder())
+    result = distill(DistillOptions(resume="latest"), _quiet())
+    assert result.version is not None and result.run is not None and result.run.run_id == run.run_id
+    again = _analysed_sessions(state)
+    assert not finished & set(again) and len(again) == 18 - answered
+
+
+def test_no_model_prints_one_line_on_how_to_use_one(sample_traces: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("SKILLFORGE_MODEL", "SKILLFORGE_API_BASE"):
+        monkeypatch.delenv(name, raising=False)
+    result = _cli("distill", str(sample_traces), "-q")
+    assert result.exit_code == 0, result.output
+    hints = [line for line in result.output.splitlines() if "no model configured" in line]
+    assert len(hints) == 1 and "--model" in hints[0] and "[llm]" in hints[0]
+    assert "stored sample-traces v1" in result.output
+
+
+def test_resume_refuses_a_finished_run_and_an_unknown_one(sample_traces: Path, workdir: Path) -> None:
+    install(lesson_responder())
+    done = distill(_options(sample_traces), _quiet())
+    from skillforge.errors import SkillforgeError
+
+    with pytest.raises(SkillforgeError, match="already finished"):
+        distill(DistillOptions(resume=done.run.run_id), _quiet())
+    with pytest.raises(SkillforgeError, match="no run 'nope'"):
+        distill(DistillOptions(resume="nope"), _quiet())
