@@ -29,6 +29,10 @@ console = Console()
 err_console = Console(stderr=True)
 
 StoreOption = Annotated[Path, typer.Option("--store", help="Skill store folder (a git repository skillforge owns).")]
+OutcomesOption = Annotated[
+    Optional[Path],
+    typer.Option("--outcomes", help="Labels file (CSV or JSONL: session id, task id or file → success/failure/reward) for logs without an outcome."),
+]
 
 
 def main() -> None:
@@ -58,6 +62,7 @@ def distill(
     resume: Annotated[Optional[str], typer.Option("--resume", help="Resume an interrupted or stopped run (its id, or 'latest').")] = None,
     description: Annotated[str, typer.Option("--description", help="Frontmatter description (default: derived).")] = "",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    outcomes: OutcomesOption = None,
 ) -> None:
     """Distill the trajectories in LOGS into a new version of a skill."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -70,7 +75,7 @@ def distill(
     config = resolve_config(model=model, api_base=api_base, concurrency=concurrency, context_tokens=context_tokens)
     options = DistillOptions(
         paths=logs or [], skill_name=skill, store_dir=store, analyst=analyst, description=description,
-        model=config, budget_usd=budget, resume=resume,
+        model=config, budget_usd=budget, resume=resume, outcomes=outcomes,
     )
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.fields[stats]}"))
     with Progress(*columns, console=err_console, disable=quiet, transient=False) as progress:
@@ -145,6 +150,57 @@ def _print_dry_run(plan) -> None:
     if plan.analyst == "llm" and not plan.priced:
         err_console.print(f"[yellow]note:[/] litellm's cost map has no price for {plan.model}, so USD is unknown and --budget cannot apply", highlight=False)
     console.print("nothing was called and nothing was written (dry run)", highlight=False)
+
+
+@app.command("ingest")
+def ingest_logs(
+    logs: Annotated[list[Path], typer.Argument(help="Log files or folders (any supported format).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    to: Annotated[
+        Optional[tuple[str, Path]],
+        typer.Option("--to", metavar="FORMAT DIR", help="Also write each trajectory to DIR in FORMAT (atif)."),
+    ] = None,
+    outcomes: OutcomesOption = None,
+) -> None:
+    """Read LOGS and show, per file, its format and what it holds (secrets redacted). Exit 1 only when nothing could be read."""
+    from skillforge.ingest.command import nothing_read, run_ingest
+
+    result = run_ingest(logs, outcomes, to)
+    if as_json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        _print_problems(result.report.problems)
+        table = Table(title="ingested logs")
+        for column in ("file", "format", "trajectories", "steps", "tool calls", "tool errors", "outcome"):
+            numeric = column not in ("file", "format", "outcome")
+            table.add_column(column, justify="right" if numeric else "left", overflow="fold", no_wrap=column == "format")
+        for summary in result.report.files:
+            if summary.format:
+                outcome = " ".join(f"{n} {status}" for status, n in sorted(summary.outcomes.items()))
+                row = (_shown(summary.path, logs), summary.format, summary.trajectories, summary.steps, summary.tool_calls, summary.tool_errors, outcome or "-")
+                table.add_row(*(escape(str(cell)) for cell in row))
+        if table.row_count:
+            console.print(table)
+        totals = result.totals()
+        redacted = ", ".join(f"{n} {kind}" for kind, n in result.report.redactions.most_common()) or "none"
+        console.print(
+            f"{totals['trajectories']} trajectories from {totals['files']} files; secrets redacted: {redacted}"
+            + (f"; {len(result.written)} ATIF files written to {escape(str(to[1]))}" if to else ""),
+            highlight=False,
+        )
+    if result.report.trajectories == 0:
+        raise SkillforgeError(nothing_read(logs, result.report))
+
+
+def _shown(path: str, roots: list[Path]) -> str:
+    """``path`` relative to the folder given on the command line that holds it (shorter tables)."""
+    for root in roots:
+        try:
+            relative = Path(path).relative_to(root)
+        except ValueError:
+            continue
+        return str(relative) if str(relative) != "." else path
+    return path
 
 
 @app.command()

@@ -36,6 +36,8 @@ from skillforge.config import OFFLINE_HINT, ModelConfig
 from skillforge.errors import SkillforgeError
 from skillforge.ingest import ingest
 from skillforge.ingest.base import IngestReport
+from skillforge.ingest.command import nothing_read
+from skillforge.ingest.outcomes import load_labels
 from skillforge.lesson import Lesson
 from skillforge.merge.offline import LessonGroup, group_lessons
 from skillforge.run import RunFolder
@@ -73,6 +75,7 @@ class DistillOptions:
         budget_usd: most USD this invocation may spend on LLM calls; None for no limit.
         resume: a run id (or ``latest``, or a run folder path) to resume; None for a new run.
         workspace: where run folders and the response cache live (``.skillforge``).
+        outcomes: labels file for logs without an outcome (:mod:`skillforge.ingest.outcomes`).
     """
 
     paths: Sequence[Path] = ()
@@ -84,6 +87,7 @@ class DistillOptions:
     budget_usd: float | None = None
     resume: str | None = None
     workspace: Path = Path(".skillforge")
+    outcomes: Path | None = None
 
 
 @dataclass
@@ -168,7 +172,7 @@ def resolve_analyst(analyst: str, model: ModelConfig) -> tuple[str, str | None]:
 # --- the stages ------------------------------------------------------------------------------
 
 
-def ingest_stage(paths: Sequence[Path], progress: Progress) -> tuple[list[Trajectory], IngestReport]:
+def ingest_stage(paths: Sequence[Path], progress: Progress, outcomes: Path | None = None) -> tuple[list[Trajectory], IngestReport]:
     """Read every trajectory under ``paths``.
 
     Raises:
@@ -177,12 +181,12 @@ def ingest_stage(paths: Sequence[Path], progress: Progress) -> tuple[list[Trajec
     report = IngestReport()
     task = _task(progress, "Reading logs", None)
     trajectories: list[Trajectory] = []
-    for trajectory in ingest(paths, report):
+    for trajectory in ingest(paths, report, load_labels(outcomes) if outcomes else None):
         trajectories.append(trajectory)
         progress.advance(task)
     progress.update(task, total=len(trajectories), completed=len(trajectories))
     if not trajectories:
-        raise SkillforgeError(_nothing_read(paths, report))
+        raise SkillforgeError(nothing_read(paths, report))
     return trajectories, report
 
 
@@ -319,7 +323,7 @@ def distill(options: DistillOptions, progress: Progress) -> DistillResult:
         report = IngestReport()
         manifest["attempts"] = manifest.get("attempts", 1) + 1
     else:
-        trajectories, report = ingest_stage(options.paths, progress)
+        trajectories, report = ingest_stage(options.paths, progress, options.outcomes)
         run = RunFolder.create(options.workspace)
         manifest = _new_manifest(run, options, name, analyst, report, trajectories)
         run.write_trajectories(trajectories)
@@ -408,7 +412,7 @@ def estimate(options: DistillOptions, progress: Progress) -> DryRun:
         options = _resumed_options(options, run.read_manifest())
         trajectories, report = run.read_trajectories(), IngestReport()
     else:
-        trajectories, report = ingest_stage(options.paths, progress)
+        trajectories, report = ingest_stage(options.paths, progress, options.outcomes)
     analyst, hint = resolve_analyst(options.analyst, options.model)
     dry = DryRun(analyst, options.model.model if analyst == "llm" else None, hint, len(trajectories), ingest_report=report)
     if analyst == "heuristic":
@@ -523,6 +527,7 @@ def _new_manifest(run: RunFolder, options: DistillOptions, name: str, analyst: s
         ],
         "counts": {"trajectories": len(trajectories)},
         "ingest_problems": len(report.problems),
+        "redactions": dict(report.redactions),
     }
 
 
@@ -552,12 +557,3 @@ def _stats(client) -> str:
     totals = client.totals
     tokens = totals.prompt_tokens + totals.completion_tokens
     return f"calls {totals.calls} · cached {totals.cached} · failed {totals.failed_calls} · {tokens:,} tokens · ${totals.cost_usd:.4f}"
-
-
-def _nothing_read(paths: Sequence[Path], report: IngestReport) -> str:
-    where = ", ".join(str(p) for p in paths)
-    if not report.files:
-        return f"no files found in {where}"
-    if not any(f.format for f in report.files):
-        return f"no agent log in a known format found in {where} ({len(report.files)} files looked at)"
-    return f"no trajectory could be read from {where} ({len(report.errors)} problems, listed above)"

@@ -8,21 +8,43 @@ A format module (one per log format, gathered in :mod:`skillforge.ingest.formats
 * ``parse(path: Path, report: IngestReport) -> Iterator[Trajectory]`` — yield trajectories;
   bad records are reported to ``report`` with file and line (or record index) and skipped.
 
+Format modules keep their known values in tuples, not sets: a field of the wrong type (a list
+where a string belongs) must then compare unequal instead of raising ``unhashable type``.
+
 This mirrors pre-commit's ``pre_commit/languages/*.py`` + ``languages/all.py`` pattern
 (DESIGN §6): adding a format is one module plus one registry line.
 """
 
 from __future__ import annotations
 
+import ast
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 import orjson
 
+from skillforge.trajectory import (
+    Observation,
+    ObservationResult,
+    Step,
+    StepMetrics,
+    StepSource,
+    ToolCall,
+)
+
 HEAD_BYTES = 64 * 1024
 """How many leading bytes of a file ``detect()`` gets to look at."""
+
+LARGE_JSON_BYTES = 64 * 1024 * 1024
+"""A single-document JSON file larger than this is streamed item by item (ijson) instead of
+loaded whole, so that memory does not grow with the file."""
+
+MAX_LINE_BYTES = 256 * 1024 * 1024
+"""A JSONL line longer than this is reported and skipped unparsed (a runaway line, not a record)."""
 
 Severity = Literal["error", "warning"]
 
@@ -50,23 +72,63 @@ class Problem:
 
 @dataclass
 class FileSummary:
-    """What ingest made of one file: its detected format and how many trajectories it gave."""
+    """What ingest made of one file.
+
+    Attributes:
+        path: the file.
+        format: registry name of the detected format, None when no format recognised it.
+        trajectories, steps, tool_calls, tool_errors: counts over the file's trajectories.
+        outcomes: trajectories per outcome status (``success``/``failure``/``unknown``).
+        redactions: secrets replaced per kind.
+    """
 
     path: str
     format: str | None
     trajectories: int = 0
+    steps: int = 0
+    tool_calls: int = 0
+    tool_errors: int = 0
+    outcomes: Counter = field(default_factory=Counter)
+    redactions: Counter = field(default_factory=Counter)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types (for ``skillforge ingest --json`` and the run manifest)."""
+        return {
+            "path": self.path,
+            "format": self.format,
+            "trajectories": self.trajectories,
+            "steps": self.steps,
+            "tool_calls": self.tool_calls,
+            "tool_errors": self.tool_errors,
+            "outcomes": dict(self.outcomes),
+            "redactions": dict(self.redactions),
+        }
 
 
 @dataclass
 class IngestReport:
-    """Collects problems and per-file results while files are ingested."""
+    """Collects problems and per-file results while files are ingested.
+
+    Attributes:
+        problems: everything that could not be read (messages are redacted like trajectories).
+        files: one :class:`FileSummary` per file looked at.
+        redactions: secrets replaced per kind over all files (for the run manifest).
+    """
 
     problems: list[Problem] = field(default_factory=list)
     files: list[FileSummary] = field(default_factory=list)
+    redactions: Counter = field(default_factory=Counter)
 
     def problem(self, path: Path | str, line: int | None, message: str, severity: Severity = "error") -> None:
-        """Record a problem at ``path``/``line`` (see :class:`Problem`)."""
-        self.problems.append(Problem(str(path), line, _one_line(message), severity))
+        """Record a problem at ``path``/``line`` (see :class:`Problem`); secrets in the message are redacted."""
+        from skillforge.secrets import redact_text
+
+        self.problems.append(Problem(str(path), line, redact_text(_one_line(message))[0], severity))
+
+    @property
+    def trajectories(self) -> int:
+        """Trajectories read over all files."""
+        return sum(f.trajectories for f in self.files)
 
     @property
     def errors(self) -> list[Problem]:
@@ -91,6 +153,9 @@ def iter_jsonl(path: Path, report: IngestReport) -> Iterator[tuple[int, dict[str
     """
     with open(path, "rb") as handle:
         for number, raw in enumerate(handle, start=1):
+            if len(raw) > MAX_LINE_BYTES:
+                report.problem(path, number, f"line of {len(raw) // (1024 * 1024)} MiB is longer than the {MAX_LINE_BYTES // (1024 * 1024)} MiB limit; skipped")
+                continue
             raw = raw.strip()
             if not raw:
                 continue
@@ -106,12 +171,132 @@ def iter_jsonl(path: Path, report: IngestReport) -> Iterator[tuple[int, dict[str
 
 
 def load_json(path: Path, report: IngestReport) -> Any | None:
-    """Parse a whole JSON file; on failure report it (file-level) and return None."""
+    """Parse a whole JSON file; on failure report it (file-level) and return None.
+
+    Raises:
+        OSError: when the file cannot be read (callers report it per file).
+    """
     try:
         return orjson.loads(path.read_bytes())
     except orjson.JSONDecodeError as exc:
         report.problem(path, None, f"not valid JSON ({exc}); file skipped")
         return None
+
+
+def load_object(path: Path, report: IngestReport, list_key: str) -> dict[str, Any] | None:
+    """Parse a JSON file that must be an object with a list under ``list_key``; else report it
+    (file-level) and return None.
+
+    Raises:
+        OSError: when the file cannot be read.
+    """
+    data = load_json(path, report)
+    if data is None:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get(list_key), list):
+        report.problem(path, None, f"expected a JSON object with a '{list_key}' list; file skipped")
+        return None
+    return data
+
+
+def iter_json_items(path: Path, report: IngestReport, prefix: str = "item") -> Iterator[tuple[int, Any]]:
+    """Yield ``(index, item)`` for the items of an array inside a JSON document.
+
+    ``prefix`` is an ijson path: ``"item"`` for a top-level array, ``"simulations.item"`` for the
+    ``simulations`` array of a top-level object. Files up to :data:`LARGE_JSON_BYTES` are parsed
+    whole with orjson (fast); larger ones are streamed with ijson, one item in memory at a time.
+    A document that breaks off (truncated, invalid) is reported with the index reached; the
+    items before it are kept.
+
+    Raises:
+        OSError: when the file cannot be read.
+    """
+    if path.stat().st_size <= LARGE_JSON_BYTES:
+        data = load_json(path, report)
+        if data is None:
+            return
+        items: Any = data
+        for key in prefix.split(".")[:-1]:
+            items = items.get(key) if isinstance(items, dict) else None
+        if not isinstance(items, list):
+            report.problem(path, None, f"expected an array at {prefix.rsplit('.', 1)[0] if '.' in prefix else 'the top level'}; file skipped")
+            return
+        yield from enumerate(items)
+        return
+    import ijson
+
+    index = -1
+    try:
+        with open(path, "rb") as handle:
+            for index, item in enumerate(ijson.items(handle, prefix, use_float=True)):
+                yield index, item
+    except ijson.JSONError as exc:
+        report.problem(path, index + 1, f"JSON breaks off after item {index} ({exc}); rest of the file skipped")
+
+
+@dataclass
+class Sniff:
+    """What the first bytes of a file look like, for ``detect()`` functions.
+
+    Attributes:
+        kind: ``"object"`` (one JSON object), ``"array"`` (a JSON array), ``"jsonl"`` (several
+            JSON objects, one per line) or None (not JSON). A JSONL file whose first line is longer
+            than the head looks like ``"object"``: JSONL formats accept both.
+        keys: top-level keys of the object (for ``jsonl``: of the first line), in file order, as far
+            as the head reaches.
+        values: scalar values at depth ≤ 3 by dotted path (``"info.exit_status"``,
+            ``"item.role"`` for an array's items), first occurrence only.
+        records: for ``jsonl``, the complete leading lines (at most 5), parsed.
+    """
+
+    kind: str | None
+    keys: list[str] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+    def has(self, *keys: str) -> bool:
+        """True when every key is a top-level key."""
+        return all(key in self.keys for key in keys)
+
+    def item_keys(self) -> set[str]:
+        """Keys seen on the items of a top-level array."""
+        return {path.split(".")[1] for path in self.values if path.startswith("item.") and path.count(".") >= 1}
+
+
+@lru_cache(maxsize=4)
+def sniff(head: bytes) -> Sniff:
+    """Look at ``head`` (the first bytes of a file) without parsing the whole file.
+
+    Parses with ijson's event parser until the head runs out, so keys and values that sit within
+    :data:`HEAD_BYTES` are found even when the document is much larger.
+    """
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not stripped[:1] in (b"{", b"["):
+        return Sniff(None)
+    records = head_json_lines(stripped)
+    if records and (len(records) >= 2 or stripped.split(b"\n", 1)[-1].strip()):
+        return Sniff("jsonl", list(records[0]), {}, records)
+    kind = "array" if stripped[:1] == b"[" else "object"
+    keys: list[str] = []
+    values: dict[str, Any] = {}
+    import io
+
+    import ijson
+
+    try:
+        for prefix, event, value in ijson.parse(io.BytesIO(stripped), use_float=True):
+            if event == "map_key":
+                if not prefix:
+                    keys.append(value)
+                elif prefix.count(".") <= 1:
+                    values.setdefault(f"{prefix}.{value}", None)
+            elif event in ("string", "number", "boolean") and values.get(prefix) is None and prefix.count(".") <= 2:
+                values[prefix] = value
+    except Exception:  # the head ends mid-document (or is not JSON after all): keep what was seen
+        pass
+    if kind == "object" and len(records) == 1 and not keys:
+        keys = list(records[0])
+    return Sniff(kind, keys, values, records)
 
 
 def head_json_lines(head: bytes, limit: int = 5) -> list[dict[str, Any]]:
@@ -134,6 +319,36 @@ def head_json_lines(head: bytes, limit: int = 5) -> list[dict[str, Any]]:
         if len(records) >= limit:
             break
     return records
+
+
+def literal(raw: Any) -> Any:
+    """Decode a value that a log stored as text: JSON first, then a Python literal (SWE-agent
+    writes ``tool_calls`` as ``repr()`` of a list); anything else is returned unchanged."""
+    if not isinstance(raw, str):
+        return raw
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return ast.literal_eval(raw)
+    except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+        return raw
+
+
+def as_str(value: Any) -> str | None:
+    """``value`` when it is a non-empty string, else None (logs put odd types in every field)."""
+    return value if isinstance(value, str) and value else None
+
+
+def as_int(value: Any) -> int | None:
+    """``value`` when it is an integer (not a bool), else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def as_float(value: Any) -> float | None:
+    """``value`` as a float when it is a number (not a bool), else None."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def parse_arguments(raw: Any) -> dict[str, Any]:
@@ -183,3 +398,156 @@ def content_text(content: Any) -> str:
                     parts.append(content_text(block["content"]))
         return "\n".join(p for p in parts if p)
     return str(content)
+
+
+class StepBuilder:
+    """Builds the ATIF steps of one trajectory from messages, tool calls and tool results.
+
+    Results are attached to the step that holds their call (matched by call id); a result whose
+    call is unknown becomes its own agent step marked ``extra.orphan_result``. Used by every format
+    module so that this folding is written once.
+    """
+
+    def __init__(self) -> None:
+        self.steps: list[Step] = []
+        self._call_step: dict[str, Step] = {}
+        self._pending: list[str] = []
+
+    def step(self, source: StepSource, message: str = "", **fields: Any) -> Step:
+        """Append a new step (``step_id`` is its 1-based position) and return it."""
+        step = Step(step_id=len(self.steps) + 1, source=source, message=message or "", **fields)
+        self.steps.append(step)
+        return step
+
+    def call(self, step: Step, call_id: Any, name: Any, arguments: Any) -> ToolCall:
+        """Add a tool call to ``step``; ``arguments`` are parsed leniently (:func:`parse_arguments`)."""
+        call_id = str(call_id) if call_id not in (None, "") else f"step{step.step_id}-call{len(step.tool_calls) + 1}"
+        call = ToolCall(call_id, str(name) if name not in (None, "") else "?", parse_arguments(arguments))
+        step.tool_calls.append(call)
+        self._call_step[call_id] = step
+        self._pending.append(call_id)
+        return call
+
+    def result(self, call_id: Any, content: Any, is_error: bool = False, **orphan_fields: Any) -> ObservationResult:
+        """Attach a tool result to the step of call ``call_id``.
+
+        With ``call_id`` None the result answers the oldest call still without one (formats that
+        pair results by order). Returns the result added.
+        """
+        if call_id in (None, "") and self._pending:
+            call_id = self._pending[0]
+        call_id = None if call_id in (None, "") else str(call_id)
+        step = self._call_step.get(call_id) if call_id is not None else None
+        if step is None:
+            step = self.step("agent", extra={"orphan_result": True}, **orphan_fields)
+        if step.observation is None:
+            step.observation = Observation()
+        result = ObservationResult(call_id, content_text(content), bool(is_error))
+        step.observation.results.append(result)
+        if call_id in self._pending:
+            self._pending.remove(call_id)
+        return result
+
+    def step_of(self, call_id: str | None) -> Step | None:
+        """The step holding call ``call_id``, or None."""
+        return self._call_step.get(call_id) if call_id is not None else None
+
+    def last(self, source: StepSource | None = None) -> Step | None:
+        """The last step (of ``source``, if given), or None."""
+        for step in reversed(self.steps):
+            if source is None or step.source == source:
+                return step
+        return None
+
+
+def add_chat_messages(builder: StepBuilder, messages: list[Any], error_of: Any = None, skip: Any = None) -> None:
+    """Fold an OpenAI Chat Completions message list into ``builder``'s steps.
+
+    Handles ``system``/``developer`` (system steps), ``user``, ``assistant`` (``tool_calls`` in the
+    OpenAI shape ``{id, function{name, arguments}}`` or the flat ``{id, name|function, arguments}``
+    of tau2 and Inspect, legacy ``function_call``), ``tool``/``function`` results
+    (``tool_call_id``; ``error`` fields mark failures), and content given as a string or a list
+    of parts. Reasoning parts go to ``reasoning_content``.
+
+    Args:
+        builder: where steps go.
+        messages: the message list.
+        error_of: optional ``(message, text) -> bool`` deciding whether a tool result is an error
+            beyond the explicit ``error``/``is_error`` fields (tau-bench: text starts with ``Error``).
+        skip: optional ``message -> bool``; messages it accepts are left out (demonstrations).
+
+    Raises:
+        TypeError / ValueError: on a message that is not an object or has an unknown role; the
+        caller reports the trajectory as skipped.
+    """
+    for message in messages:
+        if not isinstance(message, dict):
+            raise TypeError(f"a message is {type(message).__name__}, not an object")
+        if skip is not None and skip(message):
+            continue
+        role = message.get("role") if isinstance(message.get("role"), str) else repr(message.get("role"))
+        content = message.get("content")
+        if role in ("tool", "function"):
+            if not isinstance(message.get("tool_call_id", message.get("id", "")), (str, int, type(None))):
+                raise TypeError("a tool message's call id is not a string")
+            text = content_text(content)
+            error = message.get("error")
+            is_error = bool(error) or bool(message.get("is_error"))
+            if isinstance(error, dict) and error.get("message") and error["message"] not in text:
+                text = f"{text}\n{error['message']}".strip()
+            if not is_error and error_of is not None:
+                is_error = bool(error_of(message, text))
+            call_id = message.get("tool_call_id") or message.get("id") if role == "tool" else None
+            builder.result(call_id, text, is_error, timestamp=_timestamp(message))
+            continue
+        if role not in _CHAT_SOURCE:
+            raise ValueError(f"unknown message role {role!r}")
+        text, reasoning = _text_and_reasoning(content)
+        reasoning = reasoning or message.get("reasoning_content") or message.get("reasoning") or None
+        step = builder.step(_CHAT_SOURCE[role], text, timestamp=_timestamp(message), reasoning_content=reasoning if isinstance(reasoning, str) else None)
+        usage = message.get("usage")
+        if role == "assistant" and isinstance(usage, dict):
+            step.metrics = StepMetrics(
+                as_int(usage.get("prompt_tokens", usage.get("input_tokens"))),
+                as_int(usage.get("completion_tokens", usage.get("output_tokens"))),
+                as_float(message.get("cost")),
+            )
+        calls = message.get("tool_calls")
+        calls = literal(calls) if isinstance(calls, str) else calls
+        for call in calls or []:
+            if not isinstance(call, dict):
+                continue
+            function = call.get("function")
+            if isinstance(function, dict):
+                name, arguments = function.get("name"), function.get("arguments")
+            else:
+                name, arguments = call.get("name") or function, call.get("arguments")
+            builder.call(step, call.get("id"), name, arguments)
+            if call.get("requestor") == "user" or role == "user":
+                step.extra.setdefault("user_call_ids", []).append(step.tool_calls[-1].tool_call_id)
+        legacy = message.get("function_call")
+        if isinstance(legacy, dict):
+            builder.call(step, None, legacy.get("name"), legacy.get("arguments"))
+
+
+_CHAT_SOURCE: dict[str, StepSource] = {"system": "system", "developer": "system", "user": "user", "assistant": "agent"}
+
+
+def _timestamp(message: dict[str, Any]) -> str | None:
+    value = message.get("timestamp")
+    return value if isinstance(value, str) else None
+
+
+def _text_and_reasoning(content: Any) -> tuple[str, str | None]:
+    """Split content parts into visible text and reasoning (``reasoning``/``thinking`` parts)."""
+    if not isinstance(content, list):
+        return content_text(content), None
+    texts, reasoning = [], []
+    for part in content:
+        if isinstance(part, dict) and part.get("type") in ("reasoning", "thinking"):
+            value = part.get("reasoning") or part.get("thinking") or part.get("text") or part.get("summary")
+            if isinstance(value, str) and value.strip():
+                reasoning.append(value)
+        else:
+            texts.append(part)
+    return content_text(texts), "\n\n".join(reasoning) or None

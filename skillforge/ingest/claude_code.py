@@ -7,47 +7,68 @@ form a tree through ``uuid``/``parentUuid``.
 
 What this module does:
 
-* follows the main line: the chain of ``parentUuid`` links ending at the last message record
-  (``compact_boundary`` records continue through ``logicalParentUuid``); records on abandoned
-  branches are left out;
+* **streams**: each line is reduced at once to a light record (:class:`_Record`: ids, links and the
+  text the steps need; never the raw record with its ``toolUseResult`` copies of whole files,
+  ``progress`` output or usage blocks); ``file-history-snapshot`` and ``queue-operation`` lines are
+  dropped, ``progress`` lines keep only their links (messages may hang off them). A file holding
+  several sessions one after another (a ``sessionId`` change, or a ``uuid`` seen again) is split
+  and each session is built and yielded before the next is read, so memory is bounded by one
+  session, not by the file;
+* follows the **main line**: the chain of ``parentUuid`` links ending at the last message record
+  (``compact_boundary`` records continue through ``logicalParentUuid``), plus the side branches
+  parallel tool calls hang their results on;
+* keeps every **other branch** (a rewind, an edit-and-resend, an inline ``isSidechain`` subagent)
+  as its own trajectory, root to leaf, linked to the main one by ``extra.branch_of`` (session id
+  ``<session>/branch-<n>``, or ``/sidechain-<n>``), with ``extra.fork_step`` = the number of steps
+  it shares with the main line;
 * groups the content blocks of one API response, written as several records sharing
   ``message.id``, into one agent step (text → ``message``, ``thinking`` → ``reasoning_content``,
   ``tool_use`` → ``tool_calls``); token usage is taken once per response, not summed per record;
-* attaches each ``tool_result`` block to the step holding its ``tool_use`` (``is_error`` kept);
-* skips ``progress``, ``file-history-snapshot``, ``queue-operation`` and local-command records;
+* attaches each ``tool_result`` block to the step holding its ``tool_use`` (``is_error`` kept; a
+  ``toolUseResult`` error string such as ``"Error: Exit code 1"`` also marks an error);
 * marks injected user text (``isMeta``, slash-command wrappers, ``<system-reminder>``…) and
   compaction summaries (``isCompactSummary``) as not user intent (``extra.injected`` /
-  ``extra.compaction_summary``), and user interruptions / tool-use rejections as failure signals
-  (``extra.interrupted``, ``extra.rejected``);
+  ``extra.compaction_summary``), and user interruptions, tool-use rejections and interrupted Bash
+  runs as failure signals (``extra.interrupted``, ``extra.rejected_call_ids``,
+  ``extra.interrupted_call_ids``);
+* old ``summary`` records (``{summary, leafUuid}``) become ``extra.summaries``;
 * subagent transcripts (``<session>/subagents/agent-<id>.jsonl``, records with ``agentId``)
-  become their own trajectories, linked through ``extra.parent_session_id``; compaction
-  helper transcripts (``agent-acompact-*``) are not agent work and are skipped.
+  become their own trajectories, linked through ``extra.parent_session_id``; the parent's step
+  holding the ``Task`` call lists them in ``extra.subagents`` (call id → subagent session id);
+  compaction helper transcripts (``agent-acompact-*``) are not agent work and are skipped.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from skillforge.ingest.base import IngestReport, content_text, head_json_lines, iter_jsonl
+from skillforge.ingest.base import (
+    IngestReport,
+    StepBuilder,
+    as_int,
+    as_str,
+    content_text,
+    head_json_lines,
+    iter_jsonl,
+    sniff,
+)
 from skillforge.trajectory import (
     Agent,
-    Observation,
-    ObservationResult,
     Outcome,
     SourceRef,
     Step,
     StepMetrics,
-    ToolCall,
     Trajectory,
 )
 
 NAME = "claude-code"
 
-_RECORD_TYPES = {"user", "assistant", "system", "summary", "progress", "file-history-snapshot", "queue-operation"}
-_DETECT_RE = re.compile(rb'"type"\s*:\s*"(user|assistant|progress|summary|file-history-snapshot|queue-operation)"')
+_RECORD_TYPES = ("user", "assistant", "system", "summary", "progress", "file-history-snapshot", "queue-operation")
+_MESSAGE_TYPES = ("user", "assistant", "system")
 _INJECTED_PREFIXES = (
     "<command-name>",
     "<command-message>",
@@ -58,6 +79,7 @@ _INJECTED_PREFIXES = (
 )
 _INTERRUPT_PREFIX = "[Request interrupted by user"
 _REJECTION_MARKERS = ("The user doesn't want to proceed with this tool use", "User rejected tool use")
+_ERROR_RESULT = re.compile(r"^(?:Error|<tool_use_error>)")
 
 
 def detect(path: Path, head: bytes) -> bool:
@@ -68,248 +90,408 @@ def detect(path: Path, head: bytes) -> bool:
             r.get("type") in _RECORD_TYPES and ("sessionId" in r or "uuid" in r or r.get("type") == "summary")
             for r in records
         ) and all("type" in r for r in records)
-    # a first line longer than the head: fall back to a byte-level look
-    return head.lstrip().startswith(b"{") and bool(_DETECT_RE.search(head)) and b'"sessionId"' in head
+    # a first line longer than the head: look at the keys of that one record
+    shape = sniff(head)
+    return shape.kind == "object" and "type" in shape.keys and bool({"sessionId", "parentUuid", "uuid"} & set(shape.keys))
 
 
 def parse(path: Path, report: IngestReport) -> Iterator[Trajectory]:
-    """Yield the trajectory of one Claude Code transcript file (none for compaction helpers)."""
-    records: list[tuple[int, dict[str, Any]]] = []
-    for number, record in iter_jsonl(path, report):
-        if "type" not in record:
+    """Yield the trajectories of one Claude Code transcript file: the main line, then its other
+    branches; none for compaction helpers. Several sessions in one file are read one at a time."""
+    segment = _Segment()
+    for number, raw in iter_jsonl(path, report):
+        kind = raw.get("type")
+        if kind is None:
             report.problem(path, number, "record without 'type' skipped", "warning")
             continue
-        records.append((number, record))
+        if kind in ("file-history-snapshot", "queue-operation"):
+            continue
+        if kind not in _RECORD_TYPES:
+            report.problem(path, number, f"unknown record type {kind!r} skipped", "warning")
+            continue
+        try:
+            record = _Record.of(number, raw)
+        except (TypeError, ValueError, AttributeError) as exc:
+            report.problem(path, number, f"record skipped: {type(exc).__name__}: {exc}")
+            continue
+        if segment.starts_new_session(record):
+            yield from _trajectories(path, report, segment)
+            segment = _Segment()
+        segment.add(record)
+    yield from _trajectories(path, report, segment)
+
+
+# ------------------------------------------------------------------------------- light records
+
+
+@dataclass(slots=True)
+class _Record:
+    """What is kept of one line: links, flags and the content the steps are built from."""
+
+    line: int
+    type: str
+    uuid: str | None = None
+    parent: str | None = None
+    session: str | None = None
+    timestamp: str | None = None
+    sidechain: bool = False
+    agent_id: str | None = None
+    version: str | None = None
+    cwd: str | None = None
+    branch: str | None = None
+    model: str | None = None
+    message_id: str | None = None
+    blocks: list[tuple[str, Any]] = field(default_factory=list)  # (kind, payload) in content order
+    usage: tuple[int, int] | None = None  # (prompt incl. cache, completion)
+    flags: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, line: int, raw: dict[str, Any]) -> _Record:
+        kind = raw["type"]
+        record = cls(line, kind, as_str(raw.get("uuid")), as_str(raw.get("parentUuid")) or as_str(raw.get("logicalParentUuid")))
+        if kind == "progress":
+            return record  # only its place in the tree matters
+        record.session = as_str(raw.get("sessionId"))
+        record.timestamp = as_str(raw.get("timestamp"))
+        record.sidechain = raw.get("isSidechain") is True
+        record.agent_id = as_str(raw.get("agentId"))
+        record.version = as_str(raw.get("version"))
+        record.cwd = as_str(raw.get("cwd"))
+        record.branch = as_str(raw.get("gitBranch"))
+        if kind == "summary":
+            record.flags["summary"] = content_text(raw.get("summary"))
+            return record
+        if kind == "system":
+            if raw.get("subtype") == "compact_boundary":
+                meta = raw.get("compactMetadata") if isinstance(raw.get("compactMetadata"), dict) else {}
+                record.flags["compact_boundary"] = str(meta.get("trigger", "auto"))
+            return record
+        message = raw.get("message")
+        if not isinstance(message, dict):
+            record.flags["no_message"] = True
+            return record
+        content = message.get("content")
+        if kind == "assistant":
+            record.model = as_str(message.get("model"))
+            record.message_id = as_str(message.get("id"))
+            for block in [{"type": "text", "text": content}] if isinstance(content, str) else content or []:
+                if not isinstance(block, dict):
+                    continue
+                if block.get("type") == "text" and str(block.get("text", "")).strip():
+                    record.blocks.append(("text", str(block["text"]).strip()))
+                elif block.get("type") == "thinking" and block.get("thinking"):
+                    record.blocks.append(("thinking", str(block["thinking"])))
+                elif block.get("type") == "tool_use":
+                    arguments = block.get("input") if isinstance(block.get("input"), dict) else {"_raw": block.get("input")}
+                    record.blocks.append(("tool_use", (as_str(block.get("id")) or f"line-{line}", str(block.get("name", "?")), arguments)))
+            usage = message.get("usage")
+            if isinstance(usage, dict):
+                prompt = sum(as_int(usage.get(k)) or 0 for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"))
+                record.usage = (prompt, as_int(usage.get("output_tokens")) or 0)
+            return record
+        # user
+        record.flags.update({k: True for k in ("isMeta", "isCompactSummary") if raw.get(k) is True})
+        if isinstance(content, str):
+            record.blocks.append(("text", content))
+        elif isinstance(content, list):
+            texts = []
+            for block in content:
+                if not isinstance(block, dict):
+                    continue
+                if block.get("type") == "tool_result":
+                    text = content_text(block.get("content"))
+                    record.blocks.append(("tool_result", (as_str(block.get("tool_use_id")) or "", text, block.get("is_error") is True)))
+                elif block.get("type") in ("text", "image"):
+                    texts.append(content_text([block]))
+            if texts:
+                record.blocks.append(("text", "\n".join(texts)))
+        else:
+            record.flags["no_content"] = True
+        result = raw.get("toolUseResult")
+        if isinstance(result, str):
+            record.flags["tool_use_result"] = result[:200]
+        elif isinstance(result, dict):
+            if result.get("interrupted") is True:
+                record.flags["interrupted_tool"] = True
+            if isinstance(result.get("agentId"), str):
+                record.flags["agent_id"] = result["agentId"]
+        return record
+
+    @property
+    def is_message(self) -> bool:
+        return self.type in _MESSAGE_TYPES
+
+    def tool_use_ids(self) -> list[str]:
+        return [payload[0] for kind, payload in self.blocks if kind == "tool_use"]
+
+    def tool_result_ids(self) -> list[str]:
+        return [payload[0] for kind, payload in self.blocks if kind == "tool_result"]
+
+
+@dataclass
+class _Segment:
+    """The records of one session, in file order."""
+
+    records: list[_Record] = field(default_factory=list)
+    uuids: set[str] = field(default_factory=set)
+    session: str | None = None
+
+    def starts_new_session(self, record: _Record) -> bool:
+        if not self.records:
+            return False
+        if record.uuid is not None and record.uuid in self.uuids:
+            return True  # the same records again: the next session (or a copy) begins
+        return record.session is not None and self.session is not None and record.session != self.session and not record.agent_id
+
+    def add(self, record: _Record) -> None:
+        self.records.append(record)
+        if record.uuid is not None:
+            self.uuids.add(record.uuid)
+        if self.session is None and record.session is not None:
+            self.session = record.session
+
+
+# ------------------------------------------------------------------------------- trajectories
+
+
+def _trajectories(path: Path, report: IngestReport, segment: _Segment) -> Iterator[Trajectory]:
+    records = segment.records
     if not records:
         return
-    agent_id = next((r.get("agentId") for _, r in records if r.get("agentId")), None)
-    if agent_id and str(agent_id).startswith("acompact"):
+    agent_id = next((r.agent_id for r in records if r.agent_id), None)
+    if agent_id and agent_id.startswith("acompact"):
         return  # the compaction helper's own transcript: a summary request, not agent work
-    chain = _main_line(records)
-    session_id = next((r.get("sessionId") for _, r in records if r.get("sessionId")), None) or path.stem
-    builder = _StepBuilder(path, report)
-    for number, record in chain:
-        builder.add(number, record)
-    if not builder.steps:
-        report.problem(path, None, "no user or assistant messages in the transcript", "warning")
-        return
+    session_id = segment.session or path.stem
     extra: dict[str, Any] = {}
-    summaries = [r.get("summary") for _, r in records if r.get("type") == "summary" and r.get("summary")]
+    summaries = [r.flags["summary"] for r in records if r.type == "summary" and r.flags.get("summary")]
     if summaries:
         extra["summaries"] = summaries
-    first = next((r for _, r in records if r.get("cwd")), {})
-    for key in ("cwd", "gitBranch"):
-        if first.get(key):
-            extra[key] = first[key]
+    first = next((r for r in records if r.cwd), None)
+    if first is not None:
+        extra["cwd"] = first.cwd
+        if first.branch:
+            extra["gitBranch"] = first.branch
     if agent_id:
         extra["parent_session_id"] = session_id
         extra["agent_id"] = agent_id
         session_id = f"{session_id}/agent-{agent_id}"
-    yield Trajectory(
+    tree = _Tree(records)
+    main = tree.main_line()
+    trajectory = _build(path, report, session_id, main, extra, segment.session or path.stem)
+    if trajectory is None:
+        report.problem(path, records[0].line, "no user or assistant messages in the transcript", "warning")
+        return
+    yield trajectory
+    if not tree.linked:
+        return
+    main_ids = {id(r) for r in main}
+    for number, (branch, sidechain) in enumerate(tree.other_branches(main), start=1):
+        label = "sidechain" if sidechain else "branch"
+        shared = sum(1 for r in branch if id(r) in main_ids)
+        fork = _build(path, report, f"{session_id}/{label}-{number}", branch, {**extra, "branch_of": session_id, "sidechain": sidechain}, segment.session or path.stem)
+        if fork is not None:
+            fork.extra["fork_step"] = _steps_of(branch[:shared]) if shared else 0
+            yield fork
+
+
+def _build(path: Path, report: IngestReport, session_id: str, records: list[_Record], extra: dict[str, Any], parent: str) -> Trajectory | None:
+    builder = _Steps(path, report)
+    for record in records:
+        builder.add(record)
+    if not builder.steps:
+        return None
+    for step in builder.steps:
+        if "subagents" in step.extra:  # Task calls: the subagent transcripts' session ids
+            step.extra["subagents"] = {call: f"{parent}/{agent}" for call, agent in step.extra["subagents"].items()}
+    return Trajectory(
         session_id=session_id,
         agent=Agent(name="claude-code", version=builder.version, model_name=builder.model),
         steps=builder.steps,
-        source=SourceRef(format=NAME, path=str(path), line=chain[0][0]),
+        source=SourceRef(format=NAME, path=str(path), line=records[0].line),
         outcome=Outcome(),
         final_metrics=builder.final_metrics(),
-        extra=extra,
+        extra=dict(extra),
     )
 
 
-def _main_line(records: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, dict[str, Any]]]:
-    """Return the records of the main line, in file order.
+def _steps_of(records: list[_Record]) -> int:
+    """How many steps ``records`` build (user/system/compaction records and distinct responses)."""
+    responses = {r.message_id or r.uuid for r in records if r.type == "assistant"}
+    others = sum(1 for r in records if r.type in ("user", "system") and any(k == "text" for k, _ in r.blocks))
+    return len(responses) + others
 
-    The main line is the chain of ``parentUuid`` links (``logicalParentUuid`` across a
-    compaction) that ends at the last user/assistant record. Parallel tool calls hang their
-    results on side branches of that chain, so two kinds of off-chain records are kept too:
-    assistant records of a response (``message.id``) that is on the chain, and user records
-    whose ``tool_result`` answers a ``tool_use`` on the chain. Anything else off the chain is an
-    abandoned branch (a rewind) and is dropped. Falls back to file order when the file has no
-    ``uuid`` links or the chain points at a record missing from the file (old or partial files).
-    """
-    by_uuid = {r["uuid"]: (n, r) for n, r in records if r.get("uuid")}
-    messages = [item for item in records if item[1].get("type") in ("user", "assistant", "system")]
-    last = next((item for item in reversed(records) if item[1].get("type") in ("user", "assistant") and item[1].get("uuid")), None)
-    if last is None:
-        return messages
-    on_chain: set[str] = set()
-    current: tuple[int, dict[str, Any]] | None = last
-    while current is not None and current[1]["uuid"] not in on_chain:
-        on_chain.add(current[1]["uuid"])
-        parent = current[1].get("parentUuid") or current[1].get("logicalParentUuid")
-        current = by_uuid.get(parent) if parent else None
-        if parent and current is None:
-            return messages  # a link to a record that is not in the file: order by file instead
-    chain_messages = {
-        r["message"].get("id")
-        for _, r in records
-        if r.get("uuid") in on_chain and r.get("type") == "assistant" and isinstance(r.get("message"), dict)
-    }
-    chain_messages.discard(None)
-    chain_calls = set()
-    for _, r in records:
-        if r.get("type") == "assistant" and isinstance(r.get("message"), dict) and (
-            r.get("uuid") in on_chain or r["message"].get("id") in chain_messages
-        ):
-            for block in r["message"].get("content") or []:
-                if isinstance(block, dict) and block.get("type") == "tool_use":
-                    chain_calls.add(block.get("id"))
 
-    def kept(record: dict[str, Any]) -> bool:
-        if record.get("uuid") in on_chain:
-            return True
-        message = record.get("message")
-        if not isinstance(message, dict):
+class _Tree:
+    """The ``uuid``/``parentUuid`` tree of one session's records."""
+
+    def __init__(self, records: list[_Record]) -> None:
+        self.records = records
+        self.by_uuid = {r.uuid: r for r in records if r.uuid}
+        self.linked = bool(self.by_uuid)
+        self._order = {id(r): i for i, r in enumerate(records)}
+
+    def chain(self, leaf: _Record) -> list[_Record] | None:
+        """Records from the root to ``leaf``; None when a link points outside the file."""
+        out: list[_Record] = []
+        seen: set[str] = set()
+        current: _Record | None = leaf
+        while current is not None and (current.uuid is None or current.uuid not in seen):
+            if current.uuid:
+                seen.add(current.uuid)
+            out.append(current)
+            if current.parent is None:
+                break
+            current = self.by_uuid.get(current.parent)
+            if current is None:
+                return None
+        out.reverse()
+        return out
+
+    def line_of(self, leaf: _Record) -> list[_Record]:
+        """The message records of the line ending at ``leaf`` plus the side branches of its
+        parallel tool calls (assistant records of the same responses, results of its calls), in
+        file order. Falls back to file order when the links leave the file."""
+        messages = [r for r in self.records if r.is_message]
+        chain = self.chain(leaf)
+        if chain is None:
+            return messages
+        on_chain = {id(r) for r in chain}
+        responses = {r.message_id for r in chain if r.type == "assistant" and r.message_id}
+        calls = {c for r in self.records if r.type == "assistant" and (id(r) in on_chain or r.message_id in responses) for c in r.tool_use_ids()}
+
+        def kept(record: _Record) -> bool:
+            if id(record) in on_chain:
+                return True
+            if record.type == "assistant":
+                return record.message_id in responses
+            if record.type == "user":
+                return any(c in calls for c in record.tool_result_ids()) and not any(k == "text" for k, _ in record.blocks)
             return False
-        if record.get("type") == "assistant":
-            return message.get("id") in chain_messages
-        if record.get("type") == "user" and isinstance(message.get("content"), list):
-            return any(
-                isinstance(b, dict) and b.get("type") == "tool_result" and b.get("tool_use_id") in chain_calls
-                for b in message["content"]
-            )
-        return False
 
-    return [item for item in messages if kept(item[1])]
+        return [r for r in messages if kept(r)]
+
+    def main_line(self) -> list[_Record]:
+        last = next((r for r in reversed(self.records) if r.type in ("user", "assistant") and r.uuid and not r.sidechain), None)
+        last = last or next((r for r in reversed(self.records) if r.type in ("user", "assistant") and r.uuid), None)
+        if last is None:
+            return [r for r in self.records if r.is_message]
+        return self.line_of(last)
+
+    def other_branches(self, main: list[_Record]) -> Iterator[tuple[list[_Record], bool]]:
+        """Each branch off the main line (or separate sidechain), root to leaf, once.
+
+        Leaves are taken latest first, so a line is found whole from its last record before the
+        side branches of its parallel tool calls (which it already contains) come up.
+        """
+        covered = {id(r) for r in main}
+        parents = {r.parent for r in self.records if r.parent}
+        leaves = [r for r in self.records if r.is_message and r.uuid and r.uuid not in parents and id(r) not in covered]
+        for leaf in reversed(leaves):
+            line = self.line_of(leaf)
+            new = [r for r in line if id(r) not in covered]
+            if not any(r.type == "assistant" or (r.type == "user" and any(k == "text" for k, _ in r.blocks)) for r in new):
+                continue  # only results of calls already shown: a side branch, not a new line
+            covered.update(id(r) for r in new)
+            yield line, all(r.sidechain for r in new)
 
 
-class _StepBuilder:
-    """Turns main-line records into ATIF steps."""
+class _Steps:
+    """Turns the records of one line into ATIF steps."""
 
     def __init__(self, path: Path, report: IngestReport) -> None:
         self.path = path
         self.report = report
-        self.steps: list[Step] = []
+        self.builder = StepBuilder()
+        self.steps = self.builder.steps
         self.version: str | None = None
         self.model: str | None = None
         self._message_step: dict[str, Step] = {}
-        self._call_step: dict[str, Step] = {}
-        self._usage: dict[str, dict[str, Any]] = {}
+        self._usage: dict[str, tuple[int, int]] = {}
 
-    def _new_step(self, source: str, **kwargs: Any) -> Step:
-        step = Step(step_id=len(self.steps) + 1, source=source, **kwargs)  # type: ignore[arg-type]
-        self.steps.append(step)
-        return step
-
-    def add(self, number: int, record: dict[str, Any]) -> None:
-        kind = record.get("type")
-        self.version = self.version or record.get("version")
-        if kind == "assistant":
-            self._assistant(number, record)
-        elif kind == "user":
-            self._user(number, record)
-        elif kind == "system" and record.get("subtype") == "compact_boundary":
-            meta = record.get("compactMetadata") or {}
-            self._new_step(
+    def add(self, record: _Record) -> None:
+        self.version = self.version or record.version
+        if record.type == "assistant":
+            self._assistant(record)
+        elif record.type == "user":
+            self._user(record)
+        elif record.type == "system" and "compact_boundary" in record.flags:
+            self.builder.step(
                 "system",
-                message=f"[context compacted: {meta.get('trigger', 'auto')}]",
-                timestamp=record.get("timestamp"),
-                extra={"compact_boundary": True, "line": number},
+                f"[context compacted: {record.flags['compact_boundary']}]",
+                timestamp=record.timestamp,
+                extra={"compact_boundary": True, "line": record.line},
             )
 
-    def _assistant(self, number: int, record: dict[str, Any]) -> None:
-        message = record.get("message")
-        if not isinstance(message, dict):
-            self.report.problem(self.path, number, "assistant record without a message object skipped")
+    def _assistant(self, record: _Record) -> None:
+        if record.flags.get("no_message"):
+            self.report.problem(self.path, record.line, "assistant record without a message object skipped")
             return
-        self.model = self.model or message.get("model")
-        message_id = message.get("id") or record.get("uuid") or f"line-{number}"
+        self.model = self.model or record.model
+        message_id = record.message_id or record.uuid or f"line-{record.line}"
         step = self._message_step.get(message_id)
         if step is None:
-            step = self._new_step("agent", timestamp=record.get("timestamp"), extra={"line": number})
+            step = self.builder.step("agent", timestamp=record.timestamp, extra={"line": record.line})
             self._message_step[message_id] = step
-        blocks = message.get("content")
-        if isinstance(blocks, str):
-            blocks = [{"type": "text", "text": blocks}]
-        for block in blocks or []:
-            if not isinstance(block, dict):
-                continue
-            kind = block.get("type")
-            if kind == "text" and str(block.get("text", "")).strip():
-                step.message = _join(step.message, block["text"].strip())
-            elif kind == "thinking" and block.get("thinking"):
-                step.reasoning_content = _join(step.reasoning_content, block["thinking"])
+        for kind, payload in record.blocks:
+            if kind == "text":
+                step.message = _join(step.message, payload)
+            elif kind == "thinking":
+                step.reasoning_content = _join(step.reasoning_content, payload)
             elif kind == "tool_use":
-                call_id = str(block.get("id") or f"line-{number}")
-                arguments = block.get("input") if isinstance(block.get("input"), dict) else {"_raw": block.get("input")}
-                step.tool_calls.append(ToolCall(call_id, str(block.get("name", "?")), arguments))
-                self._call_step[call_id] = step
-        usage = message.get("usage")
-        if isinstance(usage, dict):
-            self._usage[message_id] = usage  # repeated per record: keep the last, never sum
-            step.metrics = StepMetrics(
-                prompt_tokens=_int(usage.get("input_tokens"))
-                + _int(usage.get("cache_creation_input_tokens"))
-                + _int(usage.get("cache_read_input_tokens")),
-                completion_tokens=_int(usage.get("output_tokens")),
-            )
+                self.builder.call(step, *payload)
+        if record.usage is not None:
+            self._usage[message_id] = record.usage  # repeated per record: keep the last, never sum
+            step.metrics = StepMetrics(prompt_tokens=record.usage[0], completion_tokens=record.usage[1])
 
-    def _user(self, number: int, record: dict[str, Any]) -> None:
-        message = record.get("message")
-        content = message.get("content") if isinstance(message, dict) else None
-        timestamp = record.get("timestamp")
-        if record.get("isCompactSummary"):
-            self._new_step(
-                "system",
-                message=content_text(content),
-                timestamp=timestamp,
-                extra={"compaction_summary": True, "line": number},
-            )
+    def _user(self, record: _Record) -> None:
+        if record.flags.get("no_message") or record.flags.get("no_content"):
+            self.report.problem(self.path, record.line, "user record without message content skipped", "warning")
             return
-        if isinstance(content, str):
-            self._user_text(content, record, number)
+        if record.flags.get("isCompactSummary"):
+            text = "\n".join(payload for kind, payload in record.blocks if kind == "text")
+            self.builder.step("system", text, timestamp=record.timestamp, extra={"compaction_summary": True, "line": record.line})
             return
-        if not isinstance(content, list):
-            self.report.problem(self.path, number, "user record without message content skipped", "warning")
-            return
-        texts = []
-        for block in content:
-            if not isinstance(block, dict):
-                continue
-            if block.get("type") == "tool_result":
-                self._tool_result(block, record, number)
-            elif block.get("type") in ("text", "image"):
-                texts.append(content_text([block]))
-        if texts:
-            self._user_text("\n".join(texts), record, number)
+        for kind, payload in record.blocks:
+            if kind == "tool_result":
+                self._tool_result(record, *payload)
+            elif kind == "text":
+                self._user_text(record, payload)
 
-    def _user_text(self, text: str, record: dict[str, Any], number: int) -> None:
+    def _user_text(self, record: _Record, text: str) -> None:
         if not text.strip():
             return
-        extra: dict[str, Any] = {"line": number}
+        extra: dict[str, Any] = {"line": record.line}
         stripped = text.lstrip()
-        if record.get("isMeta") or stripped.startswith(_INJECTED_PREFIXES):
+        if record.flags.get("isMeta") or stripped.startswith(_INJECTED_PREFIXES):
             extra["injected"] = True
         if stripped.startswith(_INTERRUPT_PREFIX):
             extra["interrupted"] = True
-        self._new_step("user", message=text, timestamp=record.get("timestamp"), extra=extra)
+        self.builder.step("user", text, timestamp=record.timestamp, extra=extra)
 
-    def _tool_result(self, block: dict[str, Any], record: dict[str, Any], number: int) -> None:
-        call_id = str(block.get("tool_use_id") or "")
-        text = content_text(block.get("content"))
-        is_error = bool(block.get("is_error"))
-        step = self._call_step.get(call_id)
-        if step is None:
-            self.report.problem(self.path, number, f"tool_result for unknown tool_use id {call_id!r}", "warning")
-            step = self._new_step("agent", timestamp=record.get("timestamp"), extra={"line": number, "orphan_result": True})
-        if step.observation is None:
-            step.observation = Observation()
-        step.observation.results.append(ObservationResult(call_id or None, text, is_error))
-        tool_use_result = record.get("toolUseResult")
-        if any(marker in text for marker in _REJECTION_MARKERS) or tool_use_result == "User rejected tool use":
+    def _tool_result(self, record: _Record, call_id: str, text: str, is_error: bool) -> None:
+        summary = record.flags.get("tool_use_result")
+        if not is_error and isinstance(summary, str) and _ERROR_RESULT.match(summary):
+            is_error = True
+        known = self.builder.step_of(call_id) is not None
+        if not known:
+            self.report.problem(self.path, record.line, f"tool_result for unknown tool_use id {call_id!r}", "warning")
+        result = self.builder.result(call_id or None, text, is_error, timestamp=record.timestamp)
+        step = self.builder.step_of(result.source_call_id) or self.steps[-1]
+        if not known:
+            step.extra.setdefault("line", record.line)
+        if any(marker in text for marker in _REJECTION_MARKERS) or summary == "User rejected tool use":
             step.extra.setdefault("rejected_call_ids", []).append(call_id)
+        if record.flags.get("interrupted_tool"):
+            step.extra.setdefault("interrupted_call_ids", []).append(call_id)
+        if record.flags.get("agent_id"):
+            step.extra.setdefault("subagents", {})[call_id] = f"agent-{record.flags['agent_id']}"
 
     def final_metrics(self) -> dict[str, Any]:
-        prompt = completion = 0
-        for usage in self._usage.values():
-            prompt += _int(usage.get("input_tokens")) + _int(usage.get("cache_creation_input_tokens")) + _int(usage.get("cache_read_input_tokens"))
-            completion += _int(usage.get("output_tokens"))
+        prompt = sum(p for p, _ in self._usage.values())
+        completion = sum(c for _, c in self._usage.values())
         return {"total_prompt_tokens": prompt, "total_completion_tokens": completion, "total_steps": len(self.steps)}
 
 
 def _join(existing: str | None, text: str) -> str:
     return f"{existing}\n\n{text}" if existing else text
 
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) else 0

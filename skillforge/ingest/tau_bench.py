@@ -18,21 +18,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from skillforge.ingest.base import IngestReport, content_text, load_json, parse_arguments
-from skillforge.trajectory import (
-    Agent,
-    Observation,
-    ObservationResult,
-    Outcome,
-    SourceRef,
-    Step,
-    ToolCall,
-    Trajectory,
+from skillforge.ingest.base import (
+    IngestReport,
+    StepBuilder,
+    add_chat_messages,
+    iter_json_items,
 )
+from skillforge.trajectory import Agent, Outcome, SourceRef, Trajectory
 
 NAME = "tau-bench"
-
-_ROLE_SOURCE = {"system": "system", "user": "user", "assistant": "agent"}
 
 
 def detect(path: Path, head: bytes) -> bool:
@@ -42,14 +36,11 @@ def detect(path: Path, head: bytes) -> bool:
 
 
 def parse(path: Path, report: IngestReport) -> Iterator[Trajectory]:
-    """Yield one trajectory per run of a tau-bench results array; bad runs are reported by index."""
-    data = load_json(path, report)
-    if data is None:
-        return
-    if not isinstance(data, list):
-        report.problem(path, None, "expected a JSON array of tau-bench runs; file skipped")
-        return
-    for index, run in enumerate(data):
+    """Yield one trajectory per run of a tau-bench results array; bad runs are reported by index.
+
+    Large files are streamed run by run (:func:`~skillforge.ingest.base.iter_json_items`).
+    """
+    for index, run in iter_json_items(path, report):
         try:
             trajectory = _run_to_trajectory(path, index, run)
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
@@ -64,34 +55,10 @@ def _run_to_trajectory(path: Path, index: int, run: Any) -> Trajectory:
     messages = run.get("traj")
     if not isinstance(messages, list):
         raise TypeError("'traj' is not a list of messages")
-    steps: list[Step] = []
-    call_step: dict[str, Step] = {}
-    for message in messages:
-        if not isinstance(message, dict):
-            raise TypeError("a message in 'traj' is not an object")
-        role = message.get("role")
-        if role == "tool":
-            call_id = str(message.get("tool_call_id") or "")
-            text = content_text(message.get("content"))
-            step = call_step.get(call_id)
-            if step is None:
-                step = Step(step_id=len(steps) + 1, source="agent", extra={"orphan_result": True})
-                steps.append(step)
-            if step.observation is None:
-                step.observation = Observation()
-            step.observation.results.append(ObservationResult(call_id or None, text, text.startswith("Error")))
-            continue
-        if role not in _ROLE_SOURCE:
-            raise ValueError(f"unknown message role {role!r}")
-        step = Step(step_id=len(steps) + 1, source=_ROLE_SOURCE[role], message=content_text(message.get("content")))
-        for call in message.get("tool_calls") or []:
-            function = call.get("function") or {}
-            call_id = str(call.get("id") or f"call-{len(steps)}-{len(step.tool_calls)}")
-            step.tool_calls.append(ToolCall(call_id, str(function.get("name", "?")), parse_arguments(function.get("arguments"))))
-            call_step[call_id] = step
-        steps.append(step)
+    builder = StepBuilder()
+    add_chat_messages(builder, messages, error_of=lambda message, text: text.startswith("Error"))
     reward = run.get("reward")
-    reward = float(reward) if isinstance(reward, (int, float)) else None
+    reward = float(reward) if isinstance(reward, (int, float)) and not isinstance(reward, bool) else None
     if reward is None:
         outcome = Outcome()
     else:
@@ -101,13 +68,13 @@ def _run_to_trajectory(path: Path, index: int, run: Any) -> Trajectory:
     info = run.get("info") if isinstance(run.get("info"), dict) else {}
     task = info.get("task") if isinstance(info.get("task"), dict) else {}
     extra: dict[str, Any] = {"task_id": f"{path.stem}:{task_id}", "trial": trial}
-    if task.get("instruction"):
+    if isinstance(task.get("instruction"), str):
         extra["task_instruction"] = task["instruction"]
     session_id = f"tau-bench:{path.stem}:task{task_id}:trial{trial if trial is not None else index}"
     return Trajectory(
         session_id=session_id,
         agent=Agent(name="tau-bench-agent", model_name=_model_from_name(path.stem)),
-        steps=steps,
+        steps=builder.steps,
         source=SourceRef(format=NAME, path=str(path), line=index),
         outcome=outcome,
         extra=extra,

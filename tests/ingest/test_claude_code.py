@@ -90,16 +90,21 @@ def test_malformed_line_reported_with_line_number_and_skipped(sample_traces: Pat
     assert len(trajectory.steps) == 3  # nothing else lost
 
 
-def test_abandoned_branch_is_dropped(sample_traces: Path, tmp_path: Path) -> None:
-    """A rewind: a second user prompt hangs off the first prompt; the first continuation is dropped."""
+def test_abandoned_branch_is_kept_as_linked_trajectory(sample_traces: Path, tmp_path: Path) -> None:
+    """A rewind: a second user prompt hangs off the first prompt's parent. The main line follows
+    the rewind; the first continuation becomes its own trajectory, linked to the main one."""
     records = [orjson.loads(line) for line in (sample_traces / "claude-code" / "short.jsonl").read_bytes().splitlines()]
     first_prompt = next(r for r in records if r.get("type") == "user")
     rewind = {**first_prompt, "uuid": "rewind-0001", "message": {"role": "user", "content": "try again, but only read files"}}
     rewind["parentUuid"] = first_prompt["parentUuid"]
     path = tmp_path / "rewind.jsonl"
     path.write_bytes(b"\n".join(orjson.dumps(r) for r in [*records, rewind]) + b"\n")
-    [trajectory], _ = _read(path)
+    [trajectory, branch], _ = _read(path)
     assert [s.message for s in trajectory.steps] == ["try again, but only read files"]
+    assert branch.session_id == f"{trajectory.session_id}/branch-1"
+    assert branch.extra["branch_of"] == trajectory.session_id and branch.extra["fork_step"] == 0
+    assert [s.source for s in branch.steps] == ["user", "agent", "user"]  # the original, abandoned line
+    assert branch.steps[1].extra["rejected_call_ids"]
 
 
 def test_detect_uses_content_not_names(sample_traces: Path, tmp_path: Path) -> None:

@@ -1,0 +1,117 @@
+"""ATIF files: Harbor's Agent Trajectory Interchange Format (read; writing is :func:`write_atif`).
+
+Format (RFC ``docs/rfcs/0001-trajectory-format.md`` in laude-institute/harbor, v1.0–v1.4; later
+versions add fields this reader ignores): one JSON object ``{schema_version: "ATIF-v1.x",
+session_id, agent{name, version, model_name}, steps[{step_id, timestamp, source, message,
+reasoning_content, tool_calls[{tool_call_id, function_name, arguments}], observation{results[
+{source_call_id, content}]}, metrics{prompt_tokens, completion_tokens, cost_usd}, extra}],
+final_metrics, extra}``. It is also the shape of :class:`~skillforge.trajectory.Trajectory`, so
+reading is nearly one-to-one. ATIF has no outcome and no per-result error flag: files written by
+skillforge keep them in ``extra.skillforge.outcome`` and the step's ``extra.error_call_ids``, and
+this reader restores them; other producers' files get outcome unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+
+from skillforge.ingest.base import (
+    IngestReport,
+    StepBuilder,
+    as_float,
+    as_int,
+    as_str,
+    content_text,
+    load_object,
+    sniff,
+)
+from skillforge.trajectory import Agent, Outcome, SourceRef, StepMetrics, Trajectory
+
+NAME = "atif"
+
+_SOURCES = ("system", "user", "agent")
+
+
+def detect(path: Path, head: bytes) -> bool:
+    """True for an object whose ``schema_version`` starts with ``ATIF-``."""
+    shape = sniff(head)
+    return shape.kind == "object" and str(shape.values.get("schema_version") or "").startswith("ATIF-")
+
+
+def parse(path: Path, report: IngestReport) -> Iterator[Trajectory]:
+    """Yield the one trajectory of an ATIF file."""
+    data = load_object(path, report, "steps")
+    if data is None:
+        return
+    builder = StepBuilder()
+    for index, raw in enumerate(data["steps"]):
+        if not isinstance(raw, dict):
+            report.problem(path, index, "step is not an object; skipped")
+            continue
+        source = raw.get("source") if raw.get("source") in _SOURCES else None
+        if source is None:
+            report.problem(path, index, f"step with unknown source {raw.get('source')!r}; read as agent", "warning")
+        extra = dict(raw["extra"]) if isinstance(raw.get("extra"), dict) else {}
+        errors = set(extra.pop("error_call_ids", None) or [])
+        step = builder.step(source or "agent", content_text(raw.get("message")), timestamp=as_str(raw.get("timestamp")), reasoning_content=as_str(raw.get("reasoning_content")), extra=extra)
+        metrics = raw.get("metrics")
+        if isinstance(metrics, dict):
+            step.metrics = StepMetrics(as_int(metrics.get("prompt_tokens")), as_int(metrics.get("completion_tokens")), as_float(metrics.get("cost_usd")))
+        for call in raw.get("tool_calls") or []:
+            if isinstance(call, dict):
+                builder.call(step, call.get("tool_call_id"), call.get("function_name"), call.get("arguments"))
+        observation = raw.get("observation")
+        for result in (observation.get("results") if isinstance(observation, dict) else None) or []:
+            if isinstance(result, dict):
+                call_id = result.get("source_call_id")
+                builder.result(call_id, result.get("content"), call_id in errors)
+    extra = dict(data["extra"]) if isinstance(data.get("extra"), dict) else {}
+    ours = extra.pop("skillforge", None)
+    outcome = Outcome()
+    if isinstance(ours, dict) and isinstance(ours.get("outcome"), dict):
+        try:
+            outcome = Outcome(**ours["outcome"])
+        except TypeError:
+            report.problem(path, None, "extra.skillforge.outcome not understood; outcome unknown", "warning")
+    if isinstance(ours, dict) and isinstance(ours.get("source"), dict):
+        extra["original_source"] = ours["source"]
+    agent = data.get("agent") if isinstance(data.get("agent"), dict) else {}
+    yield Trajectory(
+        session_id=as_str(data.get("session_id")) or path.stem,
+        agent=Agent(name=as_str(agent.get("name")) or "unknown", version=as_str(agent.get("version")), model_name=as_str(agent.get("model_name"))),
+        steps=builder.steps,
+        source=SourceRef(format=NAME, path=str(path)),
+        outcome=outcome,
+        final_metrics=data["final_metrics"] if isinstance(data.get("final_metrics"), dict) else None,
+        extra=extra,
+    )
+
+
+def write_atif(trajectory: Trajectory, folder: Path, taken: set[str] | None = None) -> Path:
+    """Write ``trajectory`` as a standard ATIF v1.4 file in ``folder`` and return its path.
+
+    The file is named after the session id (characters other than letters, digits, ``.``, ``_``
+    and ``-`` become ``_``); ``taken`` (names already written in this run) gets a numeric suffix
+    added on a clash. Written to a temporary name and renamed, so a crash never leaves half a file.
+
+    Raises:
+        OSError: when the folder cannot be created or written.
+    """
+    import re
+
+    folder.mkdir(parents=True, exist_ok=True)
+    base = re.sub(r"[^A-Za-z0-9._-]+", "_", trajectory.session_id).strip("._") or "trajectory"
+    name, counter = base, 1
+    while taken is not None and name in taken:
+        counter += 1
+        name = f"{base}-{counter}"
+    if taken is not None:
+        taken.add(name)
+    target = folder / f"{name}.json"
+    temporary = target.with_suffix(".json.tmp")
+    temporary.write_bytes(orjson.dumps(trajectory.to_atif(), option=orjson.OPT_INDENT_2))
+    temporary.replace(target)
+    return target

@@ -1,0 +1,102 @@
+"""``skillforge ingest LOGS…``: read logs, summarise them per file, optionally convert to ATIF.
+
+The CLI only parses options and prints; this module does the work, one trajectory at a time, so
+that memory stays flat however many logs there are (nothing but per-file counts is kept).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from skillforge.errors import SkillforgeError
+from skillforge.ingest import ingest
+from skillforge.ingest.atif import write_atif
+from skillforge.ingest.base import IngestReport
+from skillforge.ingest.outcomes import load_labels
+
+CONVERSIONS = ("atif",)
+"""Formats ``--to`` can write."""
+
+
+@dataclass
+class IngestResult:
+    """What :func:`run_ingest` did.
+
+    Attributes:
+        report: per-file summaries, problems and redaction counts.
+        written: files written by ``--to``, in order.
+    """
+
+    report: IngestReport
+    written: list[Path] = field(default_factory=list)
+
+    def totals(self) -> dict[str, Any]:
+        """Sums over all files (trajectories, steps, tool calls, tool errors, outcomes)."""
+        files = [f for f in self.report.files if f.format]
+        outcomes: Counter = Counter()
+        for summary in files:
+            outcomes.update(summary.outcomes)
+        return {
+            "files": len(files),
+            "trajectories": sum(f.trajectories for f in files),
+            "steps": sum(f.steps for f in files),
+            "tool_calls": sum(f.tool_calls for f in files),
+            "tool_errors": sum(f.tool_errors for f in files),
+            "outcomes": dict(outcomes),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--json`` document: files, totals, redactions, problems and written files."""
+        return {
+            "files": [f.to_dict() for f in self.report.files if f.format],
+            "skipped_files": [f.path for f in self.report.files if not f.format],
+            "totals": self.totals(),
+            "redactions": dict(self.report.redactions),
+            "problems": [
+                {"path": p.path, "line": p.line, "message": p.message, "severity": p.severity} for p in self.report.problems
+            ],
+            "written": [str(p) for p in self.written],
+        }
+
+
+def run_ingest(paths: Sequence[Path], outcomes: Path | None = None, convert: tuple[str, Path] | None = None) -> IngestResult:
+    """Ingest ``paths`` and, with ``convert=("atif", DIR)``, write one ATIF file per trajectory.
+
+    Args:
+        paths: log files and folders.
+        outcomes: a labels file (CSV or JSONL, see :mod:`skillforge.ingest.outcomes`).
+        convert: ``(format, folder)``; the only format is ``atif``.
+
+    Returns:
+        An :class:`IngestResult`; check ``result.report.trajectories``.
+
+    Raises:
+        SkillforgeError: a missing path, an unreadable or malformed labels file, an unknown
+            ``--to`` format, or an output folder that cannot be written.
+    """
+    if convert is not None and convert[0].lower() not in CONVERSIONS:
+        raise SkillforgeError(f"--to {convert[0]!r}: can convert to {', '.join(CONVERSIONS)}")
+    labels = load_labels(outcomes) if outcomes is not None else None
+    result = IngestResult(IngestReport())
+    taken: set[str] = set()
+    for trajectory in ingest(paths, result.report, labels):
+        if convert is not None:
+            try:
+                result.written.append(write_atif(trajectory, convert[1], taken))
+            except OSError as exc:
+                raise SkillforgeError(f"{convert[1]}: cannot write ATIF files ({exc.strerror or exc})") from exc
+    return result
+
+
+def nothing_read(paths: Sequence[Path], report: IngestReport) -> str:
+    """A one-line reason why no trajectory came out of ``paths`` (for the error message)."""
+    where = ", ".join(str(p) for p in paths)
+    if not report.files:
+        return f"no files found in {where}"
+    if not any(f.format for f in report.files):
+        return f"no agent log in a known format found in {where} ({len(report.files)} files looked at)"
+    return f"no trajectory could be read from {where} ({len(report.errors)} problems, listed above)"

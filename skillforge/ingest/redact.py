@@ -1,0 +1,96 @@
+"""Redact secrets from a trajectory, in place, right after it is parsed (DESIGN §1, stage "redact").
+
+Every text field is scanned with :mod:`skillforge.secrets`: step messages and reasoning, tool-call
+arguments (recursively, through nested dicts and lists), observation results, the ``extra`` values
+of steps and of the trajectory, and the outcome detail. A value whose *key* names a secret
+(``{"password": "hunter2"}``, ``{"GITHUB_TOKEN": "…"}``; :func:`skillforge.secrets.is_secret_name`)
+is replaced whole when it looks like a real value, since the key is the only hint there is.
+
+Only redacted data leaves ingest: the pipeline, the cache, the run folder and every LLM call see
+trajectories after this step.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from skillforge.secrets import is_secret_name, plausible_secret_value, redact_texts
+from skillforge.trajectory import Trajectory
+
+KEYWORD_KIND = "secret-keyword"
+"""Kind counted for values replaced because of their key name."""
+
+
+def redact_trajectory(trajectory: Trajectory) -> Counter:
+    """Replace every secret in ``trajectory`` with ``[REDACTED:<kind>]``, in place.
+
+    Returns:
+        The number of secrets replaced, per kind.
+    """
+    slots = _Slots()
+    for step in trajectory.steps:
+        if step.message:
+            slots.attr(step, "message")
+        if step.reasoning_content:
+            slots.attr(step, "reasoning_content")
+        for call in step.tool_calls:
+            slots.walk(call.arguments)
+        if step.observation is not None:
+            for result in step.observation.results:
+                if result.content:
+                    slots.attr(result, "content")
+        if step.extra:
+            slots.walk(step.extra)
+    slots.walk(trajectory.extra)
+    slots.attr(trajectory.outcome, "detail")
+    return slots.redact()
+
+
+class _Slots:
+    """Every string of a trajectory with a way to write it back (object attribute or container key)."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.places: list[tuple[Any, Any, bool]] = []  # (owner, key or attribute, owner is a container)
+        self.counts: Counter = Counter()
+
+    def attr(self, owner: Any, name: str) -> None:
+        value = getattr(owner, name)
+        if isinstance(value, str) and value:
+            self.texts.append(value)
+            self.places.append((owner, name, False))
+
+    def walk(self, value: Any, depth: int = 0) -> None:
+        if depth > 64:
+            return
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(item, str):
+                    if isinstance(key, str) and is_secret_name(key) and plausible_secret_value(item):
+                        value[key] = f"[REDACTED:{KEYWORD_KIND}]"
+                        self.counts[KEYWORD_KIND] += 1
+                    elif item:
+                        self.texts.append(item)
+                        self.places.append((value, key, True))
+                else:
+                    self.walk(item, depth + 1)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, str):
+                    if item:
+                        self.texts.append(item)
+                        self.places.append((value, index, True))
+                else:
+                    self.walk(item, depth + 1)
+
+    def redact(self) -> Counter:
+        redacted, counts = redact_texts(self.texts)
+        self.counts.update(counts)
+        for original, new, (owner, key, container) in zip(self.texts, redacted, self.places):
+            if new is not original:
+                if container:
+                    owner[key] = new
+                else:
+                    setattr(owner, key, new)
+        return self.counts
