@@ -197,6 +197,8 @@ def read_prompt(messages: list[dict[str, Any]]) -> PromptView:
 
 def _quotable(line: str) -> bool:
     line = line.strip()
+    if line.startswith("[REDACTED_TEXT"):  # logs whose owner replaced all text (codex/localpush): still step text
+        return True
     return len(line.split()) >= 4 and not line.startswith(("→", "←", "[", "(", "#", "{"))
 
 

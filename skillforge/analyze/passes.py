@@ -180,14 +180,20 @@ class PassRunner:
         """Tokens of ``text`` for the client's model."""
         return count_tokens(self.client.settings.model, text=text)
 
-    def prompt(self, analysis: AnalystPass) -> Prompt:
-        """Render the prompt of ``analysis`` within the context budget (no call made)."""
+    def prompt(self, analysis: AnalystPass, reserve: int = 0) -> Prompt:
+        """Render the prompt of ``analysis`` within the context budget (no call made).
+
+        Args:
+            analysis: the pass.
+            reserve: tokens to leave free beyond the expected completion (a repair turn's
+                reply and instructions); the trajectories are cut further to make room.
+        """
         template = prompt_template(analysis.analyst.TEMPLATE)
         schema = analysis.analyst.output_schema()
         shared = {"max_lessons": MAX_LESSONS, "schema_json": orjson.dumps(schema).decode(), "task_id": analysis.task_id}
         empty = [_view(t, None) for t in analysis.trajectories]
         overhead = count_tokens(self.client.settings.model, messages=template.messages(**shared, t=empty[0], runs=empty))
-        limit = self.context_tokens - self.client.expected_completion_tokens
+        limit = self.context_tokens - self.client.expected_completion_tokens - reserve
         available = limit - overhead
         for _ in range(FIT_ATTEMPTS):
             rendered = self._render(analysis.trajectories, available)
@@ -286,7 +292,13 @@ class PassRunner:
         """One repair round for lessons that failed grounding; returns (repaired, still failing, error)."""
         template = prompt_template(REPAIR_TEMPLATE)
         described = [{"index": i, "title": lesson.title, "problems": problems} for i, lesson, problems in failing]
-        messages = [*prompt.messages, {"role": "assistant", "content": reply_text}, *template.messages(failing=described)]
+        turn = [{"role": "assistant", "content": reply_text}, *template.messages(failing=described)]
+        messages = [*prompt.messages, *turn]
+        model = self.client.settings.model
+        if count_tokens(model, messages=messages) + self.client.expected_completion_tokens > self.context_tokens:
+            # the repair turn does not fit beside the full prompt: cut the trajectories further
+            reserve = count_tokens(model, messages=turn) + FIT_MARGIN_TOKENS
+            messages = [*self.prompt(analysis, reserve=reserve).messages, *turn]
         schema = reply_schema(analysis.analyst.KINDS, max_lessons=len(failing))
         originals = [(lesson.title, problems) for _, lesson, problems in failing]
         try:
