@@ -90,11 +90,18 @@ class SkillStore:
         repo.git.update_environment(**git_environment(self.location))
         return repo
 
-    def _existing_repo(self) -> git.Repo:
-        repo = self._repo()
-        if repo is None:
+    def _git(self) -> git.Git:
+        """git commands for the store, run from the top of its work tree (so that ``demo`` means
+        ``<store>/demo`` even when the git dir sits inside the work tree)."""
+        cwd = self.location.root if self.location.root.is_dir() else self.location.git_dir
+        command = git.Git(str(cwd))
+        command.update_environment(**git_environment(self.location))
+        return command
+
+    def _existing_git(self) -> git.Git:
+        if not self.location.exists:
             raise SkillforgeError(f"no skill store at {self.root}")
-        return repo
+        return self._git()
 
     def versions(self, name: str) -> list[VersionInfo]:
         """All versions of ``name``, oldest first (empty when the skill or store does not exist)."""
@@ -146,7 +153,7 @@ class SkillStore:
             SkillforgeError: unknown skill or version.
         """
         info = self.version(name, version)
-        listing = self._existing_repo().git.ls_tree("-r", "--name-only", info.tag, "--", f"{name}/")
+        listing = self._existing_git().ls_tree("-r", "--name-only", info.tag, "--", f"{name}/")
         paths = sorted(line[len(name) + 1 :] for line in listing.splitlines() if line)
         return sorted(paths, key=lambda p: p != "SKILL.md")
 
@@ -158,7 +165,7 @@ class SkillStore:
         """
         info = self.version(name, version)
         try:
-            data = self._existing_repo().git.show(f"{info.tag}:{name}/{path}", strip_newline_in_stdout=False)
+            data = self._existing_git().show(f"{info.tag}:{name}/{path}", strip_newline_in_stdout=False)
         except git.GitCommandError:
             raise SkillforgeError(f"{name} v{info.version} has no file {path!r}") from None
         return data
@@ -173,9 +180,8 @@ class SkillStore:
             SkillforgeError: unknown skill or version.
         """
         info = self.version(name, version)
-        repo = self._existing_repo()
         data = io.BytesIO()
-        repo.archive(data, treeish=info.tag, path=name, format="tar")
+        self._existing_git().archive(info.tag, "--format=tar", "--", name, output_stream=data)
         data.seek(0)
         destination.mkdir(parents=True, exist_ok=True)
         with tarfile.open(fileobj=data) as archive:
@@ -190,7 +196,7 @@ class SkillStore:
         """
         info = self.version(name, version)
         try:
-            data = self._existing_repo().git.show(f"{info.tag}:{PROVENANCE_DIR}/{name}.json")
+            data = self._existing_git().show(f"{info.tag}:{PROVENANCE_DIR}/{name}.json")
         except git.GitCommandError:
             return None
         try:
@@ -223,7 +229,7 @@ class SkillStore:
             older = self.version(name, old)
         options = ["--no-color", "--no-ext-diff", "--no-textconv", "--find-renames"]
         options.append("--stat" if stat else "--unified=3")
-        text = self._existing_repo().git.diff(*options, older.tag, newer.tag, "--", f"{name}/")
+        text = self._existing_git().diff(*options, older.tag, newer.tag, "--", f"{name}/")
         return older, newer, text
 
     # -- writing ---------------------------------------------------------------------------
@@ -283,6 +289,7 @@ class SkillStore:
     def _repair(self, repo: git.Repo) -> list[str]:
         """Under the lock: undo or complete the write recorded in the journal, drop scratch folders."""
         actions: list[str] = []
+        command = self._git()
         journal_path = self.location.git_dir / JOURNAL_FILE
         if journal_path.exists():
             try:
@@ -293,14 +300,14 @@ class SkillStore:
                 stale.unlink(missing_ok=True)
                 actions.append(f"removed stale git lock {stale.name}")
             name, number, parent = journal.get("name"), journal.get("version"), journal.get("parent")
-            head = _head_sha(repo)
-            if name and number and head and head != parent and _subject(repo, head) == f"{name} v{number}":
+            head = _head_sha(command)
+            if name and number and head and head != parent and _subject(command, head) == f"{name} v{number}":
                 tag = f"{name}/v{number}"
                 if tag not in {t.name for t in repo.tags}:
-                    repo.git.tag(tag, head)
+                    command.tag(tag, head)
                     actions.append(f"tagged {tag}: its commit was made but the writer stopped before tagging it")
             elif name:
-                self._restore_from_head(repo, name, head)
+                self._restore_from_head(command, name, head)
                 actions.append(f"restored {name}/ from the last commit: an interrupted write of v{number} was undone")
             journal_path.unlink(missing_ok=True)
         for scratch in self.location.root.glob(f"{SCRATCH_PREFIX}*"):
@@ -308,12 +315,12 @@ class SkillStore:
             actions.append(f"removed scratch folder {scratch.name}")
         return actions
 
-    def _restore_from_head(self, repo: git.Repo, name: str, head: str | None) -> None:
+    def _restore_from_head(self, command: git.Git, name: str, head: str | None) -> None:
         paths = [name, f"{PROVENANCE_DIR}/{name}.json"]
         if head:
-            repo.git.reset("--quiet", "HEAD", "--", *paths)
+            command.reset("--quiet", "HEAD", "--", *paths)
         else:
-            repo.git.rm("-r", "--cached", "--quiet", "--ignore-unmatch", "--", *paths)
+            command.rm("-r", "--cached", "--quiet", "--ignore-unmatch", "--", *paths)
         for path in paths:
             target = self.location.root / path
             if target.is_dir():
@@ -321,9 +328,9 @@ class SkillStore:
             else:
                 target.unlink(missing_ok=True)
         if head:
-            tracked = repo.git.ls_tree("--name-only", "HEAD", "--", *paths).split()
+            tracked = command.ls_tree("-r", "--name-only", "HEAD", "--", *paths).split()
             if tracked:
-                repo.git.checkout("HEAD", "--", *tracked)
+                command.checkout("HEAD", "--", *tracked)
 
     def commit_version(
         self,
@@ -358,10 +365,11 @@ class SkillStore:
         if not staged.is_dir():
             raise SkillforgeError(f"{staged}: not a skill folder")
         with self._write_lock() as repo:
+            command = self._git()
             number = self.latest_version(name) + 1
             if version is not None and version > number:
                 raise SkillforgeError(f"cannot store {name} v{version}: the next version is v{number}")
-            parent = _head_sha(repo)
+            parent = _head_sha(command)
             _write_atomic(self.location.git_dir / JOURNAL_FILE, json.dumps({"name": name, "version": number, "parent": parent}))
             scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=self.location.root))
             incoming = scratch / "incoming"
@@ -378,22 +386,22 @@ class SkillStore:
                 _write_atomic(target, provenance.to_json())
             elif target.exists():
                 target.unlink()  # a stale provenance must not describe the new version
-            if provenance is not None or repo.git.ls_files("--", relative_target):
+            if provenance is not None or command.ls_files("--", relative_target):
                 paths.append(relative_target)
-            repo.git.add("--all", "--", *paths)
+            command.add("--all", "--", *paths)
             message = f"{name} v{number}\n\n{INFO_PREFIX}{json.dumps(info, sort_keys=True)}\n"
-            sha = self._commit(repo, message)
-            tag = self._tag(repo, f"{name}/v{number}", sha)
+            sha = self._commit(command, message)
+            tag = self._tag(command, f"{name}/v{number}", sha)
             (self.location.git_dir / JOURNAL_FILE).unlink()
             shutil.rmtree(scratch, ignore_errors=True)
             return _version_info(name, number, tag, repo.commit(sha))
 
-    def _commit(self, repo: git.Repo, message: str) -> str:
-        repo.git.commit("--quiet", "--no-verify", "--allow-empty", "--no-gpg-sign", "-m", message)
-        return repo.git.rev_parse("HEAD")
+    def _commit(self, command: git.Git, message: str) -> str:
+        command.commit("--quiet", "--no-verify", "--allow-empty", "--no-gpg-sign", "-m", message)
+        return command.rev_parse("HEAD")
 
-    def _tag(self, repo: git.Repo, tag: str, sha: str) -> str:
-        repo.git.tag(tag, sha)
+    def _tag(self, command: git.Git, tag: str, sha: str) -> str:
+        command.tag(tag, sha)
         return tag
 
     def rollback(self, name: str, version: int) -> VersionInfo:
@@ -470,15 +478,15 @@ def _version_info(name: str, version: int, tag: str, commit: git.Commit) -> Vers
     )
 
 
-def _head_sha(repo: git.Repo) -> str | None:
+def _head_sha(command: git.Git) -> str | None:
     try:
-        return repo.git.rev_parse("--verify", "--quiet", "HEAD")
+        return command.rev_parse("--verify", "--quiet", "HEAD")
     except git.GitCommandError:
         return None
 
 
-def _subject(repo: git.Repo, sha: str) -> str:
-    return repo.git.log("-1", "--format=%s", sha)
+def _subject(command: git.Git, sha: str) -> str:
+    return command.log("-1", "--format=%s", sha)
 
 
 def _stale_git_locks(git_dir: Path) -> list[Path]:
