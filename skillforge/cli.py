@@ -234,7 +234,7 @@ def validate(
     else:
         for violation in report.violations:
             style = "red" if violation.severity == "error" else "yellow"
-            console.print(f"[{style}]{violation}[/]", highlight=False)
+            console.print(f"[{style}]{escape(str(violation))}[/]", highlight=False, soft_wrap=True)
         summary = f"{len(report.errors)} errors, {len(report.warnings)} warnings"
         console.print(f"[bold green]valid[/] {label} ({summary})" if report.ok else f"[bold red]invalid[/] {label} ({summary})", highlight=False)
     if not report.ok:
