@@ -118,7 +118,7 @@ def distill(
     if result.version is None:
         assert result.validation is not None
         for violation in result.validation.violations:
-            err_console.print(str(violation), highlight=False)
+            err_console.print(escape(str(violation)), highlight=False, soft_wrap=True)
         raise SkillforgeError("the distilled skill is not valid, so it was not stored (violations above)")
     version = result.version
     console.print(
@@ -236,7 +236,7 @@ def validate(
             style = "red" if violation.severity == "error" else "yellow"
             console.print(f"[{style}]{escape(str(violation))}[/]", highlight=False, soft_wrap=True)
         summary = f"{len(report.errors)} errors, {len(report.warnings)} warnings"
-        console.print(f"[bold green]valid[/] {label} ({summary})" if report.ok else f"[bold red]invalid[/] {label} ({summary})", highlight=False)
+        console.print(f"[bold green]valid[/] {escape(label)} ({summary})" if report.ok else f"[bold red]invalid[/] {escape(label)} ({summary})", highlight=False)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -301,7 +301,7 @@ def log(
     for column in columns:
         table.add_column(column, overflow="fold", no_wrap=column in ("version", "date"))
     for row in rows:
-        table.add_row(*(row[c] for c in columns))
+        table.add_row(*(escape(row[c]) for c in columns))
     console.print(table)
 
 
@@ -421,7 +421,7 @@ def show(
     if raw:
         sys.stdout.write(text)
         return
-    console.print(Rule(f"{name} v{info.version} · {file} · {info.date}"))
+    console.print(Rule(escape(f"{name} v{info.version} · {file} · {info.date}")))
     if not file.lower().endswith(".md"):
         console.print(Syntax(text, Syntax.guess_lexer(file, text), line_numbers=True))
         return
@@ -435,7 +435,7 @@ def show(
             table = Table(show_header=False, box=None, padding=(0, 1))
             for key, value in frontmatter.items():
                 shown = ", ".join(f"{k}: {v}" for k, v in value.items()) if isinstance(value, dict) else str(value)
-                table.add_row(f"[bold]{key}[/]", shown)
+                table.add_row(f"[bold]{escape(str(key))}[/]", escape(shown))
             console.print(table)
             console.print()
             body = "\n".join(text.splitlines()[body_start:])
@@ -443,7 +443,7 @@ def show(
     others = [f for f in skills.files(name, info.version) if f != file]
     if others:
         console.print(Rule())
-        console.print(f"other files: {', '.join(others)} (show them with --file)", highlight=False)
+        console.print(escape(f"other files: {', '.join(others)} (show them with --file)"), highlight=False)
 
 
 @app.command()
@@ -515,11 +515,11 @@ def blame(
     table = Table("line", "text", "lessons", "trajectories: steps", title=f"{name} v{result.version.version} {file}", show_lines=False)
     for line in result.lines:
         citations = "; ".join(f"{c.session_id}: {', '.join(map(str, c.step_ids))}" for c in line.citations)
-        table.add_row(str(line.number), line.text, ", ".join(line.lesson_ids), citations)
+        table.add_row(str(line.number), escape(line.text), escape(", ".join(line.lesson_ids)), escape(citations))
     console.print(table)
     used = sorted({lesson for line in result.lines for lesson in line.lesson_ids})
     for lesson in used:
-        console.print(f"  {lesson}: {result.titles.get(lesson, '(not in the provenance)')}", highlight=False)
+        console.print(escape(f"  {lesson}: {result.titles.get(lesson, '(not in the provenance)')}"), highlight=False)
     console.print(f"{result.traced} of {len(result.lines)} lines traced to {len(used)} lessons", highlight=False)
 
 

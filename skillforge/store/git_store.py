@@ -165,7 +165,7 @@ class SkillStore:
         """
         info = self.version(name, version)
         try:
-            data = self._existing_git().show(f"{info.tag}:{name}/{path}", strip_newline_in_stdout=False)
+            data = self._existing_git().cat_file("blob", f"{info.tag}:{name}/{path}", strip_newline_in_stdout=False)
         except git.GitCommandError:
             raise SkillforgeError(f"{name} v{info.version} has no file {path!r}") from None
         return data
@@ -196,7 +196,7 @@ class SkillStore:
         """
         info = self.version(name, version)
         try:
-            data = self._existing_git().show(f"{info.tag}:{PROVENANCE_DIR}/{name}.json")
+            data = self._existing_git().cat_file("blob", f"{info.tag}:{PROVENANCE_DIR}/{name}.json")
         except git.GitCommandError:
             return None
         try:
@@ -238,6 +238,8 @@ class SkillStore:
     def _write_lock(self) -> Iterator[git.Repo]:
         """Hold the store's lock, create the repository if needed, repair an interrupted write."""
         git_dir = self.location.git_dir
+        if self.location.root.exists() and not self.location.root.is_dir():
+            raise SkillforgeError(f"the skill store {self.root} is a file, not a folder")
         git_dir.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(git_dir / LOCK_FILE))
         try:
