@@ -232,9 +232,7 @@ def validate(
     if as_json:
         print(json.dumps({**report.to_dict(), "skill_dir": label}, indent=2))
     else:
-        for violation in report.violations:
-            style = "red" if violation.severity == "error" else "yellow"
-            console.print(f"[{style}]{escape(str(violation))}[/]", highlight=False, soft_wrap=True)
+        _print_violations(report.violations, to=console)
         summary = f"{len(report.errors)} errors, {len(report.warnings)} warnings"
         console.print(f"[bold green]valid[/] {escape(label)} ({summary})" if report.ok else f"[bold red]invalid[/] {escape(label)} ({summary})", highlight=False)
     if not report.ok:
@@ -379,10 +377,10 @@ def _print_hosts() -> None:
         console.print(f"    keeps: {host.keeps}\n    drops: {host.drops}\n    source: {host.source}", highlight=False)
 
 
-def _print_violations(violations: list) -> None:
+def _print_violations(violations: list, to: Console = err_console) -> None:
     for violation in violations:
         style = "red" if violation.severity == "error" else "yellow"
-        err_console.print(f"[{style}]{violation}[/]", highlight=False)
+        to.print(f"[{style}]{escape(str(violation))}[/]", highlight=False, soft_wrap=True)
 
 
 @app.command()

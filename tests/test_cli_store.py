@@ -136,8 +136,7 @@ def test_validate_a_stored_skill_by_name(two_versions: Path) -> None:
     SkillStore(two_versions / "skills").commit_version("demo", None, broken, {})
     failed = run("validate", "demo", cwd=two_versions)
     assert failed.returncode == 1
-    # line 9: the store wrote metadata.version into the frontmatter, which moved the body down two lines
-    assert "SKILL.md:9: error: the text pipes downloaded text into a shell" in failed.stdout
+    assert "SKILL.md:7: error: the text pipes downloaded text into a shell" in failed.stdout
     assert failed.stdout.splitlines()[0].endswith("[safety.remote-code]")  # one violation, one line
     _one_line_error(run("validate", "nothing-here", cwd=two_versions), "no such folder, and no skill 'nothing-here'")
     rules = run("validate", "--rules", cwd=two_versions)

@@ -32,9 +32,11 @@ from pathlib import Path
 from typing import Any
 
 import git
+import yaml
 from filelock import FileLock, Timeout
 
 from skillforge.errors import SkillforgeError
+from skillforge.skill.validate import parse_frontmatter
 from skillforge.store.location import MARKER_KEY, MARKER_SECTION, StoreLocation, git_environment, locate
 from skillforge.store.provenance import PROVENANCE_DIR, Provenance, provenance_path
 from skillforge.store.stamp import stamp_version
@@ -341,23 +343,29 @@ class SkillStore:
         staged: Path,
         info: dict[str, Any],
         provenance: Provenance | None = None,
+        *,
+        stamp: bool | None = None,
     ) -> VersionInfo:
         """Store the skill folder ``staged`` as the next version of ``name``.
 
-        Under the store lock: the version number is allocated, written into the copy's
-        ``metadata.version`` (and the provenance), the copy is swapped in for the skill's folder
-        with renames, committed and tagged ``<name>/v<N>``. ``staged`` itself is not modified.
-        The previous version stays in history.
+        Under the store lock: the version number is allocated, the folder is copied next to the
+        skill's folder (and stamped, see ``stamp``), swapped in with renames, committed and tagged
+        ``<name>/v<N>``. ``staged`` itself is not modified. The previous version stays in history.
 
         Args:
             name: skill name (folder name in the store).
             version: the number the caller rendered (``latest_version(name) + 1`` when it looked),
                 or None. When another process stored a version since, the next free number is used
-                instead and stamped into the copy; the returned :class:`VersionInfo` has it.
+                instead; the returned :class:`VersionInfo` has it.
             staged: a skill folder outside the store.
             info: JSON-serialisable facts recorded in the commit message.
             provenance: written to ``.provenance/<name>.json`` in the same commit when given;
-                when None, an older provenance file of ``name`` is removed in this commit.
+                when None, an older provenance file of ``name`` is removed in this commit. Its
+                ``version`` is set to the stored number.
+            stamp: write the stored number into the copy's ``metadata.version``. None (default):
+                only when the caller rendered ``version`` into it and that number was taken by a
+                concurrent writer (so a distilled skill always names its own version, while an
+                imported one is kept byte for byte); True: always (rollback); False: never.
 
         Raises:
             SkillforgeError: when ``version`` is beyond the next version number, ``staged`` is not
@@ -376,7 +384,7 @@ class SkillStore:
             scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=self.location.root))
             incoming = scratch / "incoming"
             shutil.copytree(staged, incoming, symlinks=True)
-            provenance = _stamp(incoming, number, provenance)
+            provenance = _stamp(incoming, number, provenance, always=stamp is True, rendered=version if stamp is None else None)
             destination = self.location.root / name
             if destination.exists():
                 os.replace(destination, scratch / "previous")
@@ -427,30 +435,39 @@ class SkillStore:
         info["rollback_of"] = source.version
         with tempfile.TemporaryDirectory(prefix="skillforge-rollback-") as scratch:
             folder = self.materialize(name, version, Path(scratch))
-            return self.commit_version(name, None, folder, info, provenance)
+            return self.commit_version(name, None, folder, info, provenance, stamp=True)
 
 
-def _stamp(folder: Path, number: int, provenance: Provenance | None) -> Provenance | None:
-    """Write ``number`` into the copied SKILL.md and the provenance; shift provenance lines if needed."""
+def _stamp(folder: Path, number: int, provenance: Provenance | None, *, always: bool, rendered: int | None) -> Provenance | None:
+    """Write ``number`` into the copied SKILL.md when ``always``, or when it holds the number the
+    caller ``rendered`` and that number was not the one allocated; set the provenance's version,
+    shifting its lines when the frontmatter had to grow."""
     skill_md = folder / "SKILL.md"
+    shift, frontmatter_end = 0, 0
     if skill_md.is_file():
         original = skill_md.read_bytes().decode("utf-8", errors="surrogateescape")
-        stamped = stamp_version(original, number)
-        if stamped.changed:
-            _write_atomic(skill_md, stamped.text.encode("utf-8", errors="surrogateescape"))
-        if provenance is not None and stamped.body_shift:
-            provenance = replace(
-                provenance,
-                spans=[
-                    replace(s, start=s.start + stamped.body_shift, end=s.end + stamped.body_shift)
-                    if s.file == "SKILL.md" and s.start > stamped.frontmatter_end
-                    else s
-                    for s in provenance.spans
-                ],
-            )
-    if provenance is not None and provenance.version != number:
-        provenance = replace(provenance, version=number)
-    return provenance
+        superseded = rendered is not None and rendered != number and _metadata_version(original) == str(rendered)
+        if always or superseded:
+            stamped = stamp_version(original, number)
+            if stamped.changed:
+                _write_atomic(skill_md, stamped.text.encode("utf-8", errors="surrogateescape"))
+            shift, frontmatter_end = stamped.body_shift, stamped.frontmatter_end
+    if provenance is None:
+        return None
+    if shift:
+        spans = [replace(s, start=s.start + shift, end=s.end + shift) if s.file == "SKILL.md" and s.start > frontmatter_end else s for s in provenance.spans]
+        provenance = replace(provenance, spans=spans)
+    return replace(provenance, version=number) if provenance.version != number else provenance
+
+
+def _metadata_version(text: str) -> str | None:
+    """``metadata.version`` of SKILL.md text, or None (no frontmatter, no such key, bad YAML)."""
+    try:
+        frontmatter, _ = parse_frontmatter(text)
+    except yaml.YAMLError:
+        return None
+    metadata = (frontmatter or {}).get("metadata")
+    return str(metadata["version"]) if isinstance(metadata, dict) and "version" in metadata else None
 
 
 def _write_atomic(path: Path, data: bytes | str) -> None:

@@ -125,7 +125,7 @@ def test_diff_between_versions(tmp_path: Path) -> None:
     store.commit_version("demo", 1, _real_skill(tmp_path, "Run the tests first."), {})
     with pytest.raises(SkillforgeError, match="first version"):
         store.diff("demo")
-    staged = _real_skill(tmp_path, "Run the linter, then the tests.")
+    staged = _real_skill(tmp_path, "Run the linter, then the tests.", version=2)
     (staged / "references").mkdir()
     (staged / "references" / "lint.md").write_text("# Lint\n\nUse ruff.\n")
     store.commit_version("demo", 2, staged, {})
@@ -170,6 +170,19 @@ def test_rollback_of_a_version_without_provenance(tmp_path: Path) -> None:
     store.commit_version("demo", 2, _real_skill(tmp_path, "two"), {}, provenance)
     store.rollback("demo", 1)
     assert store.provenance("demo", 3) is None
+
+
+def test_only_a_superseded_rendered_number_is_restamped(tmp_path: Path) -> None:
+    """An imported or hand-made folder is stored byte for byte, whatever its metadata.version says."""
+    store = SkillStore(tmp_path / "skills")
+    store.commit_version("demo", 1, _real_skill(tmp_path, "one", version=7), {})
+    assert _metadata_version(store.read_file("demo", 1)) == "7"
+    store.commit_version("demo", None, _real_skill(tmp_path, "two", version=7), {})
+    assert _metadata_version(store.read_file("demo", 2)) == "7"
+    store.commit_version("demo", 3, _real_skill(tmp_path, "three", version=3), {}, stamp=False)
+    assert _metadata_version(store.read_file("demo", 3)) == "3"
+    store.commit_version("demo", None, _real_skill(tmp_path, "four", version=1), {}, stamp=True)
+    assert _metadata_version(store.read_file("demo", 4)) == "4"
 
 
 def test_reading_a_missing_store_creates_nothing(tmp_path: Path) -> None:

@@ -116,7 +116,7 @@ def test_concurrent_writers_each_get_their_own_version(tmp_path: Path) -> None:
 def test_a_writer_killed_before_its_commit_is_undone_by_the_next_write(tmp_path: Path, where: str) -> None:
     store_dir = tmp_path / "skills"
     SkillStore(store_dir).commit_version("demo", 1, _staged(tmp_path, "first"), {})
-    crashed = _python(CRASHER, where, store_dir, _staged(tmp_path, "crashed"))
+    crashed = _python(CRASHER, where, store_dir, _staged(tmp_path, "crashed", version=2))
     crashed.communicate(timeout=60)
     assert crashed.returncode == 3
     store = SkillStore(store_dir)
@@ -134,14 +134,14 @@ def test_a_writer_killed_before_its_commit_is_undone_by_the_next_write(tmp_path:
 def test_a_writer_killed_after_its_commit_gets_its_tag_from_the_next_write(tmp_path: Path) -> None:
     store_dir = tmp_path / "skills"
     SkillStore(store_dir).commit_version("demo", 1, _staged(tmp_path, "first"), {})
-    crashed = _python(CRASHER, "before-tag", store_dir, _staged(tmp_path, "crashed"))
+    crashed = _python(CRASHER, "before-tag", store_dir, _staged(tmp_path, "crashed", version=2))
     crashed.communicate(timeout=60)
     assert crashed.returncode == 3
     store = SkillStore(store_dir)
     assert [v.version for v in store.versions("demo")] == [1]
     assert any("tagged demo/v2" in action for action in store.repair())
     assert "written by crashed" in store.read_file("demo", 2)  # its commit was complete: it is kept
-    assert store.commit_version("demo", None, _staged(tmp_path, "next"), {}).version == 3
+    assert store.commit_version("demo", None, _staged(tmp_path, "next", version=3), {}).version == 3
     _assert_consistent(store)
 
 
