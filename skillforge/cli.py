@@ -510,7 +510,10 @@ def blame(
         payload = {"skill": name, "version": result.version.version, "file": file, "lines": [asdict(line) for line in result.lines], "lessons": result.titles}
         print(json.dumps(payload, indent=2))
         return
-    table = Table("line", "text", "lessons", "trajectories: steps", title=f"{name} v{result.version.version} {file}", show_lines=False)
+    table = Table(title=escape(f"{name} v{result.version.version} {file}"))
+    table.add_column("line", justify="right", no_wrap=True)
+    for column in ("text", "lessons", "trajectories: steps"):
+        table.add_column(column, overflow="fold")
     for line in result.lines:
         citations = "; ".join(f"{c.session_id}: {', '.join(map(str, c.step_ids))}" for c in line.citations)
         table.add_row(str(line.number), escape(line.text), escape(", ".join(line.lesson_ids)), escape(citations))

@@ -76,3 +76,32 @@ def test_a_version_without_provenance_says_so(tmp_path: Path) -> None:
         blame(store, "demo")
     with pytest.raises(SkillforgeError, match="has no file"):
         blame(store, "demo", 1, "references/none.md")
+
+
+def test_blame_on_a_version_built_from_real_logs(sample_traces: Path, tmp_path: Path) -> None:
+    """Provenance from the offline build stage, stored, then blamed: each traced line cites the
+    real sessions and steps of its lessons."""
+    import asyncio
+
+    from skillforge.build import BuildOptions, build_skill
+    from skillforge.skill.start import seed_start
+    from tests.merge.skill_model import heuristic_lessons
+
+    lessons, trajectories = heuristic_lessons(sample_traces)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    start = seed_start(run_dir, "airline", description="Airline pitfalls. Use when a booking change fails.", trajectory_count=len(trajectories))
+    build = asyncio.run(build_skill(lessons, start, client=None, options=BuildOptions(trajectory_count=len(trajectories)), run_dir=run_dir))
+    assert build.ok
+    store = SkillStore(tmp_path / "skills")
+    store.commit_version("airline", 1, build.folder, {}, build.provenance)
+    result = blame(store, "airline")
+    by_id = {lesson.id: lesson for lesson in lessons}
+    steps = {t.session_id: {s.step_id for s in t.steps} for t in trajectories}
+    traced = [line for line in result.lines if line.lesson_ids]
+    assert traced and result.traced == len(traced)
+    for line in traced:
+        assert set(line.lesson_ids) <= set(by_id)
+        assert any(by_id[i].title.rstrip(".")[:30] in line.text for i in line.lesson_ids) or not line.text.startswith("- ")
+        for citation in line.citations:
+            assert set(citation.step_ids) <= steps[citation.session_id]  # real steps of real trajectories
