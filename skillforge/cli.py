@@ -33,6 +33,8 @@ OutcomesOption = Annotated[
     Optional[Path],
     typer.Option("--outcomes", help="Labels file (CSV or JSONL: session id, task id or file → success/failure/reward) for logs without an outcome."),
 ]
+RefArgument = Annotated[str, typer.Argument(help="NAME or NAME@vN (latest version by default).")]
+FileOption = Annotated[str, typer.Option("--file", help="A file of the skill other than SKILL.md (e.g. references/pitfalls.md).")]
 
 
 def main() -> None:
@@ -245,7 +247,7 @@ def _validate_stored(target: str, store: Path):
 
     from skillforge.skill.validate import validate_skill
     from skillforge.store.git_store import SkillStore
-    from skillforge.store.refs import parse_ref
+    from skillforge.export.exporter import parse_ref
 
     name, version = parse_ref(target)
     skills = SkillStore(store)
@@ -398,9 +400,9 @@ def report(
 
 @app.command()
 def show(
-    ref: Annotated[str, typer.Argument(help="NAME or NAME@vN (latest version by default).")],
+    ref: RefArgument,
     store: StoreOption = Path("skills"),
-    file: Annotated[str, typer.Option("--file", help="A file of the skill other than SKILL.md (e.g. references/pitfalls.md).")] = "SKILL.md",
+    file: FileOption = "SKILL.md",
     raw: Annotated[bool, typer.Option("--raw", help="Print the file as stored, without rendering.")] = False,
 ) -> None:
     """Render a stored version of a skill in the terminal."""
@@ -410,7 +412,7 @@ def show(
 
     from skillforge.skill.validate import parse_frontmatter
     from skillforge.store.git_store import SkillStore
-    from skillforge.store.refs import parse_ref
+    from skillforge.export.exporter import parse_ref
 
     name, version = parse_ref(ref)
     skills = SkillStore(store)
@@ -492,9 +494,9 @@ def rollback(
 
 @app.command()
 def blame(
-    ref: Annotated[str, typer.Argument(help="NAME or NAME@vN (latest version by default).")],
+    ref: RefArgument,
     store: StoreOption = Path("skills"),
-    file: Annotated[str, typer.Option("--file", help="A file of the skill other than SKILL.md.")] = "SKILL.md",
+    file: FileOption = "SKILL.md",
     as_json: Annotated[bool, typer.Option("--json", help="Print the lines and their sources as JSON.")] = False,
 ) -> None:
     """Trace each line of a skill to the lessons behind it and the trajectory steps they cite."""
@@ -502,7 +504,7 @@ def blame(
 
     from skillforge.store.blame import blame as run_blame
     from skillforge.store.git_store import SkillStore
-    from skillforge.store.refs import parse_ref
+    from skillforge.export.exporter import parse_ref
 
     name, version = parse_ref(ref)
     result = run_blame(SkillStore(store), name, version, file)

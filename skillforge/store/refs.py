@@ -1,4 +1,8 @@
-"""Version references on the command line: ``NAME``, ``NAME@vN`` or ``NAME@N``, and ``vN``."""
+"""Version numbers on the command line: ``vN`` or ``N``.
+
+(``NAME[@vN]`` references are parsed, with the name checked, by
+:func:`skillforge.export.exporter.parse_ref`.)
+"""
 
 from __future__ import annotations
 
@@ -6,28 +10,14 @@ import re
 
 from skillforge.errors import SkillforgeError
 
-_REF = re.compile(r"^(?P<name>[^@\s]+)(?:@v?(?P<version>\d+))?$")
 _VERSION = re.compile(r"^v?(?P<version>\d+)$")
-
-
-def parse_ref(ref: str) -> tuple[str, int | None]:
-    """Split ``NAME[@vN]`` (``airline``, ``airline@v3``, ``airline@3``) into (name, version or None).
-
-    Raises:
-        SkillforgeError: a malformed reference.
-    """
-    match = _REF.match(ref.strip())
-    if not match:
-        raise SkillforgeError(f"{ref!r}: expected NAME or NAME@vN")
-    version = match.group("version")
-    return match.group("name"), int(version) if version else None
 
 
 def parse_version(text: str) -> int:
     """``v3`` or ``3`` → 3.
 
     Raises:
-        SkillforgeError: anything else.
+        SkillforgeError: anything else (``v0``, ``latest``, ``3a``).
     """
     match = _VERSION.match(text.strip())
     if not match or int(match.group("version")) < 1:
