@@ -119,8 +119,7 @@ def distill(
         raise typer.Exit(2)
     if result.version is None:
         assert result.validation is not None
-        for violation in result.validation.violations:
-            err_console.print(escape(str(violation)), highlight=False, soft_wrap=True)
+        _print_violations(result.validation.violations)
         raise SkillforgeError("the distilled skill is not valid, so it was not stored (violations above)")
     version = result.version
     console.print(
@@ -286,7 +285,7 @@ def log(
             {
                 "version": f"v{v.version}",
                 "date": v.date[:16].replace("T", " "),
-                "run": str(info.get("run_id") or ""),
+                "run": str(info.get("run") or info.get("run_id") or ""),
                 "model": str(info.get("model") or info.get("analyst") or ""),
                 "traj.": str(info.get("trajectories", "")),
                 "lessons": str(info.get("lessons", "")),

@@ -4,6 +4,7 @@ two distill runs at once."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -17,8 +18,9 @@ from skillforge.store.git_store import SkillStore
 from skillforge.store.provenance import Provenance, Span
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "skillforge.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+def run(*args: str, cwd: Path, columns: int | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COLUMNS": str(columns)} if columns else None
+    return subprocess.run([sys.executable, "-m", "skillforge.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300, env=env)
 
 
 def _one_line_error(result: subprocess.CompletedProcess, fragment: str) -> None:
@@ -47,7 +49,7 @@ def two_versions(built_store: Path, workdir: Path) -> Path:
 
 
 def test_log_lists_versions_with_their_facts(two_versions: Path) -> None:
-    result = run("log", "demo", cwd=two_versions)
+    result = run("log", "demo", cwd=two_versions, columns=200)
     assert result.returncode == 0, result.stderr
     out = " ".join(result.stdout.split())
     for column in ("version", "date", "model", "traj.", "lessons", "inputs"):
@@ -57,6 +59,9 @@ def test_log_lists_versions_with_their_facts(two_versions: Path) -> None:
     assert [v["version"] for v in data] == [1, 2]
     assert data[0]["info"]["trajectories"] == 18 and data[1]["info"]["trajectories"] == 2
     assert data[1]["tag"] == "demo/v2"
+    run_id = data[1]["info"]["run"]
+    assert run_id and run_id in out  # the run id of each distill is in the table
+    assert "$0.0000" in out  # the offline analyst costs nothing, and says so
     _one_line_error(run("log", "nothing", cwd=two_versions), "no versions of 'nothing'")
 
 

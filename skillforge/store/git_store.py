@@ -47,7 +47,7 @@ JOURNAL_FILE = "skillforge-pending.json"
 SCRATCH_PREFIX = ".skillforge-tmp-"
 LOCK_TIMEOUT_SECONDS = 300.0
 """How long a write waits for another skillforge process to finish its write (seconds)."""
-ROLLBACK_DROPPED_INFO = ("run_id", "cost_usd", "tokens", "prompt_tokens", "completion_tokens", "timings")
+ROLLBACK_DROPPED_INFO = ("run", "run_id", "cost_usd", "tokens", "prompt_tokens", "completion_tokens", "timings")
 """Keys of the rolled-back version's info not copied to the new version (they describe a run)."""
 
 
@@ -61,7 +61,7 @@ class VersionInfo:
         tag: the git tag (``<name>/v<N>``).
         commit: commit sha.
         date: commit time (UTC, ISO-8601).
-        info: the JSON recorded at commit time (``run_id``, ``inputs``, ``model``,
+        info: the JSON recorded at commit time (``run`` id, ``inputs``, ``model``, ``analyst``,
             ``trajectories``, ``lessons``, ``cost_usd``, ``rollback_of``…; any key may be missing).
     """
 
