@@ -33,6 +33,8 @@ OutcomesOption = Annotated[
     Optional[Path],
     typer.Option("--outcomes", help="Labels file (CSV or JSONL: session id, task id or file → success/failure/reward) for logs without an outcome."),
 ]
+RefArgument = Annotated[str, typer.Argument(help="NAME or NAME@vN (latest version by default).")]
+FileOption = Annotated[str, typer.Option("--file", help="A file of the skill other than SKILL.md (e.g. references/pitfalls.md).")]
 
 
 def main() -> None:
@@ -117,8 +119,7 @@ def distill(
         raise typer.Exit(2)
     if result.version is None:
         assert result.validation is not None
-        for violation in result.validation.violations:
-            err_console.print(str(violation), highlight=False)
+        _print_violations(result.validation.violations)
         raise SkillforgeError("the distilled skill is not valid, so it was not stored (violations above)")
     version = result.version
     console.print(
@@ -205,52 +206,101 @@ def _shown(path: str, roots: list[Path]) -> str:
 
 @app.command()
 def validate(
-    path: Annotated[Path, typer.Argument(help="A skill folder (holding SKILL.md), or SKILL.md itself.")],
+    target: Annotated[Optional[str], typer.Argument(help="A skill folder (or its SKILL.md), or the NAME[@vN] of a stored skill (latest version by default).")] = None,
+    store: StoreOption = Path("skills"),
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    rules: Annotated[bool, typer.Option("--rules", help="List every rule with its severity and source, then exit.")] = False,
 ) -> None:
-    """Validate a skill folder; print each violation with file and line. Exit 1 on errors."""
-    from skillforge.skill.validate import validate_skill
+    """Validate a skill (Agent Skills rules, size limits, links, safety scan). Exit 1 on errors."""
+    from skillforge.skill.validate import RULES, validate_skill
 
-    folder = path.parent if path.name == "SKILL.md" else path
-    if not folder.is_dir():
-        raise SkillforgeError(f"{path}: not a skill folder")
-    report = validate_skill(folder)
-    if as_json:
-        print(json.dumps(report.to_dict(), indent=2))
+    if rules:
+        table = Table("rule", "severity", "what it demands", "source")
+        for rule in RULES.values():
+            table.add_row(rule.id, rule.severity, rule.summary, rule.source)
+        console.print(table)
+        return
+    if target is None:
+        raise SkillforgeError("give a skill folder or a stored skill name (or --rules)")
+    path = Path(target)
+    if path.exists():
+        folder = path.parent if path.name == "SKILL.md" else path
+        if not folder.is_dir():
+            raise SkillforgeError(f"{target}: not a skill folder")
+        report, label = validate_skill(folder), str(folder)
     else:
-        for violation in report.violations:
-            style = "red" if violation.severity == "error" else "yellow"
-            console.print(f"[{style}]{violation}[/]", highlight=False)
+        report, label = _validate_stored(target, store)
+    if as_json:
+        print(json.dumps({**report.to_dict(), "skill_dir": label}, indent=2))
+    else:
+        _print_violations(report.violations, to=console)
         summary = f"{len(report.errors)} errors, {len(report.warnings)} warnings"
-        console.print(f"[bold green]valid[/] {folder} ({summary})" if report.ok else f"[bold red]invalid[/] {folder} ({summary})", highlight=False)
+        console.print(f"[bold green]valid[/] {escape(label)} ({summary})" if report.ok else f"[bold red]invalid[/] {escape(label)} ({summary})", highlight=False)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _validate_stored(target: str, store: Path):
+    """Validate a stored version (materialized to a temporary folder); returns (report, label)."""
+    import tempfile
+
+    from skillforge.skill.validate import validate_skill
+    from skillforge.store.git_store import SkillStore
+    from skillforge.export.exporter import parse_ref
+
+    name, version = parse_ref(target)
+    skills = SkillStore(store)
+    if not skills.versions(name):
+        raise SkillforgeError(f"{target}: no such folder, and no skill {name!r} in the store {store}")
+    info = skills.version(name, version)
+    with tempfile.TemporaryDirectory(prefix="skillforge-validate-") as scratch:
+        report = validate_skill(skills.materialize(name, info.version, Path(scratch)))
+    return report, f"{name} v{info.version} (store {store})"
 
 
 @app.command()
 def log(
     name: Annotated[str, typer.Argument(help="Skill name.")],
     store: StoreOption = Path("skills"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the versions as JSON.")] = False,
 ) -> None:
-    """List the stored versions of a skill: version, date, inputs and counts."""
+    """List the stored versions of a skill: version, date, run, inputs, model, counts, cost."""
+    from dataclasses import asdict
+
     from skillforge.store.git_store import SkillStore
 
     versions = SkillStore(store).versions(name)
     if not versions:
         raise SkillforgeError(f"no versions of {name!r} in {store}")
-    table = Table(title=f"{name} in {store}")
-    for column in ("version", "date", "inputs", "trajectories", "lessons", "analyst"):
-        table.add_column(column)
+    if as_json:
+        print(json.dumps([asdict(v) for v in versions], indent=2))
+        return
+    from rich import box
+
+    rows = []
     for v in reversed(versions):
         info = v.info
-        table.add_row(
-            f"v{v.version}",
-            v.date,
-            ", ".join(info.get("inputs", [])),
-            str(info.get("trajectories", "")),
-            str(info.get("lessons", "")),
-            str(info.get("model") or info.get("analyst", "")),
+        cost = info.get("cost_usd")
+        rows.append(
+            {
+                "version": f"v{v.version}",
+                "date": v.date[:16].replace("T", " "),
+                "run": str(info.get("run") or info.get("run_id") or ""),
+                "model": str(info.get("model") or info.get("analyst") or ""),
+                "traj.": str(info.get("trajectories", "")),
+                "lessons": str(info.get("lessons", "")),
+                "cost": f"${cost:.4f}" if isinstance(cost, (int, float)) else "",
+                "note": f"rollback of v{info['rollback_of']}" if info.get("rollback_of") else str(info.get("note") or ""),
+                "inputs": ", ".join(map(str, info.get("inputs") or [])),
+            }
         )
+    # columns no version has a value for (no run ids or costs yet, say) are left out
+    columns = [c for c in rows[0] if c in ("version", "date") or any(row[c] for row in rows)]
+    table = Table(title=f"{name} in {store}", box=box.SIMPLE_HEAD)
+    for column in columns:
+        table.add_column(column, overflow="fold", no_wrap=column in ("version", "date"))
+    for row in rows:
+        table.add_row(*(escape(row[c]) for c in columns))
     console.print(table)
 
 
@@ -328,10 +378,10 @@ def _print_hosts() -> None:
         console.print(f"    keeps: {host.keeps}\n    drops: {host.drops}\n    source: {host.source}", highlight=False)
 
 
-def _print_violations(violations: list) -> None:
+def _print_violations(violations: list, to: Console = err_console) -> None:
     for violation in violations:
         style = "red" if violation.severity == "error" else "yellow"
-        err_console.print(f"[{style}]{violation}[/]", highlight=False)
+        to.print(f"[{style}]{escape(str(violation))}[/]", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -345,6 +395,134 @@ def report(
 
     for renderable in render_report(ConsolidationReport.load(find_run(run, runs))):
         console.print(renderable)
+
+
+@app.command()
+def show(
+    ref: RefArgument,
+    store: StoreOption = Path("skills"),
+    file: FileOption = "SKILL.md",
+    raw: Annotated[bool, typer.Option("--raw", help="Print the file as stored, without rendering.")] = False,
+) -> None:
+    """Render a stored version of a skill in the terminal."""
+    from rich.markdown import Markdown
+    from rich.rule import Rule
+    from rich.syntax import Syntax
+
+    from skillforge.skill.validate import parse_frontmatter
+    from skillforge.store.git_store import SkillStore
+    from skillforge.export.exporter import parse_ref
+
+    name, version = parse_ref(ref)
+    skills = SkillStore(store)
+    info = skills.version(name, version)
+    text = skills.read_file(name, info.version, file)
+    if raw:
+        sys.stdout.write(text)
+        return
+    console.print(Rule(escape(f"{name} v{info.version} · {file} · {info.date}")))
+    if not file.lower().endswith(".md"):
+        console.print(Syntax(text, Syntax.guess_lexer(file, text), line_numbers=True))
+        return
+    body = text
+    if file == "SKILL.md":
+        try:
+            frontmatter, body_start = parse_frontmatter(text)
+        except Exception:  # noqa: BLE001 - malformed YAML: show the text as it is
+            frontmatter, body_start = None, 0
+        if frontmatter:
+            table = Table(show_header=False, box=None, padding=(0, 1))
+            for key, value in frontmatter.items():
+                shown = ", ".join(f"{k}: {v}" for k, v in value.items()) if isinstance(value, dict) else str(value)
+                table.add_row(f"[bold]{escape(str(key))}[/]", escape(shown))
+            console.print(table)
+            console.print()
+            body = "\n".join(text.splitlines()[body_start:])
+    console.print(Markdown(body))
+    others = [f for f in skills.files(name, info.version) if f != file]
+    if others:
+        console.print(Rule())
+        console.print(escape(f"other files: {', '.join(others)} (show them with --file)"), highlight=False)
+
+
+@app.command()
+def diff(
+    name: Annotated[str, typer.Argument(help="Skill name.")],
+    old: Annotated[Optional[str], typer.Argument(help="Older version (vN); default: the one before NEW.")] = None,
+    new: Annotated[Optional[str], typer.Argument(help="Newer version (vN); default: the latest.")] = None,
+    store: StoreOption = Path("skills"),
+    stat: Annotated[bool, typer.Option("--stat", help="Only which files changed and by how many lines.")] = False,
+) -> None:
+    """Show what changed between two versions of a skill, as a coloured unified diff."""
+    from rich.syntax import Syntax
+
+    from skillforge.store.git_store import SkillStore
+    from skillforge.store.refs import parse_version
+
+    older, newer, text = SkillStore(store).diff(
+        name, parse_version(old) if old else None, parse_version(new) if new else None, stat=stat
+    )
+    if not text.strip():
+        console.print(f"{name}: no changes between v{older.version} and v{newer.version}", highlight=False)
+        return
+    err_console.print(f"[bold]{name}[/] v{older.version} → v{newer.version}", highlight=False)
+    if stat or not console.is_terminal:
+        sys.stdout.write(text.rstrip("\n") + "\n")  # piped: the plain patch, unwrapped, usable by `git apply`
+    else:
+        console.print(Syntax(text, "diff", theme="ansi_dark", background_color="default", word_wrap=True))
+
+
+@app.command()
+def rollback(
+    name: Annotated[str, typer.Argument(help="Skill name.")],
+    version: Annotated[str, typer.Argument(help="The version to restore (vN).")],
+    store: StoreOption = Path("skills"),
+) -> None:
+    """Restore an old version as a new version; every version stays in history."""
+    from skillforge.store.git_store import SkillStore
+    from skillforge.store.refs import parse_version
+
+    number = parse_version(version)
+    stored = SkillStore(store).rollback(name, number)
+    console.print(
+        f"[bold green]rolled back[/] {name} to v{number}: stored as v{stored.version}; "
+        f"every earlier version stays in history (`skillforge diff {name}` shows what changed)",
+        highlight=False,
+    )
+
+
+@app.command()
+def blame(
+    ref: RefArgument,
+    store: StoreOption = Path("skills"),
+    file: FileOption = "SKILL.md",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the lines and their sources as JSON.")] = False,
+) -> None:
+    """Trace each line of a skill to the lessons behind it and the trajectory steps they cite."""
+    from dataclasses import asdict
+
+    from skillforge.store.blame import blame as run_blame
+    from skillforge.store.git_store import SkillStore
+    from skillforge.export.exporter import parse_ref
+
+    name, version = parse_ref(ref)
+    result = run_blame(SkillStore(store), name, version, file)
+    if as_json:
+        payload = {"skill": name, "version": result.version.version, "file": file, "lines": [asdict(line) for line in result.lines], "lessons": result.titles}
+        print(json.dumps(payload, indent=2))
+        return
+    table = Table(title=escape(f"{name} v{result.version.version} {file}"))
+    table.add_column("line", justify="right", no_wrap=True)
+    for column in ("text", "lessons", "trajectories: steps"):
+        table.add_column(column, overflow="fold")
+    for line in result.lines:
+        citations = "; ".join(f"{c.session_id}: {', '.join(map(str, c.step_ids))}" for c in line.citations)
+        table.add_row(str(line.number), escape(line.text), escape(", ".join(line.lesson_ids)), escape(citations))
+    console.print(table)
+    used = sorted({lesson for line in result.lines for lesson in line.lesson_ids})
+    for lesson in used:
+        console.print(escape(f"  {lesson}: {result.titles.get(lesson, '(not in the provenance)')}"), highlight=False)
+    console.print(f"{result.traced} of {len(result.lines)} lines traced to {len(used)} lessons", highlight=False)
 
 
 def _print_problems(problems: list, limit: int = 20) -> None:

@@ -1,29 +1,54 @@
 """The skill store: a git repository that skillforge owns, one folder per skill, one commit and
 one tag per version (DESIGN §4).
 
-Layout: ``<store>/<name>/SKILL.md`` … and tags ``<name>/v<N>``. Each version's commit message
-ends with a ``skillforge-info:`` line holding JSON (run id, inputs, counts, model) that
-``skillforge log`` reads back. History is only ever appended to.
+Layout: ``<store>/<name>/SKILL.md`` … and tags ``<name>/v<N>``; the provenance of a version is
+``<store>/.provenance/<name>.json`` in the same commit. Each version's commit message ends with
+a ``skillforge-info:`` line holding JSON (run id, inputs, model, counts, cost…) that
+``skillforge log`` reads back. History is only ever appended to: rollback stores an old version
+again as a new one.
+
+Where the history lives (the store's own ``.git``, or a separate git dir when the store sits in
+a user's work tree) is decided by :mod:`skillforge.store.location`.
+
+Writes are serialised by a file lock (``filelock``) in the git dir, held from version allocation
+to the tag, so concurrent ``distill`` runs each get their own version. A write first records a
+journal (``skillforge-pending.json``) in the git dir; the next write that finds one repairs the
+interrupted write before doing its own (see :meth:`SkillStore.repair`).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
+import tarfile
 import tempfile
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import git
+import yaml
+from filelock import FileLock, Timeout
 
 from skillforge.errors import SkillforgeError
+from skillforge.skill.validate import parse_frontmatter
+from skillforge.store.location import MARKER_KEY, MARKER_SECTION, StoreLocation, git_environment, locate
 from skillforge.store.provenance import PROVENANCE_DIR, Provenance, provenance_path
+from skillforge.store.stamp import stamp_version
 
 INFO_PREFIX = "skillforge-info: "
-_ACTOR = git.Actor("skillforge", "skillforge@localhost")
+LOCK_FILE = "skillforge.lock"
+JOURNAL_FILE = "skillforge-pending.json"
+SCRATCH_PREFIX = ".skillforge-tmp-"
+LOCK_TIMEOUT_SECONDS = 300.0
+"""How long a write waits for another skillforge process to finish its write (seconds)."""
+ROLLBACK_DROPPED_INFO = ("run", "run_id", "cost_usd", "tokens", "prompt_tokens", "completion_tokens", "timings")
+"""Keys of the rolled-back version's info not copied to the new version (they describe a run)."""
 
 
 @dataclass
@@ -36,7 +61,8 @@ class VersionInfo:
         tag: the git tag (``<name>/v<N>``).
         commit: commit sha.
         date: commit time (UTC, ISO-8601).
-        info: the JSON recorded at commit time (``run_id``, ``inputs``, ``trajectories``, ``lessons``…).
+        info: the JSON recorded at commit time (``run`` id, ``inputs``, ``model``, ``analyst``,
+            ``trajectories``, ``lessons``, ``cost_usd``, ``rollback_of``…; any key may be missing).
     """
 
     name: str
@@ -53,22 +79,35 @@ class SkillStore:
     def __init__(self, root: Path) -> None:
         """Args: root — the store folder (default ``./skills``); nothing is created until a write."""
         self.root = Path(root)
+        self.location: StoreLocation = locate(self.root)
+        self.last_repairs: list[str] = []
+        """What the last write repaired before writing (see :meth:`repair`)."""
 
-    def _repo(self, create: bool) -> git.Repo | None:
-        if (self.root / ".git").exists():
-            return git.Repo(self.root)
-        if not create:
+    # -- reading ---------------------------------------------------------------------------
+
+    def _repo(self) -> git.Repo | None:
+        if not self.location.exists:
             return None
-        self.root.mkdir(parents=True, exist_ok=True)
-        repo = git.Repo.init(self.root)
-        with repo.config_writer() as config:
-            config.set_value("user", "name", _ACTOR.name)
-            config.set_value("user", "email", _ACTOR.email)
+        repo = git.Repo(self.location.git_dir)
+        repo.git.update_environment(**git_environment(self.location))
         return repo
+
+    def _git(self) -> git.Git:
+        """git commands for the store, run from the top of its work tree (so that ``demo`` means
+        ``<store>/demo`` even when the git dir sits inside the work tree)."""
+        cwd = self.location.root if self.location.root.is_dir() else self.location.git_dir
+        command = git.Git(str(cwd))
+        command.update_environment(**git_environment(self.location))
+        return command
+
+    def _existing_git(self) -> git.Git:
+        if not self.location.exists:
+            raise SkillforgeError(f"no skill store at {self.root}")
+        return self._git()
 
     def versions(self, name: str) -> list[VersionInfo]:
         """All versions of ``name``, oldest first (empty when the skill or store does not exist)."""
-        repo = self._repo(create=False)
+        repo = self._repo()
         if repo is None:
             return []
         found = []
@@ -76,17 +115,7 @@ class SkillStore:
         for tag in repo.tags:
             if not tag.name.startswith(prefix) or not tag.name[len(prefix) :].isdigit():
                 continue
-            commit = tag.commit
-            found.append(
-                VersionInfo(
-                    name=name,
-                    version=int(tag.name[len(prefix) :]),
-                    tag=tag.name,
-                    commit=commit.hexsha,
-                    date=datetime.fromtimestamp(commit.committed_date, tz=timezone.utc).isoformat(timespec="seconds"),
-                    info=_parse_info(commit.message),
-                )
-            )
+            found.append(_version_info(name, int(tag.name[len(prefix) :]), tag.name, tag.commit))
         return sorted(found, key=lambda v: v.version)
 
     def latest_version(self, name: str) -> int:
@@ -96,7 +125,7 @@ class SkillStore:
 
     def skill_names(self) -> list[str]:
         """Names of the skills that have at least one version."""
-        repo = self._repo(create=False)
+        repo = self._repo()
         if repo is None:
             return []
         return sorted({tag.name.rsplit("/v", 1)[0] for tag in repo.tags if "/v" in tag.name})
@@ -109,13 +138,39 @@ class SkillStore:
         """
         versions = self.versions(name)
         if not versions:
-            raise SkillforgeError(f"no versions of {name!r} in {self.root}")
+            known = self.skill_names()
+            hint = f" (skills: {', '.join(known)})" if known else ""
+            raise SkillforgeError(f"no versions of {name!r} in {self.root}{hint}")
         if version is None:
             return versions[-1]
         for info in versions:
             if info.version == version:
                 return info
         raise SkillforgeError(f"{name} has no v{version} (versions: {', '.join(f'v{v.version}' for v in versions)})")
+
+    def files(self, name: str, version: int | None = None) -> list[str]:
+        """Paths (relative to the skill folder, ``SKILL.md`` first) of the files of a version.
+
+        Raises:
+            SkillforgeError: unknown skill or version.
+        """
+        info = self.version(name, version)
+        listing = self._existing_git().ls_tree("-r", "--name-only", info.tag, "--", f"{name}/")
+        paths = sorted(line[len(name) + 1 :] for line in listing.splitlines() if line)
+        return sorted(paths, key=lambda p: p != "SKILL.md")
+
+    def read_file(self, name: str, version: int | None = None, path: str = "SKILL.md") -> str:
+        """The text of ``path`` (relative to the skill folder) in a version, read from git.
+
+        Raises:
+            SkillforgeError: unknown skill, version or file.
+        """
+        info = self.version(name, version)
+        try:
+            data = self._existing_git().cat_file("blob", f"{info.tag}:{name}/{path}", strip_newline_in_stdout=False)
+        except git.GitCommandError:
+            raise SkillforgeError(f"{name} v{info.version} has no file {path!r}") from None
+        return data
 
     def materialize(self, name: str, version: int | None, destination: Path) -> Path:
         """Write the files of ``name`` at ``version`` (latest when None) into ``destination/<name>/``.
@@ -126,14 +181,9 @@ class SkillStore:
         Raises:
             SkillforgeError: unknown skill or version.
         """
-        import io
-        import tarfile
-
         info = self.version(name, version)
-        repo = self._repo(create=False)
-        assert repo is not None
         data = io.BytesIO()
-        repo.archive(data, treeish=info.tag, path=name, format="tar")
+        self._existing_git().archive(info.tag, "--format=tar", "--", name, output_stream=data)
         data.seek(0)
         destination.mkdir(parents=True, exist_ok=True)
         with tarfile.open(fileobj=data) as archive:
@@ -141,73 +191,328 @@ class SkillStore:
         return destination / name
 
     def provenance(self, name: str, version: int | None = None) -> Provenance | None:
-        """The provenance recorded with a version (latest when None), or None if none was recorded."""
+        """The provenance recorded with a version (latest when None), or None if none was recorded.
+
+        Raises:
+            SkillforgeError: unknown skill or version, or a provenance file that cannot be parsed.
+        """
         info = self.version(name, version)
-        repo = self._repo(create=False)
-        assert repo is not None
         try:
-            data = repo.git.show(f"{info.tag}:{PROVENANCE_DIR}/{name}.json")
+            data = self._existing_git().cat_file("blob", f"{info.tag}:{PROVENANCE_DIR}/{name}.json")
         except git.GitCommandError:
             return None
-        return Provenance.from_json(data)
+        try:
+            return Provenance.from_json(data)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise SkillforgeError(f"the provenance of {name} v{info.version} is malformed: {exc}") from None
+
+    def diff(self, name: str, old: int | None = None, new: int | None = None, *, stat: bool = False) -> tuple[VersionInfo, VersionInfo, str]:
+        """Unified diff (``git diff``) of the skill folder between two versions.
+
+        Args:
+            name: skill name.
+            old: the older version; default: the one before ``new``.
+            new: the newer version; default: the latest.
+            stat: a ``--stat`` summary instead of the patch.
+
+        Returns:
+            ``(old_info, new_info, text)``; ``text`` is empty when the versions are identical.
+
+        Raises:
+            SkillforgeError: unknown skill or version, or no earlier version to compare with.
+        """
+        newer = self.version(name, new)
+        if old is None:
+            earlier = [v for v in self.versions(name) if v.version < newer.version]
+            if not earlier:
+                raise SkillforgeError(f"{name} v{newer.version} is the first version: give two versions to compare")
+            older = earlier[-1]
+        else:
+            older = self.version(name, old)
+        options = ["--no-color", "--no-ext-diff", "--no-textconv", "--find-renames"]
+        options.append("--stat" if stat else "--unified=3")
+        text = self._existing_git().diff(*options, older.tag, newer.tag, "--", f"{name}/")
+        return older, newer, text
+
+    # -- writing ---------------------------------------------------------------------------
+
+    @contextmanager
+    def _write_lock(self) -> Iterator[git.Repo]:
+        """Hold the store's lock, create the repository if needed, repair an interrupted write."""
+        git_dir = self.location.git_dir
+        if self.location.root.exists() and not self.location.root.is_dir():
+            raise SkillforgeError(f"the skill store {self.root} is a file, not a folder")
+        git_dir.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(git_dir / LOCK_FILE))
+        try:
+            lock.acquire(timeout=LOCK_TIMEOUT_SECONDS)
+        except Timeout:
+            raise SkillforgeError(
+                f"the skill store {self.root} is busy: another skillforge process has held {git_dir / LOCK_FILE} "
+                f"for {LOCK_TIMEOUT_SECONDS:.0f} s"
+            ) from None
+        try:
+            if not self.location.exists:
+                self._init()
+            repo = self._repo()
+            assert repo is not None
+            self.last_repairs = self._repair(repo)
+            yield repo
+        finally:
+            lock.release()
+
+    def _init(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **git_environment(self.location)}
+        git.Git(str(self.location.root)).execute(["git", "init", "--quiet", "--initial-branch=main"], env=env)
+        repo = git.Repo(self.location.git_dir)
+        with repo.config_writer("repository") as config:
+            config.set_value(MARKER_SECTION, MARKER_KEY, "true")
+            config.set_value("user", "name", "skillforge")
+            config.set_value("user", "email", "skillforge@localhost")
+            if config.has_option("core", "worktree"):
+                config.remove_option("core", "worktree")  # the work tree is always passed explicitly
+        if self.location.separate:
+            # the store folder is the user's: keep skillforge's scratch folders out of their status
+            with open(self.location.git_dir / "info" / "exclude", "a", encoding="utf-8") as exclude:
+                exclude.write(f"{SCRATCH_PREFIX}*\n")
+
+    def repair(self) -> list[str]:
+        """Finish or undo a write that was interrupted (a killed process, a power cut).
+
+        Takes the lock, so it is safe to call at any time; every write calls it first anyway.
+
+        Returns:
+            What was done, one line per action (empty when the store was consistent).
+        """
+        if not self.location.exists:
+            return []
+        with self._write_lock():
+            return list(self.last_repairs)
+
+    def _repair(self, repo: git.Repo) -> list[str]:
+        """Under the lock: undo or complete the write recorded in the journal, drop scratch folders."""
+        actions: list[str] = []
+        command = self._git()
+        journal_path = self.location.git_dir / JOURNAL_FILE
+        if journal_path.exists():
+            try:
+                journal = json.loads(journal_path.read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError):
+                journal = {}
+            for stale in _stale_git_locks(self.location.git_dir):
+                stale.unlink(missing_ok=True)
+                actions.append(f"removed stale git lock {stale.name}")
+            name, number, parent = journal.get("name"), journal.get("version"), journal.get("parent")
+            head = _head_sha(command)
+            if name and number and head and head != parent and _subject(command, head) == f"{name} v{number}":
+                tag = f"{name}/v{number}"
+                if tag not in {t.name for t in repo.tags}:
+                    command.tag(tag, head)
+                    actions.append(f"tagged {tag}: its commit was made but the writer stopped before tagging it")
+            elif name:
+                self._restore_from_head(command, name, head)
+                actions.append(f"restored {name}/ from the last commit: an interrupted write of v{number} was undone")
+            journal_path.unlink(missing_ok=True)
+        for scratch in self.location.root.glob(f"{SCRATCH_PREFIX}*"):
+            shutil.rmtree(scratch, ignore_errors=True)
+            actions.append(f"removed scratch folder {scratch.name}")
+        return actions
+
+    def _restore_from_head(self, command: git.Git, name: str, head: str | None) -> None:
+        paths = [name, f"{PROVENANCE_DIR}/{name}.json"]
+        if head:
+            command.reset("--quiet", "HEAD", "--", *paths)
+        else:
+            command.rm("-r", "--cached", "--quiet", "--ignore-unmatch", "--", *paths)
+        for path in paths:
+            target = self.location.root / path
+            if target.is_dir():
+                shutil.rmtree(target)
+            else:
+                target.unlink(missing_ok=True)
+        if head:
+            tracked = command.ls_tree("-r", "--name-only", "HEAD", "--", *paths).split()
+            if tracked:
+                command.checkout("HEAD", "--", *tracked)
 
     def commit_version(
-        self, name: str, version: int, staged: Path, info: dict[str, Any], provenance: Provenance | None = None
+        self,
+        name: str,
+        version: int | None,
+        staged: Path,
+        info: dict[str, Any],
+        provenance: Provenance | None = None,
+        *,
+        stamp: bool | None = None,
     ) -> VersionInfo:
-        """Store the skill folder ``staged`` as version ``version`` of ``name``.
+        """Store the skill folder ``staged`` as the next version of ``name``.
 
-        The folder is copied next to its destination and swapped in with renames, then
-        committed and tagged ``<name>/v<version>``. The previous version stays in history.
+        Under the store lock: the version number is allocated, the folder is copied next to the
+        skill's folder (and stamped, see ``stamp``), swapped in with renames, committed and tagged
+        ``<name>/v<N>``. ``staged`` itself is not modified. The previous version stays in history.
 
         Args:
             name: skill name (folder name in the store).
-            version: must be ``latest_version(name) + 1``.
-            staged: a validated skill folder outside the store.
+            version: the number the caller rendered (``latest_version(name) + 1`` when it looked),
+                or None. When another process stored a version since, the next free number is used
+                instead; the returned :class:`VersionInfo` has it.
+            staged: a skill folder outside the store.
             info: JSON-serialisable facts recorded in the commit message.
             provenance: written to ``.provenance/<name>.json`` in the same commit when given;
-                when None, an older provenance file of ``name`` is removed in this commit.
+                when None, an older provenance file of ``name`` is removed in this commit. Its
+                ``version`` is set to the stored number.
+            stamp: write the stored number into the copy's ``metadata.version``. None (default):
+                only when the caller rendered ``version`` into it and that number was taken by a
+                concurrent writer (so a distilled skill always names its own version, while an
+                imported one is kept byte for byte); True: always (rollback); False: never.
 
         Raises:
-            SkillforgeError: when ``version`` is not the next version number.
+            SkillforgeError: when ``version`` is beyond the next version number, ``staged`` is not
+                a folder, or the store is locked by another process for too long.
         """
-        repo = self._repo(create=True)
-        assert repo is not None
-        expected = self.latest_version(name) + 1
-        if version != expected:
-            raise SkillforgeError(f"cannot store {name} v{version}: the next version is v{expected}")
-        destination = self.root / name
-        scratch = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=self.root))
-        try:
+        staged = Path(staged)
+        if not staged.is_dir():
+            raise SkillforgeError(f"{staged}: not a skill folder")
+        with self._write_lock() as repo:
+            command = self._git()
+            number = self.latest_version(name) + 1
+            if version is not None and version > number:
+                raise SkillforgeError(f"cannot store {name} v{version}: the next version is v{number}")
+            parent = _head_sha(command)
+            _write_atomic(self.location.git_dir / JOURNAL_FILE, json.dumps({"name": name, "version": number, "parent": parent}))
+            scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=self.location.root))
             incoming = scratch / "incoming"
-            shutil.copytree(staged, incoming)
+            shutil.copytree(staged, incoming, symlinks=True)
+            provenance = _stamp(incoming, number, provenance, always=stamp is True, rendered=version if stamp is None else None)
+            destination = self.location.root / name
             if destination.exists():
                 os.replace(destination, scratch / "previous")
             os.replace(incoming, destination)
-        finally:
+            paths = [name]
+            target = provenance_path(self.location.root, name)
+            relative_target = target.relative_to(self.location.root).as_posix()
+            if provenance is not None:
+                _write_atomic(target, provenance.to_json())
+            elif target.exists():
+                target.unlink()  # a stale provenance must not describe the new version
+            if provenance is not None or command.ls_files("--", relative_target):
+                paths.append(relative_target)
+            command.add("--all", "--", *paths)
+            message = f"{name} v{number}\n\n{INFO_PREFIX}{json.dumps(info, sort_keys=True)}\n"
+            sha = self._commit(command, message)
+            tag = self._tag(command, f"{name}/v{number}", sha)
+            (self.location.git_dir / JOURNAL_FILE).unlink()
             shutil.rmtree(scratch, ignore_errors=True)
-        paths = [name]
-        target = provenance_path(self.root, name)
-        if provenance is not None:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            scratch_file = target.with_suffix(".json.tmp")
-            scratch_file.write_bytes(provenance.to_json())
-            os.replace(scratch_file, target)
-        elif target.exists():
-            target.unlink()  # a stale provenance must not describe the new version
-        if provenance is not None or repo.git.ls_files("--", target.relative_to(self.root).as_posix()):
-            paths.append(target.relative_to(self.root).as_posix())
-        repo.git.add("--all", "--", *paths)
-        message = f"{name} v{version}\n\n{INFO_PREFIX}{json.dumps(info, sort_keys=True)}\n"
-        commit = repo.index.commit(message, author=_ACTOR, committer=_ACTOR)
-        tag = repo.create_tag(f"{name}/v{version}", ref=commit)
-        return VersionInfo(
-            name=name,
-            version=version,
-            tag=tag.name,
-            commit=commit.hexsha,
-            date=datetime.fromtimestamp(commit.committed_date, tz=timezone.utc).isoformat(timespec="seconds"),
-            info=info,
-        )
+            return _version_info(name, number, tag, repo.commit(sha))
+
+    def _commit(self, command: git.Git, message: str) -> str:
+        command.commit("--quiet", "--no-verify", "--allow-empty", "--no-gpg-sign", "-m", message)
+        return command.rev_parse("HEAD")
+
+    def _tag(self, command: git.Git, tag: str, sha: str) -> str:
+        command.tag(tag, sha)
+        return tag
+
+    def rollback(self, name: str, version: int) -> VersionInfo:
+        """Store version ``version`` of ``name`` again, as a new version (history is not rewritten).
+
+        The new version has the old one's files with ``metadata.version`` set to its own number,
+        the old one's provenance (if any), and ``rollback_of`` in its info.
+
+        Returns:
+            The new version.
+
+        Raises:
+            SkillforgeError: unknown skill or version, or ``version`` is already the latest.
+        """
+        source = self.version(name, version)
+        latest = self.latest_version(name)
+        if source.version == latest:
+            raise SkillforgeError(f"{name} v{version} is already the latest version: nothing to roll back")
+        provenance = self.provenance(name, version)
+        info = {k: v for k, v in source.info.items() if k not in ROLLBACK_DROPPED_INFO}
+        info["rollback_of"] = source.version
+        with tempfile.TemporaryDirectory(prefix="skillforge-rollback-") as scratch:
+            folder = self.materialize(name, version, Path(scratch))
+            return self.commit_version(name, None, folder, info, provenance, stamp=True)
+
+
+def _stamp(folder: Path, number: int, provenance: Provenance | None, *, always: bool, rendered: int | None) -> Provenance | None:
+    """Write ``number`` into the copied SKILL.md when ``always``, or when it holds the number the
+    caller ``rendered`` and that number was not the one allocated; set the provenance's version,
+    shifting its lines when the frontmatter had to grow."""
+    skill_md = folder / "SKILL.md"
+    shift, frontmatter_end = 0, 0
+    if skill_md.is_file():
+        original = skill_md.read_bytes().decode("utf-8", errors="surrogateescape")
+        superseded = rendered is not None and rendered != number and _metadata_version(original) == str(rendered)
+        if always or superseded:
+            stamped = stamp_version(original, number)
+            if stamped.changed:
+                _write_atomic(skill_md, stamped.text.encode("utf-8", errors="surrogateescape"))
+            shift, frontmatter_end = stamped.body_shift, stamped.frontmatter_end
+    if provenance is None:
+        return None
+    if shift:
+        spans = [replace(s, start=s.start + shift, end=s.end + shift) if s.file == "SKILL.md" and s.start > frontmatter_end else s for s in provenance.spans]
+        provenance = replace(provenance, spans=spans)
+    return replace(provenance, version=number) if provenance.version != number else provenance
+
+
+def _metadata_version(text: str) -> str | None:
+    """``metadata.version`` of SKILL.md text, or None (no frontmatter, no such key, bad YAML)."""
+    try:
+        frontmatter, _ = parse_frontmatter(text)
+    except yaml.YAMLError:
+        return None
+    metadata = (frontmatter or {}).get("metadata")
+    return str(metadata["version"]) if isinstance(metadata, dict) and "version" in metadata else None
+
+
+def _write_atomic(path: Path, data: bytes | str) -> None:
+    """Write to a temporary file beside ``path``, flush it to disk, then rename it over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(payload)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _version_info(name: str, version: int, tag: str, commit: git.Commit) -> VersionInfo:
+    return VersionInfo(
+        name=name,
+        version=version,
+        tag=tag,
+        commit=commit.hexsha,
+        date=datetime.fromtimestamp(commit.committed_date, tz=timezone.utc).isoformat(timespec="seconds"),
+        info=_parse_info(commit.message),
+    )
+
+
+def _head_sha(command: git.Git) -> str | None:
+    try:
+        return command.rev_parse("--verify", "--quiet", "HEAD")
+    except git.GitCommandError:
+        return None
+
+
+def _subject(command: git.Git, sha: str) -> str:
+    return command.log("-1", "--format=%s", sha)
+
+
+def _stale_git_locks(git_dir: Path) -> list[Path]:
+    """Git's own ``*.lock`` files left by a killed git command (never the store's own lock)."""
+    found = [git_dir / name for name in ("index.lock", "HEAD.lock", "packed-refs.lock") if (git_dir / name).exists()]
+    found.extend(path for path in (git_dir / "refs").rglob("*.lock"))
+    return found
 
 
 def _parse_info(message: str | bytes) -> dict[str, Any]:
