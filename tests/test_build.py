@@ -21,7 +21,7 @@ from skillforge.skill.start import folder_start, seed_start, store_start
 from skillforge.skill.validate import validate_skill
 from skillforge.store.git_store import SkillStore
 from tests.conftest import REPO, SAMPLE_TRACES, SHARED_TRACES
-from tests.merge.skill_model import block_after, heuristic_lessons, propose_reply, responder
+from tests.merge.skill_model import block_after, heuristic_lessons, propose_reply, propose_with_broken_link, responder, useless_fix
 from tests.scripted_llm import install
 
 
@@ -202,11 +202,7 @@ def test_unmatched_target_is_translated_once_then_reported(tmp_path: Path) -> No
 
 def test_fix_loop_repairs_a_broken_link_and_reports_failure_when_it_cannot(tmp_path: Path) -> None:
     lessons, _ = _lessons(SAMPLE_TRACES)
-
-    def with_broken_link(prompt: str):
-        reply = propose_reply(prompt)
-        reply["edits"][0]["content"] += " See [details](references/missing.md)."
-        return reply
+    with_broken_link = propose_with_broken_link
 
     def fix(prompt: str):
         return {"reasoning": "drop the dead link", "edits": [{"file": "SKILL.md", "op": "replace_in_section", "old_text": " See [details](references/missing.md).", "content": "", "lesson_ids": []}]}
@@ -219,9 +215,6 @@ def test_fix_loop_repairs_a_broken_link_and_reports_failure_when_it_cannot(tmp_p
     assert "missing.md" not in (build.folder / "SKILL.md").read_text()
     # the fixed line keeps its lessons (provenance survives the fix)
     assert len({i for s in build.provenance.spans for i in s.lesson_ids}) == len(lessons)
-
-    def useless_fix(prompt: str):
-        return {"reasoning": "?", "edits": [{"file": "SKILL.md", "op": "append_to_section", "target_section": "## Pitfalls", "content": "- still broken", "lesson_ids": []}]}
 
     log.clear()
     install(responder({"propose": with_broken_link, "fix": useless_fix}, log=log))
