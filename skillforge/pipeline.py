@@ -376,7 +376,7 @@ def distill(options: DistillOptions, progress: Progress) -> DistillResult:
         manifest = run.read_manifest()
         options = _resumed_options(options, manifest)
     analyst, hint = resolve_analyst(options.analyst, options.model)
-    name = resolve_skill_name(options)
+    name = options.skill_name if options.resume else resolve_skill_name(options)  # a resumed run's name was checked when it began
     build_options = _build_options(options)
     timings: dict[str, float] = {}
     started = time.monotonic()
@@ -513,7 +513,7 @@ def estimate(options: DistillOptions, progress: Progress) -> DryRun:
         manifest = run.read_manifest()
         options = _resumed_options(options, manifest)
     analyst, hint = resolve_analyst(options.analyst, options.model)
-    name = resolve_skill_name(options)
+    name = options.skill_name if options.resume else resolve_skill_name(options)  # a resumed run's name was checked when it began
     build_options = _build_options(options)
     if run is not None:
         trajectories, report = run.read_trajectories(), IngestReport()
@@ -708,7 +708,7 @@ def _new_manifest(run: RunFolder, options: DistillOptions, name: str, analyst: s
             "store_dir": str(options.store_dir),
             "analyst": "llm" if analyst == "llm" else options.analyst,
             "description": options.description,
-            "from": str(options.from_path) if options.from_path is not None else None,
+            "from": str(Path(options.from_path).resolve()) if options.from_path is not None else None,
             "propose_batch": options.propose_batch,
             "fan_in": options.fan_in,
             "max_fix_rounds": options.max_fix_rounds,

@@ -281,12 +281,20 @@ See [the guide](references/guide.md).
 """
 
 
-def test_deepening_keeps_every_untargeted_human_line_byte_for_byte(tmp_path: Path) -> None:
-    source = tmp_path / "careful-agent"
+HUMAN_GUIDE = b"# Guide\n\nA person's reference, kept as is.\r\nWith a CRLF line.\n"
+
+
+def write_human_skill(source: Path) -> None:
+    """Write :data:`HUMAN_SKILL` and its reference :data:`HUMAN_GUIDE` into the folder ``source``."""
     (source / "references").mkdir(parents=True)
     (source / "SKILL.md").write_bytes(HUMAN_SKILL.encode())
-    guide = b"# Guide\n\nA person's reference, kept as is.\r\nWith a CRLF line.\n"
-    (source / "references" / "guide.md").write_bytes(guide)
+    (source / "references" / "guide.md").write_bytes(HUMAN_GUIDE)
+
+
+def test_deepening_keeps_every_untargeted_human_line_byte_for_byte(tmp_path: Path) -> None:
+    source = tmp_path / "careful-agent"
+    write_human_skill(source)
+    guide = HUMAN_GUIDE
     lessons, trajectories = _lessons(SAMPLE_TRACES)
 
     def deepen(prompt: str):

@@ -36,7 +36,7 @@ from skillforge.store.git_store import SkillStore
 from tests.conftest import REPO, SAMPLE_TRACES, SHARED_TRACES
 from tests.merge.skill_model import block_after, propose_with_broken_link, responder, useless_fix
 from tests.scripted_llm import install, is_analyst_prompt, pipeline_responder, register_price
-from tests.test_build import HUMAN_SKILL
+from tests.test_build import HUMAN_GUIDE, HUMAN_SKILL, write_human_skill
 
 
 def _quiet() -> Progress:
@@ -98,7 +98,7 @@ def test_offline_distill_stores_a_valid_version_with_provenance(corpus: str, wor
     assert result.build.report.mode == "offline" and result.build.report.calls["total"] == 0
     _assert_stored_with_real_provenance(Path("skills"), name, logs, tmp_path)
     info = result.version.info
-    assert info["run_id"] == result.run.run_id and info["lessons"] == len(result.lessons) and info["edits_applied"] > 0
+    assert info["run"] == result.run.run_id and info["lessons"] == len(result.lessons) and info["edits_applied"] > 0
     # the build's files live in the same run folder as the analysts'
     root = result.run.root
     for relative in ("manifest.json", "trajectories.jsonl", "lessons.jsonl", "final_patch.json", "validation.json", "provenance.json", "consolidation.json", f"skill/{name}/SKILL.md", f"start/{name}/SKILL.md"):
@@ -150,10 +150,8 @@ def _deepen(prompt: str):
 
 def test_deepening_a_hand_written_skill_keeps_every_untargeted_line(workdir: Path) -> None:
     source = workdir / "careful-agent"
-    (source / "references").mkdir(parents=True)
-    (source / "SKILL.md").write_bytes(HUMAN_SKILL.encode())
-    guide = b"# Guide\n\nA person's reference, kept as is.\r\nWith a CRLF line.\n"
-    (source / "references" / "guide.md").write_bytes(guide)
+    write_human_skill(source)
+    guide = HUMAN_GUIDE
     install(pipeline_responder(build=responder({"propose": _deepen})))
     result = _cli("distill", str(SAMPLE_TRACES), "--from", str(source), "--model", "scripted/build", "--propose-batch", "100", "--min-support", "1", "-q")
     assert result.exit_code == 0, result.output
