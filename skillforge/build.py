@@ -1,7 +1,7 @@
 """Build a skill version from lessons: propose → consolidate → apply → validate and fix → provenance.
 
-The Trace2Skill method as DESIGN §1-2 lays it out, in one entry point the pipeline calls
-(:func:`build_skill`). With an LLM client: one proposal per batch of lessons against the frozen
+The Trace2Skill method as DESIGN §1-2 lays it out, in one entry point the ``distill`` pipeline
+calls (:func:`build_skill`, from :func:`skillforge.pipeline.build_stage`). With an LLM client: one proposal per batch of lessons against the frozen
 start version (:mod:`skillforge.merge.propose`), a k-way merge tree (:mod:`skillforge.merge.consolidate`).
 Without one (offline): the deterministic grouping (:func:`skillforge.merge.offline.group_lessons`)
 turned into the same kind of patch (:func:`skillforge.merge.propose.offline_patch`). Both paths then
@@ -9,10 +9,15 @@ share the drop rules (:mod:`skillforge.merge.support`), the contradiction check,
 (:mod:`skillforge.skill.patch`), the layout rules (:mod:`skillforge.skill.layout`), validation and
 provenance.
 
-Run folder (DESIGN §4): ``start/``, ``patches/``, ``merge_level_N/``, ``final_patch.json``,
-``translate.json``, ``fix_round_N.json``, ``skill/<name>/`` (the staged skill), ``provenance.json``,
-``validation.json`` and ``consolidation.json`` (the report ``skillforge report`` shows). Finished LLM
-steps are reused on rerun, so a killed build repeats no finished call.
+Lessons the start version already weighed (a store version deepened with the same logs: the lessons
+behind its lines and those its builds dropped by a rule, both in its provenance) are not proposed
+again, so distilling the same logs twice asks the model nothing new.
+
+Everything is written to the run's folder (:class:`skillforge.run.RunFolder`, DESIGN §4):
+``start/``, ``patches/``, ``merge_level_N/``, ``final_patch.json``, ``translate.json``,
+``fix_round_N.json``, ``skill/<name>/`` (the staged skill), ``provenance.json``, ``validation.json``
+and ``consolidation.json`` (the report ``skillforge report`` shows). Finished LLM steps are reused on
+rerun, so a killed or budget-stopped build repeats no finished call.
 """
 
 from __future__ import annotations
@@ -24,19 +29,19 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
 
 from skillforge.errors import SkillforgeError
 from skillforge.lesson import Lesson
+from skillforge.llm import BudgetExceeded
 from skillforge.merge.consolidate import consolidate, expected_tree
 from skillforge.merge.contradictions import Contradiction, find_contradictions, meeting_level
 from skillforge.merge.offline import group_lessons
-from skillforge.merge.prompts import skill_digest
 from skillforge.merge.propose import offline_patch, propose_all
 from skillforge.merge.report import ConsolidationReport, LevelReport
-from skillforge.merge.runstate import RunFolder
 from skillforge.merge.support import filter_edits, min_support
 from skillforge.patch import Patch
+from skillforge.progress import StageBars
+from skillforge.run import RunFolder
 from skillforge.skill.document import SKILL_MD, SkillDoc, provenance_lessons
 from skillforge.skill.fix import request_fix
 from skillforge.skill.layout import enforce_limits, prune_seed_sections, set_metadata_version, write_evidence
@@ -74,10 +79,10 @@ class SkillBuild:
     """What :func:`build_skill` produced.
 
     Attributes:
-        folder: the staged skill folder, ``<run_dir>/skill/<name>/`` (store it with
+        folder: the staged skill folder, ``<run>/skill/<name>/`` (store it with
             ``SkillStore.commit_version(..., provenance=build.provenance)`` when ``ok``).
         provenance: spans of the final files and the lessons behind them.
-        report: the consolidation report (also in ``<run_dir>/consolidation.json``).
+        report: the consolidation report (also in ``<run>/consolidation.json``).
         validation: the validator's report on ``folder``.
     """
 
@@ -98,67 +103,114 @@ async def build_skill(
     *,
     client=None,
     options: BuildOptions | None = None,
-    run_dir: Path,
-    progress=None,
+    run: RunFolder,
+    bars: StageBars | None = None,
 ) -> SkillBuild:
     """Turn lessons into a new version of the skill ``start`` holds.
 
     Args:
-        lessons: grounded lessons of the run (duplicates by id are kept once).
+        lessons: grounded lessons of the run (duplicates by id are kept once; lessons the start
+            version already weighed, :attr:`StartVersion.lesson_ids`, are not proposed again).
         start: the frozen start version (:mod:`skillforge.skill.start`); its ``name`` never changes.
         client: a :class:`skillforge.llm.LLMClient`, or None for the offline path (no LLM call).
         options: see :class:`BuildOptions`.
-        run_dir: the run folder (created; an existing one is resumed).
-        progress: a rich ``Progress`` to report on, or None.
+        run: the run folder (steps saved there by an earlier attempt are reused).
+        bars: progress bars to report on, or None.
 
     Returns:
         A :class:`SkillBuild`; ``build.ok`` is False when the skill still fails validation after the
         fix rounds (it must not be stored; the report says why).
 
     Raises:
-        SkillforgeError: invalid options. LLM failures never raise: they are recorded and the
-            affected step falls back (see the stage modules).
+        SkillforgeError: invalid options.
+        BudgetExceeded: a call would pass the client's budget; the calls in flight finished and
+            were saved, the report says ``stopped`` (resume to go on). Other LLM failures never
+            raise: they are recorded and the affected step falls back (see the stage modules).
     """
     options = options or BuildOptions()
-    _check(options)
-    run = RunFolder(run_dir)
+    check_options(options)
     by_id: dict[str, Lesson] = {}
     for lesson in lessons:
         by_id.setdefault(lesson.id, lesson)
-    unique = list(by_id.values())
-    trajectories = options.trajectory_count or len({e.session_id for lesson in unique for e in lesson.evidence})
+    known = start.lesson_ids
+    unique = [lesson for lesson in by_id.values() if lesson.id not in known]
+    trajectories = options.trajectory_count or len({e.session_id for lesson in by_id.values() for e in lesson.evidence})
     needed = options.min_support or min_support(trajectories)
     report = ConsolidationReport(
         skill=start.name, mode="offline" if client is None else "llm", start=start.to_dict(),
         model=client.settings.model if client is not None else "", options=asdict(options),
         lessons=len(unique), trajectories=trajectories, min_support=needed,
     )
+    if len(unique) < len(by_id):
+        report.layout.append(f"{len(by_id) - len(unique)} lessons were already weighed by the start version (in its lines or dropped); not proposed again")
     snapshot = SkillDoc.load(start.folder)
     headings = [h.line for h in snapshot.headings(SKILL_MD)]
 
-    # propose + consolidate (or the deterministic grouping)
+    try:
+        kept, node_inputs = await _consolidate(unique, by_id, start, snapshot, headings, client, options, run, report, needed, bars)
+        _contradictions(report, unique, by_id, node_inputs, needed)
+        doc, validation = await _apply_and_validate(kept, start, by_id, client, options, run, report, bars)
+    except BudgetExceeded:
+        report.status = "stopped"
+        report.save(run)
+        raise
+
+    # provenance
+    lesson_map: dict[str, Any] = {**(start.provenance.lessons if start.provenance else {}), **by_id}
+    spans = doc.spans(lesson_map)
+    behind = {i for s in spans for i in s.lesson_ids}
+    dropped = {**(start.provenance.dropped if start.provenance else {}), **_dropped_by_rule(report)}
+    provenance = Provenance(
+        skill=start.name, version=options.version, spans=spans, lessons=provenance_lessons(behind, lesson_map),
+        dropped={i: reason for i, reason in sorted(dropped.items()) if i not in behind},
+    )
+    run.write_bytes("provenance.json", provenance.to_json())
+    run.save_step("validation.json", validation.to_dict())
+    report.validation = validation.to_dict()
+    report.calls["total"] = sum(report.calls.get(k, 0) for k in ("propose", "merge", "translate", "fix"))
+    report.status = "ok" if validation.ok else "failed"
+    report.save(run)
+    return SkillBuild(staged_folder(run, start.name), provenance, report, validation)
+
+
+async def _consolidate(unique, by_id, start, snapshot, headings, client, options, run, report, needed, bars) -> tuple[Patch, list[list[set[str]]]]:
+    """Propose + merge (or the deterministic grouping), then the drop rules; the kept patch is saved
+    as ``final_patch.json``. Returns (the kept patch, per level the lesson-id sets of its nodes)."""
     if client is None:
         groups = group_lessons(unique)
         final = offline_patch(groups, headings)
         report.levels.append(LevelReport(level=1, stage="offline", inputs=len(unique), outputs=1, output_edits=len(final.edits), notes=[f"{len(groups)} lesson groups"]))
-        node_inputs: list[list[set[str]]] = [[], [set(by_id)]]
+        node_inputs: list[list[set[str]]] = [[], [{lesson.id for lesson in unique}]]
         report.calls = {"propose": 0, "merge": 0, "translate": 0, "fix": 0, "reused": 0, "total": 0, "formula": "offline: no LLM call", "merge_depth": 0, "expected_depth": 0}
     else:
-        final, node_inputs = await _llm_consolidate(unique, by_id, start, snapshot, headings, client, options, run, report, needed, progress)
-    report.save(run_dir)
-
-    # drop rules, contradictions
+        final, node_inputs = await _llm_consolidate(unique, by_id, start, snapshot, headings, client, options, run, report, needed, bars)
+    report.save(run)
     kept, dropped = filter_edits(final, by_id, needed)
     report.levels.append(LevelReport(
         level=len(node_inputs), stage="filter", inputs=1, input_edits=len(final.edits), outputs=1, output_edits=len(kept.edits),
         dropped=[d.to_dict() for d in dropped], notes=[f"one-off threshold: support < {needed}; environment-only rule (skillforge.merge.support)"],
     ))
-    _contradictions(report, unique, by_id, node_inputs, needed)
-    run.save("final_patch.json", {"key": "", "status": "done", "patch": kept.to_dict(), "dropped": [d.to_dict() for d in dropped]})
+    run.save_step("final_patch.json", {"key": "", "status": "done", "patch": kept.to_dict(), "dropped": [d.to_dict() for d in dropped]})
+    return kept, node_inputs
 
-    # apply, translate what did not match
+
+def _dropped_by_rule(report: ConsolidationReport) -> dict[str, str]:
+    """Lesson id → reason for the lessons a merge or the drop rules left out (not those whose edits
+    failed to apply: a later build may place them)."""
+    return {i: item["reason"] for level in report.levels for item in level.dropped for i in item["lesson_ids"]}
+
+
+def staged_folder(run: RunFolder, name: str) -> Path:
+    """Where a build stages the skill ``name`` in ``run``: ``<run>/skill/<name>/``."""
+    return run.root / "skill" / name
+
+
+async def _apply_and_validate(kept: Patch, start: StartVersion, by_id, client, options: BuildOptions, run: RunFolder, report: ConsolidationReport, bars) -> tuple[SkillDoc, ValidationReport]:
+    """Apply ``kept`` to the start version (translating unmatched targets once), then validate and
+    fix in bounded rounds, the layout rules enforced in code each round; the skill is staged in the
+    run folder. Returns (the document, the last validation report)."""
     doc = SkillDoc.load(start.folder, start.provenance)
-    task = progress.add_task("Applying the patch", total=None) if progress else None
+    bar = bars.stage("Applying the patch", total=len(kept.edits)) if bars else None
     results = apply_patch(doc, kept)
     report.apply = {"applied": 0, "translated": 0, "unmatched": [], "rejected": [], "notes": []}
     unmatched = [r for r in results if r.status == "unmatched"]
@@ -177,19 +229,17 @@ async def build_skill(
             report.apply["translated"] = sum(1 for r in again if r.status == "applied")
     report.apply["notes"] += link_created_files(doc, results)
     _record_results(report, results)
-    if task is not None:
-        progress.update(task, total=1, completed=1)
+    if bar is not None:
+        bar.finish()
 
-    # validate, fix (bounded), with the layout rules enforced in code each round
     lesson_map: dict[str, Any] = {**(start.provenance.lessons if start.provenance else {}), **by_id}
-    staged = Path(run_dir) / "skill" / start.name
-    task = progress.add_task("Validating", total=options.max_fix_rounds + 1) if progress else None
+    staged = staged_folder(run, start.name)
+    bar = bars.stage("Validating", total=1) if bars else None
+    notes = list(report.layout)
     for round_number in range(options.max_fix_rounds + 1):
-        report.layout = _finalize(doc, start, lesson_map, options.version)
+        report.layout = notes + _finalize(doc, start, lesson_map, options.version)
         _write(doc, staged)
         validation = validate_skill(staged)
-        if task is not None:
-            progress.advance(task)
         if validation.ok or client is None or round_number == options.max_fix_rounds:
             break
         fix, usage = await request_fix(doc, validation, client=client, run=run, round_number=round_number + 1, max_rounds=options.max_fix_rounds)
@@ -204,22 +254,18 @@ async def build_skill(
         })
         if not any(r.status == "applied" for r in fixed):
             break
-    if task is not None:
-        progress.update(task, completed=options.max_fix_rounds + 1)
-
-    # provenance
-    spans = doc.spans(lesson_map)
-    provenance = Provenance(skill=start.name, version=options.version, spans=spans, lessons=provenance_lessons({i for s in spans for i in s.lesson_ids}, lesson_map))
-    Path(run_dir, "provenance.json").write_bytes(provenance.to_json())
-    Path(run_dir, "validation.json").write_bytes(orjson.dumps(validation.to_dict(), option=orjson.OPT_INDENT_2))
-    report.validation = validation.to_dict()
-    report.calls["total"] = sum(report.calls.get(k, 0) for k in ("propose", "merge", "translate", "fix"))
-    report.status = "ok" if validation.ok else "failed"
-    report.save(run_dir)
-    return SkillBuild(staged, provenance, report, validation)
+    if bar is not None:
+        bar.finish(1)
+    return doc, validation
 
 
-def _check(options: BuildOptions) -> None:
+def check_options(options: BuildOptions) -> None:
+    """Refuse out-of-range build options.
+
+    Raises:
+        SkillforgeError: one line naming the option (``--propose-batch`` ≥ 1, ``--fan-in`` ≥ 2,
+            ``--max-fix-rounds`` ≥ 0, ``--min-support`` ≥ 1).
+    """
     if options.propose_batch < 1:
         raise SkillforgeError(f"--propose-batch must be at least 1 (got {options.propose_batch})")
     if options.fan_in < 2:
@@ -230,11 +276,11 @@ def _check(options: BuildOptions) -> None:
         raise SkillforgeError(f"--min-support must be at least 1 (got {options.min_support})")
 
 
-async def _llm_consolidate(unique, by_id, start, snapshot, headings, client, options, run, report, needed, progress) -> tuple[Patch, list[list[set[str]]]]:
-    task = progress.add_task("Proposing patches", total=math.ceil(len(unique) / options.propose_batch)) if progress else None
+async def _llm_consolidate(unique, by_id, start, snapshot, headings, client, options, run, report, needed, bars) -> tuple[Patch, list[list[set[str]]]]:
+    bar = bars.stage("Proposing patches", total=math.ceil(len(unique) / options.propose_batch)) if bars else None
     proposals = await propose_all(
-        unique, snapshot, skill_digest(start.folder), client=client, batch_size=options.propose_batch, run=run,
-        on_done=(lambda _: progress.advance(task)) if task is not None else None,
+        unique, snapshot, start.digest(), client=client, batch_size=options.propose_batch, run=run,
+        on_done=(lambda proposal: bar.advance(reused=proposal.status == "reused")) if bar is not None else None,
     )
     level0 = LevelReport(level=0, stage="propose", inputs=len(unique), outputs=len(proposals), output_edits=sum(len(p.patch.edits) for p in proposals))
     for proposal in proposals:
@@ -245,13 +291,12 @@ async def _llm_consolidate(unique, by_id, start, snapshot, headings, client, opt
             level0.failed += 1
             level0.notes.append(f"batch {proposal.index}: proposal failed, the deterministic patch stands in: {proposal.error}")
     report.levels.append(level0)
-    report.save(run.root)
+    report.save(run)
 
     def on_level(level: int, nodes: int):
-        if progress is None:
+        if bars is None:
             return None
-        merge_task = progress.add_task(f"Merging level {level}", total=nodes)
-        return lambda: progress.advance(merge_task)
+        return bars.stage(f"Merging level {level}", total=nodes).advance
 
     tree = await consolidate(
         [p.patch for p in proposals], client=client, lessons=by_id, fan_in=options.fan_in, run=run,
@@ -318,3 +363,88 @@ def _write(doc: SkillDoc, folder: Path) -> None:
     if folder.exists():
         shutil.rmtree(folder)
     doc.write(folder)
+
+
+# --- dry run ------------------------------------------------------------------------------------------
+
+TYPICAL_LESSON = {
+    "id": "L-0123456789ab", "kind": "failure", "title": "x " * 12, "when": "x " * 20, "guidance": "x " * 45,
+    "rationale": "x " * 35, "support": 1, "tags": ["tool:x", "analyst:failure"],
+}
+"""A lesson view of typical size (about 150 tokens), standing in for lessons not written yet."""
+
+
+def estimate_build(
+    client,
+    start: StartVersion,
+    options: BuildOptions,
+    *,
+    lessons: Sequence[Lesson] | None,
+    expected_lessons: int,
+    run: RunFolder | None = None,
+) -> list:
+    """Per-stage estimate (:class:`skillforge.llm.StageEstimate`) of :func:`build_skill` with an LLM
+    client, calling nothing.
+
+    * propose: ⌈lessons / propose_batch⌉ calls. With ``lessons`` known (a resumed run whose analysis
+      finished) the real prompts are rendered and counted, and steps saved in ``run`` or answered by
+      the cache count as cached; else ``expected_lessons`` lessons of :data:`TYPICAL_LESSON`'s size.
+    * merge: the calls of the k-way tree over the proposals (:func:`expected_tree`); each prompt is the
+      merge template plus ``fan_in`` input patches, each assumed as long as one call's completion.
+      Merge nodes saved in ``run`` count as cached.
+    * translate: at most one call (made only when some edit target does not match exactly).
+    * fix: at most ``max_fix_rounds`` calls (made only while the skill fails validation).
+
+    Completions are assumed to take ``client.expected_completion_tokens``.
+    """
+    from skillforge.llm import StageEstimate, count_tokens, estimate_cost_usd
+    from skillforge.merge.consolidate import TEMPLATE as MERGE_TEMPLATE
+    from skillforge.merge.propose import TEMPLATE as PROPOSE_TEMPLATE
+    from skillforge.merge.propose import plan_proposals
+    from skillforge.prompts import prompt_template, skill_files
+    from skillforge.skill.fix import TEMPLATE as FIX_TEMPLATE
+    from skillforge.skill.translate import TEMPLATE as TRANSLATE_TEMPLATE
+
+    model = client.settings.model
+    completion = client.expected_completion_tokens
+
+    def priced(stage: StageEstimate, calls: int, prompt_tokens: int, cached: int = 0) -> StageEstimate:
+        stage.calls, stage.cached = calls, cached
+        stage.prompt_tokens, stage.completion_tokens = calls * prompt_tokens, calls * completion
+        cost = estimate_cost_usd(model, prompt_tokens, completion)
+        stage.cost_usd = None if cost is None else calls * cost
+        return stage
+
+    snapshot = SkillDoc.load(start.folder)
+    files = skill_files(snapshot)
+    known = start.lesson_ids
+    propose = StageEstimate("propose")
+    if lessons is not None:
+        fresh = [lesson for lesson in {lesson.id: lesson for lesson in lessons}.values() if lesson.id not in known]
+        for call in plan_proposals(fresh, snapshot, start.digest(), model=model, batch_size=options.propose_batch):
+            if run is not None and run.load_step(call.relative, call.key) is not None:
+                propose.cached += 1
+            else:
+                propose.add(client.estimate(call.messages, call.schema, call.template_hash))
+        proposals = propose.calls + propose.cached
+        propose.note = f"{len(fresh)} lessons in batches of {options.propose_batch}"
+    else:
+        proposals = math.ceil(expected_lessons / options.propose_batch)
+        batch = [TYPICAL_LESSON] * min(options.propose_batch, max(1, expected_lessons))
+        messages = prompt_template(PROPOSE_TEMPLATE).messages(files=files, snapshot_id="0" * 12, lessons=batch, batch_number=1, batch_count=proposals)
+        priced(propose, proposals, count_tokens(model, messages=messages))
+        propose.note = f"ceil({expected_lessons} lessons / {options.propose_batch}); lessons not written yet: at most 3 per analyst pass"
+    merges, depth = expected_tree(proposals, options.fan_in)
+    saved_merges = run.finished_steps("merge_level_*/node_*.json") if run is not None else 0
+    headings = [h.line for h in snapshot.headings(SKILL_MD)]
+    merge_prompt = count_tokens(model, messages=prompt_template(MERGE_TEMPLATE).messages(level=1, headings=headings, patches=[])) + options.fan_in * completion
+    merge = priced(StageEstimate("merge"), max(0, merges - saved_merges), merge_prompt, min(merges, saved_merges))
+    merge.note = f"tree over {proposals} patches, k = {options.fan_in}: depth {depth}"
+    translate_prompt = count_tokens(model, messages=prompt_template(TRANSLATE_TEMPLATE).messages(edits=[], files=files)) + completion
+    translate = priced(StageEstimate("translate"), 1, translate_prompt)
+    translate.note = "at most 1 call: only when an edit target does not match exactly"
+    fix_prompt = count_tokens(model, messages=prompt_template(FIX_TEMPLATE).messages(violations=[], files=files, round=1, max_rounds=options.max_fix_rounds))
+    fix = priced(StageEstimate("fix"), options.max_fix_rounds, fix_prompt + completion)
+    fix.note = f"at most {options.max_fix_rounds} calls: only while the skill fails validation"
+    return [propose, merge, translate, fix]
+

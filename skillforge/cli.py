@@ -62,7 +62,12 @@ def distill(
     budget: Annotated[Optional[float], typer.Option("--budget", help="Stop cleanly before LLM spending in USD would exceed this.", min=0.0)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the calls, tokens and USD per stage; call nothing, write nothing.")] = False,
     resume: Annotated[Optional[str], typer.Option("--resume", help="Resume an interrupted or stopped run (its id, or 'latest').")] = None,
-    description: Annotated[str, typer.Option("--description", help="Frontmatter description (default: derived).")] = "",
+    from_path: Annotated[Optional[Path], typer.Option("--from", help="Deepen this skill folder (e.g. one a person wrote) instead of the store's latest version or a new seed.")] = None,
+    propose_batch: Annotated[int, typer.Option("--propose-batch", help="Lessons per proposal call.", min=1)] = 4,
+    fan_in: Annotated[int, typer.Option("--fan-in", help="Patches merged per merge call (the merge tree's k).", min=2)] = 5,
+    max_fix_rounds: Annotated[int, typer.Option("--max-fix-rounds", help="LLM fix rounds when the skill fails validation.", min=0)] = 3,
+    min_support: Annotated[Optional[int], typer.Option("--min-support", help="Distinct trajectories an item needs to be kept (default: 2 from 10 trajectories on, else 1).", min=1)] = None,
+    description: Annotated[str, typer.Option("--description", help="Frontmatter description of a new skill (default: derived).")] = "",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
     outcomes: OutcomesOption = None,
 ) -> None:
@@ -77,7 +82,8 @@ def distill(
     config = resolve_config(model=model, api_base=api_base, concurrency=concurrency, context_tokens=context_tokens)
     options = DistillOptions(
         paths=logs or [], skill_name=skill, store_dir=store, analyst=analyst, description=description,
-        model=config, budget_usd=budget, resume=resume, outcomes=outcomes,
+        model=config, budget_usd=budget, resume=resume, outcomes=outcomes, from_path=from_path,
+        propose_batch=propose_batch, fan_in=fan_in, max_fix_rounds=max_fix_rounds, min_support=min_support,
     )
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.fields[stats]}"))
     with Progress(*columns, console=err_console, disable=quiet, transient=False) as progress:
@@ -108,24 +114,32 @@ def distill(
             soft_wrap=True,
         )
     usage = _usage_line(result.manifest)
+    run_id = result.run.run_id if result.run else ""
     if result.stopped == "budget":
-        left = len(analysis.get("not_run", []))
+        where = f"with {len(analysis.get('not_run', []))} analyst passes left" if result.stopped_stage == "analyse" else "during consolidation"
         err_console.print(
-            f"[yellow]stopped:[/] the budget of ${budget} was reached with {left} analyst passes left; finished work is kept "
-            f"in {result.run.root if result.run else ''} ({usage}). Continue with: skillforge distill --resume {result.run.run_id if result.run else ''} --budget <USD>",
+            f"[yellow]stopped:[/] the budget of ${budget} was reached {where}; finished work is kept "
+            f"in {result.run.root if result.run else ''} ({usage}). Continue with: skillforge distill --resume {run_id} --budget <USD>",
             highlight=False,
             soft_wrap=True,
         )
         raise typer.Exit(2)
+    build = result.build
+    assert build is not None
+    contradictions = len(build.report.contradictions)
+    if contradictions:
+        err_console.print(f"[yellow]{contradictions} contradictions[/] between lessons were not settled; see skillforge report {run_id}", highlight=False, soft_wrap=True)
+    for item in build.report.apply.get("unmatched", [])[:20]:
+        err_console.print(f"[yellow]edit not applied[/] {escape(item.get('reason', ''))}", highlight=False, soft_wrap=True)
     if result.version is None:
-        assert result.validation is not None
-        _print_violations(result.validation.violations)
-        raise SkillforgeError("the distilled skill is not valid, so it was not stored (violations above)")
+        _print_violations(build.validation.violations)
+        raise SkillforgeError(f"the distilled skill is not valid, so it was not stored (violations above; skillforge report {run_id})")
     version = result.version
+    start = "a new seed" if result.start is None or result.start.mode == "seed" else result.start.source
     console.print(
         f"[bold green]stored[/] {version.name} v{version.version} in {store / version.name} "
-        f"({result.trajectories} trajectories, {len(result.lessons)} lessons, {len(result.groups)} after merge"
-        f"{'; ' + usage if usage else ''}; run {result.run.run_id if result.run else ''})",
+        f"({result.trajectories} trajectories, {len(result.lessons)} lessons, {build.report.apply.get('applied', 0)} edits applied to {start}"
+        f"{'; ' + usage if usage else ''}; run {run_id})",
         highlight=False,
         soft_wrap=True,
     )
@@ -139,12 +153,24 @@ def _usage_line(manifest: dict) -> str:
 
 
 def _print_dry_run(plan) -> None:
-    table = Table(title=f"dry run: {plan.trajectories} trajectories, analyst {plan.analyst}" + (f", model {plan.model}" if plan.model else ""))
-    for column in ("stage", "calls", "cached", "prompt tokens", "completion tokens", "USD", "note"):
-        table.add_column(column, justify="left" if column in ("stage", "note") else "right")
+    title = f"dry run: {plan.trajectories} trajectories, analyst {plan.analyst}" + (f", model {plan.model}" if plan.model else "") + f", start: {plan.start}"
+    table = Table(title=title, show_footer=True)
+    priced = plan.priced and all(stage.cost_usd is not None for stage in plan.stages)
+    total_usd = f"{sum(stage.cost_usd or 0.0 for stage in plan.stages):.4f}" if priced else "unknown"
+    totals = {
+        "stage": "total (at most)",
+        "calls": str(sum(stage.calls for stage in plan.stages)),
+        "cached": str(sum(stage.cached for stage in plan.stages)),
+        "prompt tokens": f"{sum(stage.prompt_tokens for stage in plan.stages):,}",
+        "completion tokens": f"{sum(stage.completion_tokens for stage in plan.stages):,}",
+        "USD": total_usd,
+        "note": "",
+    }
+    for column in totals:
+        table.add_column(column, justify="left" if column in ("stage", "note") else "right", footer=totals[column])
     for stage in plan.stages:
         usd = "unknown" if stage.cost_usd is None or not plan.priced else f"{stage.cost_usd:.4f}"
-        table.add_row(stage.stage, str(stage.calls), str(stage.cached), f"{stage.prompt_tokens:,}", f"{stage.completion_tokens:,}", usd, stage.note)
+        table.add_row(stage.stage, str(stage.calls), str(stage.cached), f"{stage.prompt_tokens:,}", f"{stage.completion_tokens:,}", usd, escape(stage.note))
     console.print(table)
     if plan.hint:
         err_console.print(f"[yellow]note:[/] {escape(plan.hint)}", highlight=False, soft_wrap=True)
@@ -386,14 +412,15 @@ def _print_violations(violations: list, to: Console = err_console) -> None:
 
 @app.command()
 def report(
-    run: Annotated[str, typer.Argument(help="A run folder, or a run id under --runs.")],
+    run: Annotated[str, typer.Argument(help="A run folder, a run id under --runs, or 'latest'.")],
     runs: Annotated[Path, typer.Option("--runs", help="Folder holding the runs.")] = Path(".skillforge/runs"),
 ) -> None:
-    """Show a run's consolidation report: per level inputs, outputs, dropped edits and why,
-    contradictions, tokens and cost; then apply, fix and validation results."""
-    from skillforge.merge.report import ConsolidationReport, find_run, render_report
+    """Show a run: the analysts' totals, then the consolidation level by level (inputs, outputs,
+    dropped edits and why, contradictions, tokens and cost), apply, fix and validation results."""
+    from skillforge.merge.report import run_report
+    from skillforge.run import RunFolder
 
-    for renderable in render_report(ConsolidationReport.load(find_run(run, runs))):
+    for renderable in run_report(RunFolder.find(runs, run, also=("consolidation.json",))):
         console.print(renderable)
 
 

@@ -283,7 +283,17 @@ class LLMClient:
         self.budget_usd = budget_usd
         self.budget_stopped = False
         self._reserved_usd = 0.0
-        self._semaphore = asyncio.Semaphore(max(1, concurrency))
+        self._concurrency = max(1, concurrency)
+        self._semaphores: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+
+    @property
+    def _semaphore(self) -> asyncio.Semaphore:
+        """The concurrency bound for the running event loop: one client serves several stages,
+        each run in its own ``asyncio.run`` loop, and an asyncio lock must not cross loops."""
+        loop = asyncio.get_running_loop()
+        if loop not in self._semaphores:
+            self._semaphores = {loop: asyncio.Semaphore(self._concurrency)}
+        return self._semaphores[loop]
 
     @property
     def expected_completion_tokens(self) -> int:

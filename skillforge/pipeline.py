@@ -1,21 +1,24 @@
-"""The ``distill`` pipeline, stage by stage: ingest → analyse → merge → render + validate → store.
+"""The ``distill`` pipeline, stage by stage: ingest → start version → analyse → build → store.
 
 Each stage is one function taking and returning the typed artifacts of DESIGN §1:
 
 * :func:`ingest_stage` — log files → :class:`Trajectory` list (+ an :class:`IngestReport`);
+* :func:`start_stage` — the frozen start version of the skill: ``--from PATH``, else the latest
+  store version of the skill (deepening), else a seed (:mod:`skillforge.skill.start`);
 * :func:`analyze_stage` — trajectories → grounded :class:`Lesson` list, by the offline heuristic
   analyst or by the LLM analysts (:mod:`skillforge.analyze.passes`);
-* :func:`merge_stage` — lessons → ranked lesson groups (the deterministic merge for now; the LLM
-  patch/consolidation stage replaces this one call);
-* :func:`store_stage` — groups → skill folder rendered, validated and stored as a new version.
+* :func:`build_stage` — lessons → a validated skill folder with provenance: propose, k-way merge,
+  apply, validate and fix (:func:`skillforge.build.build_skill`; offline: the deterministic patch);
+* :func:`store_stage` — the built skill → a new version in the store (only when it validates).
 
-Every run has a run folder (:mod:`skillforge.run`) with its manifest, trajectories, journal and
-lessons; :func:`distill` resumes one with ``options.resume``. :func:`estimate` is the dry run:
-it reads and renders everything and calls nothing.
+Every run has one run folder (:class:`skillforge.run.RunFolder`) holding the analysts' files and the
+build's; :func:`distill` resumes one with ``options.resume`` and repeats no finished call.
+:func:`estimate` is the dry run: it reads and renders everything and calls nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import tempfile
@@ -26,12 +29,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from rich.progress import Progress, TaskID
+from rich.progress import Progress
 
 from skillforge import __version__
 from skillforge.analyze import heuristic
 from skillforge.analyze.grounding import grounding_problems
 from skillforge.analyze.signals import compute_signals
+from skillforge.build import BuildOptions, SkillBuild, build_skill, check_options, estimate_build
 from skillforge.config import OFFLINE_HINT, ModelConfig
 from skillforge.errors import SkillforgeError
 from skillforge.ingest import ingest
@@ -39,18 +43,20 @@ from skillforge.ingest.base import IngestReport
 from skillforge.ingest.command import nothing_read
 from skillforge.ingest.outcomes import load_labels
 from skillforge.lesson import Lesson
-from skillforge.merge.offline import LessonGroup, group_lessons
+from skillforge.llm import BudgetExceeded
+from skillforge.progress import StageBars
 from skillforge.run import RunFolder
-from skillforge.skill.render import SkillContent, render_skill
-from skillforge.skill.validate import ValidationReport, validate_skill
+from skillforge.skill.start import StartVersion, check_skill_name, folder_skill_name, folder_start, saved_start, seed_start, store_start
+from skillforge.skill.validate import ValidationReport
 from skillforge.store.git_store import SkillStore, VersionInfo
 from skillforge.trajectory import Trajectory
 
-_NAME_OK = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 ANALYSTS = ("auto", "heuristic", "llm")
 DEFAULT_CONTEXT_TOKENS = 8192
 """Context assumed for a model litellm's model map does not know (tokens)."""
 CACHE_DIR = "cache"
+BUILD_TEMPLATES = ("propose", "merge", "translate", "fix")
+"""Prompt templates of the build stage (their versions go to the manifest)."""
 
 
 class RunInterrupted(SkillforgeError):
@@ -66,16 +72,23 @@ class DistillOptions:
     Attributes:
         paths: log files or folders (ignored on resume: the run's trajectories are reused).
         skill_name: name of the skill to create or add a version to (kebab-case); derived from
-            the first path when empty.
+            ``from_path``'s skill, else from the first path, when empty.
         store_dir: the skill store folder.
         analyst: ``auto`` (the LLM analysts when a model is configured, else heuristic),
             ``heuristic`` (offline) or ``llm`` (a model is required).
-        description: frontmatter description; derived when empty.
+        description: frontmatter description of a new skill; derived when empty.
         model: the resolved model settings (:func:`skillforge.config.resolve_config`).
         budget_usd: most USD this invocation may spend on LLM calls; None for no limit.
         resume: a run id (or ``latest``, or a run folder path) to resume; None for a new run.
         workspace: where run folders and the response cache live (``.skillforge``).
         outcomes: labels file for logs without an outcome (:mod:`skillforge.ingest.outcomes`).
+        from_path: a skill folder to deepen (``--from``); None: the store's latest version of the
+            skill when there is one, else a seed.
+        propose_batch: lessons per proposal call (``--propose-batch``).
+        fan_in: patches per merge call (``--fan-in``).
+        max_fix_rounds: LLM fix rounds when the skill fails validation (``--max-fix-rounds``).
+        min_support: the support (distinct trajectories) an edit needs to stay (``--min-support``);
+            None: 2 in runs of 10 trajectories or more, else 1 (:mod:`skillforge.merge.support`).
     """
 
     paths: Sequence[Path] = ()
@@ -88,6 +101,11 @@ class DistillOptions:
     resume: str | None = None
     workspace: Path = Path(".skillforge")
     outcomes: Path | None = None
+    from_path: Path | None = None
+    propose_batch: int = 4
+    fan_in: int = 5
+    max_fix_rounds: int = 3
+    min_support: int | None = None
 
 
 @dataclass
@@ -102,10 +120,11 @@ class DistillResult:
         trajectories: number of trajectories analysed.
         lessons: lessons kept (grounded).
         dropped_lessons: ``(title, problems)`` of lessons dropped by the grounding check.
-        groups: lesson groups after the merge, ranked.
-        validation: the validator's report on the rendered skill (None when not reached).
+        start: the start version the skill was built from.
+        build: the build (None when not reached); ``build.report`` is the consolidation report.
+        validation: the validator's report on the built skill (None when not reached).
         version: the stored version; None when the skill was invalid or the run stopped early.
-        stopped: ``"budget"`` when the budget stopped the run before the merge.
+        stopped: ``"budget"`` when the budget stopped the run; stopped_stage: ``analyse`` or ``build``.
         manifest: the final run manifest.
         warnings: one-line notes for the user (e.g. a budget that cannot apply).
     """
@@ -117,10 +136,12 @@ class DistillResult:
     trajectories: int = 0
     lessons: list[Lesson] = field(default_factory=list)
     dropped_lessons: list[tuple[str, list[str]]] = field(default_factory=list)
-    groups: list[LessonGroup] = field(default_factory=list)
+    start: StartVersion | None = None
+    build: SkillBuild | None = None
     validation: ValidationReport | None = None
     version: VersionInfo | None = None
     stopped: str | None = None
+    stopped_stage: str | None = None
     manifest: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
@@ -132,8 +153,10 @@ class DryRun:
     Attributes:
         analyst, model, hint: as :class:`DistillResult`.
         trajectories: how many would be analysed.
-        stages: one :class:`~skillforge.llm.StageEstimate` per stage.
+        stages: one :class:`~skillforge.llm.StageEstimate` per stage (analyse, compare, propose,
+            merge, translate, fix; offline: analyse and build, without calls).
         priced: False when the model has no price in litellm's map (USD unknown).
+        start: how the skill would start (``seed``, ``store …``, ``folder …``).
     """
 
     analyst: str
@@ -143,13 +166,43 @@ class DryRun:
     stages: list = field(default_factory=list)
     priced: bool = True
     ingest_report: IngestReport = field(default_factory=IngestReport)
+    start: str = ""
 
 
 def skill_name_from(path: Path) -> str:
-    """A valid skill name from a folder or file name (``sample_traces`` → ``sample-traces``)."""
+    """A skill name from a folder or file name (``sample_traces`` → ``sample-traces``); not yet checked."""
     base = path.resolve().name if path.is_dir() else path.resolve().stem
     name = re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-")[:64].strip("-")
     return name or "agent-skill"
+
+
+def resolve_skill_name(options: DistillOptions) -> str:
+    """The skill this run builds, checked against the validator's name rules before any work.
+
+    ``--from PATH`` gives the name of the skill there (``--skill``, if given, must agree: a deepened
+    skill keeps its name); else ``--skill``; else a name derived from the first log path.
+
+    Raises:
+        SkillforgeError: one line: the name is not valid (with a ``--skill`` suggestion), or
+            ``--skill`` disagrees with ``--from``.
+    """
+    if options.from_path is not None:
+        name = folder_skill_name(Path(options.from_path))
+        if options.skill_name and options.skill_name != name:
+            raise SkillforgeError(f"--from {options.from_path} holds the skill {name!r} but --skill says {options.skill_name!r}; a deepened skill keeps its name")
+        check_skill_name(name)
+        return name
+    if options.skill_name:
+        check_skill_name(options.skill_name)
+        return options.skill_name
+    if not options.paths:
+        raise SkillforgeError("give the log files or folders to distill (or --resume RUN)")
+    name = skill_name_from(Path(options.paths[0]))
+    try:
+        check_skill_name(name)
+    except SkillforgeError as exc:
+        raise SkillforgeError(f"{exc} (the name was derived from {options.paths[0]})") from None
+    return name
 
 
 def resolve_analyst(analyst: str, model: ModelConfig) -> tuple[str, str | None]:
@@ -179,15 +232,36 @@ def ingest_stage(paths: Sequence[Path], progress: Progress, outcomes: Path | Non
         SkillforgeError: a missing path, or no trajectory could be read.
     """
     report = IngestReport()
-    task = _task(progress, "Reading logs", None)
+    bar = StageBars(progress).stage("Reading logs")
     trajectories: list[Trajectory] = []
     for trajectory in ingest(paths, report, load_labels(outcomes) if outcomes else None):
         trajectories.append(trajectory)
-        progress.advance(task)
-    progress.update(task, total=len(trajectories), completed=len(trajectories))
+        bar.advance()
+    bar.finish(len(trajectories))
     if not trajectories:
         raise SkillforgeError(nothing_read(paths, report))
     return trajectories, report
+
+
+def start_stage(run: RunFolder, options: DistillOptions, name: str, trajectories: list[Trajectory]) -> StartVersion:
+    """Freeze the start version in ``run`` (DESIGN §2): the one frozen earlier (a resumed run), else
+    ``options.from_path``, else the latest store version of ``name``, else a seed naming the
+    trajectories' most used tools.
+
+    Raises:
+        SkillforgeError: an unreadable ``--from`` folder or store version.
+    """
+    saved = saved_start(run)
+    if saved is not None:
+        return saved
+    if options.from_path is not None:
+        return folder_start(run, Path(options.from_path))
+    store = SkillStore(options.store_dir)
+    if store.latest_version(name):
+        return store_start(run, store, name)
+    tools = Counter(call.function_name for t in trajectories for step in t.steps for call in step.tool_calls)
+    formats = sorted({t.source.format for t in trajectories})
+    return seed_start(run, name, description=options.description, tools=[tool for tool, _ in tools.most_common()], trajectory_count=len(trajectories), formats=formats)
 
 
 @dataclass
@@ -212,8 +286,7 @@ def analyze_stage(
     run: RunFolder,
     client,
     context_tokens: int,
-    progress: Progress,
-    on_record=None,
+    bars: StageBars,
 ) -> Analysis:
     """Trajectories → grounded lessons: the LLM analysts when ``client`` is given, else the
     offline heuristic analyst.
@@ -223,26 +296,23 @@ def analyze_stage(
         run: the run folder (the LLM path journals each pass there).
         client: an :class:`~skillforge.llm.LLMClient`, or None for the heuristic analyst.
         context_tokens: the model's context in tokens (LLM path).
-        progress: rich Progress, one bar per stage.
-        on_record: called with each LLM pass's journal record as it ends.
+        bars: progress bars, one per stage (advanced as each pass ends).
 
     Returns:
         An :class:`Analysis`.
     """
     if client is None:
-        return _heuristic_analysis(trajectories, progress)
+        return _heuristic_analysis(trajectories, bars)
     from skillforge.analyze.passes import PassRunner, analyze_with_llm
 
-    tasks: dict[str, TaskID] = {}
+    stage_bars = {}
     labels = {"analyse": "Analysing trajectories", "compare": "Comparing runs of a task"}
 
     def on_stage(stage: str, total: int, done: int) -> None:
-        tasks[stage] = _task(progress, labels[stage], total, completed=done, stats=_stats(client))
+        stage_bars[stage] = bars.stage(labels[stage], total, completed=done)
 
     def on_pass(stage: str, record: dict) -> None:
-        progress.update(tasks[stage], advance=1, stats=_stats(client))
-        if on_record is not None:
-            on_record(record)
+        stage_bars[stage].advance()
 
     report = analyze_with_llm(trajectories, PassRunner(client, context_tokens), run, on_stage, on_pass)
     summary = report.summary()
@@ -250,44 +320,36 @@ def analyze_stage(
     return Analysis(report.lessons, dropped, report.stopped, summary)
 
 
-def merge_stage(lessons: list[Lesson], trajectories: list[Trajectory], run: RunFolder | None, client, progress: Progress) -> list[LessonGroup]:
-    """Lessons → ranked groups (the deterministic merge of :mod:`skillforge.merge.offline`).
+def build_stage(lessons: list[Lesson], start: StartVersion, run: RunFolder, client, options: BuildOptions, bars: StageBars) -> SkillBuild:
+    """Lessons → a skill folder staged in ``run``, validated, with provenance
+    (:func:`skillforge.build.build_skill`; ``client`` None: the offline path, no call).
 
-    ``trajectories``, ``run`` and ``client`` are unused by this merge; they are the inputs of the
-    LLM patch/consolidation stage that replaces this call.
+    Raises:
+        BudgetExceeded: the budget stopped the build (finished steps are saved in ``run``).
+        KeyboardInterrupt: on Ctrl-C (finished steps are saved in ``run``).
     """
-    task = _task(progress, "Merging lessons", 1)
-    groups = group_lessons(lessons)
-    progress.advance(task)
-    return groups
+
+    async def main() -> SkillBuild | None:
+        try:
+            return await build_skill(lessons, start, client=client, options=options, run=run, bars=bars)
+        except KeyboardInterrupt:
+            return None  # asyncio.run raises it again; caught here, no task exception is left unread
+
+    build = asyncio.run(main())
+    if build is None:
+        raise KeyboardInterrupt
+    return build
 
 
-def store_stage(
-    name: str, groups: list[LessonGroup], trajectories: list[Trajectory], store_dir: Path, description: str, info: dict[str, Any]
-) -> tuple[ValidationReport, VersionInfo | None]:
-    """Render the skill, validate it and, when valid, commit it as the next version.
+def store_stage(build: SkillBuild, store_dir: Path, info: dict[str, Any]) -> VersionInfo | None:
+    """Commit the built skill as the next version with its provenance, when it validates.
 
     Returns:
-        ``(validation report, stored version or None when invalid)``.
+        The stored version, or None when the skill fails validation (nothing is stored).
     """
-    store = SkillStore(store_dir)
-    version = store.latest_version(name) + 1
-    content = SkillContent(
-        name=name,
-        version=version,
-        groups=groups,
-        trajectory_count=len(trajectories),
-        formats=sorted({t.source.format for t in trajectories}),
-        tool_counts=Counter(call.function_name for t in trajectories for step in t.steps for call in step.tool_calls),
-        description=description,
-    )
-    with tempfile.TemporaryDirectory(prefix="skillforge-") as scratch:
-        staged = Path(scratch) / name
-        render_skill(content, staged)
-        validation = validate_skill(staged)
-        if not validation.ok:
-            return validation, None
-        return validation, store.commit_version(name, version, staged, {**info, "formats": content.formats})
+    if not build.ok:
+        return None
+    return SkillStore(store_dir).commit_version(build.report.skill, build.provenance.version, build.folder, info, provenance=build.provenance)
 
 
 # --- the whole run ---------------------------------------------------------------------------
@@ -305,7 +367,8 @@ def distill(options: DistillOptions, progress: Progress) -> DistillResult:
         stopped the run (``stopped == "budget"``).
 
     Raises:
-        SkillforgeError: bad options, a missing path, nothing readable, or a run that cannot be resumed.
+        SkillforgeError: bad options or skill name (checked before anything is read), a missing
+            path, nothing readable, or a run that cannot be resumed.
         RunInterrupted: on Ctrl-C; the manifest says ``interrupted`` and the run can be resumed.
     """
     if options.resume:
@@ -313,21 +376,21 @@ def distill(options: DistillOptions, progress: Progress) -> DistillResult:
         manifest = run.read_manifest()
         options = _resumed_options(options, manifest)
     analyst, hint = resolve_analyst(options.analyst, options.model)
-    name = options.skill_name or skill_name_from(Path(options.paths[0]))
-    if not _NAME_OK.match(name) or len(name) > 64:
-        raise SkillforgeError(f"skill name {name!r} is not valid: use lowercase letters, digits and single hyphens (max 64)")
+    name = options.skill_name if options.resume else resolve_skill_name(options)  # a resumed run's name was checked when it began
+    build_options = _build_options(options)
     timings: dict[str, float] = {}
     started = time.monotonic()
     if options.resume:
         trajectories = run.read_trajectories()
         report = IngestReport()
         manifest["attempts"] = manifest.get("attempts", 1) + 1
+        timings.update(manifest.get("timings_s") or {})
     else:
         trajectories, report = ingest_stage(options.paths, progress, options.outcomes)
         run = RunFolder.create(options.workspace)
         manifest = _new_manifest(run, options, name, analyst, report, trajectories)
         run.write_trajectories(trajectories)
-    timings["ingest"] = time.monotonic() - started
+        timings["ingest"] = time.monotonic() - started
     result = DistillResult(ingest_report=report, run=run, analyst=analyst, hint=hint, trajectories=len(trajectories))
     client = _client(options, analyst)
     if client is not None and options.budget_usd is not None:
@@ -335,58 +398,93 @@ def distill(options: DistillOptions, progress: Progress) -> DistillResult:
 
         if not has_price(client.settings.model):
             result.warnings.append(f"litellm's cost map has no price for {client.settings.model}, so --budget cannot limit this run")
-    usage_before = dict(manifest.get("usage") or {})
+    ledger = _Ledger(manifest, client)
     manifest.update(status="running")
-    run.write_manifest(manifest)
 
     def save(status: str | None = None) -> None:
         if status:
             manifest["status"] = status
-        if client is not None:
-            manifest["usage"] = _add_usage(usage_before, client.totals.to_dict())
+        ledger.sync()
         manifest["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
         run.write_manifest(manifest)
 
+    bars = StageBars(progress, client, on_advance=save if client is not None else None)
+
+    def timed(stage: str, clock: float) -> None:
+        timings[stage] = timings.get(stage, 0.0) + time.monotonic() - clock
+
     try:
+        result.start = start_stage(run, options, name, trajectories)
+        manifest["start"] = result.start.to_dict()
+        save()
+
         clock = time.monotonic()
+        ledger.begin("analyse")
         context_tokens = _context_tokens(options.model) if client is not None else 0
-        analysis = analyze_stage(trajectories, run, client, context_tokens, progress, on_record=lambda _record: save())
+        analysis = analyze_stage(trajectories, run, client, context_tokens, bars)
         result.lessons, result.dropped_lessons, result.stopped = analysis.lessons, analysis.dropped, analysis.stopped
-        manifest["analysis"] = analysis.summary
+        manifest["analysis"] = {**analysis.summary, "done": analysis.stopped is None}
         if "templates" in analysis.summary:
-            manifest["templates"] = analysis.summary["templates"]
+            manifest["templates"] = {**analysis.summary["templates"], **_build_templates()}
         run.write_trajectories(trajectories)  # with judged outcomes
         run.write_lessons(result.lessons)
-        timings["analyse"] = time.monotonic() - clock
+        timed("analyse", clock)
         if result.stopped:
+            result.stopped_stage = "analyse"
             save("stopped")
             result.manifest = manifest
             return result
 
         clock = time.monotonic()
-        result.groups = merge_stage(result.lessons, trajectories, run, client, progress)
-        timings["merge"] = time.monotonic() - clock
+        ledger.begin("build")
+        save()
+        build_options.version = SkillStore(options.store_dir).latest_version(name) + 1
+        build_options.trajectory_count = len(trajectories)
+        try:
+            result.build = build_stage(result.lessons, result.start, run, client, build_options, bars)
+        except BudgetExceeded:
+            timed("build", clock)
+            result.stopped, result.stopped_stage = "budget", "build"
+            manifest["consolidation"] = _consolidation_summary(run)
+            save("stopped")
+            result.manifest = manifest
+            return result
+        result.validation = result.build.validation
+        manifest["consolidation"] = _consolidation_summary(run)
+        timed("build", clock)
 
         clock = time.monotonic()
+        ledger.sync()
+        usage = manifest.get("usage") or {}
         info = {
+            "run": run.run_id,
             "inputs": [str(p) for p in options.paths],
             "analyst": analyst,
             "model": options.model.model if analyst == "llm" else None,
-            "run": run.run_id,
+            "start": result.start.source,
             "trajectories": len(trajectories),
             "lessons": len(result.lessons),
-            "groups": len(result.groups),
-            "cost_usd": round(client.totals.cost_usd + usage_before.get("cost_usd", 0.0), 6) if client else 0.0,
+            "edits_applied": result.build.report.apply.get("applied", 0),
+            "calls": usage.get("calls", 0),
+            "cached": usage.get("cached", 0),
+            "prompt_tokens": usage.get("prompt_tokens", 0),
+            "completion_tokens": usage.get("completion_tokens", 0),
+            "cost_usd": usage.get("cost_usd", 0.0),
+            "formats": sorted({t.source.format for t in trajectories}),
         }
-        result.validation, result.version = store_stage(name, result.groups, trajectories, options.store_dir, options.description, info)
-        timings["store"] = time.monotonic() - clock
+        result.version = store_stage(result.build, options.store_dir, info)
+        timed("store", clock)
     except KeyboardInterrupt:
         save("interrupted")
         raise RunInterrupted(f"interrupted; finished work is kept: resume with `skillforge distill --resume {run.run_id}`") from None
     except BaseException:
         save("failed")
         raise
-    manifest["counts"] = {"trajectories": len(trajectories), "lessons": len(result.lessons), "groups": len(result.groups)}
+    manifest["counts"] = {
+        "trajectories": len(trajectories),
+        "lessons": len(result.lessons),
+        "edits_applied": result.build.report.apply.get("applied", 0),
+    }
     if result.version is not None:
         manifest["version"] = {"name": result.version.name, "version": result.version.version}
     save("done" if result.version is not None else "invalid")
@@ -397,9 +495,11 @@ def distill(options: DistillOptions, progress: Progress) -> DistillResult:
 def estimate(options: DistillOptions, progress: Progress) -> DryRun:
     """The dry run: per-stage calls, tokens and USD of :func:`distill`, calling no model.
 
-    Reads the logs (or the resumed run), renders every prompt and counts its tokens locally;
-    calls already in the response cache or finished in the resumed run count as cached. Writes
-    nothing.
+    Reads the logs (or the resumed run), renders every analyst prompt and counts its tokens
+    locally; calls already in the response cache or finished in the resumed run count as cached.
+    The build stages are estimated by :func:`skillforge.build.estimate_build` (lessons not written
+    yet are counted at most 3 per analyst pass). Writes nothing (the start version is frozen in a
+    temporary folder).
 
     Raises:
         SkillforgeError: as :func:`distill`.
@@ -407,37 +507,124 @@ def estimate(options: DistillOptions, progress: Progress) -> DryRun:
     from skillforge.llm import StageEstimate, has_price
 
     run = None
+    manifest: dict[str, Any] = {}
     if options.resume:
         run = RunFolder.open(options.workspace, options.resume)
-        options = _resumed_options(options, run.read_manifest())
+        manifest = run.read_manifest()
+        options = _resumed_options(options, manifest)
+    analyst, hint = resolve_analyst(options.analyst, options.model)
+    name = options.skill_name if options.resume else resolve_skill_name(options)  # a resumed run's name was checked when it began
+    build_options = _build_options(options)
+    if run is not None:
         trajectories, report = run.read_trajectories(), IngestReport()
     else:
         trajectories, report = ingest_stage(options.paths, progress, options.outcomes)
-    analyst, hint = resolve_analyst(options.analyst, options.model)
     dry = DryRun(analyst, options.model.model if analyst == "llm" else None, hint, len(trajectories), ingest_report=report)
-    if analyst == "heuristic":
-        dry.stages = [StageEstimate("analyse", note="offline heuristic analyst: no calls")]
-    else:
+    with tempfile.TemporaryDirectory(prefix="skillforge-dry-run-") as scratch:
+        start = (saved_start(run) if run is not None else None) or start_stage(RunFolder(Path(scratch)), options, name, trajectories)
+        dry.start = start.mode if start.mode == "seed" else f"{start.mode} {start.source}"
+        if analyst == "heuristic":
+            dry.stages = [
+                StageEstimate("analyse", note="offline heuristic analyst: no calls"),
+                StageEstimate("build", note="offline: deterministic patch, applied and validated in code; no calls"),
+            ]
+            return dry
+        from skillforge.analyze.output_schema import MAX_LESSONS
         from skillforge.analyze.passes import PassRunner, estimate_llm_analysis
 
-        task = _task(progress, "Estimating prompts", None)
+        bar = StageBars(progress).stage("Estimating prompts")
         client = _client(options, analyst)
         dry.stages = estimate_llm_analysis(trajectories, PassRunner(client, _context_tokens(options.model)), run)
+        passes = sum(stage.calls + stage.cached for stage in dry.stages)
+        lessons = run.read_lessons() if run is not None and (manifest.get("analysis") or {}).get("done") else None
+        dry.stages += estimate_build(client, start, build_options, lessons=lessons, expected_lessons=MAX_LESSONS * passes, run=run)
         dry.priced = has_price(client.settings.model)
-        progress.update(task, total=1, completed=1)
-    dry.stages.append(StageEstimate("merge", note="deterministic merge: no calls"))
+        bar.finish(1)
     return dry
 
 
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _heuristic_analysis(trajectories: list[Trajectory], progress: Progress) -> Analysis:
-    task = _task(progress, "Analysing trajectories", len(trajectories))
+class _Ledger:
+    """Keeps the manifest's ``usage`` (all attempts) and ``stages`` (per stage, all attempts) up to
+    date from the client's totals."""
+
+    def __init__(self, manifest: dict[str, Any], client) -> None:
+        self.manifest, self.client = manifest, client
+        self.before = dict(manifest.get("usage") or {})
+        self.stages = {stage: dict(usage) for stage, usage in (manifest.get("stages") or {}).items()}
+        self.stage: str | None = None
+        self.stage_before: dict[str, Any] = {}
+        self.stage_start: dict[str, Any] = {}
+
+    def begin(self, stage: str) -> None:
+        """Count what follows into ``stage``."""
+        self.sync()
+        self.stage = stage
+        self.stage_before = dict(self.stages.get(stage) or {})
+        self.stage_start = self.client.totals.to_dict() if self.client is not None else {}
+
+    def sync(self) -> None:
+        """Write ``usage`` and ``stages`` into the manifest."""
+        if self.client is None:
+            return
+        now = self.client.totals.to_dict()
+        self.manifest["usage"] = _add_usage(self.before, now)
+        if self.stage is not None:
+            delta = {key: value - self.stage_start.get(key, 0) for key, value in now.items()}
+            self.stages[self.stage] = _add_usage(self.stage_before, delta)
+        self.manifest["stages"] = self.stages
+
+
+def _build_options(options: DistillOptions) -> BuildOptions:
+    """The build's options from the distill options (checked: a bad value fails before any work)."""
+    build = BuildOptions(propose_batch=options.propose_batch, fan_in=options.fan_in, max_fix_rounds=options.max_fix_rounds, min_support=options.min_support)
+    check_options(build)
+    return build
+
+
+def _build_templates() -> dict[str, str]:
+    from skillforge.prompts import prompt_template
+
+    return {name: prompt_template(name).version for name in BUILD_TEMPLATES}
+
+
+def _consolidation_summary(run: RunFolder) -> dict[str, Any]:
+    """The manifest's view of ``consolidation.json``: status, calls by stage, per level counts, totals."""
+    from skillforge.merge.report import ConsolidationReport
+
+    try:
+        report = ConsolidationReport.load(run)
+    except SkillforgeError:
+        return {}
+    return {
+        "status": report.status,
+        "mode": report.mode,
+        "lessons": report.lessons,
+        "calls": report.calls,
+        "levels": [
+            {
+                "level": level.level, "stage": level.stage, "inputs": level.inputs, "outputs": level.outputs, "calls": level.calls,
+                "reused": level.reused, "failed": level.failed, "dropped": len(level.dropped), "contradictions": len(level.contradictions),
+                "prompt_tokens": level.prompt_tokens, "completion_tokens": level.completion_tokens, "cost_usd": round(level.cost_usd, 6),
+            }
+            for level in report.levels
+        ],
+        "contradictions": len(report.contradictions),
+        "applied": report.apply.get("applied", 0),
+        "unmatched": len(report.apply.get("unmatched", [])),
+        "fix_rounds": len(report.fix_rounds),
+        "totals": {"prompt_tokens": report.prompt_tokens, "completion_tokens": report.completion_tokens, "cost_usd": round(report.cost_usd, 6)},
+    }
+
+
+def _heuristic_analysis(trajectories: list[Trajectory], bars: StageBars) -> Analysis:
+    bar = bars.stage("Analysing trajectories", len(trajectories))
     lessons: list[Lesson] = []
     for trajectory in trajectories:
         lessons.extend(heuristic.analyze(trajectory, compute_signals(trajectory)))
-        progress.advance(task)
+        bar.advance()
     lessons.extend(heuristic.compare(trajectories))
     by_id = {t.session_id: t for t in trajectories}
     kept, dropped = [], []
@@ -493,6 +680,11 @@ def _resumed_options(options: DistillOptions, manifest: dict[str, Any]) -> Disti
         analyst=saved["analyst"],
         description=saved.get("description", ""),
         model=model,
+        from_path=Path(saved["from"]) if saved.get("from") else None,
+        propose_batch=saved.get("propose_batch", options.propose_batch),
+        fan_in=saved.get("fan_in", options.fan_in),
+        max_fix_rounds=saved.get("max_fix_rounds", options.max_fix_rounds),
+        min_support=saved.get("min_support"),
     )
 
 
@@ -516,6 +708,11 @@ def _new_manifest(run: RunFolder, options: DistillOptions, name: str, analyst: s
             "store_dir": str(options.store_dir),
             "analyst": "llm" if analyst == "llm" else options.analyst,
             "description": options.description,
+            "from": str(Path(options.from_path).resolve()) if options.from_path is not None else None,
+            "propose_batch": options.propose_batch,
+            "fan_in": options.fan_in,
+            "max_fix_rounds": options.max_fix_rounds,
+            "min_support": options.min_support,
         },
         "analyst": analyst,
         "model": model,
@@ -548,12 +745,3 @@ def _add_usage(before: dict[str, Any], now: dict[str, Any]) -> dict[str, Any]:
     return total
 
 
-def _task(progress: Progress, description: str, total: int | None, completed: int = 0, stats: str = "") -> TaskID:
-    """A progress task; every task carries a ``stats`` field (the CLI shows it as a column)."""
-    return progress.add_task(description, total=total, completed=completed, stats=stats)
-
-
-def _stats(client) -> str:
-    totals = client.totals
-    tokens = totals.prompt_tokens + totals.completion_tokens
-    return f"calls {totals.calls} · cached {totals.cached} · failed {totals.failed_calls} · {tokens:,} tokens · ${totals.cost_usd:.4f}"

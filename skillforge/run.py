@@ -1,6 +1,6 @@
 """The run folder ``.skillforge/runs/<run-id>/``: what one ``distill`` run read, did and produced (DESIGN §4).
 
-Files:
+One folder per run, shared by every stage. Files of the analysis:
 
 * ``manifest.json`` — inputs and their sha256, options, model, prompt template hashes, status,
   counts, tokens, calls, cost (USD) and timings (seconds); rewritten as the run goes;
@@ -11,12 +11,24 @@ Files:
   resumes without repeating a finished pass (a torn last line is ignored);
 * ``lessons.jsonl`` — the lessons kept, one per line, in the shape of ``schemas/lesson.schema.json``.
 
+Files of the consolidation (:mod:`skillforge.build`), each a *saved step* written as soon as the step
+finishes (:meth:`RunFolder.save_step`) and keyed by what produced it (:func:`digest` of the model, the
+prompt template's hash and the inputs), so a resumed run reuses it instead of calling again:
+
+* ``start/`` — the frozen start version (:mod:`skillforge.skill.start`);
+* ``patches/patch_NNNN.json`` — one proposal per batch of lessons;
+* ``merge_level_N/node_NNNN.json`` (+ ``level.json``) — every merge of every level;
+* ``final_patch.json``, ``translate.json``, ``fix_round_N.json``;
+* ``skill/<name>/`` (the staged skill), ``provenance.json``, ``validation.json`` and
+  ``consolidation.json`` (the report ``skillforge report`` shows).
+
 Whole-file writes go to a temporary file that is then renamed, so a killed run never leaves a
-half-written manifest.
+half-written file.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import tempfile
@@ -36,6 +48,11 @@ MANIFEST = "manifest.json"
 TRAJECTORIES = "trajectories.jsonl"
 PASSES = "passes.jsonl"
 LESSONS = "lessons.jsonl"
+
+
+def digest(*parts: Any) -> str:
+    """sha256 (hex) of the canonical JSON of ``parts`` (dict keys sorted): the key of a saved step."""
+    return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -77,7 +94,17 @@ class RunFolder:
         Raises:
             SkillforgeError: no such run, or the folder has no manifest.
         """
-        runs = Path(workspace) / RUNS_DIR
+        return cls.find(Path(workspace) / RUNS_DIR, run)
+
+    @classmethod
+    def find(cls, runs: Path, run: str, *, also: tuple[str, ...] = ()) -> RunFolder:
+        """The run ``run`` (an id under ``runs``, a folder path, or ``latest``) holding a manifest
+        (or, for a folder that has none, one of the files named in ``also``).
+
+        Raises:
+            SkillforgeError: no such run.
+        """
+        runs = Path(runs)
         if run == "latest":
             candidates = sorted(p for p in runs.glob("*") if (p / MANIFEST).is_file()) if runs.is_dir() else []
             if not candidates:
@@ -85,7 +112,7 @@ class RunFolder:
             root = candidates[-1]
         else:
             root = Path(run) if Path(run).is_dir() else runs / run
-        if not (root / MANIFEST).is_file():
+        if not any((root / name).is_file() for name in (MANIFEST, *also)):
             known = ", ".join(sorted(p.name for p in runs.glob("*"))[-5:]) if runs.is_dir() else ""
             raise SkillforgeError(f"no run {run!r} in {runs}" + (f" (recent: {known})" if known else ""))
         return cls(root)
@@ -172,7 +199,41 @@ class RunFolder:
             return []
         return [Lesson.from_dict(orjson.loads(line)) for line in path.read_bytes().splitlines() if line.strip()]
 
-    def _write(self, name: str, data: bytes) -> None:
-        with tempfile.NamedTemporaryFile("wb", dir=self.root, prefix=f".{name}.", delete=False) as handle:
+    # saved steps of the consolidation ------------------------------------------------------
+
+    def load_step(self, relative: str, key: str) -> dict[str, Any] | None:
+        """The saved step at ``relative`` when it exists, parses, finished (``status`` is not
+        ``failed``) and has ``key``; else None (a stale or broken file is simply redone)."""
+        try:
+            data = orjson.loads((self.root / relative).read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return None
+        if not isinstance(data, dict) or data.get("key") != key or data.get("status") == "failed":
+            return None
+        return data
+
+    def finished_steps(self, pattern: str) -> int:
+        """How many saved steps matching the glob ``pattern`` finished (``status`` ``done``)."""
+        count = 0
+        for path in self.root.glob(pattern):
+            try:
+                count += orjson.loads(path.read_bytes()).get("status") == "done"
+            except (OSError, orjson.JSONDecodeError, AttributeError):
+                continue
+        return count
+
+    def save_step(self, relative: str, data: dict[str, Any]) -> Path:
+        """Write ``data`` as indented JSON to ``relative`` (folders created) atomically; return the path."""
+        return self.write_bytes(relative, orjson.dumps(data, option=orjson.OPT_INDENT_2))
+
+    def write_bytes(self, relative: str, data: bytes) -> Path:
+        """Write ``data`` to ``relative`` under the run folder atomically (temporary file, then rename)."""
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("wb", dir=path.parent, prefix=f".{path.name}.", delete=False) as handle:
             handle.write(data)
-        os.replace(handle.name, self.root / name)
+        os.replace(handle.name, path)
+        return path
+
+    def _write(self, name: str, data: bytes) -> None:
+        self.write_bytes(name, data)

@@ -202,12 +202,14 @@ def _quotable(line: str) -> bool:
     return len(line.split()) >= 4 and not line.startswith(("→", "←", "[", "(", "#", "{"))
 
 
-def grounded_lesson(view: PromptView, session: str, kind: str, *, step_id: int | None = None, quote: str | None = None) -> dict[str, Any]:
+def grounded_lesson(view: PromptView, session: str, kind: str, *, step_id: int | None = None, quote: str | None = None, shared_title: bool = False) -> dict[str, Any]:
     """A lesson citing a step of ``session`` shown in the prompt, quoting a line of it.
 
     The step is the last one with an error for failures, the first agent step with a quotable
     line for successes (falling back to any step with one). ``step_id``/``quote`` override the
-    citation (to inject ungrounded evidence).
+    citation (to inject ungrounded evidence). The title names the step and session, or with
+    ``shared_title`` only the kind and the tool called at the step, so lessons of different
+    trajectories about one tool say the same thing (and merge into one item with their support).
     """
     steps = view.sessions[session]
     with_lines = [sid for sid in sorted(steps) if steps[sid][1]]
@@ -218,7 +220,10 @@ def grounded_lesson(view: PromptView, session: str, kind: str, *, step_id: int |
     lines = steps[cited][1]
     text = quote if quote is not None else (" ".join(lines[0].split()[:12]) if lines else "step")
     tools = steps[cited][3]
-    title = f"{kind.capitalize()} pattern at step {cited} of {session}"
+    if shared_title:
+        title = f"{kind.capitalize()} pattern with {tools[0]}" if tools else f"{kind.capitalize()} pattern in this kind of task"
+    else:
+        title = f"{kind.capitalize()} pattern at step {cited} of {session}"
     return {
         "kind": kind,
         "title": title[:200],
@@ -231,10 +236,11 @@ def grounded_lesson(view: PromptView, session: str, kind: str, *, step_id: int |
     }
 
 
-def analyst_reply(view: PromptView, **citation: Any) -> dict[str, Any]:
+def analyst_reply(view: PromptView, shared_title: bool = False, **citation: Any) -> dict[str, Any]:
     """The reply the prompt's analyst asks for, with one grounded lesson (see :func:`grounded_lesson`)."""
     sessions = list(view.sessions)
     first = sessions[0]
+    citation["shared_title"] = shared_title
     if view.analyst == "failure":
         lesson = grounded_lesson(view, first, "failure", **citation)
         return {"root_cause": {"step_id": lesson["evidence"][0]["step_ids"][0], "description": "The agent went on without checking."}, "lessons": [lesson]}
@@ -246,7 +252,7 @@ def analyst_reply(view: PromptView, **citation: Any) -> dict[str, Any]:
         return {"outcome": {"status": status, "reason": "judged from the errors shown"}, "lessons": [lesson]}
     if view.analyst == "comparative":
         lesson = grounded_lesson(view, first, "success", **citation)
-        if len(sessions) > 1 and not citation:
+        if len(sessions) > 1 and set(citation) == {"shared_title"}:
             other = grounded_lesson(view, sessions[-1], "failure")
             lesson["evidence"].append(other["evidence"][0])
         return {"difference": "The successful run checked before acting.", "lessons": [lesson]}
@@ -256,12 +262,12 @@ def analyst_reply(view: PromptView, **citation: Any) -> dict[str, Any]:
 Fault = Callable[[PromptView, int], "str | Exception | None"]
 
 
-def lesson_responder(fault: Fault | None = None) -> Responder:
+def lesson_responder(fault: Fault | None = None, shared_title: bool = False) -> Responder:
     """A responder answering every analyst prompt with one grounded lesson.
 
     Repair requests are answered too: a JSON repair with the normal reply, a grounding repair with
     ``{"lessons": [grounded lesson]}``. ``fault(view, call_index)`` runs first; when it returns
-    a string or an exception, that is the answer instead.
+    a string or an exception, that is the answer instead. ``shared_title``: see :func:`grounded_lesson`.
     """
 
     def respond(messages: list[dict[str, Any]], index: int) -> str | Exception:
@@ -270,9 +276,34 @@ def lesson_responder(fault: Fault | None = None) -> Responder:
             out = fault(view, index)
             if out is not None:
                 return out
-        reply = analyst_reply(view)
+        reply = analyst_reply(view, shared_title)
         if view.repair == "grounding":
             return json.dumps({"lessons": reply["lessons"]})
         return json.dumps(reply)
+
+    return respond
+
+
+def is_analyst_prompt(messages: list[dict[str, Any]]) -> bool:
+    """True for an analyst pass's prompt (its system message opens with an analyst's heading)."""
+    return messages[0].get("role") == "system" and str(messages[0]["content"]).startswith(tuple(_ANALYSTS))
+
+
+def pipeline_responder(fault: Fault | None = None, build: Responder | None = None, log: list[str] | None = None) -> Responder:
+    """A responder for a whole ``distill``: analyst prompts get :func:`lesson_responder`'s grounded
+    lessons (with ``fault``; titles shared by lessons about one tool), the build's prompts (propose, merge, translate, fix) the rule-made
+    replies of ``tests/merge/skill_model.py`` (or ``build``). ``log`` collects each call's kind
+    (``analyst``, ``propose``, ``merge``…)."""
+    from tests.merge.skill_model import responder
+
+    analysts = lesson_responder(fault, shared_title=True)
+    builder = build or responder(log=log)
+
+    def respond(messages: list[dict[str, Any]], index: int) -> str | Exception:
+        if is_analyst_prompt(messages):
+            if log is not None:
+                log.append("analyst")
+            return analysts(messages, index)
+        return builder(messages, index)
 
     return respond

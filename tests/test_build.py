@@ -16,11 +16,12 @@ from skillforge.build import BuildOptions, SkillBuild, build_skill
 from skillforge.lesson import Evidence, Lesson
 from skillforge.llm import LLMClient, LLMSettings
 from skillforge.merge.report import ConsolidationReport
+from skillforge.run import RunFolder
 from skillforge.skill.start import folder_start, seed_start, store_start
 from skillforge.skill.validate import validate_skill
 from skillforge.store.git_store import SkillStore
 from tests.conftest import REPO, SAMPLE_TRACES, SHARED_TRACES
-from tests.merge.skill_model import block_after, heuristic_lessons, propose_reply, responder
+from tests.merge.skill_model import block_after, heuristic_lessons, propose_reply, propose_with_broken_link, responder, useless_fix
 from tests.scripted_llm import install
 
 
@@ -34,7 +35,7 @@ def _client(**settings) -> LLMClient:
 
 
 def _build(lessons, start, run_dir: Path, client=None, **options) -> SkillBuild:
-    return asyncio.run(build_skill(lessons, start, client=client, options=BuildOptions(**options), run_dir=run_dir))
+    return asyncio.run(build_skill(lessons, start, client=client, options=BuildOptions(**options), run=RunFolder(run_dir)))
 
 
 def _assert_spans_point_at_items(build: SkillBuild, lessons: list[Lesson]) -> None:
@@ -58,7 +59,7 @@ def test_tau_bench_call_count_depth_and_valid_skill(shared_traces: Path, tmp_pat
     lessons, trajectories = _lessons(shared_traces / "tau-bench")
     log: list[str] = []
     state = install(responder(log=log))
-    start = seed_start(tmp_path, "airline-support", trajectory_count=len(trajectories), formats=["tau-bench"])
+    start = seed_start(RunFolder(tmp_path), "airline-support", trajectory_count=len(trajectories), formats=["tau-bench"])
     build = _build(lessons, start, tmp_path, _client(), trajectory_count=len(trajectories))
     batch, fan_in = 4, 5
     proposals = math.ceil(len(lessons) / batch)
@@ -98,7 +99,7 @@ def test_planted_contradiction_is_reported_with_evidence(shared_traces: Path, tm
     lessons, trajectories = _lessons(shared_traces / "tau-bench")
     planted = _planted([t.session_id for t in trajectories])
     install(responder())
-    start = seed_start(tmp_path / "run", "airline-support", trajectory_count=len(trajectories))
+    start = seed_start(RunFolder(tmp_path / "run"), "airline-support", trajectory_count=len(trajectories))
     build = _build([*lessons, *planted], start, tmp_path / "run", _client(), trajectory_count=len(trajectories))
     [found] = [c for c in build.report.contradictions if {"L-plant-confirm", "L-plant-direct"} <= {i for s in c["sides"] for i in s["lesson_ids"]}]
     sides = {tuple(s["lesson_ids"]): s for s in found["sides"]}
@@ -130,7 +131,7 @@ def test_contradiction_reported_by_the_merge_model(tmp_path: Path) -> None:
         return reply
 
     install(responder({"merge": merge_with_conflict}))
-    start = seed_start(tmp_path, "sample-traces")
+    start = seed_start(RunFolder(tmp_path), "sample-traces")
     build = _build(lessons, start, tmp_path, _client(), propose_batch=1, min_support=1)
     [found] = [c for c in build.report.contradictions if c["source"] == "model"]
     assert found["note"] == "cannot tell" and found["sides"][0]["lesson_ids"] == [a.id]
@@ -139,11 +140,11 @@ def test_contradiction_reported_by_the_merge_model(tmp_path: Path) -> None:
 def test_rerun_reuses_every_finished_call(tmp_path: Path) -> None:
     lessons, trajectories = _lessons(SAMPLE_TRACES)
     state = install(responder())
-    start = seed_start(tmp_path, "sample-traces")
+    start = seed_start(RunFolder(tmp_path), "sample-traces")
     first = _build(lessons, start, tmp_path, _client(), propose_batch=1)
     made = len(state.calls)
     assert made == first.report.calls["total"] > 0
-    second = _build(lessons, seed_start(tmp_path, "sample-traces"), tmp_path, _client(), propose_batch=1)
+    second = _build(lessons, seed_start(RunFolder(tmp_path), "sample-traces"), tmp_path, _client(), propose_batch=1)
     assert len(state.calls) == made  # no new call
     assert second.report.calls["reused"] == made and second.report.calls["total"] == 0
     assert (second.folder / "SKILL.md").read_bytes() == (first.folder / "SKILL.md").read_bytes()
@@ -160,7 +161,7 @@ def test_killed_during_consolidation_resumes_without_repeating_finished_calls(tm
     lessons, trajectories = _lessons(SAMPLE_TRACES)
     log: list[str] = []
     state = install(responder(log=log))
-    start = seed_start(run_dir, "sample-traces", trajectory_count=len(trajectories))
+    start = seed_start(RunFolder(run_dir), "sample-traces", trajectory_count=len(trajectories))
     build = _build(lessons, start, run_dir, _client(), propose_batch=1, trajectory_count=len(trajectories))
     proposals = math.ceil(len(lessons) / 1)
     expected_total = proposals + build.report.calls["expected_merges"]
@@ -186,7 +187,7 @@ def test_unmatched_target_is_translated_once_then_reported(tmp_path: Path) -> No
 
     log: list[str] = []
     install(responder({"propose": inexact, "translate": translate}, log=log))
-    start = seed_start(tmp_path, "sample-traces")
+    start = seed_start(RunFolder(tmp_path), "sample-traces")
     build = _build(lessons, start, tmp_path, _client(), propose_batch=2, min_support=1)
     assert log.count("translate") == 1
     applied = build.report.apply
@@ -201,39 +202,32 @@ def test_unmatched_target_is_translated_once_then_reported(tmp_path: Path) -> No
 
 def test_fix_loop_repairs_a_broken_link_and_reports_failure_when_it_cannot(tmp_path: Path) -> None:
     lessons, _ = _lessons(SAMPLE_TRACES)
-
-    def with_broken_link(prompt: str):
-        reply = propose_reply(prompt)
-        reply["edits"][0]["content"] += " See [details](references/missing.md)."
-        return reply
+    with_broken_link = propose_with_broken_link
 
     def fix(prompt: str):
         return {"reasoning": "drop the dead link", "edits": [{"file": "SKILL.md", "op": "replace_in_section", "old_text": " See [details](references/missing.md).", "content": "", "lesson_ids": []}]}
 
     log: list[str] = []
     install(responder({"propose": with_broken_link, "fix": fix}, log=log))
-    build = _build(lessons, seed_start(tmp_path / "a", "sample-traces"), tmp_path / "a", _client(), propose_batch=20, min_support=1)
+    build = _build(lessons, seed_start(RunFolder(tmp_path / "a"), "sample-traces"), tmp_path / "a", _client(), propose_batch=20, min_support=1)
     assert log.count("fix") == 1 and build.ok
     assert build.report.fix_rounds[0]["applied"] == 1
     assert "missing.md" not in (build.folder / "SKILL.md").read_text()
     # the fixed line keeps its lessons (provenance survives the fix)
     assert len({i for s in build.provenance.spans for i in s.lesson_ids}) == len(lessons)
 
-    def useless_fix(prompt: str):
-        return {"reasoning": "?", "edits": [{"file": "SKILL.md", "op": "append_to_section", "target_section": "## Pitfalls", "content": "- still broken", "lesson_ids": []}]}
-
     log.clear()
     install(responder({"propose": with_broken_link, "fix": useless_fix}, log=log))
-    build = _build(lessons, seed_start(tmp_path / "b", "sample-traces"), tmp_path / "b", _client(), propose_batch=20, min_support=1, max_fix_rounds=2)
+    build = _build(lessons, seed_start(RunFolder(tmp_path / "b"), "sample-traces"), tmp_path / "b", _client(), propose_batch=20, min_support=1, max_fix_rounds=2)
     assert log.count("fix") == 2 and not build.ok
-    assert build.report.status == "failed" and ConsolidationReport.load(tmp_path / "b").status == "failed"
+    assert build.report.status == "failed" and ConsolidationReport.load(RunFolder(tmp_path / "b")).status == "failed"
     assert any(v["rule"] == "links.resolve" for v in build.report.validation["violations"])
 
 
 def test_failed_merge_passes_its_inputs_up(tmp_path: Path) -> None:
     lessons, _ = _lessons(SAMPLE_TRACES)
     state = install(responder({"merge": lambda prompt: "I would rather not."}))
-    build = _build(lessons, seed_start(tmp_path, "sample-traces"), tmp_path, _client(), propose_batch=1, min_support=1)
+    build = _build(lessons, seed_start(RunFolder(tmp_path), "sample-traces"), tmp_path, _client(), propose_batch=1, min_support=1)
     merge_levels = [level for level in build.report.levels if level.stage == "merge"]
     assert merge_levels[0].failed == merge_levels[0].calls > 0
     assert merge_levels[0].passed_up == merge_levels[0].inputs
@@ -248,7 +242,7 @@ def test_propose_failure_falls_back_to_the_deterministic_patch(tmp_path: Path) -
     from tests.scripted_llm import server_error
 
     install(responder({"propose": lambda prompt: server_error()}))
-    build = _build(lessons, seed_start(tmp_path, "sample-traces"), tmp_path, _client(max_attempts=1), propose_batch=4, min_support=1)
+    build = _build(lessons, seed_start(RunFolder(tmp_path), "sample-traces"), tmp_path, _client(max_attempts=1), propose_batch=4, min_support=1)
     level0 = build.report.levels[0]
     assert level0.failed == level0.outputs == math.ceil(len(lessons) / 4)
     assert {i for s in build.provenance.spans for i in s.lesson_ids} == {lesson.id for lesson in lessons}
@@ -287,12 +281,20 @@ See [the guide](references/guide.md).
 """
 
 
-def test_deepening_keeps_every_untargeted_human_line_byte_for_byte(tmp_path: Path) -> None:
-    source = tmp_path / "careful-agent"
+HUMAN_GUIDE = b"# Guide\n\nA person's reference, kept as is.\r\nWith a CRLF line.\n"
+
+
+def write_human_skill(source: Path) -> None:
+    """Write :data:`HUMAN_SKILL` and its reference :data:`HUMAN_GUIDE` into the folder ``source``."""
     (source / "references").mkdir(parents=True)
     (source / "SKILL.md").write_bytes(HUMAN_SKILL.encode())
-    guide = b"# Guide\n\nA person's reference, kept as is.\r\nWith a CRLF line.\n"
-    (source / "references" / "guide.md").write_bytes(guide)
+    (source / "references" / "guide.md").write_bytes(HUMAN_GUIDE)
+
+
+def test_deepening_keeps_every_untargeted_human_line_byte_for_byte(tmp_path: Path) -> None:
+    source = tmp_path / "careful-agent"
+    write_human_skill(source)
+    guide = HUMAN_GUIDE
     lessons, trajectories = _lessons(SAMPLE_TRACES)
 
     def deepen(prompt: str):
@@ -305,7 +307,7 @@ def test_deepening_keeps_every_untargeted_human_line_byte_for_byte(tmp_path: Pat
 
     install(responder({"propose": deepen}))
     run_dir = tmp_path / "run"
-    start = folder_start(run_dir, source)
+    start = folder_start(RunFolder(run_dir), source)
     assert start.name == "careful-agent" and start.mode == "folder"
     build = _build(lessons, start, run_dir, _client(), propose_batch=100, min_support=1, version=2)
     assert build.ok, [str(v) for v in build.validation.violations]
@@ -330,10 +332,10 @@ def test_deepening_keeps_every_untargeted_human_line_byte_for_byte(tmp_path: Pat
 
 def test_deepening_the_latest_store_version_keeps_its_provenance(tmp_path: Path) -> None:
     lessons, trajectories = _lessons(SAMPLE_TRACES)
-    first = _build(lessons[:8], seed_start(tmp_path / "r1", "sample-traces"), tmp_path / "r1", min_support=1)
+    first = _build(lessons[:8], seed_start(RunFolder(tmp_path / "r1"), "sample-traces"), tmp_path / "r1", min_support=1)
     store = SkillStore(tmp_path / "skills")
     store.commit_version("sample-traces", 1, first.folder, {"run": "r1"}, provenance=first.provenance)
-    start = store_start(tmp_path / "r2", store, "sample-traces")
+    start = store_start(RunFolder(tmp_path / "r2"), store, "sample-traces")
     assert start.mode == "store" and start.provenance is not None
     assert "## Evidence" not in (start.folder / "SKILL.md").read_text()  # regenerated, not edited
     second = _build(lessons[8:], start, tmp_path / "r2", min_support=1, version=2)
@@ -354,7 +356,7 @@ def test_offline_path_gives_a_valid_skill_with_real_provenance(corpus: str, tmp_
     if not path.is_dir():
         pytest.skip(f"real trace corpus not found at {path}")
     lessons, trajectories = _lessons(path)
-    start = seed_start(tmp_path, "offline-skill", trajectory_count=len(trajectories))
+    start = seed_start(RunFolder(tmp_path), "offline-skill", trajectory_count=len(trajectories))
     build = _build(lessons, start, tmp_path, None, trajectory_count=len(trajectories))
     assert build.ok, [str(v) for v in build.validation.violations]
     assert build.report.mode == "offline" and build.report.calls["total"] == 0
@@ -376,10 +378,10 @@ def test_offline_path_gives_a_valid_skill_with_real_provenance(corpus: str, tmp_
 def test_report_command_shows_levels(tmp_path: Path) -> None:
     lessons, trajectories = _lessons(SAMPLE_TRACES)
     runs = tmp_path / ".skillforge" / "runs"
-    _build(lessons, seed_start(runs / "r1", "sample-traces", trajectory_count=len(trajectories)), runs / "r1", trajectory_count=len(trajectories))
+    _build(lessons, seed_start(RunFolder(runs / "r1"), "sample-traces", trajectory_count=len(trajectories)), runs / "r1", trajectory_count=len(trajectories))
     shown = subprocess.run([sys.executable, "-m", "skillforge.cli", "report", "r1"], capture_output=True, text=True, cwd=tmp_path, timeout=120, env={"COLUMNS": "200", "PATH": ""})
     assert shown.returncode == 0, shown.stderr
     assert "Consolidation, level by level" in shown.stdout and "offline" in shown.stdout and "filter" in shown.stdout
     assert "one-off: support 1 < 2" in shown.stdout and "the skill validates" in shown.stdout
     missing = subprocess.run([sys.executable, "-m", "skillforge.cli", "report", "nope"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
-    assert missing.returncode == 1 and "no run folder" in missing.stderr and "Traceback" not in missing.stderr
+    assert missing.returncode == 1 and "no run 'nope'" in missing.stderr and "Traceback" not in missing.stderr

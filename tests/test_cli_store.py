@@ -114,14 +114,16 @@ def test_rollback_then_diff_shows_only_the_version_number(two_versions: Path) ->
 
 
 def test_blame_with_and_without_provenance(two_versions: Path) -> None:
-    _one_line_error(run("blame", "demo", cwd=two_versions), "demo v2 has no provenance recorded")
+    assert run("blame", "demo@v2", cwd=two_versions).returncode == 0  # distill stores provenance
     store = SkillStore(two_versions / "skills")
     text = store.read_file("demo", 2)
     pitfall = next(i for i, line in enumerate(text.splitlines(), start=1) if line.startswith("- **"))
+    store.commit_version("demo", None, store.materialize("demo", 2, two_versions / "plain"), {"note": "without provenance"})
+    _one_line_error(run("blame", "demo", cwd=two_versions), "demo v3 has no provenance recorded")
     lessons = {"L-1": {"title": "Ask first", "evidence": [{"session_id": "s-1", "step_ids": [3, 5]}]}}
     with_provenance = store.materialize("demo", 2, two_versions / "scratch")
-    store.commit_version("demo", None, with_provenance, {"note": "with provenance"}, Provenance("demo", 3, [Span("SKILL.md", pitfall, pitfall, ["L-1"], 1)], lessons))
-    result = run("blame", "demo@v3", cwd=two_versions)
+    store.commit_version("demo", None, with_provenance, {"note": "with provenance"}, Provenance("demo", 4, [Span("SKILL.md", pitfall, pitfall, ["L-1"], 1)], lessons))
+    result = run("blame", "demo@v4", cwd=two_versions)
     assert result.returncode == 0, result.stderr
     out = " ".join(result.stdout.split())
     assert "L-1" in out and "s-1: 3, 5" in out and "L-1: Ask first" in out and "1 of" in out

@@ -1,8 +1,10 @@
 """``distill`` with an LLM analyst (the scripted model): dry run, cache, budget stop, resume after
-Ctrl-C or a kill, and the one-line hint when no model is configured."""
+Ctrl-C or a kill during the analysis, and the one-line hint when no model is configured. The build
+stage's own runs (call counts, budget and kills during consolidation) are in test_distill_build.py."""
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import signal
@@ -23,7 +25,7 @@ from skillforge.llm import count_tokens
 from skillforge.pipeline import DistillOptions, RunInterrupted, distill, estimate
 from skillforge.run import RunFolder
 from tests.conftest import REPO
-from tests.scripted_llm import install, lesson_responder, read_prompt, register_price
+from tests.scripted_llm import install, is_analyst_prompt, pipeline_responder, read_prompt, register_price
 
 SAMPLE_PASSES = 18 + 4  # 18 trajectories, 4 tau-bench tasks seen both succeeding and failing
 
@@ -38,7 +40,7 @@ def _quiet() -> Progress:
 
 def _analysed_sessions(state) -> list[str]:
     """Sessions of the single-trajectory passes the model was asked to do (repairs excluded)."""
-    views = [read_prompt(call.messages) for call in state.calls]
+    views = [read_prompt(call.messages) for call in state.calls if is_analyst_prompt(call.messages)]
     return [next(iter(v.sessions)) for v in views if v.repair is None and v.analyst != "comparative"]
 
 
@@ -48,50 +50,65 @@ def _cli(*args: str, env: dict[str, str] | None = None):
 
 def test_dry_run_calls_nothing_and_matches_the_real_run(sample_traces: Path, workdir: Path) -> None:
     model = register_price()
-    state = install(lesson_responder())
+    log: list[str] = []
+    state = install(pipeline_responder(log=log))
     result = _cli("distill", str(sample_traces), "--model", model, "--dry-run")
     assert result.exit_code == 0, result.output
     assert state.calls == [] and not (workdir / ".skillforge").exists() and not (workdir / "skills").exists()
-    rows = {m.group(1): m.groups() for m in re.finditer(r"│ (analyse|compare|merge)\s+│\s+(\d+)\s+│\s+(\d+)\s+│\s+([\d,]+)\s+│\s+([\d,]+)\s+│\s+([\d.]+|unknown)", result.output)}
-    assert set(rows) == {"analyse", "compare", "merge"}
-    assert rows["analyse"][1:3] == ("18", "0") and rows["compare"][1] == "4" and rows["merge"][1] == "0"
-    assert float(rows["analyse"][5]) > 0 and "nothing was called" in result.output
+    number = r"\s+│\s+([\d,]+)"
+    rows = {m.group(1): m.groups() for m in re.finditer(rf"│ (analyse|compare|propose|merge|translate|fix){number}{number}{number}{number}\s+│\s+([\d.]+|unknown)", result.output)}
+    assert set(rows) == {"analyse", "compare", "propose", "merge", "translate", "fix"}
+    assert rows["analyse"][1:3] == ("18", "0") and rows["compare"][1] == "4"
+    # lessons are not written yet: at most 3 per analyst pass, in batches of 4, merged 5 at a time
+    assert rows["propose"][1] == str(math.ceil(3 * 22 / 4)) and rows["merge"][1] == "5"
+    assert rows["translate"][1] == "1" and rows["fix"][1] == "3"  # bounds
+    assert all(float(rows[stage][5]) > 0 for stage in rows) and "nothing was called" in result.output
+    assert re.search(r"total \(at most\)\s+│\s+48\s+│", result.output)
 
     plan = estimate(_options(sample_traces, model), _quiet())
-    distill(_options(sample_traces, model), _quiet())
-    sent = Counter("compare" if read_prompt(c.messages).analyst == "comparative" else "analyse" for c in state.calls)
+    done = distill(_options(sample_traces, model), _quiet())
+    analysts = [c for c in state.calls if is_analyst_prompt(c.messages)]
+    sent = Counter("compare" if read_prompt(c.messages).analyst == "comparative" else "analyse" for c in analysts)
     stages = {s.stage: s for s in plan.stages}
     assert sent == {"analyse": stages["analyse"].calls, "compare": stages["compare"].calls}
-    # the estimate counted exactly the prompts that were then sent
-    assert stages["analyse"].prompt_tokens + stages["compare"].prompt_tokens == sum(count_tokens(model, messages=c.messages) for c in state.calls)
+    # the estimate counted exactly the analyst prompts that were then sent, and bounds the build's calls
+    assert stages["analyse"].prompt_tokens + stages["compare"].prompt_tokens == sum(count_tokens(model, messages=c.messages) for c in analysts)
+    calls = done.build.report.calls
+    assert 0 < calls["propose"] == log.count("propose") <= stages["propose"].calls
+    assert calls["merge"] == log.count("merge") <= stages["merge"].calls
     # after the run everything is cached: the dry run says so
     again = {s.stage: s for s in estimate(_options(sample_traces, model), _quiet()).stages}
     assert again["analyse"].calls == 0 and again["analyse"].cached == 18 and again["compare"].cached == 4
 
 
 def test_rerun_on_the_same_logs_makes_zero_calls(sample_traces: Path, workdir: Path) -> None:
-    state = install(lesson_responder())
+    state = install(pipeline_responder())
     first = distill(_options(sample_traces), _quiet())
-    assert first.version is not None and first.version.version == 1 and len(state.calls) == SAMPLE_PASSES
-    assert first.manifest["status"] == "done" and first.manifest["usage"]["calls"] == SAMPLE_PASSES
-    state = install(lesson_responder())
+    build_calls = first.build.report.calls["total"]
+    assert first.version is not None and first.version.version == 1 and build_calls > 0
+    assert len(state.calls) == SAMPLE_PASSES + build_calls
+    assert first.manifest["status"] == "done" and first.manifest["usage"]["calls"] == SAMPLE_PASSES + build_calls
+    assert first.manifest["stages"]["analyse"]["calls"] == SAMPLE_PASSES and first.manifest["stages"]["build"]["calls"] == build_calls
+    state = install(pipeline_responder())
     second = distill(_options(sample_traces), _quiet())
     assert state.calls == []
-    assert second.version is not None and second.version.version == 2
+    # v2 deepens v1 with the same lessons: all of them weighed already, nothing is proposed again
+    assert second.version is not None and second.version.version == 2 and second.start.mode == "store"
     assert second.manifest["usage"]["calls"] == 0 and second.manifest["usage"]["cached"] == SAMPLE_PASSES
+    assert second.build.report.calls["total"] == 0 and second.build.report.lessons == 0
     assert [lesson.id for lesson in second.lessons] == [lesson.id for lesson in first.lessons]
     run = second.run
     assert run is not None and (run.root / "lessons.jsonl").read_bytes() == (first.run.root / "lessons.jsonl").read_bytes()
     manifest = orjson.loads((run.root / "manifest.json").read_bytes())
     assert manifest["inputs"] and all(len(item["sha256"]) == 64 for item in manifest["inputs"])
-    assert set(manifest["templates"]) == {"failure", "success", "judge", "comparative", "repair_grounding"}
+    assert set(manifest["templates"]) == {"failure", "success", "judge", "comparative", "repair_grounding", "propose", "merge", "translate", "fix"}
     judged = [orjson.loads(line) for line in (run.root / "trajectories.jsonl").read_bytes().splitlines()]
     assert sum(t["outcome"]["origin"] == "judge" for t in judged) == 2  # the Claude Code sessions
 
 
 def test_budget_stops_cleanly_and_resume_finishes(sample_traces: Path, workdir: Path) -> None:
     model = register_price()
-    state = install(lesson_responder())
+    state = install(pipeline_responder())
     stopped = _cli("distill", str(sample_traces), "--model", model, "--concurrency", "1", "--budget", "0.02")
     assert stopped.exit_code == 2, stopped.output
     assert "budget" in stopped.output and "--resume" in stopped.output
@@ -106,7 +123,7 @@ def test_budget_stops_cleanly_and_resume_finishes(sample_traces: Path, workdir: 
     kept = [lesson["id"] for r in journal.values() for lesson in r["lessons"]]
     assert [lesson.id for lesson in run.read_lessons()] == list(dict.fromkeys(kept)) and kept
 
-    state = install(lesson_responder())
+    state = install(pipeline_responder())
     resumed = _cli("distill", "--resume", run.run_id, "-q")
     assert resumed.exit_code == 0, resumed.output
     assert "stored sample-traces v1" in resumed.output
@@ -120,7 +137,7 @@ def test_budget_stops_cleanly_and_resume_finishes(sample_traces: Path, workdir: 
 
 
 def test_ctrl_c_then_resume_repeats_no_finished_call(sample_traces: Path, workdir: Path) -> None:
-    answer = lesson_responder()
+    answer = pipeline_responder()
 
     def interrupt_at_seventh(messages, index):
         if index == 6:
@@ -136,7 +153,7 @@ def test_ctrl_c_then_resume_repeats_no_finished_call(sample_traces: Path, workdi
     finished = {r["sessions"][0] for r in run.read_passes().values()}
     assert len(finished) == 6 and finished == set(interrupted[:6])
 
-    state = install(lesson_responder())
+    state = install(pipeline_responder())
     result = distill(DistillOptions(resume=run.run_id), _quiet())
     assert result.version is not None
     again = _analysed_sessions(state)
@@ -146,8 +163,8 @@ def test_ctrl_c_then_resume_repeats_no_finished_call(sample_traces: Path, workdi
 
 KILLED_RUN = """
 import sys
-from tests.scripted_llm import install, lesson_responder
-install(lesson_responder(), hang_from=int(sys.argv[2]))
+from tests.scripted_llm import install, pipeline_responder
+install(pipeline_responder(), hang_from=int(sys.argv[2]))
 from skillforge.cli import main
 sys.argv = ["skillforge", "distill", sys.argv[1], "--model", "scripted/test", "--concurrency", "1", "-q"]
 main()
@@ -177,7 +194,7 @@ def test_killed_run_resumes_without_repeating_finished_calls(sample_traces: Path
     finished = {r["sessions"][0] for r in run.read_passes().values()}
     assert len(finished) == answered
 
-    state = install(lesson_responder())
+    state = install(pipeline_responder())
     result = distill(DistillOptions(resume="latest"), _quiet())
     assert result.version is not None and result.run is not None and result.run.run_id == run.run_id
     again = _analysed_sessions(state)
@@ -195,7 +212,7 @@ def test_no_model_prints_one_line_on_how_to_use_one(sample_traces: Path, workdir
 
 
 def test_resume_refuses_a_finished_run_and_an_unknown_one(sample_traces: Path, workdir: Path) -> None:
-    install(lesson_responder())
+    install(pipeline_responder())
     done = distill(_options(sample_traces), _quiet())
     from skillforge.errors import SkillforgeError
 

@@ -30,7 +30,7 @@ from skillforge.analyze import comparative, judge
 from skillforge.analyze.analysts import analyst_for
 from skillforge.analyze.grounding import grounding_problems
 from skillforge.analyze.output_schema import MAX_LESSONS, reply_schema
-from skillforge.analyze.prompts import PromptTemplate, prompt_template
+from skillforge.prompts import PromptTemplate, prompt_template
 from skillforge.analyze.render_trajectory import RenderedTrajectory, render_trajectory
 from skillforge.analyze.signals import compute_signals
 from skillforge.lesson import Evidence, Lesson, lesson_id

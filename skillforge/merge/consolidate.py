@@ -12,13 +12,15 @@ Trace2Skill's REDUCE stage (``run_reduce_phase`` in Qwen-Applications/Trace2Skil
   (recorded). A level where every merge failed ends the tree: its patches are concatenated in code;
 * lesson ids a merge leaves out without listing them under ``dropped`` are recorded as dropped
   "without a reason", so the report accounts for every lesson;
-* every node is saved to ``<run_dir>/merge_level_N/node_NNNN.json`` as soon as it finishes, keyed by
-  its inputs, so a resumed run reuses it (:mod:`skillforge.merge.runstate`).
+* every node is saved to ``<run>/merge_level_N/node_NNNN.json`` as soon as it finishes, keyed by
+  the model, the template's hash and its inputs, so a resumed run reuses it
+  (:meth:`skillforge.run.RunFolder.load_step`);
+* :class:`~skillforge.llm.BudgetExceeded` is not a failed merge: the level's other calls finish
+  and are saved, then it is raised (the run stops; a resumed run reuses the saved nodes).
 """
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,14 +28,16 @@ from typing import Any
 
 from skillforge.lesson import Lesson
 from skillforge.merge.contradictions import Contradiction, from_model
-from skillforge.merge.prompts import render_prompt, template_digest
+from skillforge.llm import BudgetExceeded
+from skillforge.merge.propose import gather_all
 from skillforge.merge.report import LevelReport
-from skillforge.merge.runstate import RunFolder, digest
 from skillforge.merge.support import DroppedEdit
 from skillforge.patch import Patch, concatenate, patch_schema
+from skillforge.prompts import prompt_template
+from skillforge.run import RunFolder, digest
 from skillforge.skill.document import support_of
 
-TEMPLATE = "merge.md.j2"
+TEMPLATE = "merge"
 
 
 def balanced_groups(items: Sequence[Any], fan_in: int) -> list[list[Any]]:
@@ -157,7 +161,7 @@ async def consolidate(
         level += 1
         groups = balanced_groups(current, fan_in)
         advance = on_level(level, len(groups)) if on_level else None
-        nodes = await asyncio.gather(*(
+        nodes = await gather_all((
             _merge_node(level, index, group, client=client, lessons=lessons, run=run, headings=headings, needed_support=needed_support, advance=advance)
             for index, group in enumerate(groups)
         ))
@@ -175,7 +179,7 @@ async def consolidate(
             if node.error:
                 report.notes.append(f"node {node.index}: merge failed, {len(node.inputs)} inputs passed up: {node.error}")
         levels.append(report)
-        run.save(f"merge_level_{level}/level.json", {"key": "", "status": "summary", "report": report.__dict__})
+        run.save_step(f"merge_level_{level}/level.json", {"key": "", "status": "summary", "report": report.__dict__})
         if len(outputs) == len(current):
             merged = concatenate(outputs, f"Concatenated in code: every merge of level {level} failed.")
             report.notes.append(f"no merge of level {level} succeeded; the {len(outputs)} patches were concatenated in code (identical edits kept once)")
@@ -195,9 +199,10 @@ async def _merge_node(level: int, index: int, inputs: list[Patch], *, client, le
             advance()
         return node
     ids = list(dict.fromkeys(i for patch in inputs for i in patch.lesson_ids))
-    key = digest(client.settings.model, template_digest(TEMPLATE), [p.digest() for p in inputs])
+    template = prompt_template(TEMPLATE)
+    key = digest(client.settings.model, template.hash, [p.digest() for p in inputs])
     relative = f"merge_level_{level}/node_{index:04d}.json"
-    saved = run.load(relative, key)
+    saved = run.load_step(relative, key)
     if saved is not None:
         node.status = "reused"
         data, node.usage = saved["reply"], saved.get("usage", {})
@@ -206,18 +211,20 @@ async def _merge_node(level: int, index: int, inputs: list[Patch], *, client, le
             {"patch": number + 1, "reasoning": patch.reasoning, "edits": [{**edit.to_dict(), "support": support_of(edit.lesson_ids, lessons)} for edit in patch.edits]}
             for number, patch in enumerate(inputs)
         ]
-        messages = render_prompt(TEMPLATE, level=level, headings=list(headings), patches=views)
+        messages = template.messages(level=level, headings=list(headings), patches=views)
         try:
-            completion = await client.complete_json(messages, merge_schema(ids), schema_name="merge")
+            completion = await client.complete_json(messages, merge_schema(ids), schema_name="merge", template_hash=template.hash)
+        except BudgetExceeded:
+            raise
         except Exception as exc:  # LLMError or a provider bug: pass the inputs up unmerged
             node.status, node.outputs, node.error = "failed", list(inputs), f"{type(exc).__name__}: {exc}"
-            run.save(relative, {"key": key, "status": "failed", "error": node.error, "inputs": [p.digest() for p in inputs]})
+            run.save_step(relative, {"key": key, "status": "failed", "error": node.error, "inputs": [p.digest() for p in inputs]})
             if advance:
                 advance()
             return node
         node.status, data = "merged", completion.data
         node.usage = {"prompt_tokens": completion.prompt_tokens, "completion_tokens": completion.completion_tokens, "cost_usd": completion.cost_usd}
-        run.save(relative, {"key": key, "status": "done", "inputs": [p.digest() for p in inputs], "usage": node.usage, "reply": data})
+        run.save_step(relative, {"key": key, "status": "done", "inputs": [p.digest() for p in inputs], "usage": node.usage, "reply": data})
     merged = Patch.from_dict(data["patch"])
     node.outputs = [merged]
     accounted = set(merged.lesson_ids)

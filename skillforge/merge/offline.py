@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
-from skillforge.lesson import Evidence, Lesson
+from skillforge.lesson import Lesson
 
 SIMILARITY = 0.9
 """Titles of the same kind at least this similar (SequenceMatcher ratio, 0..1) are one group."""
@@ -50,19 +50,6 @@ class LessonGroup:
     def representative(self) -> Lesson:
         """The member to show: highest confidence, then most evidence, then first seen."""
         return max(self.lessons, key=lambda item: (item.confidence, len(item.evidence), -self.lessons.index(item)))
-
-    @property
-    def evidence(self) -> list[Evidence]:
-        """All members' evidence, one entry per (session, steps) pair."""
-        seen = set()
-        out = []
-        for lesson in self.lessons:
-            for item in lesson.evidence:
-                key = (item.session_id, tuple(item.step_ids))
-                if key not in seen:
-                    seen.add(key)
-                    out.append(item)
-        return out
 
     @property
     def lesson_ids(self) -> list[str]:

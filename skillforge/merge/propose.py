@@ -1,11 +1,14 @@
 """Propose: one patch per batch of lessons, each against the same frozen snapshot of the skill.
 
 Trace2Skill's MAP stage (``parallel_evolving_agent.py``; DESIGN §2): batches of ``propose_batch``
-lessons, one LLM call each, run in parallel through :class:`skillforge.llm.LLMClient`. The reply
+lessons, one LLM call each (``templates/prompts/propose.md.j2``), run in parallel through
+:class:`skillforge.llm.LLMClient`. The reply
 must match ``patch.schema.json`` narrowed so every edit cites at least one lesson of its batch
 (:func:`skillforge.patch.patch_schema`); llm.py gives an invalid reply one repair round. A batch
 whose call still fails gets the deterministic patch of its lessons (:func:`offline_patch`), so no
 lesson is lost; that fallback is recorded and is not saved as finished (a rerun asks again).
+:class:`~skillforge.llm.BudgetExceeded` is not a failure: the calls in flight finish and are saved,
+then it is raised, so the run stops cleanly and a resumed run asks only for what is left.
 
 :func:`offline_patch` is also the whole consolidation of the offline path: lesson groups
 (:func:`skillforge.merge.offline.group_lessons`) become one edit each, with the group's lesson ids.
@@ -20,13 +23,14 @@ from typing import Any
 
 from skillforge.lesson import Lesson
 from skillforge.merge.offline import LessonGroup, group_lessons
-from skillforge.merge.prompts import render_prompt, skill_files, template_digest
-from skillforge.merge.runstate import RunFolder, digest
+from skillforge.llm import BudgetExceeded
 from skillforge.patch import Edit, Patch, patch_schema
+from skillforge.prompts import prompt_template, skill_files
+from skillforge.run import RunFolder, digest
 from skillforge.skill.document import SKILL_MD, SkillDoc, support_of
-from skillforge.skill.render import template_environment
+from skillforge.skill.templates import template_environment
 
-TEMPLATE = "propose.md.j2"
+TEMPLATE = "propose"
 PROCEDURE_HEADING = "## Procedure"
 PITFALLS_HEADING = "## Pitfalls"
 
@@ -68,6 +72,54 @@ def lesson_view(lesson: Lesson, lessons: dict[str, Lesson]) -> dict[str, Any]:
     }
 
 
+@dataclass
+class ProposalCall:
+    """One planned proposal call: what :func:`propose_all` sends and where it saves the answer.
+
+    Attributes:
+        index: batch number (0-based); batch: its lessons.
+        key: the saved step's key (model, template hash, snapshot digest, lesson views).
+        relative: where the step is saved in the run folder (``patches/patch_NNNN.json``).
+        messages, schema, template_hash: the call.
+    """
+
+    index: int
+    batch: list[Lesson]
+    key: str
+    relative: str
+    messages: list[dict[str, str]]
+    schema: dict[str, Any]
+    template_hash: str
+
+    @property
+    def lesson_ids(self) -> list[str]:
+        return [lesson.id for lesson in self.batch]
+
+
+def plan_proposals(lessons: Sequence[Lesson], snapshot: SkillDoc, snapshot_id: str, *, model: str, batch_size: int) -> list[ProposalCall]:
+    """The proposal calls for ``lessons`` against ``snapshot``: one per batch (:func:`batches`), no call made.
+
+    Args:
+        lessons: all lessons to propose.
+        snapshot: the frozen start version; snapshot_id: its digest.
+        model: the model string (part of each step's key).
+        batch_size: lessons per call.
+    """
+    by_id = {lesson.id: lesson for lesson in lessons}
+    groups = batches(lessons, batch_size)
+    files = skill_files(snapshot)
+    template = prompt_template(TEMPLATE)
+    calls = []
+    for index, batch in enumerate(groups):
+        views = [lesson_view(lesson, by_id) for lesson in batch]
+        messages = template.messages(files=files, snapshot_id=snapshot_id[:12], lessons=views, batch_number=index + 1, batch_count=len(groups))
+        calls.append(ProposalCall(
+            index, batch, digest(model, template.hash, snapshot_id, views), f"patches/patch_{index:04d}.json",
+            messages, patch_schema([lesson.id for lesson in batch]), template.hash,
+        ))
+    return calls
+
+
 async def propose_all(
     lessons: Sequence[Lesson],
     snapshot: SkillDoc,
@@ -91,37 +143,47 @@ async def propose_all(
 
     Returns:
         Proposals in batch order.
+
+    Raises:
+        BudgetExceeded: a call would pass the budget; raised after every other call in flight has
+            finished (and been saved).
     """
-    by_id = {lesson.id: lesson for lesson in lessons}
-    groups = batches(lessons, batch_size)
-    files = skill_files(snapshot)
     headings = [h.line for h in snapshot.headings(SKILL_MD)]
 
-    async def one(index: int, batch: list[Lesson]) -> Proposal:
-        views = [lesson_view(lesson, by_id) for lesson in batch]
-        ids = [lesson.id for lesson in batch]
-        key = digest(client.settings.model, template_digest(TEMPLATE), snapshot_id, views)
-        relative = f"patches/patch_{index:04d}.json"
-        saved = run.load(relative, key)
+    async def one(call: ProposalCall) -> Proposal:
+        ids = call.lesson_ids
+        saved = run.load_step(call.relative, call.key)
         if saved is not None:
-            proposal = Proposal(index, ids, Patch.from_dict(saved["patch"]), "reused", saved.get("usage", {}))
+            proposal = Proposal(call.index, ids, Patch.from_dict(saved["patch"]), "reused", saved.get("usage", {}))
         else:
-            messages = render_prompt(TEMPLATE, files=files, snapshot_id=snapshot_id[:12], lessons=views, batch_number=index + 1, batch_count=len(groups))
             try:
-                completion = await client.complete_json(messages, patch_schema(ids), schema_name="patch")
+                completion = await client.complete_json(call.messages, call.schema, schema_name="patch", template_hash=call.template_hash)
+            except BudgetExceeded:
+                raise
             except Exception as exc:  # LLMError, or a bug in a provider: fall back, never lose the batch
-                fallback = offline_patch(group_lessons(batch), headings)
-                proposal = Proposal(index, ids, fallback, "fallback", {}, f"{type(exc).__name__}: {exc}")
-                run.save(relative, {"key": key, "status": "failed", "lesson_ids": ids, "error": proposal.error, "patch": fallback.to_dict()})
+                fallback = offline_patch(group_lessons(call.batch), headings)
+                proposal = Proposal(call.index, ids, fallback, "fallback", {}, f"{type(exc).__name__}: {exc}")
+                run.save_step(call.relative, {"key": call.key, "status": "failed", "lesson_ids": ids, "error": proposal.error, "patch": fallback.to_dict()})
             else:
                 usage = {"prompt_tokens": completion.prompt_tokens, "completion_tokens": completion.completion_tokens, "cost_usd": completion.cost_usd}
-                proposal = Proposal(index, ids, Patch.from_dict(completion.data), "proposed", usage)
-                run.save(relative, {"key": key, "status": "done", "lesson_ids": ids, "usage": usage, "patch": proposal.patch.to_dict()})
+                proposal = Proposal(call.index, ids, Patch.from_dict(completion.data), "proposed", usage)
+                run.save_step(call.relative, {"key": call.key, "status": "done", "lesson_ids": ids, "usage": usage, "patch": proposal.patch.to_dict()})
         if on_done is not None:
             on_done(proposal)
         return proposal
 
-    return list(await asyncio.gather(*(one(i, batch) for i, batch in enumerate(groups))))
+    return await gather_all(one(call) for call in plan_proposals(lessons, snapshot, snapshot_id, model=client.settings.model, batch_size=batch_size))
+
+
+async def gather_all(calls) -> list:
+    """Await ``calls`` concurrently and return their results in order; when some raised, wait for
+    all the others to finish (so their work is saved), then raise the first error (a
+    :class:`~skillforge.llm.BudgetExceeded` before any other)."""
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    errors = [r for r in results if isinstance(r, BaseException)]
+    if errors:
+        raise next((e for e in errors if isinstance(e, BudgetExceeded)), errors[0])
+    return list(results)
 
 
 def offline_patch(groups: Sequence[LessonGroup], headings: Collection[str]) -> Patch:

@@ -1,20 +1,20 @@
 """The consolidation report of a build: per level what went in and out, what was dropped and why,
 contradictions, tokens and cost; then apply, fix and validation results.
 
-Saved as ``<run_dir>/consolidation.json`` (after every stage, so a killed run leaves what it did)
-and shown by ``skillforge report RUN``.
+Saved as ``<run>/consolidation.json`` (after every stage, so a killed run leaves what it did)
+and shown by ``skillforge report RUN`` after the analysts' totals (:func:`render_analysis`, read from
+the run's manifest).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import orjson
 
 from skillforge.errors import SkillforgeError
+from skillforge.run import RunFolder
 
 REPORT_FILE = "consolidation.json"
 
@@ -118,45 +118,27 @@ class ConsolidationReport:
         data["totals"] = {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens, "cost_usd": round(self.cost_usd, 6)}
         return data
 
-    def save(self, run_dir: Path) -> Path:
-        """Write ``<run_dir>/consolidation.json`` atomically; return its path."""
-        path = Path(run_dir) / REPORT_FILE
-        path.parent.mkdir(parents=True, exist_ok=True)
-        scratch = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        scratch.write_bytes(orjson.dumps(self.to_dict(), option=orjson.OPT_INDENT_2))
-        os.replace(scratch, path)
-        return path
+    def save(self, run: RunFolder) -> None:
+        """Write ``<run>/consolidation.json`` atomically."""
+        run.save_step(REPORT_FILE, self.to_dict())
 
     @classmethod
-    def load(cls, run_dir: Path) -> ConsolidationReport:
-        """Read ``<run_dir>/consolidation.json``.
+    def load(cls, run: RunFolder) -> ConsolidationReport:
+        """Read ``<run>/consolidation.json``.
 
         Raises:
             SkillforgeError: when the file is missing or not a consolidation report.
         """
-        path = Path(run_dir) / REPORT_FILE
+        path = run.root / REPORT_FILE
         try:
             data = orjson.loads(path.read_bytes())
             data.pop("totals", None)
             data["levels"] = [LevelReport(**level) for level in data.get("levels", [])]
             return cls(**data)
         except FileNotFoundError as exc:
-            raise SkillforgeError(f"{run_dir}: no consolidation report ({REPORT_FILE}) in this run folder") from exc
+            raise SkillforgeError(f"{run.root}: no consolidation report ({REPORT_FILE}) in this run folder") from exc
         except (orjson.JSONDecodeError, TypeError, KeyError) as exc:
             raise SkillforgeError(f"{path}: not a readable consolidation report ({exc})") from exc
-
-
-def find_run(run: str, runs_dir: Path = Path(".skillforge/runs")) -> Path:
-    """The run folder named by ``run``: a path to a folder, or a run id under ``runs_dir``.
-
-    Raises:
-        SkillforgeError: when neither exists.
-    """
-    candidates = list(dict.fromkeys([Path(run), Path(runs_dir) / run]))
-    for candidate in candidates:
-        if candidate.is_dir():
-            return candidate
-    raise SkillforgeError(f"no run folder {run!r} (looked at {' and '.join(map(str, candidates))})")
 
 
 def render_report(report: ConsolidationReport) -> list[Any]:
@@ -237,4 +219,65 @@ def render_report(report: ConsolidationReport) -> list[Any]:
         for violation in errors[:20]:
             where = f"{violation['file']}:{violation['line']}" if violation.get("line") else violation["file"]
             out.append(Text(f"  {where}: {violation['message']} [{violation['rule']}]"))
+    return out
+
+
+def run_report(run: RunFolder) -> list[Any]:
+    """Rich renderables for ``skillforge report``: the analysts' totals from the run's manifest
+    (:func:`render_analysis`), then the consolidation report (:func:`render_report`), each when the
+    run got that far.
+
+    Raises:
+        SkillforgeError: the run has neither a manifest nor a consolidation report.
+    """
+    from rich.text import Text
+
+    out: list[Any] = []
+    has_manifest = (run.root / "manifest.json").is_file()
+    if has_manifest:
+        out += render_analysis(run.read_manifest())
+    if (run.root / REPORT_FILE).is_file():
+        out += render_report(ConsolidationReport.load(run))
+    elif has_manifest:
+        out.append(Text("no consolidation yet: the run stopped before it (resume it with skillforge distill --resume " + run.run_id + ")"))
+    else:
+        raise SkillforgeError(f"{run.root}: neither a run manifest nor a consolidation report")
+    return out
+
+
+def render_analysis(manifest: dict[str, Any]) -> list[Any]:
+    """The run's header and its analysts' totals: passes by analyst, lessons kept/repaired/dropped,
+    and per stage calls, cached, failed, tokens and USD (``manifest["stages"]``)."""
+    from rich.markup import escape
+    from rich.table import Table
+    from rich.text import Text
+
+    model = (manifest.get("model") or {}).get("name") or "no model (offline)"
+    out: list[Any] = [Text.from_markup(
+        f"[bold]run {escape(str(manifest.get('run_id', '')))}[/]: status [bold]{escape(str(manifest.get('status', '?')))}[/], "
+        f"analyst {escape(str(manifest.get('analyst', '?')))}, model {escape(model)}, "
+        f"{(manifest.get('counts') or {}).get('trajectories', '?')} trajectories, attempts {manifest.get('attempts', 1)}"
+    )]
+    analysis = manifest.get("analysis") or {}
+    passes = analysis.get("passes") or {}
+    lessons = analysis.get("lessons") or {}
+    if analysis:
+        out.append(Text(
+            "analysts: " + (", ".join(f"{name} {count}" for name, count in sorted(passes.items())) or "none")
+            + f" passes; lessons kept {lessons.get('kept', 0)}, repaired {lessons.get('repaired', 0)}, dropped {lessons.get('dropped', 0)}"
+            + (f"; {len(analysis.get('failed_passes', []))} passes failed" if analysis.get("failed_passes") else "")
+            + (f"; {len(analysis.get('not_run', []))} passes not run" if analysis.get("not_run") else "")
+        ))
+    stages = manifest.get("stages") or {}
+    if stages:
+        table = Table(title="LLM usage by stage")
+        for column in ("stage", "calls", "cached", "failed", "retries", "tokens in/out", "cost USD"):
+            table.add_column(column, justify="left" if column == "stage" else "right")
+        rows = [*stages.items(), ("total", manifest.get("usage") or {})]
+        for stage, usage in rows:
+            table.add_row(
+                stage, str(usage.get("calls", 0)), str(usage.get("cached", 0)), str(usage.get("failed_calls", 0)), str(usage.get("retries", 0)),
+                f"{usage.get('prompt_tokens', 0)}/{usage.get('completion_tokens', 0)}", f"{usage.get('cost_usd', 0.0):.4f}",
+            )
+        out.append(table)
     return out

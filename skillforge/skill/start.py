@@ -10,13 +10,17 @@ proposals are independent and can run in parallel. Three ways to start:
 * :func:`folder_start` — deepening any skill folder (``--from PATH``, e.g. one a person wrote);
 * :func:`store_start` — deepening the latest (or a given) version in the store, with its provenance.
 
-The snapshot is copied to ``<run_dir>/start/<name>/`` with ``start.json`` beside it; a resumed
-run reuses it. The evidence table skillforge generated for an earlier version is removed from the
-snapshot (it is regenerated from provenance at the end of the build).
+The snapshot is copied to ``<run>/start/<name>/`` with ``start.json`` beside it; a resumed run
+reuses it (:func:`saved_start`). The evidence table skillforge generated for an earlier version is
+removed from the snapshot (it is regenerated from provenance at the end of the build).
+
+:func:`check_skill_name` checks a name against the validator's name rules (the frontmatter schema
+and the reserved words) so that ``distill`` can refuse a bad name before any analysis.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -28,14 +32,16 @@ import yaml
 
 from skillforge import __version__
 from skillforge.errors import SkillforgeError
+from skillforge.resources import schema_validator
+from skillforge.run import RunFolder
 from skillforge.skill.document import SKILL_MD, SkillDoc
 from skillforge.skill.layout import remove_evidence
-from skillforge.skill.render import describe_skill, template_environment, when_to_use_text
-from skillforge.skill.validate import parse_frontmatter
+from skillforge.skill.templates import describe_skill, template_environment, when_to_use_text
+from skillforge.skill.validate import RESERVED_WORDS, parse_frontmatter
 from skillforge.store.git_store import SkillStore
 from skillforge.store.provenance import Provenance
 
-NAME_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+START_DIR = "start"
 SEED_SECTIONS = ("## Procedure", "## Pitfalls")
 """Seed headings edits fill; pruned after the build when no edit landed in them."""
 
@@ -64,12 +70,76 @@ class StartVersion:
         """JSON-ready form (the provenance is saved separately)."""
         return {"name": self.name, "mode": self.mode, "source": self.source, "seed_sections": self.seed_sections}
 
+    def digest(self) -> str:
+        """sha256 (hex) of the snapshot's files (paths and bytes): the id proposals are keyed on."""
+        hasher = hashlib.sha256()
+        for path in sorted(p for p in Path(self.folder).rglob("*") if p.is_file()):
+            hasher.update(path.relative_to(self.folder).as_posix().encode() + b"\0" + path.read_bytes())
+        return hasher.hexdigest()
 
-def seed_start(run_dir: Path, name: str, *, description: str = "", tools: list[str] | None = None, trajectory_count: int = 0, formats: list[str] | None = None) -> StartVersion:
+    @property
+    def lesson_ids(self) -> set[str]:
+        """Lessons the start version already weighed (from its provenance; empty without one): those
+        behind its lines and those its builds dropped by a rule."""
+        if self.provenance is None:
+            return set()
+        return {i for span in self.provenance.spans for i in span.lesson_ids} | set(self.provenance.dropped)
+
+
+def check_skill_name(name: str) -> None:
+    """Refuse a skill name the validator would reject: the ``name`` rules of
+    ``schemas/skill-frontmatter.schema.json`` (Agent Skills spec: 1-64 characters of a-z, 0-9 and
+    single hyphens) and the reserved words of :data:`skillforge.skill.validate.RESERVED_WORDS`.
+
+    Raises:
+        SkillforgeError: one line saying what is wrong and suggesting ``--skill``.
+    """
+    problems = [error.message for error in schema_validator("skill-frontmatter").iter_errors({"name": name, "description": "-"}) if list(error.path) == ["name"]]
+    if problems:
+        problems = ["use 1-64 lowercase letters, digits and single hyphens"]
+    problems += [f"it contains the reserved word {word!r}" for word in RESERVED_WORDS if word in name.lower()]
+    if problems:
+        raise SkillforgeError(f"skill name {name!r} is not valid: {'; '.join(problems)}; choose a name with --skill NAME")
+
+
+def folder_skill_name(path: Path) -> str:
+    """The name of the skill folder at ``path`` (a folder or its SKILL.md): its frontmatter ``name``,
+    else the folder's name.
+
+    Raises:
+        SkillforgeError: no SKILL.md, or its frontmatter is not readable.
+    """
+    path = Path(path)
+    folder = path.parent if path.name == SKILL_MD else path
+    skill_md = folder / SKILL_MD
+    if not skill_md.is_file():
+        raise SkillforgeError(f"{path}: not a skill folder (no SKILL.md)")
+    try:
+        frontmatter, _ = parse_frontmatter(skill_md.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise SkillforgeError(f"{skill_md}: frontmatter is not readable: {str(exc).splitlines()[0]}") from exc
+    return str((frontmatter or {}).get("name") or folder.resolve().name)
+
+
+def saved_start(run: RunFolder) -> StartVersion | None:
+    """The start version frozen earlier in ``run`` (a resumed run), or None when there is none yet."""
+    record = run.root / START_DIR / "start.json"
+    if not record.is_file():
+        return None
+    saved = orjson.loads(record.read_bytes())
+    provenance = run.root / START_DIR / "provenance.json"
+    return StartVersion(
+        name=saved["name"], folder=run.root / START_DIR / saved["name"], mode=saved["mode"], source=saved["source"],
+        seed_sections=list(saved.get("seed_sections", [])),
+        provenance=Provenance.from_json(provenance.read_bytes()) if provenance.is_file() else None,
+    )
+
+
+def seed_start(run: RunFolder, name: str, *, description: str = "", tools: list[str] | None = None, trajectory_count: int = 0, formats: list[str] | None = None) -> StartVersion:
     """Render the seed skill and freeze it.
 
     Args:
-        run_dir: the run folder.
+        run: the run folder.
         name: skill name (kebab-case, at most 64 characters).
         description: frontmatter description; derived from ``tools`` and the counts when empty.
         tools: tool names, most used first (named in the description and "When to use").
@@ -78,7 +148,7 @@ def seed_start(run_dir: Path, name: str, *, description: str = "", tools: list[s
     Raises:
         SkillforgeError: invalid name, or the run folder holds a different start version.
     """
-    _check_name(name)
+    check_skill_name(name)
     tools = list(tools or [])
     formats = list(formats or [])
     metadata = {"version": "1", "generator": f"skillforge {__version__}"}
@@ -95,10 +165,10 @@ def seed_start(run_dir: Path, name: str, *, description: str = "", tools: list[s
         folder.mkdir(parents=True)
         (folder / SKILL_MD).write_text(text, encoding="utf-8")
 
-    return _freeze(run_dir, name, "seed", "seed", write, list(SEED_SECTIONS), None)
+    return _freeze(run, name, "seed", "seed", write, list(SEED_SECTIONS), None)
 
 
-def folder_start(run_dir: Path, path: Path) -> StartVersion:
+def folder_start(run: RunFolder, path: Path) -> StartVersion:
     """Freeze an existing skill folder (``--from PATH``).
 
     Raises:
@@ -107,23 +177,16 @@ def folder_start(run_dir: Path, path: Path) -> StartVersion:
     """
     path = Path(path)
     folder = path.parent if path.name == SKILL_MD else path
-    skill_md = folder / SKILL_MD
-    if not skill_md.is_file():
-        raise SkillforgeError(f"{path}: not a skill folder (no SKILL.md)")
-    try:
-        frontmatter, _ = parse_frontmatter(skill_md.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise SkillforgeError(f"{skill_md}: frontmatter is not readable: {str(exc).splitlines()[0]}") from exc
-    name = str((frontmatter or {}).get("name") or folder.resolve().name)
-    _check_name(name)
+    name = folder_skill_name(folder)
+    check_skill_name(name)
 
     def write(target: Path) -> None:
         shutil.copytree(folder, target, ignore=shutil.ignore_patterns(".*", "__pycache__"))
 
-    return _freeze(run_dir, name, "folder", str(folder.resolve()), write, [], None)
+    return _freeze(run, name, "folder", str(folder.resolve()), write, [], None)
 
 
-def store_start(run_dir: Path, store: SkillStore, name: str, version: int | None = None) -> StartVersion:
+def store_start(run: RunFolder, store: SkillStore, name: str, version: int | None = None) -> StartVersion:
     """Freeze a version of ``name`` from the store (the latest when ``version`` is None), with its provenance.
 
     Raises:
@@ -139,30 +202,21 @@ def store_start(run_dir: Path, store: SkillStore, name: str, version: int | None
         (scratch / name).rename(target)
         shutil.rmtree(scratch, ignore_errors=True)
 
-    return _freeze(run_dir, name, "store", f"{store.root}:{name}@v{info.version}", write, [], provenance)
+    return _freeze(run, name, "store", f"{store.root}:{name}@v{info.version}", write, [], provenance)
 
 
-def _check_name(name: str) -> None:
-    if not NAME_PATTERN.match(name) or len(name) > 64:
-        raise SkillforgeError(f"skill name {name!r} is not valid: use lowercase letters, digits and single hyphens (max 64)")
-
-
-def _freeze(run_dir: Path, name: str, mode: str, source: str, write, seed_sections: list[str], provenance: Provenance | None) -> StartVersion:
-    base = Path(run_dir) / "start"
-    record = base / "start.json"
-    folder = base / name
-    if record.is_file():
-        saved = orjson.loads(record.read_bytes())
-        if (saved.get("name"), saved.get("mode"), saved.get("source")) != (name, mode, source):
+def _freeze(run: RunFolder, name: str, mode: str, source: str, write, seed_sections: list[str], provenance: Provenance | None) -> StartVersion:
+    saved = saved_start(run)
+    if saved is not None:
+        if (saved.name, saved.mode, saved.source) != (name, mode, source):
             raise SkillforgeError(
-                f"{run_dir} was started from {saved.get('mode')} {saved.get('source')!r} ({saved.get('name')}); "
+                f"{run.root} was started from {saved.mode} {saved.source!r} ({saved.name}); "
                 f"it cannot resume from {mode} {source!r}: use a new run folder"
             )
-        saved_provenance = base / "provenance.json"
-        return StartVersion(
-            name=name, folder=folder, mode=mode, source=source, seed_sections=list(saved.get("seed_sections", [])),
-            provenance=Provenance.from_json(saved_provenance.read_bytes()) if saved_provenance.is_file() else None,
-        )
+        return saved
+    base = run.root / START_DIR
+    record = base / "start.json"
+    folder = base / name
     shutil.rmtree(base, ignore_errors=True)
     base.mkdir(parents=True)
     write(folder)
@@ -172,7 +226,7 @@ def _freeze(run_dir: Path, name: str, mode: str, source: str, write, seed_sectio
         doc.write(folder)
     start = StartVersion(name=name, folder=folder, mode=mode, source=source, seed_sections=seed_sections)
     if provenance is not None:
-        start.provenance = Provenance(skill=name, version=provenance.version, spans=doc.spans(provenance.lessons), lessons=provenance.lessons)
+        start.provenance = Provenance(skill=name, version=provenance.version, spans=doc.spans(provenance.lessons), lessons=provenance.lessons, dropped=provenance.dropped)
         (base / "provenance.json").write_bytes(start.provenance.to_json())
     record.write_bytes(orjson.dumps(start.to_dict(), option=orjson.OPT_INDENT_2))
     return start

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from skillforge.merge.prompts import render_prompt, skill_files, template_digest
-from skillforge.merge.runstate import RunFolder, digest
+from skillforge.llm import BudgetExceeded
 from skillforge.patch import Edit
+from skillforge.prompts import prompt_template, skill_files
+from skillforge.run import RunFolder, digest
 from skillforge.skill.document import SkillDoc
 from skillforge.skill.patch import EditResult
 
-TEMPLATE = "translate.md.j2"
+TEMPLATE = "translate"
 TARGET_FIELDS = ("target_section", "target_text", "old_text", "after_section")
 
 
@@ -53,24 +54,30 @@ async def translate_unmatched(doc: SkillDoc, unmatched: list[EditResult], *, cli
         (edit index → the edit with translated targets, for edits whose targets changed;
         usage ``{prompt_tokens, completion_tokens, cost_usd, calls, reused, error}``).
         A failed call returns no translations and the error in usage (the edits stay unmatched).
+
+    Raises:
+        BudgetExceeded: the call would pass the budget (nothing was sent).
     """
     views = [{"index": r.index, "reason": r.reason, **r.edit.to_dict()} for r in unmatched]
     files = [f for f in skill_files(doc) if f["path"] in {r.edit.file for r in unmatched}]
-    key = digest(client.settings.model, template_digest(TEMPLATE), views, files)
+    template = prompt_template(TEMPLATE)
+    key = digest(client.settings.model, template.hash, views, files)
     usage: dict[str, Any] = {"calls": 0, "reused": 0}
-    saved = run.load("translate.json", key)
+    saved = run.load_step("translate.json", key)
     if saved is not None:
         reply = saved["reply"]
         usage.update(saved.get("usage", {}), reused=1, calls=0)
     else:
-        messages = render_prompt(TEMPLATE, edits=views, files=files)
+        messages = template.messages(edits=views, files=files)
         try:
-            completion = await client.complete_json(messages, translate_schema([r.index for r in unmatched]), schema_name="translation")
+            completion = await client.complete_json(messages, translate_schema([r.index for r in unmatched]), schema_name="translation", template_hash=template.hash)
+        except BudgetExceeded:
+            raise
         except Exception as exc:  # LLMError: the edits stay unmatched and are reported
             return {}, {**usage, "calls": 1, "error": f"{type(exc).__name__}: {exc}"}
         reply = completion.data
         usage.update(prompt_tokens=completion.prompt_tokens, completion_tokens=completion.completion_tokens, cost_usd=completion.cost_usd, calls=1)
-        run.save("translate.json", {"key": key, "status": "done", "usage": {k: usage[k] for k in ("prompt_tokens", "completion_tokens", "cost_usd")}, "reply": reply})
+        run.save_step("translate.json", {"key": key, "status": "done", "usage": {k: usage[k] for k in ("prompt_tokens", "completion_tokens", "cost_usd")}, "reply": reply})
     by_index = {r.index: r.edit for r in unmatched}
     translated = {}
     for item in reply.get("edits", []):

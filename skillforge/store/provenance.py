@@ -12,10 +12,14 @@ Shape (JSON)::
      "spans": [{"file": "SKILL.md", "start": 12, "end": 14, "section": "## Pitfalls",
                 "lesson_ids": ["L-…"], "support": 3}],
      "lessons": {"L-…": {"title": "…", "kind": "failure",
-                         "evidence": [{"session_id": "…", "step_ids": [4, 5], "quote": "…"}]}}}
+                         "evidence": [{"session_id": "…", "step_ids": [4, 5], "quote": "…"}]}},
+     "dropped": {"L-…": "one-off: support 1 < 2"}}
 
 ``start``/``end`` are 1-based inclusive line numbers in the version's file; ``support`` is the
-number of distinct trajectories behind the span's lessons.
+number of distinct trajectories behind the span's lessons. ``dropped`` names the lessons the builds up
+to this version weighed and left out by a rule (one-off, environment-only, a merge's reason): with
+the lessons behind the spans, they are what a later build deepening this version need not propose
+again (absent in files written before it existed).
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ class Provenance:
     version: int
     spans: list[Span] = field(default_factory=list)
     lessons: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dropped: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> bytes:
         """Serialize (indented, keys sorted) for committing to the store."""
@@ -62,7 +67,10 @@ class Provenance:
             orjson.JSONDecodeError, KeyError, TypeError: on malformed data.
         """
         raw = orjson.loads(data)
-        return cls(skill=raw["skill"], version=raw["version"], spans=[Span(**s) for s in raw.get("spans", [])], lessons=raw.get("lessons", {}))
+        return cls(
+            skill=raw["skill"], version=raw["version"], spans=[Span(**s) for s in raw.get("spans", [])],
+            lessons=raw.get("lessons", {}), dropped=raw.get("dropped", {}),
+        )
 
     def spans_for(self, file: str, line: int) -> list[Span]:
         """The spans of ``file`` that cover ``line``."""

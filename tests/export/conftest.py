@@ -34,14 +34,15 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(scope="session")
 def distilled(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A store with ``airline`` (from tau-bench; SKILL.md + references/evidence.md) and ``spotter``
-    (from Claude Code sessions), both distilled offline from ../shared/traces. Read-only: tests
-    that add versions use :func:`store`."""
+    """A store with ``airline`` (from tau-bench, one-off items kept so that the evidence table
+    overflows: SKILL.md + references/evidence.md) and ``spotter`` (from Claude Code sessions), both
+    distilled offline from ../shared/traces. Read-only: tests that add versions use :func:`store`."""
     if not SHARED_TRACES.is_dir():
         pytest.skip(f"real trace corpus not found at {SHARED_TRACES} (set SKILLFORGE_SHARED_TRACES)")
     root = tmp_path_factory.mktemp("distilled") / "skills"
     for folder, name in (("tau-bench", "airline"), ("claude-code", "spotter")):
-        result = distill(DistillOptions(paths=[SHARED_TRACES / folder], skill_name=name, store_dir=root), Progress(disable=True))
+        options = DistillOptions(paths=[SHARED_TRACES / folder], skill_name=name, store_dir=root, min_support=1, workspace=root.parent / ".skillforge")
+        result = distill(options, Progress(disable=True))
         assert result.version is not None, result.validation
     return root
 

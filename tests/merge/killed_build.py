@@ -15,6 +15,7 @@ from pathlib import Path
 
 from skillforge.build import BuildOptions, build_skill
 from skillforge.llm import LLMClient, LLMSettings
+from skillforge.run import RunFolder
 from skillforge.skill.start import seed_start
 from tests.conftest import SAMPLE_TRACES
 from tests.merge.skill_model import heuristic_lessons, kind_of, prompt_of, responder
@@ -38,8 +39,9 @@ def main() -> None:
     install(killing, latency_s=0.01)
     # the same model string as test_build.py: saved steps are keyed by model
     client = LLMClient(LLMSettings(model="scripted/build"), concurrency=4)
-    start = seed_start(run_dir, "sample-traces", trajectory_count=len(trajectories))
-    asyncio.run(build_skill(lessons, start, client=client, options=BuildOptions(propose_batch=1, trajectory_count=len(trajectories)), run_dir=run_dir))
+    run = RunFolder(run_dir)
+    start = seed_start(run, "sample-traces", trajectory_count=len(trajectories))
+    asyncio.run(build_skill(lessons, start, client=client, options=BuildOptions(propose_batch=1, trajectory_count=len(trajectories)), run=run))
 
 
 if __name__ == "__main__":

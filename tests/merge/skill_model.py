@@ -81,6 +81,18 @@ def translate_reply(prompt: str, fixes: Callable[[dict[str, Any]], dict[str, Any
     return {"edits": out}
 
 
+def propose_with_broken_link(prompt: str) -> dict[str, Any]:
+    """:func:`propose_reply` whose first edit links to a reference that does not exist (a fix-loop case)."""
+    reply = propose_reply(prompt)
+    reply["edits"][0]["content"] += " See [details](references/missing.md)."
+    return reply
+
+
+def useless_fix(prompt: str) -> dict[str, Any]:
+    """A fix reply that changes something but fixes nothing."""
+    return {"reasoning": "?", "edits": [{"file": "SKILL.md", "op": "append_to_section", "target_section": "## Pitfalls", "content": "- still broken", "lesson_ids": []}]}
+
+
 def responder(overrides: dict[str, Callable[[str], Any]] | None = None, log: list[str] | None = None):
     """A scripted-provider responder answering all four prompts; ``overrides`` maps a prompt kind to
     ``prompt -> reply`` (a dict is sent as JSON, a str as is, an Exception raised); ``log`` collects

@@ -84,14 +84,14 @@ def test_blame_on_a_version_built_from_real_logs(sample_traces: Path, tmp_path: 
     import asyncio
 
     from skillforge.build import BuildOptions, build_skill
+    from skillforge.run import RunFolder
     from skillforge.skill.start import seed_start
     from tests.merge.skill_model import heuristic_lessons
 
     lessons, trajectories = heuristic_lessons(sample_traces)
-    run_dir = tmp_path / "run"
-    run_dir.mkdir()
-    start = seed_start(run_dir, "airline", description="Airline pitfalls. Use when a booking change fails.", trajectory_count=len(trajectories))
-    build = asyncio.run(build_skill(lessons, start, client=None, options=BuildOptions(trajectory_count=len(trajectories)), run_dir=run_dir))
+    run = RunFolder(tmp_path / "run")
+    start = seed_start(run, "airline", description="Airline pitfalls. Use when a booking change fails.", trajectory_count=len(trajectories))
+    build = asyncio.run(build_skill(lessons, start, client=None, options=BuildOptions(trajectory_count=len(trajectories)), run=run))
     assert build.ok
     store = SkillStore(tmp_path / "skills")
     store.commit_version("airline", 1, build.folder, {}, build.provenance)

@@ -1,16 +1,20 @@
 """Prompt templates (``templates/prompts/*.md.j2``), versioned by the hash of their text.
 
-A prompt template is a Jinja2 file with two blocks, ``system`` and ``user``, rendered into the
-two chat messages of a call. Shared parts live in files starting with ``_`` and are pulled in
-with ``{% include %}``. A template's version is the sha256 of its own source and of every
-template it includes (found with :func:`jinja2.meta.find_referenced_templates`), so editing a
-shared part changes the version of every prompt that uses it; the version keys the response
-cache and is written to the run manifest.
+Every LLM call of every stage (the analysts, propose, merge, translate, fix) renders its messages
+from one of these templates, kept as files beside the code after Trace2Skill's ``prompts/`` folder
+(DESIGN §6). A template is a Jinja2 file with a ``system`` and/or a ``user`` block, rendered into
+the chat messages of a call. Shared parts live in files starting with ``_`` and are pulled in
+with ``{% include %}``. A template's version (:attr:`PromptTemplate.hash`) is the sha256 of its own
+source and of every template it includes (found with :func:`jinja2.meta.find_referenced_templates`),
+so editing a shared part changes the version of every prompt that uses it. The version keys the
+response cache (``LLMClient.complete_json(template_hash=...)``) and the run folder's saved steps,
+and is written to the run manifest.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -25,7 +29,7 @@ BLOCKS = ("system", "user")
 
 @cache
 def _environment() -> Environment:
-    return Environment(
+    environment = Environment(
         loader=FileSystemLoader(str(data_dir("templates") / "prompts")),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
@@ -33,6 +37,8 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         autoescape=False,
     )
+    environment.filters["json"] = lambda value: json.dumps(value, indent=1, ensure_ascii=False)
+    return environment
 
 
 @dataclass(frozen=True)
@@ -40,7 +46,7 @@ class PromptTemplate:
     """One prompt template.
 
     Attributes:
-        name: file name without ``.md.j2`` (``failure``, ``success``…).
+        name: file name without ``.md.j2`` (``failure``, ``propose``, ``merge``…).
         hash: 16 hex digits of sha256 over the template's source and its includes.
     """
 
@@ -92,3 +98,10 @@ def prompt_template(name: str) -> PromptTemplate:
         digest.update(file_name.encode() + b"\0" + source.encode() + b"\0")
         pending.extend(sorted(ref for ref in meta.find_referenced_templates(environment.parse(source)) if ref))
     return PromptTemplate(name, digest.hexdigest()[:16])
+
+
+def skill_files(doc) -> list[dict[str, Any]]:
+    """The text files of a skill (a :class:`skillforge.skill.document.SkillDoc`) as the prompts
+    show them: ``[{path, lines, text}]``, SKILL.md first."""
+    names = sorted(doc.files, key=lambda name: (name != "SKILL.md", name))
+    return [{"path": name, "lines": len(doc.files[name]), "text": doc.text(name).rstrip("\n")} for name in names]
