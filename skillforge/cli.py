@@ -322,9 +322,20 @@ def log(
         )
     # columns no version has a value for (no run ids or costs yet, say) are left out
     columns = [c for c in rows[0] if c in ("version", "date") or any(row[c] for row in rows)]
+    widths = {c: max(len(c), *(len(row[c]) for row in rows)) for c in columns}
+    if sum(widths.values()) + 3 * len(columns) > console.width:
+        # a narrow terminal: one block per version reads better than a cropped table
+        console.print(f"[bold]{escape(name)}[/] in {escape(str(store))}", highlight=False)
+        for row in rows:
+            facts = [f"{row[c]} {c}" for c in ("traj.", "lessons") if row[c]] + [row[c] for c in ("model", "cost", "note") if row[c]]
+            console.print(f"[bold]{row['version']}[/]  {row['date']}  {escape(row['run'])}", highlight=False)
+            console.print(f"    {escape(' · '.join(facts))}", highlight=False)
+            if row["inputs"]:
+                console.print(f"    inputs: {escape(row['inputs'])}", highlight=False)
+        return
     table = Table(title=f"{name} in {store}", box=box.SIMPLE_HEAD)
     for column in columns:
-        table.add_column(column, overflow="fold", no_wrap=column in ("version", "date"))
+        table.add_column(column, no_wrap=True)
     for row in rows:
         table.add_row(*(escape(row[c]) for c in columns))
     console.print(table)
