@@ -1,0 +1,155 @@
+"""Which structured-output request each kind of model server takes: a small capability table.
+
+Every backend speaks OpenAI's chat API through litellm, but they disagree on how to ask for JSON
+that follows a schema. One wrong field and the server answers 400/422, so the request is chosen
+per backend here (pure code: litellm's facts are passed in by :mod:`skillforge.llm`, the only
+module that imports litellm):
+
+============================  =======================================================  ==========================================
+backend (how it is told)      request                                                  source
+============================  =======================================================  ==========================================
+hosted, schema-capable        ``response_format={"type": "json_schema",                OpenAI "Structured Outputs" API reference;
+(litellm's                    "json_schema": {"name", "schema", "strict": false}}``    litellm translates it for Anthropic, Gemini…
+``supports_response_schema``)
+Ollama (``ollama/``,          the same ``json_schema`` ``response_format``, which      litellm ``llms/ollama/*/transformation.py``;
+``ollama_chat/``)             litellm sends as Ollama's ``format: <schema>``           Ollama API docs, "Structured outputs"
+vLLM (``hosted_vllm/``)       ``json_schema`` ``response_format`` (guided decoding)    vLLM docs, "Structured Outputs"
+LM Studio (``lm_studio/``)    ``json_schema`` ``response_format``                      LM Studio docs, "Structured Output"
+llama.cpp server and other    ``response_format={"type": "json_object",                llama.cpp ``tools/server/README.md``;
+OpenAI-compatible servers     "schema": <schema>}`` (a grammar built from the          llama-cpp-python ``server/types.py``
+(``openai/<name>`` or         schema; a ``json_schema`` type is rejected with 422
+``llamafile/`` + api_base)    by llama-cpp-python's server)
+anything else                 ``{"type": "json_object"}`` when litellm lists           plain JSON mode; the schema goes in the
+                              ``response_format`` for the provider, else nothing       prompt (:func:`schema_instruction`)
+============================  =======================================================  ==========================================
+
+Whatever is requested, the reply is still parsed leniently and validated against the schema,
+with one repair round (:meth:`skillforge.llm.LLMClient.complete_json`); and a server that rejects
+the request (:func:`is_rejected_request`) is asked again with no structured-output field at all.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+JSON_SCHEMA = "json_schema"
+JSON_OBJECT_WITH_SCHEMA = "json_object+schema"
+JSON_OBJECT = "json_object"
+PROMPT_ONLY = "prompt"
+
+OPENAI_HOSTS = {"api.openai.com"}
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One row of the capability table.
+
+    Attributes:
+        name: a label for messages and docs (``ollama``, ``llama.cpp/openai-compatible``, …).
+        mode: one of :data:`JSON_SCHEMA`, :data:`JSON_OBJECT_WITH_SCHEMA`, :data:`JSON_OBJECT`,
+            :data:`PROMPT_ONLY`.
+    """
+
+    name: str
+    mode: str
+
+
+# litellm provider prefix -> backend, for self-hosted servers (the model string names them)
+_BY_PREFIX = {
+    "ollama": Backend("ollama", JSON_SCHEMA),
+    "ollama_chat": Backend("ollama", JSON_SCHEMA),
+    "hosted_vllm": Backend("vllm", JSON_SCHEMA),
+    "vllm": Backend("vllm", JSON_SCHEMA),
+    "lm_studio": Backend("lm_studio", JSON_SCHEMA),
+    "llamafile": Backend("llama.cpp/openai-compatible", JSON_OBJECT_WITH_SCHEMA),
+}
+OPENAI_COMPATIBLE = Backend("llama.cpp/openai-compatible", JSON_OBJECT_WITH_SCHEMA)
+HOSTED = Backend("hosted", JSON_SCHEMA)
+
+
+def provider_prefix(model: str) -> str:
+    """The litellm provider prefix of ``model`` (``"ollama"`` for ``ollama/qwen2.5``), or ``""``."""
+    head, sep, _ = model.partition("/")
+    return head.lower() if sep else ""
+
+
+def is_self_hosted(api_base: str | None) -> bool:
+    """True when ``api_base`` points somewhere other than OpenAI's own API."""
+    if not api_base:
+        return False
+    host = (urlparse(api_base).hostname or "").lower()
+    return host not in OPENAI_HOSTS
+
+
+def choose_backend(model: str, api_base: str | None, *, supports_schema: bool, supports_response_format: bool) -> Backend:
+    """Pick the capability-table row for a model.
+
+    Args:
+        model: a litellm model string (``openai/local``, ``ollama/qwen2.5-coder``, ``gpt-4o-mini``).
+        api_base: the server's base URL, or None for the provider's default.
+        supports_schema: litellm's ``supports_response_schema(model)``.
+        supports_response_format: whether litellm lists ``response_format`` among the provider's
+            supported parameters.
+
+    Returns:
+        A :class:`Backend`. Order: the self-hosted prefixes of the table; then models litellm knows
+        take a schema (also through a proxy's ``api_base``); then ``openai/<name>`` sent to a
+        non-OpenAI ``api_base`` (an OpenAI-compatible server, llama.cpp style); then plain JSON
+        mode; then prompt only.
+    """
+    prefix = provider_prefix(model)
+    if prefix in _BY_PREFIX:
+        return _BY_PREFIX[prefix]
+    if supports_schema:
+        return HOSTED
+    if prefix in ("openai", "") and is_self_hosted(api_base):
+        return OPENAI_COMPATIBLE
+    if supports_response_format:
+        return Backend("json-mode", JSON_OBJECT)
+    return Backend("prompt-only", PROMPT_ONLY)
+
+
+def response_format_for(backend: Backend, schema: dict[str, Any], name: str) -> dict[str, Any] | None:
+    """The ``response_format`` argument for ``litellm.acompletion``, or None to send none.
+
+    Args:
+        backend: from :func:`choose_backend`.
+        schema: the JSON Schema the reply must satisfy.
+        name: a short schema name; sanitised to ``[a-zA-Z0-9_-]{1,64}`` as OpenAI requires.
+    """
+    if backend.mode == JSON_SCHEMA:
+        clean = re.sub(r"[^a-zA-Z0-9_-]", "_", name)[:64] or "output"
+        return {"type": "json_schema", "json_schema": {"name": clean, "schema": schema, "strict": False}}
+    if backend.mode == JSON_OBJECT_WITH_SCHEMA:
+        return {"type": "json_object", "schema": schema}
+    if backend.mode == JSON_OBJECT:
+        return {"type": "json_object"}
+    return None
+
+
+def carries_schema(response_format: dict[str, Any] | None) -> bool:
+    """True when the request itself gives the server the schema (so the prompt need not)."""
+    if not response_format:
+        return False
+    return "schema" in response_format or "schema" in (response_format.get("json_schema") or {})
+
+
+def schema_instruction(schema: dict[str, Any]) -> str:
+    """The text appended to the last user message when the request does not carry the schema."""
+    return "\n\nReply with only one JSON value, no prose and no code fence, valid against this JSON Schema:\n" + json.dumps(schema, separators=(",", ":"))
+
+
+def is_rejected_request(exc: BaseException) -> bool:
+    """True when a server refused the structured-output field itself (HTTP 400/422 naming it).
+
+    Such a server is then asked without any ``response_format`` (prompt + validation + repair).
+    """
+    status = getattr(exc, "status_code", None)
+    if status not in (400, 422):
+        return False
+    text = str(exc).lower()
+    return any(word in text for word in ("response_format", "json_schema", "json_object", "schema", "grammar"))

@@ -1,0 +1,125 @@
+"""The structured-output capability table, with litellm's real facts and request mapping."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from jsonschema import Draft202012Validator
+
+from skillforge import backends
+from skillforge.llm import InvalidOutput, LLMClient, LLMError, LLMSettings, litellm, parse_json_reply, structured_output_format
+from tests.scripted_llm import install
+
+SCHEMA = {"type": "object", "required": ["answer"], "properties": {"answer": {"type": "integer"}}, "additionalProperties": False}
+MESSAGES = [{"role": "user", "content": "What is six times seven?"}]
+
+
+@pytest.mark.parametrize(
+    ("model", "api_base", "expected_type", "schema_where"),
+    [
+        ("gpt-4o-mini", None, "json_schema", "json_schema"),  # hosted, litellm knows it takes a schema
+        ("openai/gpt-4o-mini", "https://api.openai.com/v1", "json_schema", "json_schema"),
+        ("openai/local", "http://127.0.0.1:8080/v1", "json_object", "top"),  # llama.cpp-style server
+        ("llamafile/qwen", None, "json_object", "top"),
+        ("ollama/qwen2.5-coder:0.5b", None, "json_schema", "json_schema"),
+        ("ollama_chat/qwen2.5-coder:0.5b", None, "json_schema", "json_schema"),
+        ("hosted_vllm/Qwen/Qwen2.5-0.5B-Instruct", "http://127.0.0.1:8000/v1", "json_schema", "json_schema"),
+        ("lm_studio/qwen2.5-coder", None, "json_schema", "json_schema"),
+        ("groq/llama3-8b-8192", None, "json_object", None),  # plain JSON mode, schema in the prompt
+        ("scripted/test", None, None, None),  # litellm knows nothing: prompt only
+    ],
+)
+def test_capability_table(model: str, api_base: str | None, expected_type: str | None, schema_where: str | None) -> None:
+    request = structured_output_format(model, SCHEMA, "lesson list", api_base=api_base)
+    assert (request or {}).get("type") == expected_type
+    if schema_where == "json_schema":
+        assert request["json_schema"]["schema"] == SCHEMA and request["json_schema"]["name"] == "lesson_list"
+    elif schema_where == "top":
+        assert request["schema"] == SCHEMA
+    assert backends.carries_schema(request) is (schema_where is not None)
+
+
+@pytest.mark.parametrize("provider", ["ollama", "ollama_chat"])
+def test_ollama_request_puts_the_schema_in_format(provider: str) -> None:
+    """litellm's own mapping turns our json_schema response_format into Ollama's ``format``."""
+    from litellm.utils import get_optional_params
+
+    litellm()
+    request = structured_output_format(f"{provider}/qwen2.5-coder", SCHEMA, "answer")
+    params = get_optional_params(model="qwen2.5-coder", custom_llm_provider=provider, response_format=request)
+    assert params["format"] == SCHEMA
+
+
+def _rejecting_server(messages, index):
+    """A llama.cpp-like server: 422 whenever a response_format it does not take is sent."""
+    from tests.scripted_llm import STATE
+
+    if "response_format" in STATE.calls[-1].optional_params:
+        response = httpx.Response(422, request=httpx.Request("POST", "http://127.0.0.1:1/v1/chat/completions"))
+        return litellm().UnprocessableEntityError(
+            "[{'loc': ('body', 'response_format', 'type'), 'msg': \"Input should be 'text' or 'json_object'\"}]",
+            model="scripted",
+            llm_provider="scripted",
+            response=response,
+        )
+    return '{"answer": 42}'
+
+
+def test_rejected_structured_output_falls_back_to_the_prompt(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(backends._BY_PREFIX, "scripted", backends.Backend("strict-server", backends.JSON_SCHEMA))
+    state = install(_rejecting_server)
+    client = LLMClient(LLMSettings(model="scripted/test", backoff_initial_s=0.01))
+    first = asyncio.run(client.complete_json(MESSAGES, SCHEMA))
+    assert first.data == {"answer": 42} and first.attempts == 2
+    assert "response_format" in state.calls[0].optional_params
+    assert "response_format" not in state.calls[1].optional_params
+    assert '"required":["answer"]' in state.calls[1].messages[-1]["content"]  # the schema moved into the prompt
+    second = asyncio.run(client.complete_json(MESSAGES, SCHEMA))
+    assert second.attempts == 1 and "response_format" not in state.calls[2].optional_params  # remembered
+
+
+def test_other_bad_requests_are_not_retried_without_the_format(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(backends._BY_PREFIX, "scripted", backends.Backend("strict-server", backends.JSON_SCHEMA))
+    too_long = litellm().BadRequestError("This model's maximum context length is 4096 tokens", model="scripted", llm_provider="scripted")
+    state = install(lambda messages, i: too_long)
+    with pytest.raises(LLMError, match="maximum context length"):
+        asyncio.run(LLMClient(LLMSettings(model="scripted/test")).complete_json(MESSAGES, SCHEMA))
+    assert len(state.calls) == 1
+
+
+VALIDATOR = Draft202012Validator(SCHEMA)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        '{"answer": 42}',
+        '```json\n{"answer": 42}\n```',
+        '```json{"answer": 42}```',  # fence with no newline
+        '```\n{"answer": 42}\n```\nThis JSON gives the answer.',
+        "<think>The user wants {\"answer\": 1}? No: 6*7.</think>\n{\"answer\": 42}",  # reasoning block
+        'Sure [1]! Here is the result: {"answer": 42} Hope this helps {really}.',  # brackets in prose
+        'For example {"answer": "n"} would be wrong; the answer is:\n{"answer": 42}',  # example echoed first
+    ],
+)
+def test_parse_json_reply_tolerates_small_model_wrapping(reply: str) -> None:
+    assert parse_json_reply(reply, VALIDATOR) == {"answer": 42}
+
+
+def test_parse_json_reply_does_not_pick_a_nested_value() -> None:
+    validator = Draft202012Validator({"type": "object", "required": ["lessons"]})
+    with pytest.raises(InvalidOutput, match="'lessons' is a required property"):
+        parse_json_reply('{"result": {"lessons": []}}', validator)
+
+
+@pytest.mark.parametrize("reply", ['{"answer": 4', "I cannot help with that.", '```json\n{"answer": \n```'])
+def test_parse_json_reply_rejects_broken_json(reply: str) -> None:
+    with pytest.raises(InvalidOutput, match="no parseable JSON"):
+        parse_json_reply(reply, VALIDATOR)
+
+
+def test_schema_errors_describe_the_longest_value() -> None:
+    with pytest.raises(InvalidOutput, match=r"at answer: 'forty-two' is not of type 'integer'"):
+        parse_json_reply('See [1]. {"answer": "forty-two"}', VALIDATOR)
