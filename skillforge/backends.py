@@ -25,7 +25,8 @@ anything else                 ``{"type": "json_object"}`` when litellm lists    
 
 Whatever is requested, the reply is still parsed leniently and validated against the schema,
 with one repair round (:meth:`skillforge.llm.LLMClient.complete_json`); and a server that rejects
-the request (:func:`is_rejected_request`) is asked again with no structured-output field at all.
+the request (:func:`is_rejected_request`) is asked again one step down the ladder of
+:func:`fallback_mode`, ending with no structured-output field at all.
 """
 
 from __future__ import annotations
@@ -113,22 +114,59 @@ def choose_backend(model: str, api_base: str | None, *, supports_schema: bool, s
     return Backend("prompt-only", PROMPT_ONLY)
 
 
-def response_format_for(backend: Backend, schema: dict[str, Any], name: str) -> dict[str, Any] | None:
+PLACEHOLDER_API_KEY = "no-key-needed"
+
+
+def placeholder_api_key(model: str, api_base: str | None, environ: dict[str, str]) -> str | None:
+    """A dummy API key for an ``openai/<name>`` model at a self-hosted ``api_base``, or None.
+
+    litellm's OpenAI client refuses to send a request without a key, while local servers
+    (llama.cpp, vLLM without ``--api-key``, LM Studio) ignore it. Returns None when the user set
+    ``OPENAI_API_KEY`` (in ``environ``; litellm then sends theirs) or the model is not of that kind.
+    """
+    if provider_prefix(model) not in ("openai", "") or not is_self_hosted(api_base) or environ.get("OPENAI_API_KEY"):
+        return None
+    return PLACEHOLDER_API_KEY
+
+
+def response_format_for(mode: str, schema: dict[str, Any], name: str) -> dict[str, Any] | None:
     """The ``response_format`` argument for ``litellm.acompletion``, or None to send none.
 
     Args:
-        backend: from :func:`choose_backend`.
+        mode: a :attr:`Backend.mode` (from :func:`choose_backend`, or :func:`fallback_mode`).
         schema: the JSON Schema the reply must satisfy.
         name: a short schema name; sanitised to ``[a-zA-Z0-9_-]{1,64}`` as OpenAI requires.
     """
-    if backend.mode == JSON_SCHEMA:
+    if mode == JSON_SCHEMA:
         clean = re.sub(r"[^a-zA-Z0-9_-]", "_", name)[:64] or "output"
         return {"type": "json_schema", "json_schema": {"name": clean, "schema": schema, "strict": False}}
-    if backend.mode == JSON_OBJECT_WITH_SCHEMA:
+    if mode == JSON_OBJECT_WITH_SCHEMA:
         return {"type": "json_object", "schema": schema}
-    if backend.mode == JSON_OBJECT:
+    if mode == JSON_OBJECT:
         return {"type": "json_object"}
     return None
+
+
+_LADDER = [JSON_SCHEMA, JSON_OBJECT_WITH_SCHEMA, JSON_OBJECT, PROMPT_ONLY]
+
+
+def mode_of(response_format: dict[str, Any] | None) -> str:
+    """The mode a ``response_format`` made by :func:`response_format_for` stands for."""
+    if not response_format:
+        return PROMPT_ONLY
+    if response_format.get("type") == "json_schema":
+        return JSON_SCHEMA
+    return JSON_OBJECT_WITH_SCHEMA if "schema" in response_format else JSON_OBJECT
+
+
+def fallback_mode(refused: dict[str, Any] | None) -> str:
+    """The next mode to try after a server refused ``refused``.
+
+    The ladder is ``json_schema`` → ``json_object`` + schema (llama.cpp's grammar still enforces
+    the schema) → plain ``json_object`` → prompt only; :data:`PROMPT_ONLY` is the last step.
+    """
+    index = _LADDER.index(mode_of(refused))
+    return _LADDER[min(index + 1, len(_LADDER) - 1)]
 
 
 def carries_schema(response_format: dict[str, Any] | None) -> bool:
@@ -144,12 +182,17 @@ def schema_instruction(schema: dict[str, Any]) -> str:
 
 
 def is_rejected_request(exc: BaseException) -> bool:
-    """True when a server refused the structured-output field itself (HTTP 400/422 naming it).
+    """True when a server refused the structured-output field itself.
 
-    Such a server is then asked without any ``response_format`` (prompt + validation + repair).
+    That is HTTP 400/422 naming ``response_format``, a schema or a grammar, or HTTP 500 naming
+    ``response_format`` (llama-cpp-python's server answers its own request-validation errors with
+    500: ``'loc': ('body', 'response_format', 'type')``). Such a server is then asked one step
+    down :func:`fallback_mode`; the error is not retried as is.
     """
     status = getattr(exc, "status_code", None)
+    text = str(exc).lower()
+    if status == 500:
+        return "response_format" in text
     if status not in (400, 422):
         return False
-    text = str(exc).lower()
     return any(word in text for word in ("response_format", "json_schema", "json_object", "schema", "grammar"))

@@ -284,6 +284,7 @@ class LLMClient:
         self.budget_usd = budget_usd
         self.budget_stopped = False
         self._reserved_usd = 0.0
+        self._fallback_mode: str | None = None  # set when the server refused the table's request
         self._concurrency = max(1, concurrency)
         self._semaphores: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
 
@@ -295,7 +296,6 @@ class LLMClient:
         if loop not in self._semaphores:
             self._semaphores = {loop: asyncio.Semaphore(self._concurrency)}
         return self._semaphores[loop]
-        self._plain_json = False  # set when the server rejected its structured-output request
 
     @property
     def expected_completion_tokens(self) -> int:
@@ -430,17 +430,23 @@ class LLMClient:
         }
         if self.settings.api_base:
             kwargs["api_base"] = self.settings.api_base
+            placeholder = backends.placeholder_api_key(self.settings.model, self.settings.api_base, os.environ)
+            if placeholder and "api_key" not in kwargs:
+                kwargs["api_key"] = placeholder
         if self.settings.temperature is not None:
             kwargs["temperature"] = self.settings.temperature
         if self.settings.max_tokens is not None:
             kwargs["max_tokens"] = self.settings.max_tokens
-        response_format = None if self._plain_json else structured_output_format(self.settings.model, schema, schema_name, api_base=self.settings.api_base)
+        if self._fallback_mode is None:
+            response_format = structured_output_format(self.settings.model, schema, schema_name, api_base=self.settings.api_base)
+        else:
+            response_format = backends.response_format_for(self._fallback_mode, schema, schema_name)
         if response_format is not None:
             kwargs["response_format"] = response_format
         if not backends.carries_schema(response_format):
             kwargs["messages"] = _with_schema_instruction(messages, schema)
         retrying = AsyncRetrying(
-            retry=retry_if_exception(is_transient),
+            retry=retry_if_exception(lambda exc: is_transient(exc) and not (response_format and backends.is_rejected_request(exc))),
             stop=stop_after_attempt(self.settings.max_attempts),
             wait=_waiter(self.settings),
             reraise=True,
@@ -462,7 +468,8 @@ class LLMClient:
             raise
         except Exception as exc:  # litellm maps provider errors onto openai exception classes
             if response_format is not None and backends.is_rejected_request(exc):
-                self._plain_json = True  # this server refuses the field: prompt + validation from now on
+                # this server refuses that field: step down the ladder for this and later calls
+                self._fallback_mode = backends.fallback_mode(response_format)
                 return await self._call(messages, schema, schema_name, result)
             kind = "retries exhausted" if is_transient(exc) else "call failed"
             first_line = (str(exc).strip().splitlines() or [""])[0][:300]
@@ -557,7 +564,7 @@ def structured_output_format(model: str, schema: dict[str, Any], name: str, *, a
     except Exception:  # unknown model/provider
         supports_format = False
     backend = backends.choose_backend(model, api_base, supports_schema=supports_schema, supports_response_format=supports_format)
-    return backends.response_format_for(backend, schema, name)
+    return backends.response_format_for(backend.mode, schema, name)
 
 
 _FENCE = re.compile(r"```[a-zA-Z0-9_-]*[ \t]*\n?(.*?)```", re.DOTALL)

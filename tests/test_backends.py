@@ -52,32 +52,52 @@ def test_ollama_request_puts_the_schema_in_format(provider: str) -> None:
     assert params["format"] == SCHEMA
 
 
-def _rejecting_server(messages, index):
-    """A llama.cpp-like server: 422 whenever a response_format it does not take is sent."""
+LLAMA_CPP_PYTHON_REFUSAL = "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), 'msg': \"Input should be 'text' or 'json_object'\"}"
+
+
+def _refusal(status: int) -> Exception:
+    """How servers refuse a response_format: 422 (FastAPI/vLLM), 500 (llama-cpp-python's server)."""
+    lib = litellm()
+    response = httpx.Response(status, request=httpx.Request("POST", "http://127.0.0.1:1/v1/chat/completions"))
+    if status == 500:
+        return lib.InternalServerError(LLAMA_CPP_PYTHON_REFUSAL, model="scripted", llm_provider="scripted")
+    return lib.UnprocessableEntityError(LLAMA_CPP_PYTHON_REFUSAL, model="scripted", llm_provider="scripted", response=response)
+
+
+def _strict_server(monkeypatch: pytest.MonkeyPatch, status: int, accepts) -> tuple:
+    """A server behind the scripted provider that refuses every response_format ``accepts`` rejects."""
     from tests.scripted_llm import STATE
 
-    if "response_format" in STATE.calls[-1].optional_params:
-        response = httpx.Response(422, request=httpx.Request("POST", "http://127.0.0.1:1/v1/chat/completions"))
-        return litellm().UnprocessableEntityError(
-            "[{'loc': ('body', 'response_format', 'type'), 'msg': \"Input should be 'text' or 'json_object'\"}]",
-            model="scripted",
-            llm_provider="scripted",
-            response=response,
-        )
-    return '{"answer": 42}'
-
-
-def test_rejected_structured_output_falls_back_to_the_prompt(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(backends._BY_PREFIX, "scripted", backends.Backend("strict-server", backends.JSON_SCHEMA))
-    state = install(_rejecting_server)
-    client = LLMClient(LLMSettings(model="scripted/test", backoff_initial_s=0.01))
+
+    def respond(messages, index):
+        sent = STATE.calls[-1].optional_params.get("response_format")
+        return '{"answer": 42}' if accepts(sent) else _refusal(status)
+
+    return install(respond), LLMClient(LLMSettings(model="scripted/test", backoff_initial_s=0.01))
+
+
+def test_llama_cpp_python_refusing_json_schema_gets_json_object_with_schema(monkeypatch: pytest.MonkeyPatch) -> None:
+    state, client = _strict_server(monkeypatch, 500, lambda sent: sent is None or sent["type"] == "json_object")
     first = asyncio.run(client.complete_json(MESSAGES, SCHEMA))
-    assert first.data == {"answer": 42} and first.attempts == 2
-    assert "response_format" in state.calls[0].optional_params
-    assert "response_format" not in state.calls[1].optional_params
-    assert '"required":["answer"]' in state.calls[1].messages[-1]["content"]  # the schema moved into the prompt
+    assert first.data == {"answer": 42} and first.attempts == 2  # the 500 refusal is not retried as is
+    assert state.calls[0].optional_params["response_format"]["type"] == "json_schema"
+    assert state.calls[1].optional_params["response_format"] == {"type": "json_object", "schema": SCHEMA}
+    assert state.calls[1].messages == MESSAGES  # the grammar carries the schema; the prompt is left alone
     second = asyncio.run(client.complete_json(MESSAGES, SCHEMA))
-    assert second.attempts == 1 and "response_format" not in state.calls[2].optional_params  # remembered
+    assert second.attempts == 1 and state.calls[2].optional_params["response_format"]["type"] == "json_object"
+
+
+@pytest.mark.parametrize("status", [422, 500])
+def test_server_refusing_every_format_ends_with_the_schema_in_the_prompt(monkeypatch: pytest.MonkeyPatch, status: int) -> None:
+    state, client = _strict_server(monkeypatch, status, lambda sent: sent is None)
+    first = asyncio.run(client.complete_json(MESSAGES, SCHEMA))
+    assert first.data == {"answer": 42} and first.attempts == 4
+    sent = [call.optional_params.get("response_format") for call in state.calls]
+    assert [backends.mode_of(s) for s in sent] == [backends.JSON_SCHEMA, backends.JSON_OBJECT_WITH_SCHEMA, backends.JSON_OBJECT, backends.PROMPT_ONLY]
+    assert '"required":["answer"]' in state.calls[-1].messages[-1]["content"]  # the schema moved into the prompt
+    second = asyncio.run(client.complete_json(MESSAGES, SCHEMA))
+    assert second.attempts == 1 and "response_format" not in state.calls[-1].optional_params  # remembered
 
 
 def test_other_bad_requests_are_not_retried_without_the_format(monkeypatch: pytest.MonkeyPatch) -> None:
