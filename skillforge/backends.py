@@ -19,8 +19,8 @@ llama.cpp server and other    ``response_format={"type": "json_object",         
 OpenAI-compatible servers     "schema": <schema>}`` (a grammar built from the          llama-cpp-python ``server/types.py``
 (``openai/<name>`` or         schema; a ``json_schema`` type is rejected with 422
 ``llamafile/`` + api_base)    by llama-cpp-python's server)
-anything else                 ``{"type": "json_object"}`` when litellm lists           plain JSON mode; the schema goes in the
-                              ``response_format`` for the provider, else nothing       prompt (:func:`schema_instruction`)
+anything else                 ``{"type": "json_object"}`` when litellm lists           plain JSON mode; the prompt states the
+                              ``response_format`` for the provider, else nothing       schema (``templates/prompts/_reply_format``)
 ============================  =======================================================  ==========================================
 
 Whatever is requested, the reply is still parsed leniently and validated against the schema,
@@ -31,7 +31,6 @@ the request (:func:`is_rejected_request`) is asked again one step down the ladde
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -167,18 +166,6 @@ def fallback_mode(refused: dict[str, Any] | None) -> str:
     """
     index = _LADDER.index(mode_of(refused))
     return _LADDER[min(index + 1, len(_LADDER) - 1)]
-
-
-def carries_schema(response_format: dict[str, Any] | None) -> bool:
-    """True when the request itself gives the server the schema (so the prompt need not)."""
-    if not response_format:
-        return False
-    return "schema" in response_format or "schema" in (response_format.get("json_schema") or {})
-
-
-def schema_instruction(schema: dict[str, Any]) -> str:
-    """The text appended to the last user message when the request does not carry the schema."""
-    return "\n\nReply with only one JSON value, no prose and no code fence, valid against this JSON Schema:\n" + json.dumps(schema, separators=(",", ":"))
 
 
 def is_rejected_request(exc: BaseException) -> bool:

@@ -10,10 +10,11 @@ What a call does (:meth:`LLMClient.complete_json`):
 1. waits for a slot (bounded concurrency, an :class:`asyncio.Semaphore`);
 2. calls ``litellm.acompletion`` with a timeout, asking for structured output in the way the
    backend takes it (:mod:`skillforge.backends`: a capability table); a server that rejects that
-   request is asked again without it, with the schema in the prompt;
+   request is asked again one step down (``json_schema`` → ``json_object`` + schema →
+   ``json_object`` → none: the prompt, which states the schema, and validation);
 3. retries rate limits (429), timeouts, connection errors and 5xx with exponential backoff and
    jitter (tenacity), honouring a ``Retry-After`` header when the provider sends one;
-4. parses the reply (code fences and leading prose stripped) and validates it with jsonschema;
+4. parses the reply (reasoning blocks, code fences and surrounding prose skipped) and validates it with jsonschema;
    an invalid reply gets one repair round (the errors are sent back to the model);
 5. accounts tokens and USD (litellm's local cost map; 0.0 when the model has no price).
 
@@ -40,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 from jsonschema import Draft202012Validator
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
@@ -443,8 +445,6 @@ class LLMClient:
             response_format = backends.response_format_for(self._fallback_mode, schema, schema_name)
         if response_format is not None:
             kwargs["response_format"] = response_format
-        if not backends.carries_schema(response_format):
-            kwargs["messages"] = _with_schema_instruction(messages, schema)
         retrying = AsyncRetrying(
             retry=retry_if_exception(lambda exc: is_transient(exc) and not (response_format and backends.is_rejected_request(exc))),
             stop=stop_after_attempt(self.settings.max_attempts),
@@ -486,16 +486,6 @@ class LLMClient:
         self.totals.completion_tokens += completion_tokens
         self.totals.cost_usd += cost
         return response.choices[0].message.content or ""
-
-
-def _with_schema_instruction(messages: list[dict[str, Any]], schema: dict[str, Any]) -> list[dict[str, Any]]:
-    """``messages`` with the schema appended to the last user message (a copy; the input is kept)."""
-    out = [dict(m) for m in messages]
-    for message in reversed(out):
-        if message.get("role") == "user" and isinstance(message.get("content"), str):
-            message["content"] += backends.schema_instruction(schema)
-            break
-    return out
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -28,7 +28,7 @@ MESSAGES = [{"role": "user", "content": "What is six times seven?"}]
         ("hosted_vllm/Qwen/Qwen2.5-0.5B-Instruct", "http://127.0.0.1:8000/v1", "json_schema", "json_schema"),
         ("lm_studio/qwen2.5-coder", None, "json_schema", "json_schema"),
         ("groq/llama3-8b-8192", None, "json_object", None),  # plain JSON mode, schema in the prompt
-        ("scripted/test", None, None, None),  # litellm knows nothing: prompt only
+        ("nosuch/model", None, None, None),  # litellm knows nothing: prompt only
     ],
 )
 def test_capability_table(model: str, api_base: str | None, expected_type: str | None, schema_where: str | None) -> None:
@@ -38,7 +38,6 @@ def test_capability_table(model: str, api_base: str | None, expected_type: str |
         assert request["json_schema"]["schema"] == SCHEMA and request["json_schema"]["name"] == "lesson_list"
     elif schema_where == "top":
         assert request["schema"] == SCHEMA
-    assert backends.carries_schema(request) is (schema_where is not None)
 
 
 @pytest.mark.parametrize("provider", ["ollama", "ollama_chat"])
@@ -83,19 +82,19 @@ def test_llama_cpp_python_refusing_json_schema_gets_json_object_with_schema(monk
     assert first.data == {"answer": 42} and first.attempts == 2  # the 500 refusal is not retried as is
     assert state.calls[0].optional_params["response_format"]["type"] == "json_schema"
     assert state.calls[1].optional_params["response_format"] == {"type": "json_object", "schema": SCHEMA}
-    assert state.calls[1].messages == MESSAGES  # the grammar carries the schema; the prompt is left alone
+    assert state.calls[1].messages == MESSAGES
     second = asyncio.run(client.complete_json(MESSAGES, SCHEMA))
     assert second.attempts == 1 and state.calls[2].optional_params["response_format"]["type"] == "json_object"
 
 
 @pytest.mark.parametrize("status", [422, 500])
-def test_server_refusing_every_format_ends_with_the_schema_in_the_prompt(monkeypatch: pytest.MonkeyPatch, status: int) -> None:
+def test_server_refusing_every_format_ends_with_prompt_and_validation(monkeypatch: pytest.MonkeyPatch, status: int) -> None:
     state, client = _strict_server(monkeypatch, status, lambda sent: sent is None)
     first = asyncio.run(client.complete_json(MESSAGES, SCHEMA))
     assert first.data == {"answer": 42} and first.attempts == 4
     sent = [call.optional_params.get("response_format") for call in state.calls]
     assert [backends.mode_of(s) for s in sent] == [backends.JSON_SCHEMA, backends.JSON_OBJECT_WITH_SCHEMA, backends.JSON_OBJECT, backends.PROMPT_ONLY]
-    assert '"required":["answer"]' in state.calls[-1].messages[-1]["content"]  # the schema moved into the prompt
+    assert all(call.messages == MESSAGES for call in state.calls)  # the prompt is the caller's, unchanged
     second = asyncio.run(client.complete_json(MESSAGES, SCHEMA))
     assert second.attempts == 1 and "response_format" not in state.calls[-1].optional_params  # remembered
 
