@@ -113,6 +113,35 @@ def choose_backend(model: str, api_base: str | None, *, supports_schema: bool, s
     return Backend("prompt-only", PROMPT_ONLY)
 
 
+LOCAL_TIMEOUT_S = 600.0
+"""Per-call timeout (seconds) for self-hosted servers: a CPU model takes minutes on a long prompt,
+and a timed-out request keeps the server busy (llama.cpp finishes it anyway), so the retry queues
+behind it. Nothing is billed while waiting."""
+
+
+def is_local(model: str, api_base: str | None) -> bool:
+    """True for a self-hosted server: a self-hosted prefix of the table, or a non-OpenAI ``api_base``."""
+    return provider_prefix(model) in _BY_PREFIX or is_self_hosted(api_base)
+
+
+def local_settings(model: str, api_base: str | None, completion_tokens: int) -> dict[str, Any]:
+    """Overrides of :class:`skillforge.llm.LLMSettings` for a self-hosted server, or ``{}``.
+
+    Args:
+        completion_tokens: the reply's share of the context the prompts were fitted to (tokens).
+
+    Returns:
+        ``{"timeout_s": LOCAL_TIMEOUT_S, "max_tokens": completion_tokens}``: a local server has one
+        context window (llama.cpp ``--n_ctx``, Ollama ``num_ctx``) for prompt and reply together, so
+        the reply is capped at the share kept free for it; otherwise a small model that loops
+        inside a JSON string runs until the window is full. Hosted APIs get no cap (a reasoning
+        model spends output tokens before it answers).
+    """
+    if not is_local(model, api_base):
+        return {}
+    return {"timeout_s": LOCAL_TIMEOUT_S, "max_tokens": completion_tokens}
+
+
 PLACEHOLDER_API_KEY = "no-key-needed"
 
 

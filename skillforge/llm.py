@@ -52,6 +52,8 @@ DEFAULT_TIMEOUT_S = 120.0
 DEFAULT_MAX_ATTEMPTS = 5
 DEFAULT_CONCURRENCY = 8
 MAX_RETRY_AFTER_S = 120.0
+TRUNCATED_ECHO_CHARS = 600
+"""Characters of a reply cut off at ``max_tokens`` that the repair round shows the model again."""
 DEFAULT_EXPECTED_COMPLETION_TOKENS = 1000
 """Completion tokens assumed for a call whose ``max_tokens`` is not set (budget checks, dry runs)."""
 
@@ -134,6 +136,8 @@ class Completion:
         attempts: API calls made (1 = first try succeeded; 0 when answered from the cache).
         repaired: True when the first reply was invalid and the repair round fixed it.
         cached: True when the answer came from the :class:`ResponseCache` (no tokens, no cost).
+        finish_reason: the provider's reason the last reply ended (``stop``; ``length`` when it
+            hit ``max_tokens``), ``""`` when not reported.
     """
 
     data: Any
@@ -144,6 +148,7 @@ class Completion:
     attempts: int = 0
     repaired: bool = False
     cached: bool = False
+    finish_reason: str = ""
 
 
 @dataclass
@@ -366,9 +371,18 @@ class LLMClient:
                 try:
                     result.data = parse_json_reply(text, validator)
                 except InvalidOutput as problem:
+                    shown = text
+                    if result.finish_reason == "length":  # say why, or a small model repeats the long reply
+                        limit = f" ({self.settings.max_tokens} tokens)" if self.settings.max_tokens else ""
+                        problem = InvalidOutput(
+                            f"the reply was cut off at the completion-token limit{limit} before the JSON ended; "
+                            "write a shorter, complete JSON (fewer and shorter items)"
+                        )
+                        # echo only its start: the whole of it would crowd a small context window
+                        shown = text[:TRUNCATED_ECHO_CHARS] + " [… cut off]"
                     repair = [
                         *messages,
-                        {"role": "assistant", "content": text},
+                        {"role": "assistant", "content": shown},
                         {
                             "role": "user",
                             "content": f"Your reply was not valid: {problem}. Reply again with only the corrected JSON, nothing else.",
@@ -485,7 +499,9 @@ class LLMClient:
         self.totals.prompt_tokens += prompt_tokens
         self.totals.completion_tokens += completion_tokens
         self.totals.cost_usd += cost
-        return response.choices[0].message.content or ""
+        choice = response.choices[0]
+        result.finish_reason = str(getattr(choice, "finish_reason", "") or "")
+        return choice.message.content or ""
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -142,3 +142,16 @@ def test_parse_json_reply_rejects_broken_json(reply: str) -> None:
 def test_schema_errors_describe_the_longest_value() -> None:
     with pytest.raises(InvalidOutput, match=r"at answer: 'forty-two' is not of type 'integer'"):
         parse_json_reply('See [1]. {"answer": "forty-two"}', VALIDATOR)
+
+
+def test_reply_cut_at_max_tokens_gets_a_repair_that_says_so() -> None:
+    """A small local model looping inside a string hits max_tokens: the repair says why, echoing only the start."""
+    from tests.scripted_llm import Truncated
+
+    long_text = '{"answer": "' + "again and " * 400
+    state = install(lambda messages, i: Truncated(long_text) if i == 0 else '{"answer": 42}')
+    result = asyncio.run(LLMClient(LLMSettings(model="scripted/test", max_tokens=1000)).complete_json(MESSAGES, SCHEMA))
+    assert result.data == {"answer": 42} and result.repaired and result.finish_reason == "stop"
+    echoed, request = state.calls[1].messages[-2]["content"], state.calls[1].messages[-1]["content"]
+    assert echoed.endswith("[… cut off]") and len(echoed) < len(long_text) // 4
+    assert "cut off at the completion-token limit (1000 tokens)" in request
