@@ -155,3 +155,35 @@ def test_reply_cut_at_max_tokens_gets_a_repair_that_says_so() -> None:
     echoed, request = state.calls[1].messages[-2]["content"], state.calls[1].messages[-1]["content"]
     assert echoed.endswith("[… cut off]") and len(echoed) < len(long_text) // 4
     assert "cut off at the completion-token limit (1000 tokens)" in request
+
+
+@pytest.mark.parametrize(
+    ("model", "api_base", "local"),
+    [
+        ("openai/local", "http://127.0.0.1:8080/v1", True),
+        ("ollama_chat/qwen2.5-coder:7b", None, True),  # litellm's default http://localhost:11434
+        ("hosted_vllm/Qwen/Qwen2.5-7B-Instruct", "http://gpu-box:8000/v1", True),
+        ("gpt-4o-mini", None, False),
+        ("openai/gpt-4o-mini", "https://api.openai.com/v1", False),
+        ("anthropic/claude-3-5-sonnet-20240620", None, False),
+    ],
+)
+def test_local_servers_get_a_long_timeout_a_reply_cap_and_a_placeholder_key(model: str, api_base: str | None, local: bool) -> None:
+    settings = backends.local_settings(model, api_base, 1000)
+    assert settings == ({"timeout_s": backends.LOCAL_TIMEOUT_S, "max_tokens": 1000} if local else {})
+    openai_style = backends.provider_prefix(model) in ("openai", "")
+    expected_key = backends.PLACEHOLDER_API_KEY if local and openai_style else None
+    assert backends.placeholder_api_key(model, api_base, environ={}) == expected_key
+    assert backends.placeholder_api_key(model, api_base, environ={"OPENAI_API_KEY": "set-by-user"}) is None  # theirs is used
+
+
+def test_distill_client_for_a_local_server(tmp_path) -> None:
+    """The pipeline's client for ``--model openai/local --api-base …`` carries the local settings."""
+    from skillforge.config import ModelConfig
+    from skillforge.pipeline import DistillOptions, _client
+
+    options = DistillOptions(paths=[tmp_path], model=ModelConfig(model="openai/local", api_base="http://127.0.0.1:8080/v1"), workspace=tmp_path)
+    settings = _client(options, "llm").settings
+    assert settings.timeout_s == backends.LOCAL_TIMEOUT_S and settings.max_tokens == 1000
+    hosted = _client(DistillOptions(paths=[tmp_path], model=ModelConfig(model="gpt-4o-mini"), workspace=tmp_path), "llm").settings
+    assert hosted.max_tokens is None and hosted.timeout_s < backends.LOCAL_TIMEOUT_S
