@@ -29,7 +29,7 @@ pytestmark = pytest.mark.local_model
 
 SKILL = "e2e-local"
 CONTEXT_TOKENS = 4096  # the server's --n_ctx
-TIMEOUT_S = 900  # the whole distill; measured 4-10 minutes here
+TIMEOUT_S = 1200  # the whole distill (analysis and build); see the README for measured times
 
 
 def _pick_tau_bench(corpus: Path) -> tuple[dict[str, Any], dict[str, Any]]:
