@@ -17,8 +17,8 @@ vLLM (``hosted_vllm/``)       ``json_schema`` ``response_format`` (guided decodi
 LM Studio (``lm_studio/``)    ``json_schema`` ``response_format``                      LM Studio docs, "Structured Output"
 llama.cpp server and other    ``response_format={"type": "json_object",                llama.cpp ``tools/server/README.md``;
 OpenAI-compatible servers     "schema": <schema>}`` (a grammar built from the          llama-cpp-python ``server/types.py``
-(``openai/<name>`` or         schema; a ``json_schema`` type is rejected with 422
-``llamafile/`` + api_base)    by llama-cpp-python's server)
+(``openai/<name>`` or         schema; llama-cpp-python's server refuses a
+``llamafile/`` + api_base)    ``json_schema`` type, with HTTP 500)
 anything else                 ``{"type": "json_object"}`` when litellm lists           plain JSON mode; the prompt states the
                               ``response_format`` for the provider, else nothing       schema (``templates/prompts/_reply_format``)
 ============================  =======================================================  ==========================================
