@@ -3,9 +3,11 @@
 trajectories of ../shared/traces, then ``validate`` and ``export``.
 
 Structure and plumbing only, never the wording: the passes ran and each prompt fitted the context,
-lessons parse and validate and cite steps that exist, the merge ran, a valid version is stored and
-exported, tokens and cost are in the manifest. One distill run serves every test of the module
-(about 3-6 minutes on 2 cores). Marked ``local_model`` (deselect with ``-m "not local_model"``).
+the model's lessons parsed and validated and went through the grounding check (kept lessons cite
+steps that exist; a 0.5B model often misquotes, and those are dropped with the reason recorded),
+the consolidation stage ran, a valid version is stored and exported, tokens and cost are in the
+manifest. One distill run serves every test of the module (about 6-7 minutes on 2 cores here).
+Marked ``local_model`` (deselect with ``-m "not local_model"``).
 """
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ def e2e(local_model_server, tmp_path_factory: pytest.TempPathFactory) -> dict[st
 
 
 def test_a_valid_version_is_stored_and_exported(e2e) -> None:
-    assert re.search(rf"stored {SKILL} v1 in skills/{SKILL} \(3 trajectories, \d+ lessons, \d+ after merge", " ".join(e2e["distill"].stdout.split()))
+    assert re.search(rf"stored {SKILL} v1 in skills/{SKILL} \(3 trajectories, \d+ lessons, \d+ edits applied", " ".join(e2e["distill"].stdout.split())), e2e["distill"].stdout
     assert e2e["validate"].returncode == 0, e2e["validate"].stdout + e2e["validate"].stderr
     assert e2e["export"].returncode == 0, e2e["export"].stdout + e2e["export"].stderr
     exported = list((e2e["work"] / "exported").rglob("SKILL.md"))
@@ -96,7 +98,8 @@ def test_manifest_records_the_model_tokens_cost_and_stages(e2e) -> None:
     assert usage["calls"] >= 3 and usage["cached"] == 0
     assert usage["prompt_tokens"] > 1000 and usage["completion_tokens"] > 50
     assert usage["cost_usd"] == 0.0  # a local model has no price, and says so with a zero, not a gap
-    assert {"ingest", "analyse", "merge", "store"} <= set(manifest["timings_s"])
+    assert {"ingest", "analyse", "build", "store"} <= set(manifest["timings_s"])
+    assert set(manifest["stages"]) >= {"analyse", "build"} and manifest["stages"]["analyse"]["calls"] >= 3
     assert manifest["counts"]["trajectories"] == 3 and manifest["version"] == {"name": SKILL, "version": 1}
 
 
@@ -111,11 +114,15 @@ def test_one_pass_per_trajectory_each_within_the_context(e2e) -> None:
             assert record["trajectory_tokens"] <= record["raw_tokens"]
 
 
-def test_lessons_validate_and_cite_steps_that_exist(e2e) -> None:
+def test_lessons_validate_cite_existing_steps_and_reach_the_build(e2e) -> None:
     run = e2e["run"]
+    records = list(run.read_passes().values())
+    returned = sum(r["kept"] + len(r["dropped"]) for r in records if r["status"] == "done")
+    assert returned >= 1, f"the real model returned no lesson that passed the schema: {records}"
+    for record in records:
+        assert all(d["problems"] for d in record["dropped"])  # every dropped lesson says why
     steps = {t.session_id: {s.step_id for s in t.steps} for t in run.read_trajectories()}
     lessons = [orjson.loads(line) for line in (run.root / "lessons.jsonl").read_bytes().splitlines() if line.strip()]
-    assert lessons, "the real model produced no grounded lesson from three trajectories"
     validator = schema_validator("lesson")
     for lesson in lessons:
         assert not list(validator.iter_errors(lesson)), lesson
@@ -123,6 +130,8 @@ def test_lessons_validate_and_cite_steps_that_exist(e2e) -> None:
             assert evidence["session_id"] in steps
             assert set(evidence["step_ids"]) <= steps[evidence["session_id"]]
     manifest = run.read_manifest()
-    assert manifest["counts"]["lessons"] == len(lessons) and 1 <= manifest["counts"]["groups"] <= len(lessons)
-    skill_md = (e2e["work"] / "skills" / SKILL / "SKILL.md").read_text()
-    assert "## Evidence" in skill_md or "references/" in skill_md  # the merge rendered its groups with their evidence
+    assert manifest["counts"]["lessons"] == len(lessons)
+    consolidation = manifest["consolidation"]  # the build ran on what was kept (a seed skill when nothing was)
+    assert consolidation["lessons"] == len(lessons) and consolidation["mode"] == "llm"
+    assert consolidation["applied"] == manifest["counts"]["edits_applied"]
+    assert orjson.loads((run.root / "validation.json").read_bytes())["ok"] is True
