@@ -103,6 +103,18 @@ def distill(
     for warning in result.warnings:
         err_console.print(f"[yellow]note:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     analysis = result.manifest.get("analysis", {})
+    shortened = analysis.get("shortened") or {}
+    if shortened.get("trajectories"):
+        context = (result.manifest.get("model") or {}).get("context_tokens")
+        err_console.print(
+            f"[yellow]note:[/] to fit the context{f' of {context:,} tokens' if context else ''}, {shortened['trajectories']} "
+            f"trajector{'y was' if shortened['trajectories'] == 1 else 'ies were'} shortened ({shortened['cut_blocks']} long texts cut, "
+            f"{shortened['omitted_steps']} steps omitted, marked in the prompts"
+            + (f"; still too long: {', '.join(shortened['not_fitting'])}" if shortened["not_fitting"] else "")
+            + f"); per pass in {result.run.root / 'passes.jsonl' if result.run else 'the run folder'}",
+            highlight=False,
+            soft_wrap=True,
+        )
     failed_passes = analysis.get("failed_passes", [])
     for failed in failed_passes[:20]:
         err_console.print(f"[red]pass failed[/] {escape(failed['pass_id'])}: {escape(str(failed['error']))}", highlight=False, soft_wrap=True)

@@ -8,11 +8,13 @@ model/cost map instead of fetching it over the network.
 What a call does (:meth:`LLMClient.complete_json`):
 
 1. waits for a slot (bounded concurrency, an :class:`asyncio.Semaphore`);
-2. calls ``litellm.acompletion`` with a timeout, asking for structured output through
-   ``response_format`` JSON schema where litellm says the model supports it;
+2. calls ``litellm.acompletion`` with a timeout, asking for structured output in the way the
+   backend takes it (:mod:`skillforge.backends`: a capability table); a server that rejects that
+   request is asked again one step down (``json_schema`` → ``json_object`` + schema →
+   ``json_object`` → none: the prompt, which states the schema, and validation);
 3. retries rate limits (429), timeouts, connection errors and 5xx with exponential backoff and
    jitter (tenacity), honouring a ``Retry-After`` header when the provider sends one;
-4. parses the reply (code fences and leading prose stripped) and validates it with jsonschema;
+4. parses the reply (reasoning blocks, code fences and surrounding prose skipped) and validates it with jsonschema;
    an invalid reply gets one repair round (the errors are sent back to the model);
 5. accounts tokens and USD (litellm's local cost map; 0.0 when the model has no price).
 
@@ -43,12 +45,15 @@ import orjson
 from jsonschema import Draft202012Validator
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
+from skillforge import backends
 from skillforge.errors import SkillforgeError
 
 DEFAULT_TIMEOUT_S = 120.0
 DEFAULT_MAX_ATTEMPTS = 5
 DEFAULT_CONCURRENCY = 8
 MAX_RETRY_AFTER_S = 120.0
+TRUNCATED_ECHO_CHARS = 600
+"""Characters of a reply cut off at ``max_tokens`` that the repair round shows the model again."""
 DEFAULT_EXPECTED_COMPLETION_TOKENS = 1000
 """Completion tokens assumed for a call whose ``max_tokens`` is not set (budget checks, dry runs)."""
 
@@ -131,6 +136,8 @@ class Completion:
         attempts: API calls made (1 = first try succeeded; 0 when answered from the cache).
         repaired: True when the first reply was invalid and the repair round fixed it.
         cached: True when the answer came from the :class:`ResponseCache` (no tokens, no cost).
+        finish_reason: the provider's reason the last reply ended (``stop``; ``length`` when it
+            hit ``max_tokens``), ``""`` when not reported.
     """
 
     data: Any
@@ -141,6 +148,7 @@ class Completion:
     attempts: int = 0
     repaired: bool = False
     cached: bool = False
+    finish_reason: str = ""
 
 
 @dataclass
@@ -283,6 +291,7 @@ class LLMClient:
         self.budget_usd = budget_usd
         self.budget_stopped = False
         self._reserved_usd = 0.0
+        self._fallback_mode: str | None = None  # set when the server refused the table's request
         self._concurrency = max(1, concurrency)
         self._semaphores: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
 
@@ -362,9 +371,18 @@ class LLMClient:
                 try:
                     result.data = parse_json_reply(text, validator)
                 except InvalidOutput as problem:
+                    shown = text
+                    if result.finish_reason == "length":  # say why, or a small model repeats the long reply
+                        limit = f" ({self.settings.max_tokens} tokens)" if self.settings.max_tokens else ""
+                        problem = InvalidOutput(
+                            f"the reply was cut off at the completion-token limit{limit} before the JSON ended; "
+                            "write a shorter, complete JSON (fewer and shorter items)"
+                        )
+                        # echo only its start: the whole of it would crowd a small context window
+                        shown = text[:TRUNCATED_ECHO_CHARS] + " [… cut off]"
                     repair = [
                         *messages,
-                        {"role": "assistant", "content": text},
+                        {"role": "assistant", "content": shown},
                         {
                             "role": "user",
                             "content": f"Your reply was not valid: {problem}. Reply again with only the corrected JSON, nothing else.",
@@ -428,15 +446,21 @@ class LLMClient:
         }
         if self.settings.api_base:
             kwargs["api_base"] = self.settings.api_base
+            placeholder = backends.placeholder_api_key(self.settings.model, self.settings.api_base, os.environ)
+            if placeholder and "api_key" not in kwargs:
+                kwargs["api_key"] = placeholder
         if self.settings.temperature is not None:
             kwargs["temperature"] = self.settings.temperature
         if self.settings.max_tokens is not None:
             kwargs["max_tokens"] = self.settings.max_tokens
-        response_format = structured_output_format(self.settings.model, schema, schema_name)
+        if self._fallback_mode is None:
+            response_format = structured_output_format(self.settings.model, schema, schema_name, api_base=self.settings.api_base)
+        else:
+            response_format = backends.response_format_for(self._fallback_mode, schema, schema_name)
         if response_format is not None:
             kwargs["response_format"] = response_format
         retrying = AsyncRetrying(
-            retry=retry_if_exception(is_transient),
+            retry=retry_if_exception(lambda exc: is_transient(exc) and not (response_format and backends.is_rejected_request(exc))),
             stop=stop_after_attempt(self.settings.max_attempts),
             wait=_waiter(self.settings),
             reraise=True,
@@ -457,6 +481,10 @@ class LLMClient:
         except BudgetExceeded:
             raise
         except Exception as exc:  # litellm maps provider errors onto openai exception classes
+            if response_format is not None and backends.is_rejected_request(exc):
+                # this server refuses that field: step down the ladder for this and later calls
+                self._fallback_mode = backends.fallback_mode(response_format)
+                return await self._call(messages, schema, schema_name, result)
             kind = "retries exhausted" if is_transient(exc) else "call failed"
             first_line = (str(exc).strip().splitlines() or [""])[0][:300]
             raise LLMError(f"{self.settings.model}: {kind} after {tries} attempt(s): {type(exc).__name__}: {first_line}", result.attempts) from exc
@@ -471,7 +499,9 @@ class LLMClient:
         self.totals.prompt_tokens += prompt_tokens
         self.totals.completion_tokens += completion_tokens
         self.totals.cost_usd += cost
-        return response.choices[0].message.content or ""
+        choice = response.choices[0]
+        result.finish_reason = str(getattr(choice, "finish_reason", "") or "")
+        return choice.message.content or ""
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -522,61 +552,73 @@ def _waiter(settings: LLMSettings):
     return wait
 
 
-def structured_output_format(model: str, schema: dict[str, Any], name: str) -> dict[str, Any] | None:
+def structured_output_format(model: str, schema: dict[str, Any], name: str, *, api_base: str | None = None) -> dict[str, Any] | None:
     """The ``response_format`` to request for ``model``, or None to rely on the prompt and validation.
 
-    Uses ``{"type": "json_schema", ...}`` when ``litellm.supports_response_schema`` says the
-    model takes it; models litellm does not know get None.
+    The choice is the capability table in :mod:`skillforge.backends` (``json_schema`` for hosted
+    models and Ollama/vLLM/LM Studio, ``json_object`` + ``schema`` for llama.cpp-style
+    OpenAI-compatible servers at ``api_base``, plain JSON mode or nothing otherwise); this
+    function only adds litellm's facts about the model.
     """
     lib = litellm()
     try:
-        supported = lib.supports_response_schema(model=model)
+        supports_schema = bool(lib.supports_response_schema(model=model))
     except Exception:  # unknown model/provider
-        supported = False
-    if not supported:
-        return None
-    return {"type": "json_schema", "json_schema": {"name": re.sub(r"[^a-zA-Z0-9_-]", "_", name)[:64], "schema": schema, "strict": False}}
+        supports_schema = False
+    try:
+        supports_format = "response_format" in (lib.get_supported_openai_params(model=model) or [])
+    except Exception:  # unknown model/provider
+        supports_format = False
+    backend = backends.choose_backend(model, api_base, supports_schema=supports_schema, supports_response_format=supports_format)
+    return backends.response_format_for(backend.mode, schema, name)
 
 
-_FENCE = re.compile(r"```(?:json|JSON)?\s*\n(.*?)\n?```", re.DOTALL)
+_FENCE = re.compile(r"```[a-zA-Z0-9_-]*[ \t]*\n?(.*?)```", re.DOTALL)
+_THINKING = re.compile(r"<think>.*?(?:</think>|$)", re.DOTALL | re.IGNORECASE)
+_MAX_STARTS = 50  # top-level ``{``/``[`` positions tried per candidate text
 
 
 def parse_json_reply(text: str, validator: Draft202012Validator) -> Any:
-    """Parse a model reply as JSON and validate it.
+    """Parse a model reply as JSON and validate it, tolerating what chat models wrap around JSON.
 
-    Code fences and prose before the first ``{`` or ``[`` are stripped; trailing prose after the
-    JSON value is ignored.
+    Stripped or skipped: ``<think>…</think>`` reasoning blocks, code fences (with or without a
+    language tag or a newline), prose before and after the value, and values that do not parse
+    (a ``[note]`` in the prose). Fenced blocks are tried first, then the whole reply; among the
+    top-level JSON values found, the first one valid against the schema wins (a model that echoes
+    an example before its answer still passes).
+
+    Returns:
+        The parsed value (dict, list, …).
 
     Raises:
-        InvalidOutput: when no JSON value can be parsed or it fails the schema (message lists
-            up to three schema errors with their paths).
+        InvalidOutput: when no JSON value can be parsed, or none fits the schema (the message
+            lists up to three schema errors of the longest value, with their paths).
     """
-    candidates = [m.group(1) for m in _FENCE.finditer(text)] + [text]
-    data: Any = None
-    parsed = False
-    for candidate in candidates:
-        start = min((i for i in (candidate.find("{"), candidate.find("[")) if i >= 0), default=-1)
-        if start < 0:
-            continue
-        try:
-            data = orjson.loads(candidate[start:])
-            parsed = True
-            break
-        except orjson.JSONDecodeError:
-            pass
-        try:
-            data, _ = json.JSONDecoder().raw_decode(candidate[start:])
-            parsed = True
-            break
-        except ValueError:
-            continue
-    if not parsed:
+    text = _THINKING.sub("", text)
+    decoder = json.JSONDecoder()
+    values: list[tuple[int, Any]] = []  # (length in characters, value) of each parsed, invalid value
+    for candidate in [m.group(1) for m in _FENCE.finditer(text)] + [text]:
+        position, tried = 0, 0
+        while tried < _MAX_STARTS:
+            starts = [i for i in (candidate.find("{", position), candidate.find("[", position)) if i >= 0]
+            if not starts:
+                break
+            start, tried = min(starts), tried + 1
+            try:
+                value, end = decoder.raw_decode(candidate, start)
+            except ValueError:
+                position = start + 1
+                continue
+            if not any(True for _ in validator.iter_errors(value)):
+                return value
+            values.append((end - start, value))
+            position = end  # values nested inside this one are not answers of their own
+    if not values:
         raise InvalidOutput("the reply contains no parseable JSON")
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.path))
-    if errors:
-        described = "; ".join(f"at {'/'.join(map(str, e.path)) or '(root)'}: {e.message[:200]}" for e in errors[:3])
-        raise InvalidOutput(f"JSON does not match the schema: {described}")
-    return data
+    longest = max(values, key=lambda pair: pair[0])[1]
+    errors = sorted(validator.iter_errors(longest), key=lambda e: list(e.path))
+    described = "; ".join(f"at {'/'.join(map(str, e.path)) or '(root)'}: {e.message[:200]}" for e in errors[:3])
+    raise InvalidOutput(f"JSON does not match the schema: {described}")
 
 
 def _cost(lib, response, model: str, usage) -> float:

@@ -641,9 +641,12 @@ def _heuristic_analysis(trajectories: list[Trajectory], bars: StageBars) -> Anal
 def _client(options: DistillOptions, analyst: str):
     if analyst != "llm":
         return None
-    from skillforge.llm import LLMClient, LLMSettings, ResponseCache
+    from skillforge import backends
+    from skillforge.llm import DEFAULT_EXPECTED_COMPLETION_TOKENS, LLMClient, LLMSettings, ResponseCache
 
-    settings = LLMSettings(model=options.model.model or "", api_base=options.model.api_base)
+    model, api_base = options.model.model or "", options.model.api_base
+    local = backends.local_settings(model, api_base, DEFAULT_EXPECTED_COMPLETION_TOKENS)
+    settings = LLMSettings(model=model, api_base=api_base, **local)
     cache = ResponseCache(Path(options.workspace) / CACHE_DIR)
     return LLMClient(settings, options.model.concurrency, cache=cache, budget_usd=options.budget_usd)
 

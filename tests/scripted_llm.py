@@ -3,7 +3,8 @@
 The LLM path under test is the real one (``litellm.acompletion`` called from skillforge.llm);
 only the provider at the end is replaced. A test sets a *responder*, a function
 ``(messages, call_index) -> str | Exception``; strings become the reply, exceptions are raised
-(use :func:`rate_limited`, :func:`timed_out`, :func:`server_error` for realistic faults).
+(use :func:`rate_limited`, :func:`timed_out`, :func:`server_error` for realistic faults, and
+:class:`Truncated` for a reply cut at ``max_tokens``).
 Registered once per process through ``litellm.custom_provider_map``.
 
 :func:`lesson_responder` is a rule-made analyst: it reads the rendered trajectories in the
@@ -88,10 +89,13 @@ def _handler_class(lib):
                 STATE.in_flight -= 1
             if isinstance(out, Exception):
                 raise out
+            finish = "stop"
+            if isinstance(out, Truncated):
+                out, finish = str(out), "length"
             prompt_tokens = sum(len(str(m.get("content", ""))) for m in messages) // 4
             return lib.ModelResponse(
                 model=model,
-                choices=[{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": out}}],
+                choices=[{"index": 0, "finish_reason": finish, "message": {"role": "assistant", "content": out}}],
                 usage={"prompt_tokens": prompt_tokens, "completion_tokens": len(out) // 4, "total_tokens": prompt_tokens + len(out) // 4},
             )
 
@@ -123,6 +127,10 @@ def register_price() -> str:
         }
     )
     return PRICED_MODEL
+
+
+class Truncated(str):
+    """A reply the provider cut at ``max_tokens`` (``finish_reason: "length"``): return one from a responder."""
 
 
 def rate_limited(retry_after: float | None = 0.05) -> Exception:

@@ -220,3 +220,24 @@ def test_resume_refuses_a_finished_run_and_an_unknown_one(sample_traces: Path, w
         distill(DistillOptions(resume=done.run.run_id), _quiet())
     with pytest.raises(SkillforgeError, match="no run 'nope'"):
         distill(DistillOptions(resume="nope"), _quiet())
+
+
+def test_small_context_prompts_fit_and_the_cuts_are_reported(sample_traces: Path, workdir: Path) -> None:
+    """--context-tokens 4096 (a small local model): every prompt fits beside the reply, and the
+    run says which trajectories were shortened, in the journal, the manifest and on the terminal."""
+    state = install(pipeline_responder())
+    result = _cli("distill", str(sample_traces), "--model", "scripted/test", "--context-tokens", "4096", "--concurrency", "4")
+    assert result.exit_code == 0, result.output
+    first_round = [c.messages for c in state.calls if is_analyst_prompt(c.messages) and read_prompt(c.messages).repair is None]
+    assert first_round and all(count_tokens("scripted/test", messages=m) <= 4096 - 1000 for m in first_round)
+    run = RunFolder.open(workdir / ".skillforge", "latest")
+    records = list(run.read_passes().values())
+    shortened = {s: cut for r in records for s, cut in r["shortened"].items()}
+    assert shortened and all(cut["cut_blocks"] or cut["omitted_steps"] for cut in shortened.values())
+    totals = run.read_manifest()["analysis"]["shortened"]
+    assert totals["trajectories"] == len(shortened) and totals["omitted_steps"] == sum(len(r["shortened"][s]["omitted_steps"]) for r in records for s in r["shortened"])
+    assert re.search(rf"to fit the context of 4,096 tokens, {len(shortened)} trajector(y was|ies were) shortened", " ".join(result.output.split()))
+    # nothing was shortened at a roomy context
+    state = install(pipeline_responder())
+    roomy = _cli("distill", str(sample_traces / "claude-code" / "short.jsonl"), "--model", "scripted/test", "--context-tokens", "32000", "--skill", "roomy")
+    assert roomy.exit_code == 0 and "shortened" not in roomy.output

@@ -23,7 +23,7 @@ MAX_PER_OUTCOME = 2
 
 def output_schema() -> dict[str, Any]:
     """The reply: ``difference`` (what the successful runs did differently) and ``lessons``."""
-    return reply_schema(KINDS, {"difference": {"type": "string", "minLength": 1}})
+    return reply_schema(KINDS, {"difference": {"type": "string", "minLength": 1, "maxLength": 400}})
 
 
 def notes(reply: dict[str, Any]) -> dict[str, Any]:

@@ -23,7 +23,7 @@ def output_schema() -> dict[str, Any]:
         "type": "object",
         "additionalProperties": False,
         "required": ["status", "reason"],
-        "properties": {"status": {"enum": ["success", "failure", "unknown"]}, "reason": {"type": "string", "minLength": 1}},
+        "properties": {"status": {"enum": ["success", "failure", "unknown"]}, "reason": {"type": "string", "minLength": 1, "maxLength": 300}},
     }
     return reply_schema(KINDS, {"outcome": outcome})
 

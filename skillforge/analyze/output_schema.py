@@ -16,6 +16,14 @@ from skillforge.resources import load_schema
 MAX_LESSONS = 3
 """Lessons per analyst pass (Trace2Skill: at most 3 memory items per analysis)."""
 
+REPLY_MAX_CHARS = {"title": 160, "when": 300, "guidance": 400, "rationale": 400, "quote": 300, "tag": 40}
+"""Longest string per lesson field in a reply (characters). With at most 3 lessons, a complete
+reply stays within the ~1,000 completion tokens the prompt fitting keeps free; servers that turn
+the schema into a grammar (llama.cpp) also stop a small model that loops inside a string there."""
+MAX_EVIDENCE = 3
+MAX_STEP_IDS = 8
+MAX_TAGS = 5
+
 
 def lesson_item_schema(kinds: tuple[str, ...]) -> dict[str, Any]:
     """The lesson schema without ``id`` and with ``kind`` limited to ``kinds``."""
@@ -25,7 +33,31 @@ def lesson_item_schema(kinds: tuple[str, ...]) -> dict[str, Any]:
     schema["properties"].pop("id")
     schema["required"] = [key for key in schema["required"] if key != "id"]
     schema["properties"]["kind"] = {"enum": list(kinds)}
+    properties = schema["properties"]
+    for key in ("title", "when", "guidance", "rationale"):
+        properties[key]["maxLength"] = REPLY_MAX_CHARS[key]
+    properties["tags"]["maxItems"] = MAX_TAGS
+    properties["tags"]["items"]["maxLength"] = REPLY_MAX_CHARS["tag"]
+    evidence = properties["evidence"]
+    evidence["maxItems"] = MAX_EVIDENCE
+    evidence["items"]["properties"]["quote"]["maxLength"] = REPLY_MAX_CHARS["quote"]
+    evidence["items"]["properties"]["step_ids"]["maxItems"] = MAX_STEP_IDS
     return schema
+
+
+def bind_evidence(schema: dict[str, Any], session_ids: list[str]) -> dict[str, Any]:
+    """A copy of a reply schema whose evidence can only cite the sessions the prompt shows.
+
+    ``session_id`` becomes an ``enum`` of ``session_ids``, so a model with schema-constrained
+    decoding (llama.cpp's grammar, OpenAI's structured outputs) cannot invent or decorate an id
+    (a 0.5B model wrote ``"tau-bench"`` and ``"<id> step 3"``), and every other model reads the
+    allowed ids in the schema of its prompt. Step ids and quotes are still checked after the
+    reply (:func:`skillforge.analyze.grounding.grounding_problems`), with a repair round.
+    """
+    bound = copy.deepcopy(schema)
+    evidence = bound["properties"]["lessons"]["items"]["properties"]["evidence"]["items"]["properties"]
+    evidence["session_id"] = {"enum": list(dict.fromkeys(session_ids))}
+    return bound
 
 
 def reply_schema(kinds: tuple[str, ...], properties: dict[str, Any] | None = None, max_lessons: int = MAX_LESSONS) -> dict[str, Any]:

@@ -29,7 +29,7 @@ import orjson
 from skillforge.analyze import comparative, judge
 from skillforge.analyze.analysts import analyst_for
 from skillforge.analyze.grounding import grounding_problems
-from skillforge.analyze.output_schema import MAX_LESSONS, reply_schema
+from skillforge.analyze.output_schema import MAX_LESSONS, bind_evidence, reply_schema
 from skillforge.prompts import PromptTemplate, prompt_template
 from skillforge.analyze.render_trajectory import RenderedTrajectory, render_trajectory
 from skillforge.analyze.signals import compute_signals
@@ -46,7 +46,12 @@ MAX_HINTS = 25
 """Signal hints shown per trajectory (the first ones; the rest are counted)."""
 
 MIN_TRAJECTORY_TOKENS = 512
-"""Token budget floor for one trajectory, even when the context is nearly full with instructions."""
+"""Token budget floor for one trajectory, even when the context is nearly full with instructions;
+lowered to an equal share (not below :data:`MIN_SHARE_TOKENS`) when several runs must share a small
+context (a comparative pass on a 4k-token local model), so the prompt still fits."""
+
+MIN_SHARE_TOKENS = 128
+"""The lowest per-trajectory budget when runs share a small context."""
 
 FIT_ATTEMPTS = 3
 """Renders tried per prompt to bring it under the context (the first nearly always fits)."""
@@ -124,6 +129,7 @@ class AnalysisReport:
                 "sent": sum(r["trajectory_tokens"] for r in per_trajectory),
                 "raw": sum(r["raw_tokens"] for r in per_trajectory),
             },
+            "shortened": _shortened_totals(self.records),
             "judged_outcomes": {r["sessions"][0]: r["notes"]["outcome"] for r in done if r["analyst"] == judge.NAME},
             "templates": self.templates,
         }
@@ -189,7 +195,7 @@ class PassRunner:
                 reply and instructions); the trajectories are cut further to make room.
         """
         template = prompt_template(analysis.analyst.TEMPLATE)
-        schema = analysis.analyst.output_schema()
+        schema = _bound(analysis.analyst.output_schema(), analysis)
         shared = {"max_lessons": MAX_LESSONS, "schema_json": orjson.dumps(schema).decode(), "task_id": analysis.task_id}
         empty = [_view(t, None) for t in analysis.trajectories]
         overhead = count_tokens(self.client.settings.model, messages=template.messages(**shared, t=empty[0], runs=empty))
@@ -208,9 +214,10 @@ class PassRunner:
     def _render(self, trajectories: list[Trajectory], available: int) -> list[RenderedTrajectory]:
         seen: dict[str, str] = {}
         rendered: list[RenderedTrajectory] = []
+        floor = min(MIN_TRAJECTORY_TOKENS, max(MIN_SHARE_TOKENS, available // len(trajectories)))
         for index, trajectory in enumerate(trajectories):
             # an equal share of what is left, so tokens one run leaves unused go to the next
-            budget = max(MIN_TRAJECTORY_TOKENS, available // (len(trajectories) - index))
+            budget = max(floor, available // (len(trajectories) - index))
             rendered.append(render_trajectory(trajectory, budget, self.count, seen=seen, label=trajectory.session_id))
             available -= rendered[-1].tokens
         return rendered
@@ -242,6 +249,7 @@ class PassRunner:
             "cost_usd": 0.0,
             "trajectory_tokens": sum(r.tokens for r in prompt.rendered),
             "raw_tokens": sum(r.raw_tokens for r in prompt.rendered),
+            "shortened": _shortened(prompt.rendered),
         }
         try:
             reply = await self._call(record, prompt.messages, prompt.schema, analysis.analyst.NAME, prompt.template.hash)
@@ -299,7 +307,7 @@ class PassRunner:
             # the repair turn does not fit beside the full prompt: cut the trajectories further
             reserve = count_tokens(model, messages=turn) + FIT_MARGIN_TOKENS
             messages = [*self.prompt(analysis, reserve=reserve).messages, *turn]
-        schema = reply_schema(analysis.analyst.KINDS, max_lessons=len(failing))
+        schema = _bound(reply_schema(analysis.analyst.KINDS, max_lessons=len(failing)), analysis)
         originals = [(lesson.title, problems) for _, lesson, problems in failing]
         try:
             reply = await self._call(record, messages, schema, "lessons", f"{prompt.template.hash}+{template.hash}")
@@ -413,6 +421,37 @@ def _lesson(item: dict[str, Any], analysis: AnalystPass) -> Lesson:
     tags = list(dict.fromkeys([*item.get("tags", []), f"analyst:{analysis.analyst.NAME}"]))
     data = {**item, "id": lesson_id(item["kind"], item["title"], evidence), "tags": tags}
     return Lesson.from_dict(data)
+
+
+def _shortened(rendered: list[RenderedTrajectory]) -> dict[str, dict[str, Any]]:
+    """What fitting the context cut, per trajectory that was shortened (for the run journal).
+
+    Returns:
+        ``{session_id: {"cut_blocks": int, "omitted_steps": [step ids], "fits": bool}}``.
+    """
+    return {
+        r.session_id: {"cut_blocks": r.cut_blocks, "omitted_steps": list(r.omitted_steps), "fits": r.fits}
+        for r in rendered
+        if r.cut_blocks or r.omitted_steps or not r.fits
+    }
+
+
+def _shortened_totals(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Across passes: trajectories shortened to fit the context, blocks cut, steps omitted, and
+    the trajectories that did not fit even so (``shortened`` of each record; older journals lack it)."""
+    cuts = [cut for r in records for cut in (r.get("shortened") or {}).values()]
+    sessions = {session for r in records for session in (r.get("shortened") or {})}
+    return {
+        "trajectories": len(sessions),
+        "cut_blocks": sum(c["cut_blocks"] for c in cuts),
+        "omitted_steps": sum(len(c["omitted_steps"]) for c in cuts),
+        "not_fitting": sorted({s for r in records for s, c in (r.get("shortened") or {}).items() if not c["fits"]}),
+    }
+
+
+def _bound(schema: dict[str, Any], analysis: AnalystPass) -> dict[str, Any]:
+    """``schema`` with evidence limited to the pass's sessions (:func:`bind_evidence`)."""
+    return bind_evidence(schema, [t.session_id for t in analysis.trajectories])
 
 
 def _view(trajectory: Trajectory, rendered: RenderedTrajectory | None) -> dict[str, Any]:
