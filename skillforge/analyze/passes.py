@@ -28,7 +28,7 @@ import orjson
 
 from skillforge.analyze import comparative, judge
 from skillforge.analyze.analysts import analyst_for
-from skillforge.analyze.grounding import grounding_problems
+from skillforge.analyze.grounding import grounding_problems, snap_evidence
 from skillforge.analyze.output_schema import MAX_LESSONS, bind_evidence, reply_schema
 from skillforge.prompts import PromptTemplate, prompt_template
 from skillforge.analyze.render_trajectory import RenderedTrajectory, render_trajectory
@@ -122,6 +122,7 @@ class AnalysisReport:
                 "unique": len(self.lessons),
                 "kept": sum(r["kept"] for r in done),
                 "repaired": sum(r["repaired"] for r in done),
+                "quotes_snapped": sum(r.get("snapped", 0) for r in done),
                 "dropped": sum(len(r["dropped"]) for r in done),
             },
             "dropped_lessons": [{"pass_id": r["pass_id"], **d} for r in done for d in r["dropped"]],
@@ -257,7 +258,7 @@ class PassRunner:
             record.update(status="failed", error=str(exc))
             return record
         record["notes"] = analysis.analyst.notes(reply.data)
-        kept, failing = self._check(analysis, reply.data["lessons"])
+        kept, failing = self._check(analysis, reply.data["lessons"], record)
         if failing:
             repaired, still_failing, error = await self._repair(analysis, prompt, reply.text, failing, record)
             kept += repaired
@@ -283,12 +284,20 @@ class PassRunner:
         record["cost_usd"] += completion.cost_usd
         return completion
 
-    def _check(self, analysis: AnalystPass, items: list[dict[str, Any]]) -> tuple[list[Lesson], list[tuple[int, Lesson, list[str]]]]:
-        """Split reply lessons into grounded ones and failing ``(index, lesson, problems)``."""
+    def _check(
+        self, analysis: AnalystPass, items: list[dict[str, Any]], record: dict[str, Any] | None = None
+    ) -> tuple[list[Lesson], list[tuple[int, Lesson, list[str]]]]:
+        """Split reply lessons into grounded ones and failing ``(index, lesson, problems)``.
+
+        Near-miss quotes are repaired in code first (:func:`snap_evidence`); how many is added
+        to ``record["snapped"]``.
+        """
         by_id = {t.session_id: t for t in analysis.trajectories}
         kept, failing = [], []
         for index, item in enumerate(items, 1):
-            lesson = _lesson(item, analysis)
+            lesson, snapped = snap_evidence(_lesson(item, analysis), by_id)
+            if record is not None and snapped:
+                record["snapped"] = record.get("snapped", 0) + snapped
             problems = grounding_problems(lesson, by_id)
             if problems:
                 failing.append((index, lesson, problems))
@@ -313,7 +322,7 @@ class PassRunner:
             reply = await self._call(record, messages, schema, "lessons", f"{prompt.template.hash}+{template.hash}")
         except LLMError as exc:
             return [], originals, str(exc)
-        repaired, still = self._check(analysis, reply.data["lessons"][: len(failing)])
+        repaired, still = self._check(analysis, reply.data["lessons"][: len(failing)], record)
         details = [(lesson.title, problems) for _, lesson, problems in still]
         answered = {lesson.title for lesson in repaired} | {title for title, _ in details}
         missing = len(failing) - len(repaired) - len(details)  # lessons the model left out

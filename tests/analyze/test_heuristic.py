@@ -99,3 +99,30 @@ def test_error_summary_and_pattern() -> None:
     assert error_summary("<tool_use_error>File does not exist.</tool_use_error>") == "File does not exist."
     assert error_pattern("Error: flight HAT030 not available on date 2024-05-13") == "error: flight {id} not available on date {date}"
     assert error_pattern("cannot open '/home/me/x.txt'") == "cannot open {str}"
+
+
+def test_near_miss_quotes_are_snapped_to_the_step_text(sample_traces: Path) -> None:
+    from skillforge.analyze.grounding import snap_evidence, snap_quote
+
+    trajectories = {t.session_id: t for t in _load(sample_traces / "tau-bench")}
+    # an error result whose text occurs in exactly one step of its trajectory
+    trajectory, step, exact = next(
+        (t, s, r.content)
+        for t in trajectories.values()
+        for s in t.steps
+        if s.observation
+        for r in s.observation.results
+        if r.is_error and s.step_id > 1 and sum(r.content in other.text() for other in t.steps) == 1
+    )
+    paraphrased = exact.replace("Error: ", "error ").replace("not", "isn't")  # what a small model writes
+    assert snap_quote(paraphrased, step.text()) == " ".join(exact.split())
+    assert snap_quote("the customer asked for a refund in cash", step.text()) is None
+    lesson = Lesson("L-x", "failure", "t", "w", "g", evidence=[Evidence(trajectory.session_id, [step.step_id], paraphrased)])
+    fixed, count = snap_evidence(lesson, trajectories)
+    assert count == 1 and grounding_problems(fixed, trajectories) == []
+    # cited the wrong step: the one step that holds the text is cited instead
+    wrong = Lesson("L-y", "failure", "t", "w", "g", evidence=[Evidence(trajectory.session_id, [1], exact)])
+    moved, count = snap_evidence(wrong, trajectories)
+    assert count == 1 and moved.evidence[0].step_ids == [step.step_id]
+    invented = Lesson("L-z", "failure", "t", "w", "g", evidence=[Evidence(trajectory.session_id, [1], "the agent refunded the ticket twice by mistake")])
+    assert snap_evidence(invented, trajectories) == (invented, 0)

@@ -74,7 +74,7 @@ def test_each_trajectory_analysed_exactly_once_by_the_right_analyst(sample_trace
     judged = [t for t in trajectories if outcomes[t.session_id] == "unknown"]
     assert judged and all(t.outcome.origin == "judge" and t.outcome.status in ("success", "failure") for t in judged)
     summary = report.summary()
-    assert summary["lessons"] == {"unique": len(report.lessons), "kept": len(trajectories) + 4, "repaired": 0, "dropped": 0}
+    assert summary["lessons"] == {"unique": len(report.lessons), "kept": len(trajectories) + 4, "repaired": 0, "quotes_snapped": 0, "dropped": 0}
     assert 0 < summary["trajectory_tokens"]["sent"] <= summary["trajectory_tokens"]["raw"]
 
 
