@@ -129,9 +129,12 @@ def test_lessons_validate_cite_existing_steps_and_reach_the_build(e2e) -> None:
         for evidence in lesson["evidence"]:
             assert evidence["session_id"] in steps
             assert set(evidence["step_ids"]) <= steps[evidence["session_id"]]
+    # near-miss quotes are snapped to the step text in code, so a small model's lessons survive grounding
+    assert lessons, f"no lesson of the real model survived grounding: {[r['dropped'] for r in records]}"
     manifest = run.read_manifest()
     assert manifest["counts"]["lessons"] == len(lessons)
-    consolidation = manifest["consolidation"]  # the build ran on what was kept (a seed skill when nothing was)
+    consolidation = manifest["consolidation"]  # the LLM build ran on what was kept
     assert consolidation["lessons"] == len(lessons) and consolidation["mode"] == "llm"
+    assert consolidation["calls"]["propose"] >= 1
     assert consolidation["applied"] == manifest["counts"]["edits_applied"]
     assert orjson.loads((run.root / "validation.json").read_bytes())["ok"] is True
