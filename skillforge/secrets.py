@@ -180,7 +180,7 @@ _GENERIC = {"high-entropy-string", "secret-keyword"}
 # token's own shape: where such a span equals a token detector's, the token's kind names it.
 _CONTEXTUAL = {"basic-auth-credentials", "bearer-token"}
 _EXCLUDED_TYPES = {"Public IP (ipv4)"}
-_SEPARATOR_BYTES = b"\n\x00\n"
+_SEPARATOR = "\n\x00\n"
 
 
 @dataclass(frozen=True)
@@ -256,49 +256,62 @@ def redact_texts(texts: list[str]) -> tuple[list[str], Counter]:
     counts: Counter = Counter()
     out = list(texts)
     todo: list[int] = []
+    cached_get = _CACHE.get
     for index, text in enumerate(texts):
-        cached = _CACHE.get(text) if len(text) >= CACHE_MIN_CHARS else None
-        if cached is not None:
-            out[index] = cached[0]
-            counts.update(cached[1])
-        elif len(text) >= MIN_SECRET_CHARS:
+        size = len(text)
+        if size >= CACHE_MIN_CHARS:
+            cached = cached_get(text)
+            if cached is not None:
+                out[index] = cached[0]
+                if cached[1]:
+                    counts.update(cached[1])
+                continue
+        if size >= MIN_SECRET_CHARS:
             todo.append(index)
     if not todo:
         return out, counts
-    encoded = [texts[index].encode("utf-8", "surrogatepass") for index in todo]
-    joined = _SEPARATOR_BYTES.join(encoded)
-    fired: dict[int, set[int]] = {}
+    pending = [texts[index] for index in todo]
+    joined = _SEPARATOR.join(pending).encode("utf-8", "surrogatepass")
     gate_hits = _gates().Match(joined)
+    found_at: dict[int, Counter] = {}
     if gate_hits:
-        starts = []
-        offset = 0
-        for data in encoded:
-            starts.append(offset)
-            offset += len(data) + len(_SEPARATOR_BYTES)
-        starts.append(len(joined) + len(_SEPARATOR_BYTES))
-        singles = _batch_gates()
-        for gate in gate_hits:
-            # the texts this gate fires in: search, and after a hit go on from the next text
-            # (one search per text that has a hit, however many hits it holds)
-            pattern, position = singles[gate], 0
-            while (match := pattern.search(joined, position)) is not None:
-                where = bisect_right(starts, match.start()) - 1
-                fired.setdefault(where, set()).add(gate)
-                position = starts[where + 1]
-                if position >= len(joined):
-                    break
-    nothing: Counter = Counter()
-    for position, index in enumerate(todo):
-        text = texts[index]
-        found = nothing
-        if position in fired:
+        fired = _fired_texts(joined, pending, gate_hits)
+        for position in sorted(fired):
+            text = pending[position]
             spans = list(_spans(text, fired[position]))
             if spans:
+                index = todo[position]
                 out[index], found = _replace(text, _merge(spans, text))
                 counts.update(found)
+                found_at[position] = found
+    nothing: Counter = Counter()
+    for position, text in enumerate(pending):
         if len(text) >= CACHE_MIN_CHARS:
-            _remember(text, out[index], found)
+            _remember(text, out[todo[position]], found_at.get(position, nothing))
     return out, counts
+
+
+def _fired_texts(joined: bytes, texts: list[str], gate_hits: list[int]) -> dict[int, set[int]]:
+    """For each of ``texts`` (joined into ``joined``) that a gate fires in, the gates that fire."""
+    starts = []
+    offset = 0
+    separator = len(_SEPARATOR)
+    for text in texts:  # byte offsets; an ASCII text has as many bytes as characters
+        starts.append(offset)
+        offset += (len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))) + separator
+    starts.append(offset)
+    end = len(joined)
+    singles = _batch_gates()
+    fired: dict[int, set[int]] = {}
+    for gate in gate_hits:
+        # search, and after a hit go on from the next text: one search per text with a hit,
+        # however many hits it holds
+        pattern, position = singles[gate], 0
+        while position < end and (match := pattern.search(joined, position)) is not None:
+            where = bisect_right(starts, match.start()) - 1
+            fired.setdefault(where, set()).add(gate)
+            position = starts[where + 1]
+    return fired
 
 
 def _remember(text: str, redacted: str, found: Counter) -> None:
