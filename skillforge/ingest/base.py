@@ -287,6 +287,17 @@ class Sniff:
         return self._shape
 
 
+def mentions(head: bytes, *names: str) -> bool:
+    """True when one of ``names`` appears in ``head`` as a quoted JSON string (``"name"``).
+
+    A necessary condition, cheap to test, for a name to be among a head's keys: detectors ask it
+    before they read :attr:`Sniff.keys` or :attr:`Sniff.values`, whose walk of the head's JSON
+    events costs far more. (A key spelled with ``\\u`` escapes would not be mentioned; no log
+    writer does that.)
+    """
+    return any(b'"%s"' % name.encode() in head for name in names)
+
+
 @lru_cache(maxsize=4)
 def sniff(head: bytes) -> Sniff:
     """Look at ``head`` (the first bytes of a file) without parsing the whole file.
