@@ -292,7 +292,7 @@ class LLMClient:
         self.budget_stopped = False
         self._reserved_usd = 0.0
         self._fallback_mode: str | None = None  # set when the server refused the table's request
-        self._concurrency = max(1, concurrency)
+        self.concurrency = max(1, concurrency)
         self._semaphores: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
 
     @property
@@ -301,7 +301,7 @@ class LLMClient:
         each run in its own ``asyncio.run`` loop, and an asyncio lock must not cross loops."""
         loop = asyncio.get_running_loop()
         if loop not in self._semaphores:
-            self._semaphores = {loop: asyncio.Semaphore(self._concurrency)}
+            self._semaphores = {loop: asyncio.Semaphore(self.concurrency)}
         return self._semaphores[loop]
 
     @property
@@ -403,6 +403,8 @@ class LLMClient:
             finally:
                 if result.attempts:
                     self.totals.calls += 1
+        # let a call waiting for the slot just freed go out before this reply is processed further
+        await asyncio.sleep(0)
         result.text = text
         if self.cache is not None:
             self.cache.put(

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -182,6 +183,7 @@ class PassRunner:
     def __init__(self, client: LLMClient, context_tokens: int) -> None:
         self.client = client
         self.context_tokens = context_tokens
+        self._renderer: ThreadPoolExecutor | None = None
 
     def count(self, text: str) -> int:
         """Tokens of ``text`` for the client's model."""
@@ -229,7 +231,7 @@ class PassRunner:
         Raises:
             BudgetExceeded: a call of this pass would pass the budget (the pass is not finished).
         """
-        prompt = self.prompt(analysis)
+        prompt = await self._render_prompt(analysis)
         record: dict[str, Any] = {
             "pass_id": analysis.pass_id,
             "analyst": analysis.analyst.NAME,
@@ -270,6 +272,21 @@ class PassRunner:
         record["lessons"] = [lesson.to_dict() for lesson in unique]
         record["kept"] = len(unique)
         return record
+
+    async def _render_prompt(self, analysis: AnalystPass) -> Prompt:
+        """:meth:`prompt` on this runner's render thread, so the event loop goes on sending calls
+        and taking replies meanwhile (rendering counts tokens over and over; the tokenizer
+        releases the GIL). One thread of its own: renders never queue behind, or hold up, the
+        work litellm hands to the loop's default executor."""
+        if self._renderer is None:
+            self._renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="skillforge-render")
+        return await asyncio.get_running_loop().run_in_executor(self._renderer, self.prompt, analysis)
+
+    def close(self) -> None:
+        """Stop the render thread (a later :meth:`run` starts a new one)."""
+        if self._renderer is not None:
+            self._renderer.shutdown(wait=False, cancel_futures=True)
+            self._renderer = None
 
     async def _call(self, record: dict[str, Any], messages, schema, name: str, template_hash: str) -> Completion:
         try:
@@ -353,6 +370,8 @@ def analyze_with_llm(
             return await _analyze(trajectories, runner, run, on_stage or (lambda *_: None), on_pass or (lambda *_: None))
         except KeyboardInterrupt:
             return None  # asyncio.run raises it again; caught here, the task's exception is not left unread
+        finally:
+            runner.close()
 
     report = asyncio.run(main())
     if report is None:
@@ -363,6 +382,9 @@ def analyze_with_llm(
 async def _analyze(trajectories, runner: PassRunner, run: RunFolder, on_stage: StageHook, on_pass: PassHook) -> AnalysisReport:
     journal = {k: v for k, v in run.read_passes().items() if v["status"] == "done"}
     report = AnalysisReport()
+    # passes in progress at once: twice the calls in flight, so a rendered prompt is always
+    # waiting when a call slot frees, and prompts are rendered as calls go, not all up front
+    window = asyncio.Semaphore(2 * runner.client.concurrency)
     for stage in STAGES:
         passes = plan_trajectory_passes(trajectories) if stage == STAGE_ANALYSE else plan_comparative_passes(trajectories)
         for analysis in passes:
@@ -374,11 +396,12 @@ async def _analyze(trajectories, runner: PassRunner, run: RunFolder, on_stage: S
         on_stage(stage, len(passes), len(done))
 
         async def one(analysis: AnalystPass, stage: str = stage) -> dict[str, Any] | None:
-            try:
-                record = await runner.run(analysis)
-            except BudgetExceeded:
-                report.not_run.append(analysis.pass_id)
-                return None
+            async with window:
+                try:
+                    record = await runner.run(analysis)
+                except BudgetExceeded:
+                    report.not_run.append(analysis.pass_id)
+                    return None
             run.append_pass(record)
             on_pass(stage, record)
             return record
