@@ -13,7 +13,9 @@ What a call does (:meth:`LLMClient.complete_json`):
    request is asked again one step down (``json_schema`` → ``json_object`` + schema →
    ``json_object`` → none: the prompt, which states the schema, and validation);
 3. retries rate limits (429), timeouts, connection errors and 5xx with exponential backoff and
-   jitter (tenacity), honouring a ``Retry-After`` header when the provider sends one;
+   jitter (tenacity), honouring a ``Retry-After`` header when the provider sends one; a call
+   gives up after ``max_attempts`` failed attempts, where rate limits do not count (they only
+   pace the caller) up to :data:`RATE_LIMIT_PATIENCE_S` of retrying;
 4. parses the reply (reasoning blocks, code fences and surrounding prose skipped) and validates it with jsonschema;
    an invalid reply gets one repair round (the errors are sent back to the model);
 5. accounts tokens and USD (litellm's local cost map; 0.0 when the model has no price).
@@ -43,7 +45,7 @@ from typing import Any
 
 import orjson
 from jsonschema import Draft202012Validator
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
 from skillforge import backends
 from skillforge.errors import SkillforgeError
@@ -54,6 +56,8 @@ DEFAULT_CONCURRENCY = 8
 MAX_RETRY_AFTER_S = 120.0
 TRUNCATED_ECHO_CHARS = 600
 """Characters of a reply cut off at ``max_tokens`` that the repair round shows the model again."""
+RATE_LIMIT_PATIENCE_S = 600.0
+"""How long one call keeps retrying rate limits (429), in seconds; they do not count as attempts."""
 DEFAULT_EXPECTED_COMPLETION_TOKENS = 1000
 """Completion tokens assumed for a call whose ``max_tokens`` is not set (budget checks, dry runs)."""
 
@@ -403,8 +407,6 @@ class LLMClient:
             finally:
                 if result.attempts:
                     self.totals.calls += 1
-        # let a call waiting for the slot just freed go out before this reply is processed further
-        await asyncio.sleep(0)
         result.text = text
         if self.cache is not None:
             self.cache.put(
@@ -463,7 +465,7 @@ class LLMClient:
             kwargs["response_format"] = response_format
         retrying = AsyncRetrying(
             retry=retry_if_exception(lambda exc: is_transient(exc) and not (response_format and backends.is_rejected_request(exc))),
-            stop=stop_after_attempt(self.settings.max_attempts),
+            stop=_stopper(self.settings),
             wait=_waiter(self.settings),
             reraise=True,
         )
@@ -540,6 +542,28 @@ def retry_after_seconds(exc: BaseException | None) -> float | None:
         except (TypeError, ValueError):
             continue
     return None
+
+
+def is_rate_limit(exc: BaseException | None) -> bool:
+    """True for a rate limit (HTTP 429): the provider pacing its callers, not a failure."""
+    if exc is None:
+        return False
+    return isinstance(exc, litellm().RateLimitError) or getattr(exc, "status_code", None) == 429
+
+
+def _stopper(settings: LLMSettings):
+    """Tenacity stop for one call: after ``max_attempts`` failed attempts, rate limits not counted
+    (many callers sharing one provider limit would otherwise fail calls that only had to wait),
+    or after :data:`RATE_LIMIT_PATIENCE_S` seconds of retrying."""
+    limited = 0
+
+    def stop(state: RetryCallState) -> bool:
+        nonlocal limited
+        if state.outcome is not None and is_rate_limit(state.outcome.exception()):
+            limited += 1
+        return state.attempt_number - limited >= settings.max_attempts or state.seconds_since_start >= RATE_LIMIT_PATIENCE_S
+
+    return stop
 
 
 def _waiter(settings: LLMSettings):

@@ -132,13 +132,10 @@ def _handler_class(lib):
             try:
                 assert STATE.responder is not None, "no responder installed"
                 if STATE.latency_s:
-                    # the model works while the call takes its time, as a remote one would: on
-                    # a thread, so its CPU does not hold up the caller's event loop
-                    reply = asyncio.ensure_future(asyncio.to_thread(_respond, STATE.responder, messages, index))
                     await asyncio.sleep(STATE.latency_s)
                 if STATE.hang_from is not None and index >= STATE.hang_from:
                     await asyncio.sleep(3600)
-                out = await reply if STATE.latency_s else _respond(STATE.responder, messages, index)
+                out = _respond(STATE.responder, messages, index)
             finally:
                 STATE.in_flight -= 1
             if isinstance(out, Exception):
