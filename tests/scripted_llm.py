@@ -35,6 +35,8 @@ class ScriptedCall:
     model: str
     messages: list[dict[str, Any]]
     optional_params: dict[str, Any]
+    started: float = 0.0  # time.monotonic() when the call reached the model
+    ended: float | None = None  # ... and when the model answered it (None: no answer)
 
 
 @dataclass
@@ -126,7 +128,8 @@ def _handler_class(lib):
                 STATE.rejected += 1
                 raise rate_limited(retry_after=round(wait, 3))
             index = len(STATE.calls)
-            STATE.calls.append(ScriptedCall(model, messages, dict(kwargs.get("optional_params") or {})))
+            call = ScriptedCall(model, messages, dict(kwargs.get("optional_params") or {}), time.monotonic())
+            STATE.calls.append(call)
             STATE.in_flight += 1
             STATE.max_in_flight = max(STATE.max_in_flight, STATE.in_flight)
             try:
@@ -136,6 +139,7 @@ def _handler_class(lib):
                 if STATE.hang_from is not None and index >= STATE.hang_from:
                     await asyncio.sleep(3600)
                 out = _respond(STATE.responder, messages, index)
+                call.ended = time.monotonic()
             finally:
                 STATE.in_flight -= 1
             if isinstance(out, Exception):
