@@ -81,14 +81,14 @@ def parse_only(root: Path) -> int:
     return count
 
 
-def run_child(command: list[str]) -> tuple[float, float, float]:
-    """Run ``command`` with its output thrown away; returns (wall s, CPU s, peak RSS MiB).
+def run_child(command: list[str], cwd: Path = REPO) -> tuple[float, float, float]:
+    """Run ``command`` in ``cwd`` with its output thrown away; returns (wall s, CPU s, peak RSS MiB).
 
     Raises:
         SystemExit: when the command fails.
     """
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=REPO)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd)
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)

@@ -321,16 +321,17 @@ class LLMClient:
         """True when :meth:`complete_json` would answer these inputs from the cache (no call made)."""
         return self.cache is not None and self.cache.get(self.cache_key(messages, schema, template_hash)) is not None
 
-    def estimate(self, messages: list[dict[str, Any]], schema: dict[str, Any], template_hash: str = "") -> CallEstimate:
+    def estimate(self, messages: list[dict[str, Any]], schema: dict[str, Any], template_hash: str = "", prompt_tokens: int | None = None) -> CallEstimate:
         """Estimate a :meth:`complete_json` call without making it (dry runs).
 
-        Prompt tokens are counted locally; the completion is assumed to take
+        Prompt tokens are counted locally (or taken from ``prompt_tokens`` when the caller
+        counted the messages already); the completion is assumed to take
         :attr:`expected_completion_tokens`; a cached call costs nothing. Repair rounds are not
         foreseen.
         """
         if self.is_cached(messages, schema, template_hash):
             return CallEstimate(cached=True)
-        prompt = count_tokens(self.settings.model, messages=messages)
+        prompt = prompt_tokens if prompt_tokens else count_tokens(self.settings.model, messages=messages)
         completion = self.expected_completion_tokens
         return CallEstimate(False, prompt, completion, estimate_cost_usd(self.settings.model, prompt, completion))
 

@@ -18,6 +18,7 @@ resumed run skips it; passes that failed are tried again on resume.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -35,7 +36,7 @@ from skillforge.prompts import PromptTemplate, prompt_template
 from skillforge.analyze.render_trajectory import RenderedTrajectory, render_trajectory
 from skillforge.analyze.signals import compute_signals
 from skillforge.lesson import Evidence, Lesson, lesson_id
-from skillforge.llm import BudgetExceeded, Completion, LLMClient, LLMError, StageEstimate, count_tokens
+from skillforge.llm import BudgetExceeded, CallEstimate, Completion, LLMClient, LLMError, StageEstimate, count_tokens
 from skillforge.run import RunFolder
 from skillforge.trajectory import Trajectory
 
@@ -81,12 +82,13 @@ class AnalystPass:
 
 @dataclass
 class Prompt:
-    """A pass's prompt, ready to send."""
+    """A pass's prompt, ready to send; ``tokens``: the messages' tokens (counted while fitting)."""
 
     messages: list[dict[str, str]]
     schema: dict[str, Any]
     template: PromptTemplate
     rendered: list[RenderedTrajectory]
+    tokens: int = 0
 
 
 @dataclass
@@ -208,11 +210,12 @@ class PassRunner:
             rendered = self._render(analysis.trajectories, available)
             views = [_view(t, r) for t, r in zip(analysis.trajectories, rendered)]
             messages = template.messages(**shared, t=views[0], runs=views)
-            over = count_tokens(self.client.settings.model, messages=messages) - limit
+            tokens = count_tokens(self.client.settings.model, messages=messages)
+            over = tokens - limit
             if over <= 0:
                 break
             available -= over + FIT_MARGIN_TOKENS  # notes, separators and markers the estimate missed
-        return Prompt(messages, schema, template, rendered)
+        return Prompt(messages, schema, template, rendered, tokens)
 
     def _render(self, trajectories: list[Trajectory], available: int) -> list[RenderedTrajectory]:
         seen: dict[str, str] = {}
@@ -432,18 +435,22 @@ def estimate_llm_analysis(trajectories: list[Trajectory], runner: PassRunner, ru
     """
     journal = {k for k, v in (run.read_passes() if run else {}).items() if v["status"] == "done"}
     estimates = []
-    for stage in STAGES:
-        passes = plan_trajectory_passes(trajectories) if stage == STAGE_ANALYSE else plan_comparative_passes(trajectories)
-        estimate = StageEstimate(stage)
-        for analysis in passes:
-            if analysis.pass_id in journal:
-                estimate.cached += 1
-                continue
-            prompt = runner.prompt(analysis)
-            estimate.add(runner.client.estimate(prompt.messages, prompt.schema, prompt.template.hash))
-        if stage == STAGE_COMPARE and any(t.outcome.status == "unknown" for t in trajectories):
-            estimate.note = "tasks whose outcome the judge will decide are not counted"
-        estimates.append(estimate)
+
+    def one(analysis: AnalystPass) -> CallEstimate:
+        prompt = runner.prompt(analysis)
+        return runner.client.estimate(prompt.messages, prompt.schema, prompt.template.hash, prompt_tokens=prompt.tokens)
+
+    # rendering is token counting, and the tokenizer releases the GIL: one thread per processor
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="skillforge-estimate") as pool:
+        for stage in STAGES:
+            passes = plan_trajectory_passes(trajectories) if stage == STAGE_ANALYSE else plan_comparative_passes(trajectories)
+            estimate = StageEstimate(stage)
+            estimate.cached += sum(1 for analysis in passes if analysis.pass_id in journal)
+            for call in pool.map(one, [analysis for analysis in passes if analysis.pass_id not in journal]):
+                estimate.add(call)
+            if stage == STAGE_COMPARE and any(t.outcome.status == "unknown" for t in trajectories):
+                estimate.note = "tasks whose outcome the judge will decide are not counted"
+            estimates.append(estimate)
     return estimates
 
 
