@@ -19,6 +19,7 @@ build's; :func:`distill` resumes one with ``options.resume`` and repeats no fini
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import re
 import tempfile
@@ -234,9 +235,20 @@ def ingest_stage(paths: Sequence[Path], progress: Progress, outcomes: Path | Non
     report = IngestReport()
     bar = StageBars(progress).stage("Reading logs")
     trajectories: list[Trajectory] = []
-    for trajectory in ingest(paths, report, load_labels(outcomes) if outcomes else None):
-        trajectories.append(trajectory)
-        bar.advance()
+    # the trajectories live as long as the run, and hold no reference cycles: the cyclic collector
+    # is paused while they pile up, then they (and all else alive) are moved out of its sight, or
+    # every full collection would walk them all again (seconds each on a gigabyte of logs);
+    # reference counting frees them as usual
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for trajectory in ingest(paths, report, load_labels(outcomes) if outcomes else None):
+            trajectories.append(trajectory)
+            bar.advance()
+    finally:
+        gc.freeze()
+        if collecting:
+            gc.enable()
     bar.finish(len(trajectories))
     if not trajectories:
         raise SkillforgeError(nothing_read(paths, report))

@@ -137,6 +137,7 @@ def render_trajectory(
     seen = {} if seen is None else seen
     views = _views(trajectory, seen, label)
     counts: dict[tuple[int, int | None, bool], int] = {}
+    by_text: dict[str, int] = {}
 
     def step_text(view: _StepView, limit: int | None, cut_errors: bool) -> tuple[str, int]:
         lines = [view.head]
@@ -154,7 +155,11 @@ def render_trajectory(
     def tokens_of(view: _StepView, limit: int | None, cut_errors: bool) -> int:
         key = (view.step_id, limit, cut_errors)
         if key not in counts:
-            counts[key] = count_tokens(step_text(view, limit, cut_errors)[0] + "\n\n")
+            text = step_text(view, limit, cut_errors)[0]
+            # a step with no block over the limit reads the same at every rung of the ladder
+            if text not in by_text:
+                by_text[text] = count_tokens(text + "\n\n")
+            counts[key] = by_text[text]
         return counts[key]
 
     whole = "\n\n".join(step_text(view, None, False)[0] for view in views)
