@@ -40,6 +40,7 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -665,12 +666,48 @@ def _cost(lib, response, model: str, usage) -> float:
 def count_tokens(model: str, text: str | None = None, messages: list[dict[str, Any]] | None = None) -> int:
     """Tokens of ``text`` or chat ``messages`` for ``model`` (``litellm.token_counter``, offline).
 
-    Models litellm has no tokenizer for are counted with its default (tiktoken cl100k).
+    Models litellm has no tokenizer for are counted with its default (tiktoken cl100k). Where
+    litellm counts a message list as the sum of its messages plus a fixed reply priming (checked
+    once per model on a probe), short messages (the analysts' instructions, sent with every prompt)
+    are counted once and remembered; the result is the same number.
     """
     lib = litellm()
     if messages is not None:
-        return int(lib.token_counter(model=model, messages=messages))
+        priming = _additive_priming(model) if len(messages) > 1 else None
+        if priming is None:
+            return int(lib.token_counter(model=model, messages=messages))
+        total = priming
+        for message in messages:
+            content = message.get("content")
+            if isinstance(content, str) and len(content) <= _REMEMBERED_MESSAGE_CHARS and set(message) <= {"role", "content"}:
+                total += _message_tokens(model, message.get("role"), content) - priming
+            else:
+                total += int(lib.token_counter(model=model, messages=[message])) - priming
+        return total
     return int(lib.token_counter(model=model, text=text or ""))
+
+
+_REMEMBERED_MESSAGE_CHARS = 64 * 1024
+
+
+@lru_cache(maxsize=256)
+def _message_tokens(model: str, role: Any, content: str) -> int:
+    return int(litellm().token_counter(model=model, messages=[{"role": role, "content": content}]))
+
+
+@lru_cache(maxsize=64)
+def _additive_priming(model: str) -> int | None:
+    """The reply priming litellm adds once per message list for ``model``, when its count of a list
+    is the sum of its messages' counts less the priming each of them carried; else None."""
+    lib = litellm()
+    probe = [{"role": "system", "content": "You are a careful analyst.\nReply in JSON."}, {"role": "user", "content": "## Trajectory t\n### step 1 · agent\nran `ls -la`"}]
+    try:
+        priming = int(lib.token_counter(model=model, messages=[]))
+        whole = int(lib.token_counter(model=model, messages=probe))
+        parts = [int(lib.token_counter(model=model, messages=[message])) for message in probe]
+    except Exception:  # a tokenizer that cannot be loaded offline: count lists as they are
+        return None
+    return priming if whole == sum(parts) - priming * (len(parts) - 1) else None
 
 
 def estimate_cost_usd(model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
