@@ -13,7 +13,9 @@ What a call does (:meth:`LLMClient.complete_json`):
    request is asked again one step down (``json_schema`` → ``json_object`` + schema →
    ``json_object`` → none: the prompt, which states the schema, and validation);
 3. retries rate limits (429), timeouts, connection errors and 5xx with exponential backoff and
-   jitter (tenacity), honouring a ``Retry-After`` header when the provider sends one;
+   jitter (tenacity), honouring a ``Retry-After`` header when the provider sends one; a call
+   gives up after ``max_attempts`` failed attempts, where rate limits do not count (they only
+   pace the caller) up to :data:`RATE_LIMIT_PATIENCE_S` of retrying;
 4. parses the reply (reasoning blocks, code fences and surrounding prose skipped) and validates it with jsonschema;
    an invalid reply gets one repair round (the errors are sent back to the model);
 5. accounts tokens and USD (litellm's local cost map; 0.0 when the model has no price).
@@ -38,12 +40,13 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import orjson
 from jsonschema import Draft202012Validator
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
 from skillforge import backends
 from skillforge.errors import SkillforgeError
@@ -54,6 +57,8 @@ DEFAULT_CONCURRENCY = 8
 MAX_RETRY_AFTER_S = 120.0
 TRUNCATED_ECHO_CHARS = 600
 """Characters of a reply cut off at ``max_tokens`` that the repair round shows the model again."""
+RATE_LIMIT_PATIENCE_S = 600.0
+"""How long one call keeps retrying rate limits (429), in seconds; they do not count as attempts."""
 DEFAULT_EXPECTED_COMPLETION_TOKENS = 1000
 """Completion tokens assumed for a call whose ``max_tokens`` is not set (budget checks, dry runs)."""
 
@@ -292,7 +297,7 @@ class LLMClient:
         self.budget_stopped = False
         self._reserved_usd = 0.0
         self._fallback_mode: str | None = None  # set when the server refused the table's request
-        self._concurrency = max(1, concurrency)
+        self.concurrency = max(1, concurrency)
         self._semaphores: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
 
     @property
@@ -301,7 +306,7 @@ class LLMClient:
         each run in its own ``asyncio.run`` loop, and an asyncio lock must not cross loops."""
         loop = asyncio.get_running_loop()
         if loop not in self._semaphores:
-            self._semaphores = {loop: asyncio.Semaphore(self._concurrency)}
+            self._semaphores = {loop: asyncio.Semaphore(self.concurrency)}
         return self._semaphores[loop]
 
     @property
@@ -317,16 +322,17 @@ class LLMClient:
         """True when :meth:`complete_json` would answer these inputs from the cache (no call made)."""
         return self.cache is not None and self.cache.get(self.cache_key(messages, schema, template_hash)) is not None
 
-    def estimate(self, messages: list[dict[str, Any]], schema: dict[str, Any], template_hash: str = "") -> CallEstimate:
+    def estimate(self, messages: list[dict[str, Any]], schema: dict[str, Any], template_hash: str = "", prompt_tokens: int | None = None) -> CallEstimate:
         """Estimate a :meth:`complete_json` call without making it (dry runs).
 
-        Prompt tokens are counted locally; the completion is assumed to take
+        Prompt tokens are counted locally (or taken from ``prompt_tokens`` when the caller
+        counted the messages already); the completion is assumed to take
         :attr:`expected_completion_tokens`; a cached call costs nothing. Repair rounds are not
         foreseen.
         """
         if self.is_cached(messages, schema, template_hash):
             return CallEstimate(cached=True)
-        prompt = count_tokens(self.settings.model, messages=messages)
+        prompt = prompt_tokens if prompt_tokens else count_tokens(self.settings.model, messages=messages)
         completion = self.expected_completion_tokens
         return CallEstimate(False, prompt, completion, estimate_cost_usd(self.settings.model, prompt, completion))
 
@@ -461,7 +467,7 @@ class LLMClient:
             kwargs["response_format"] = response_format
         retrying = AsyncRetrying(
             retry=retry_if_exception(lambda exc: is_transient(exc) and not (response_format and backends.is_rejected_request(exc))),
-            stop=stop_after_attempt(self.settings.max_attempts),
+            stop=_stopper(self.settings),
             wait=_waiter(self.settings),
             reraise=True,
         )
@@ -538,6 +544,28 @@ def retry_after_seconds(exc: BaseException | None) -> float | None:
         except (TypeError, ValueError):
             continue
     return None
+
+
+def is_rate_limit(exc: BaseException | None) -> bool:
+    """True for a rate limit (HTTP 429): the provider pacing its callers, not a failure."""
+    if exc is None:
+        return False
+    return isinstance(exc, litellm().RateLimitError) or getattr(exc, "status_code", None) == 429
+
+
+def _stopper(settings: LLMSettings):
+    """Tenacity stop for one call: after ``max_attempts`` failed attempts, rate limits not counted
+    (many callers sharing one provider limit would otherwise fail calls that only had to wait),
+    or after :data:`RATE_LIMIT_PATIENCE_S` seconds of retrying."""
+    limited = 0
+
+    def stop(state: RetryCallState) -> bool:
+        nonlocal limited
+        if state.outcome is not None and is_rate_limit(state.outcome.exception()):
+            limited += 1
+        return state.attempt_number - limited >= settings.max_attempts or state.seconds_since_start >= RATE_LIMIT_PATIENCE_S
+
+    return stop
 
 
 def _waiter(settings: LLMSettings):
@@ -638,12 +666,48 @@ def _cost(lib, response, model: str, usage) -> float:
 def count_tokens(model: str, text: str | None = None, messages: list[dict[str, Any]] | None = None) -> int:
     """Tokens of ``text`` or chat ``messages`` for ``model`` (``litellm.token_counter``, offline).
 
-    Models litellm has no tokenizer for are counted with its default (tiktoken cl100k).
+    Models litellm has no tokenizer for are counted with its default (tiktoken cl100k). Where
+    litellm counts a message list as the sum of its messages plus a fixed reply priming (checked
+    once per model on a probe), short messages (the analysts' instructions, sent with every prompt)
+    are counted once and remembered; the result is the same number.
     """
     lib = litellm()
     if messages is not None:
-        return int(lib.token_counter(model=model, messages=messages))
+        priming = _additive_priming(model) if len(messages) > 1 else None
+        if priming is None:
+            return int(lib.token_counter(model=model, messages=messages))
+        total = priming
+        for message in messages:
+            content = message.get("content")
+            if isinstance(content, str) and len(content) <= _REMEMBERED_MESSAGE_CHARS and set(message) <= {"role", "content"}:
+                total += _message_tokens(model, message.get("role"), content) - priming
+            else:
+                total += int(lib.token_counter(model=model, messages=[message])) - priming
+        return total
     return int(lib.token_counter(model=model, text=text or ""))
+
+
+_REMEMBERED_MESSAGE_CHARS = 64 * 1024
+
+
+@lru_cache(maxsize=256)
+def _message_tokens(model: str, role: Any, content: str) -> int:
+    return int(litellm().token_counter(model=model, messages=[{"role": role, "content": content}]))
+
+
+@lru_cache(maxsize=64)
+def _additive_priming(model: str) -> int | None:
+    """The reply priming litellm adds once per message list for ``model``, when its count of a list
+    is the sum of its messages' counts less the priming each of them carried; else None."""
+    lib = litellm()
+    probe = [{"role": "system", "content": "You are a careful analyst.\nReply in JSON."}, {"role": "user", "content": "## Trajectory t\n### step 1 · agent\nran `ls -la`"}]
+    try:
+        priming = int(lib.token_counter(model=model, messages=[]))
+        whole = int(lib.token_counter(model=model, messages=probe))
+        parts = [int(lib.token_counter(model=model, messages=[message])) for message in probe]
+    except Exception:  # a tokenizer that cannot be loaded offline: count lists as they are
+        return None
+    return priming if whole == sum(parts) - priming * (len(parts) - 1) else None
 
 
 def estimate_cost_usd(model: str, prompt_tokens: int, completion_tokens: int) -> float | None:

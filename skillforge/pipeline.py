@@ -19,6 +19,7 @@ build's; :func:`distill` resumes one with ``options.resume`` and repeats no fini
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import re
 import tempfile
@@ -234,9 +235,20 @@ def ingest_stage(paths: Sequence[Path], progress: Progress, outcomes: Path | Non
     report = IngestReport()
     bar = StageBars(progress).stage("Reading logs")
     trajectories: list[Trajectory] = []
-    for trajectory in ingest(paths, report, load_labels(outcomes) if outcomes else None):
-        trajectories.append(trajectory)
-        bar.advance()
+    # the trajectories live as long as the run, and hold no reference cycles: the cyclic collector
+    # is paused while they pile up, then they (and all else alive) are moved out of its sight, or
+    # every full collection would walk them all again (seconds each on a gigabyte of logs);
+    # reference counting frees them as usual
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for trajectory in ingest(paths, report, load_labels(outcomes) if outcomes else None):
+            trajectories.append(trajectory)
+            bar.advance()
+    finally:
+        gc.freeze()
+        if collecting:
+            gc.enable()
     bar.finish(len(trajectories))
     if not trajectories:
         raise SkillforgeError(nothing_read(paths, report))
@@ -344,12 +356,21 @@ def build_stage(lessons: list[Lesson], start: StartVersion, run: RunFolder, clie
 def store_stage(build: SkillBuild, store_dir: Path, info: dict[str, Any]) -> VersionInfo | None:
     """Commit the built skill as the next version with its provenance, when it validates.
 
+    A run stores one version however often it is resumed: when the store already holds a version
+    committed by this run (``info["run"]``; it was killed after the commit), that version is
+    returned and nothing new is stored.
+
     Returns:
         The stored version, or None when the skill fails validation (nothing is stored).
     """
     if not build.ok:
         return None
-    return SkillStore(store_dir).commit_version(build.report.skill, build.provenance.version, build.folder, info, provenance=build.provenance)
+    store = SkillStore(store_dir)
+    store.repair()  # a write this run was killed in is completed (tagged) or undone first
+    for stored in reversed(store.versions(build.report.skill)):
+        if stored.info.get("run") == info["run"]:
+            return stored  # a resumed run that had stored its version before it stopped
+    return store.commit_version(build.report.skill, build.provenance.version, build.folder, info, provenance=build.provenance)
 
 
 # --- the whole run ---------------------------------------------------------------------------
@@ -390,6 +411,7 @@ def distill(options: DistillOptions, progress: Progress) -> DistillResult:
         run = RunFolder.create(options.workspace)
         manifest = _new_manifest(run, options, name, analyst, report, trajectories)
         run.write_trajectories(trajectories)
+        run.write_manifest(manifest)  # from here on the run can be resumed, whenever it stops
         timings["ingest"] = time.monotonic() - started
     result = DistillResult(ingest_report=report, run=run, analyst=analyst, hint=hint, trajectories=len(trajectories))
     client = _client(options, analyst)

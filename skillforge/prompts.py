@@ -36,6 +36,7 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=False,
+        auto_reload=False,  # the templates ship with the package: no stat of the file per prompt
     )
     environment.filters["json"] = lambda value: json.dumps(value, indent=1, ensure_ascii=False)
     return environment

@@ -169,12 +169,18 @@ _PLUGIN_GATES: dict[str, str] = {
 _PEM_GATE = r"-----BEGIN[A-Z ]*PRIVATE KEY"
 _KEYWORD_GATE = r"(?i)(?:pass|passwd|password|passphrase|pwd|secrets?|token|keys?|credentials?)[\"'\\\]]*[ \t]*(?:=|:)"
 _ENTROPY_GATE = r"[A-Za-z0-9+]{%d,}={0,2}" % MIN_ENTROPY_TOKEN
+# The entropy rule's gate in the Set: a run of exactly MIN_ENTROPY_TOKEN characters is found
+# wherever _ENTROPY_GATE matches, and a fixed count keeps the Set's automaton small.
+_ENTROPY_RUN = r"[A-Za-z0-9+]{%d}" % MIN_ENTROPY_TOKEN
 
 # Value-checked kinds: a match of these is kept only when its value passes plausible_secret_value.
 _VALUE_CHECKED = {"basic-auth-credentials", "bearer-token"}
 _GENERIC = {"high-entropy-string", "secret-keyword"}
+# Kinds found from their context (a URL's password part, a header's value) rather than from the
+# token's own shape: where such a span equals a token detector's, the token's kind names it.
+_CONTEXTUAL = {"basic-auth-credentials", "bearer-token"}
 _EXCLUDED_TYPES = {"Public IP (ipv4)"}
-_SEPARATOR_BYTES = b"\n\x00\n"
+_SEPARATOR = "\n\x00\n"
 
 
 @dataclass(frozen=True)
@@ -250,40 +256,62 @@ def redact_texts(texts: list[str]) -> tuple[list[str], Counter]:
     counts: Counter = Counter()
     out = list(texts)
     todo: list[int] = []
+    cached_get = _CACHE.get
     for index, text in enumerate(texts):
-        cached = _CACHE.get(text) if len(text) >= CACHE_MIN_CHARS else None
-        if cached is not None:
-            out[index] = cached[0]
-            counts.update(cached[1])
-        elif len(text) >= MIN_SECRET_CHARS:
+        size = len(text)
+        if size >= CACHE_MIN_CHARS:
+            cached = cached_get(text)
+            if cached is not None:
+                out[index] = cached[0]
+                if cached[1]:
+                    counts.update(cached[1])
+                continue
+        if size >= MIN_SECRET_CHARS:
             todo.append(index)
     if not todo:
         return out, counts
-    encoded = [texts[index].encode("utf-8", "surrogatepass") for index in todo]
-    joined = _SEPARATOR_BYTES.join(encoded)
-    starts = []
-    offset = 0
-    for data in encoded:
-        starts.append(offset)
-        offset += len(data) + len(_SEPARATOR_BYTES)
-    singles, entropy = _batch_gates()
-    fired: dict[int, set[int]] = {}
-    for gate in _gates().Match(joined) or ():
-        for match in singles[gate].finditer(joined):
-            fired.setdefault(bisect_right(starts, match.start()) - 1, set()).add(gate)
-    long_runs = {bisect_right(starts, match.start()) - 1 for match in entropy.finditer(joined)}
-    nothing: Counter = Counter()
-    for position, index in enumerate(todo):
-        text = texts[index]
-        found = nothing
-        if position in fired or position in long_runs:
-            spans = list(_spans(text, fired.get(position, ()), position in long_runs))
+    pending = [texts[index] for index in todo]
+    joined = _SEPARATOR.join(pending).encode("utf-8", "surrogatepass")
+    gate_hits = _gates().Match(joined)
+    found_at: dict[int, Counter] = {}
+    if gate_hits:
+        fired = _fired_texts(joined, pending, gate_hits)
+        for position in sorted(fired):
+            text = pending[position]
+            spans = list(_spans(text, fired[position]))
             if spans:
+                index = todo[position]
                 out[index], found = _replace(text, _merge(spans, text))
                 counts.update(found)
+                found_at[position] = found
+    nothing: Counter = Counter()
+    for position, text in enumerate(pending):
         if len(text) >= CACHE_MIN_CHARS:
-            _remember(text, out[index], found)
+            _remember(text, out[todo[position]], found_at.get(position, nothing))
     return out, counts
+
+
+def _fired_texts(joined: bytes, texts: list[str], gate_hits: list[int]) -> dict[int, set[int]]:
+    """For each of ``texts`` (joined into ``joined``) that a gate fires in, the gates that fire."""
+    starts = []
+    offset = 0
+    separator = len(_SEPARATOR)
+    for text in texts:  # byte offsets; an ASCII text has as many bytes as characters
+        starts.append(offset)
+        offset += (len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))) + separator
+    starts.append(offset)
+    end = len(joined)
+    singles = _batch_gates()
+    fired: dict[int, set[int]] = {}
+    for gate in gate_hits:
+        # search, and after a hit go on from the next text: one search per text with a hit,
+        # however many hits it holds
+        pattern, position = singles[gate], 0
+        while position < end and (match := pattern.search(joined, position)) is not None:
+            where = bisect_right(starts, match.start()) - 1
+            fired.setdefault(where, set()).add(gate)
+            position = starts[where + 1]
+    return fired
 
 
 def _remember(text: str, redacted: str, found: Counter) -> None:
@@ -352,26 +380,24 @@ def entropy_limit(length: int) -> float:
 # --------------------------------------------------------------------------- scanning
 
 
-def _spans(text: str, hits=None, long_run: bool | None = None) -> Iterator[tuple[int, int, str]]:
-    """Spans of every rule whose gate fires in ``text``; ``hits`` (gate indices) and ``long_run``
-    (the entropy gate) are computed here unless the caller already knows them."""
+def _spans(text: str, hits=None) -> Iterator[tuple[int, int, str]]:
+    """Spans of every rule whose gate fires in ``text``; ``hits`` (indices of the gates of
+    :func:`_gates` that fire, the entropy gate's included) are computed here unless the caller
+    already knows them."""
     if hits is None:
-        hits = _gates().Match(text)
-    if hits:
-        rules = _rules()
-        seen: set[int] = set()
-        for gate in hits:
-            for index in _gate_rules()[gate]:
-                if index in seen:
-                    continue
-                seen.add(index)
+        hits = _gates().Match(text) or ()
+    rules = _rules()
+    gate_rules = _gate_rules()
+    seen: set[int] = set()
+    for gate in sorted(hits):
+        for index in gate_rules[gate]:
+            if index in seen:
+                continue
+            seen.add(index)
+            if index < 0:
+                yield from _entropy_spans(text)
+            else:
                 yield from _run(rules[index], text)
-    if long_run is None:
-        long_run = len(text) >= MIN_ENTROPY_TOKEN and _re2_patterns()[1].search(text) is not None
-    if long_run:
-        yield from _entropy_spans(text)
-        for index in _entropy_gated_rules():
-            yield from _run(_rules()[index], text)
 
 
 def _run(rule: _Detector | str, text: str) -> Iterator[tuple[int, int, str]]:
@@ -489,8 +515,9 @@ def _secret_span(match) -> tuple[int, int]:
 
 def _merge(spans: list[tuple[int, int, str]], text: str) -> list[SecretFinding]:
     findings: list[SecretFinding] = []
-    # at the same start, the longest span first, and a named detector before the generic ones
-    for start, end, kind in sorted(spans, key=lambda s: (s[0], -s[1], s[2] in _GENERIC)):
+    # at the same start, the longest span first, and a token detector before a contextual one
+    # before the generic ones (the order rules ran in never decides)
+    for start, end, kind in sorted(spans, key=lambda s: (s[0], -s[1], _rank(s[2]), s[2])):
         if findings and start < findings[-1].end:
             last = findings[-1]
             named = kind if last.kind in _GENERIC and kind not in _GENERIC else last.kind
@@ -499,6 +526,10 @@ def _merge(spans: list[tuple[int, int, str]], text: str) -> list[SecretFinding]:
             continue
         findings.append(SecretFinding(kind, start, end, text.count("\n", 0, start) + 1))
     return findings
+
+
+def _rank(kind: str) -> int:
+    return 2 if kind in _GENERIC else 1 if kind in _CONTEXTUAL else 0
 
 
 def _slug(secret_type: str) -> str:
@@ -535,25 +566,22 @@ def _rules_and_gates() -> tuple[tuple[_Detector | str, str], ...]:
 
 @cache
 def _gate_list() -> tuple[str, ...]:
-    """The distinct gate patterns of the Set, in Set order (the entropy gate runs on its own)."""
-    return tuple(dict.fromkeys(gate for _, gate in _rules_and_gates() if gate != _ENTROPY_GATE_KEY))
+    """The distinct gate patterns of the Set, in Set order; the last is the entropy rule's gate
+    (:data:`_ENTROPY_RUN`)."""
+    named = dict.fromkeys(gate for _, gate in _rules_and_gates() if gate != _ENTROPY_GATE_KEY)
+    return (*named, _ENTROPY_RUN)
 
 
 @cache
 def _gate_rules() -> tuple[tuple[int, ...], ...]:
-    """For each gate (Set index), the indices of the rules it opens."""
+    """For each gate (Set index), the indices of the rules it opens; ``-1`` stands for the
+    entropy rule itself, opened (with the rules that share its gate) by the last gate."""
     gates = _gate_list()
     opened: list[list[int]] = [[] for _ in gates]
+    opened[-1].append(-1)
     for index, (_, gate) in enumerate(_rules_and_gates()):
-        if gate != _ENTROPY_GATE_KEY:
-            opened[gates.index(gate)].append(index)
+        opened[-1 if gate == _ENTROPY_GATE_KEY else gates.index(gate)].append(index)
     return tuple(tuple(rules) for rules in opened)
-
-
-@cache
-def _entropy_gated_rules() -> tuple[int, ...]:
-    """Indices of the rules gated by the entropy gate."""
-    return tuple(index for index, (_, gate) in enumerate(_rules_and_gates()) if gate == _ENTROPY_GATE_KEY)
 
 
 _LOOKAROUND = re.compile(r"\(\?<?[=!]")
@@ -630,7 +658,7 @@ def _gates():
 
 @cache
 def _batch_gates():
-    """Each gate of the Set as its own RE2 pattern (to locate its hits), and the entropy gate."""
+    """Each gate of the Set as its own RE2 pattern, in Set order (to find which texts it fires in)."""
     import re2
 
     options = re2.Options()
@@ -641,7 +669,7 @@ def _batch_gates():
             singles.append(re2.compile(gate, options))
         except re2.error:
             singles.append(re2.compile("(?s).", options))  # like the Set: the gate always fires
-    return tuple(singles), re2.compile(_ENTROPY_GATE, options)
+    return tuple(singles)
 
 
 @cache

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,8 @@ class ScriptedCall:
     model: str
     messages: list[dict[str, Any]]
     optional_params: dict[str, Any]
+    started: float = 0.0  # time.monotonic() when the call reached the model
+    ended: float | None = None  # ... and when the model answered it (None: no answer)
 
 
 @dataclass
@@ -44,19 +47,55 @@ class ScriptState:
     in_flight: int = 0
     max_in_flight: int = 0
     hang_from: int | None = None  # calls with this index or later never answer (for kill tests)
+    bucket: TokenBucket | None = None  # a rate limit: calls past it get a 429 with Retry-After
+    rejected: int = 0  # calls answered with that 429
+    responder_cpu_s: float = 0.0  # CPU seconds spent in the responder (the model's side, not skillforge's)
+
+
+class TokenBucket:
+    """A provider's rate limit: ``rate_per_s`` requests per second, up to ``burst`` at once.
+
+    :meth:`take` returns None when a request may go through, else the seconds until one may
+    (the ``Retry-After`` a provider sends with its 429).
+    """
+
+    def __init__(self, rate_per_s: float, burst: float | None = None) -> None:
+        self.rate = rate_per_s
+        self.capacity = burst if burst is not None else max(1.0, rate_per_s)
+        self.tokens = self.capacity
+        self.stamp = time.monotonic()
+
+    def take(self) -> float | None:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return None
+        return (1.0 - self.tokens) / self.rate
 
 
 STATE = ScriptState()
 _registered = False
 
 
-def install(responder: Responder, latency_s: float = 0.0, hang_from: int | None = None) -> ScriptState:
+def install(
+    responder: Responder,
+    latency_s: float = 0.0,
+    hang_from: int | None = None,
+    rate_per_s: float | None = None,
+    burst: float | None = None,
+) -> ScriptState:
     """Register the provider (once) and reset the script; returns the shared state.
 
     Args:
         responder: ``(messages, call_index) -> reply text | exception``.
         latency_s: seconds each call takes.
         hang_from: calls from this index on wait forever (a run to kill from outside).
+        rate_per_s: a rate limit (requests per second, a token bucket of ``burst`` requests,
+            default one second's worth); a call past it is answered at once with a 429 carrying
+            the seconds until the next request may go (``Retry-After``). Rejected calls are
+            counted in ``rejected``, not in ``calls``.
     """
     global _registered
     lib = litellm()
@@ -68,23 +107,39 @@ def install(responder: Responder, latency_s: float = 0.0, hang_from: int | None 
     STATE.latency_s = latency_s
     STATE.in_flight = STATE.max_in_flight = 0
     STATE.hang_from = hang_from
+    STATE.bucket = TokenBucket(rate_per_s, burst) if rate_per_s else None
+    STATE.rejected = 0
+    STATE.responder_cpu_s = 0.0
     return STATE
+
+
+def _respond(responder: Responder, messages: list[dict[str, Any]], index: int) -> str | Exception:
+    clock = time.thread_time()
+    try:
+        return responder(messages, index)
+    finally:
+        STATE.responder_cpu_s += time.thread_time() - clock
 
 
 def _handler_class(lib):
     class ScriptedLLM(lib.CustomLLM):
         async def acompletion(self, model, messages, *args, **kwargs):  # noqa: D401 - litellm signature
+            if STATE.bucket is not None and (wait := STATE.bucket.take()) is not None:
+                STATE.rejected += 1
+                raise rate_limited(retry_after=round(wait, 3))
             index = len(STATE.calls)
-            STATE.calls.append(ScriptedCall(model, messages, dict(kwargs.get("optional_params") or {})))
+            call = ScriptedCall(model, messages, dict(kwargs.get("optional_params") or {}), time.monotonic())
+            STATE.calls.append(call)
             STATE.in_flight += 1
             STATE.max_in_flight = max(STATE.max_in_flight, STATE.in_flight)
             try:
+                assert STATE.responder is not None, "no responder installed"
                 if STATE.latency_s:
                     await asyncio.sleep(STATE.latency_s)
                 if STATE.hang_from is not None and index >= STATE.hang_from:
                     await asyncio.sleep(3600)
-                assert STATE.responder is not None, "no responder installed"
-                out = STATE.responder(messages, index)
+                out = _respond(STATE.responder, messages, index)
+                call.ended = time.monotonic()
             finally:
                 STATE.in_flight -= 1
             if isinstance(out, Exception):

@@ -18,8 +18,10 @@ resumed run skips it; passes that failed are tried again on resume.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -34,7 +36,7 @@ from skillforge.prompts import PromptTemplate, prompt_template
 from skillforge.analyze.render_trajectory import RenderedTrajectory, render_trajectory
 from skillforge.analyze.signals import compute_signals
 from skillforge.lesson import Evidence, Lesson, lesson_id
-from skillforge.llm import BudgetExceeded, Completion, LLMClient, LLMError, StageEstimate, count_tokens
+from skillforge.llm import BudgetExceeded, CallEstimate, Completion, LLMClient, LLMError, StageEstimate, count_tokens
 from skillforge.run import RunFolder
 from skillforge.trajectory import Trajectory
 
@@ -80,12 +82,13 @@ class AnalystPass:
 
 @dataclass
 class Prompt:
-    """A pass's prompt, ready to send."""
+    """A pass's prompt, ready to send; ``tokens``: the messages' tokens (counted while fitting)."""
 
     messages: list[dict[str, str]]
     schema: dict[str, Any]
     template: PromptTemplate
     rendered: list[RenderedTrajectory]
+    tokens: int = 0
 
 
 @dataclass
@@ -182,6 +185,7 @@ class PassRunner:
     def __init__(self, client: LLMClient, context_tokens: int) -> None:
         self.client = client
         self.context_tokens = context_tokens
+        self._renderer: ThreadPoolExecutor | None = None
 
     def count(self, text: str) -> int:
         """Tokens of ``text`` for the client's model."""
@@ -206,11 +210,12 @@ class PassRunner:
             rendered = self._render(analysis.trajectories, available)
             views = [_view(t, r) for t, r in zip(analysis.trajectories, rendered)]
             messages = template.messages(**shared, t=views[0], runs=views)
-            over = count_tokens(self.client.settings.model, messages=messages) - limit
+            tokens = count_tokens(self.client.settings.model, messages=messages)
+            over = tokens - limit
             if over <= 0:
                 break
             available -= over + FIT_MARGIN_TOKENS  # notes, separators and markers the estimate missed
-        return Prompt(messages, schema, template, rendered)
+        return Prompt(messages, schema, template, rendered, tokens)
 
     def _render(self, trajectories: list[Trajectory], available: int) -> list[RenderedTrajectory]:
         seen: dict[str, str] = {}
@@ -229,7 +234,7 @@ class PassRunner:
         Raises:
             BudgetExceeded: a call of this pass would pass the budget (the pass is not finished).
         """
-        prompt = self.prompt(analysis)
+        prompt = await self._render_prompt(analysis)
         record: dict[str, Any] = {
             "pass_id": analysis.pass_id,
             "analyst": analysis.analyst.NAME,
@@ -270,6 +275,21 @@ class PassRunner:
         record["lessons"] = [lesson.to_dict() for lesson in unique]
         record["kept"] = len(unique)
         return record
+
+    async def _render_prompt(self, analysis: AnalystPass) -> Prompt:
+        """:meth:`prompt` on this runner's render thread, so the event loop goes on sending calls
+        and taking replies meanwhile (rendering counts tokens over and over; the tokenizer
+        releases the GIL). One thread of its own: renders never queue behind, or hold up, the
+        work litellm hands to the loop's default executor."""
+        if self._renderer is None:
+            self._renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="skillforge-render")
+        return await asyncio.get_running_loop().run_in_executor(self._renderer, self.prompt, analysis)
+
+    def close(self) -> None:
+        """Stop the render thread (a later :meth:`run` starts a new one)."""
+        if self._renderer is not None:
+            self._renderer.shutdown(wait=False, cancel_futures=True)
+            self._renderer = None
 
     async def _call(self, record: dict[str, Any], messages, schema, name: str, template_hash: str) -> Completion:
         try:
@@ -353,6 +373,8 @@ def analyze_with_llm(
             return await _analyze(trajectories, runner, run, on_stage or (lambda *_: None), on_pass or (lambda *_: None))
         except KeyboardInterrupt:
             return None  # asyncio.run raises it again; caught here, the task's exception is not left unread
+        finally:
+            runner.close()
 
     report = asyncio.run(main())
     if report is None:
@@ -363,6 +385,9 @@ def analyze_with_llm(
 async def _analyze(trajectories, runner: PassRunner, run: RunFolder, on_stage: StageHook, on_pass: PassHook) -> AnalysisReport:
     journal = {k: v for k, v in run.read_passes().items() if v["status"] == "done"}
     report = AnalysisReport()
+    # passes in progress at once: twice the calls in flight, so a rendered prompt is always
+    # waiting when a call slot frees, and prompts are rendered as calls go, not all up front
+    window = asyncio.Semaphore(2 * runner.client.concurrency)
     for stage in STAGES:
         passes = plan_trajectory_passes(trajectories) if stage == STAGE_ANALYSE else plan_comparative_passes(trajectories)
         for analysis in passes:
@@ -374,11 +399,12 @@ async def _analyze(trajectories, runner: PassRunner, run: RunFolder, on_stage: S
         on_stage(stage, len(passes), len(done))
 
         async def one(analysis: AnalystPass, stage: str = stage) -> dict[str, Any] | None:
-            try:
-                record = await runner.run(analysis)
-            except BudgetExceeded:
-                report.not_run.append(analysis.pass_id)
-                return None
+            async with window:
+                try:
+                    record = await runner.run(analysis)
+                except BudgetExceeded:
+                    report.not_run.append(analysis.pass_id)
+                    return None
             run.append_pass(record)
             on_pass(stage, record)
             return record
@@ -409,18 +435,22 @@ def estimate_llm_analysis(trajectories: list[Trajectory], runner: PassRunner, ru
     """
     journal = {k for k, v in (run.read_passes() if run else {}).items() if v["status"] == "done"}
     estimates = []
-    for stage in STAGES:
-        passes = plan_trajectory_passes(trajectories) if stage == STAGE_ANALYSE else plan_comparative_passes(trajectories)
-        estimate = StageEstimate(stage)
-        for analysis in passes:
-            if analysis.pass_id in journal:
-                estimate.cached += 1
-                continue
-            prompt = runner.prompt(analysis)
-            estimate.add(runner.client.estimate(prompt.messages, prompt.schema, prompt.template.hash))
-        if stage == STAGE_COMPARE and any(t.outcome.status == "unknown" for t in trajectories):
-            estimate.note = "tasks whose outcome the judge will decide are not counted"
-        estimates.append(estimate)
+
+    def one(analysis: AnalystPass) -> CallEstimate:
+        prompt = runner.prompt(analysis)
+        return runner.client.estimate(prompt.messages, prompt.schema, prompt.template.hash, prompt_tokens=prompt.tokens)
+
+    # rendering is token counting, and the tokenizer releases the GIL: one thread per processor
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="skillforge-estimate") as pool:
+        for stage in STAGES:
+            passes = plan_trajectory_passes(trajectories) if stage == STAGE_ANALYSE else plan_comparative_passes(trajectories)
+            estimate = StageEstimate(stage)
+            estimate.cached += sum(1 for analysis in passes if analysis.pass_id in journal)
+            for call in pool.map(one, [analysis for analysis in passes if analysis.pass_id not in journal]):
+                estimate.add(call)
+            if stage == STAGE_COMPARE and any(t.outcome.status == "unknown" for t in trajectories):
+                estimate.note = "tasks whose outcome the judge will decide are not counted"
+            estimates.append(estimate)
     return estimates
 
 

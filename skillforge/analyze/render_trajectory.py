@@ -16,8 +16,11 @@ needs to cite evidence and drops the rest, in this order until it fits ``budget_
 4. still too long: error results are cut too, to :data:`ERROR_CUT_CHARS`.
 
 Tokens are counted with the callable given (``skillforge.llm.count_tokens`` for the model, i.e.
-``litellm.token_counter``), per step, and summed. The raw size reported beside the rendered size
-is the token count of the trajectory's ATIF JSON (:meth:`Trajectory.to_atif`).
+``litellm.token_counter``), per step, and summed. When the whole text, uncut, has no more UTF-8
+bytes than the budget has tokens, it fits whatever the tokenizer (a token is at least one byte in
+byte-level BPE, the tokenizers litellm counts with): it is then counted once, whole, instead of
+step by step. The raw size reported beside the rendered size is the token count of the
+trajectory's ATIF JSON (:meth:`Trajectory.to_atif`), counted only when asked for.
 
 Text shown is verbatim from the trajectory (arguments as canonical JSON, as
 :meth:`Step.text` has them), so a quote copied from the prompt passes the grounding check, unless
@@ -73,8 +76,12 @@ class RenderedTrajectory:
     Attributes:
         session_id: the trajectory.
         text: the rendered text.
-        tokens: tokens of ``text`` (the counter's tokenizer), summed per step (omission markers not counted).
-        raw_tokens: tokens of the trajectory's ATIF JSON, for comparison.
+        tokens: tokens of ``text`` (the counter's tokenizer), summed per step (omission markers not
+            counted), or of the whole text when it fitted by its size alone (then counted on first
+            use: a dry run's single-trajectory prompts are counted whole, never twice).
+        counted: ``tokens``, or how to count them.
+        raw_tokens: tokens of the trajectory's ATIF JSON, for comparison (counted on first use:
+            a dry run never pays for it).
         cut_blocks: blocks shortened with a cut marker.
         omitted_steps: step ids left out to fit the budget.
         fits: False when even the last resort stayed above the budget.
@@ -82,11 +89,27 @@ class RenderedTrajectory:
 
     session_id: str
     text: str
-    tokens: int
-    raw_tokens: int
+    counted: int | Callable[[], int]
+    raw: Callable[[], int] = field(repr=False, compare=False, default=lambda: 0)
     cut_blocks: int = 0
     omitted_steps: list[int] = field(default_factory=list)
     fits: bool = True
+    _raw_tokens: int | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def tokens(self) -> int:
+        """Tokens of ``text`` (see the class docstring; counted on first use when the text fitted
+        by its size alone)."""
+        if callable(self.counted):
+            self.counted = self.counted()
+        return self.counted
+
+    @property
+    def raw_tokens(self) -> int:
+        """Tokens of the trajectory's ATIF JSON (see the class docstring)."""
+        if self._raw_tokens is None:
+            self._raw_tokens = self.raw()
+        return self._raw_tokens
 
 
 def render_trajectory(
@@ -114,6 +137,7 @@ def render_trajectory(
     seen = {} if seen is None else seen
     views = _views(trajectory, seen, label)
     counts: dict[tuple[int, int | None, bool], int] = {}
+    by_text: dict[str, int] = {}
 
     def step_text(view: _StepView, limit: int | None, cut_errors: bool) -> tuple[str, int]:
         lines = [view.head]
@@ -131,9 +155,16 @@ def render_trajectory(
     def tokens_of(view: _StepView, limit: int | None, cut_errors: bool) -> int:
         key = (view.step_id, limit, cut_errors)
         if key not in counts:
-            counts[key] = count_tokens(step_text(view, limit, cut_errors)[0] + "\n\n")
+            text = step_text(view, limit, cut_errors)[0]
+            # a step with no block over the limit reads the same at every rung of the ladder
+            if text not in by_text:
+                by_text[text] = count_tokens(text + "\n\n")
+            counts[key] = by_text[text]
         return counts[key]
 
+    whole = "\n\n".join(step_text(view, None, False)[0] for view in views)
+    if len(whole.encode("utf-8", "surrogatepass")) <= budget_tokens:  # fits by its size alone: one count
+        return RenderedTrajectory(trajectory.session_id, whole, lambda: count_tokens(whole), lambda: raw_tokens(trajectory, count_tokens))
     limit: int | None = None
     for limit in CUT_LADDER:
         total = sum(tokens_of(v, limit, False) for v in views)
@@ -188,8 +219,8 @@ def _finish(trajectory, views, omitted, limit, cut_errors, step_text, tokens_of,
     return RenderedTrajectory(
         session_id=trajectory.session_id,
         text="\n\n".join(parts),
-        tokens=tokens,
-        raw_tokens=raw_tokens(trajectory, count_tokens),
+        counted=tokens,
+        raw=lambda: raw_tokens(trajectory, count_tokens),
         cut_blocks=cut_total,
         omitted_steps=sorted(views[i].step_id for i in omitted),
         fits=fits,

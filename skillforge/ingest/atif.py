@@ -26,6 +26,7 @@ from skillforge.ingest.base import (
     as_str,
     content_text,
     load_object,
+    mentions,
     sniff,
 )
 from skillforge.trajectory import Agent, Outcome, SourceRef, StepMetrics, Trajectory
@@ -37,6 +38,8 @@ _SOURCES = ("system", "user", "agent")
 
 def detect(path: Path, head: bytes) -> bool:
     """True for an object whose ``schema_version`` starts with ``ATIF-``."""
+    if not mentions(head, "schema_version"):
+        return False
     shape = sniff(head)
     return shape.kind == "object" and str(shape.values.get("schema_version") or "").startswith("ATIF-")
 

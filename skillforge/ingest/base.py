@@ -234,7 +234,6 @@ def iter_json_items(path: Path, report: IngestReport, prefix: str = "item") -> I
         report.problem(path, index + 1, f"JSON breaks off after item {index} ({exc}); rest of the file skipped")
 
 
-@dataclass
 class Sniff:
     """What the first bytes of a file look like, for ``detect()`` functions.
 
@@ -247,12 +246,27 @@ class Sniff:
         values: scalar values at depth ≤ 3 by dotted path (``"info.exit_status"``,
             ``"item.role"`` for an array's items), first occurrence only.
         records: for ``jsonl``, the complete leading lines (at most 5), parsed.
+
+    ``keys`` and ``values`` of an ``object`` or ``array`` come from walking the head's JSON events,
+    which costs more than everything else detection does: they are worked out on first use, so a
+    detector that looks only at ``kind`` (or at ``records``) never pays for them.
     """
 
-    kind: str | None
-    keys: list[str] = field(default_factory=list)
-    values: dict[str, Any] = field(default_factory=dict)
-    records: list[dict[str, Any]] = field(default_factory=list)
+    def __init__(self, kind: str | None, records: list[dict[str, Any]] | None = None, head: bytes = b"") -> None:
+        self.kind = kind
+        self.records = records or []
+        self._head = head
+        self._shape: tuple[list[str], dict[str, Any]] | None = None
+
+    @property
+    def keys(self) -> list[str]:
+        """Top-level keys (see the class docstring)."""
+        return self._walk()[0]
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """Scalar values by dotted path (see the class docstring)."""
+        return self._walk()[1]
 
     def has(self, *keys: str) -> bool:
         """True when every key is a top-level key."""
@@ -261,6 +275,27 @@ class Sniff:
     def item_keys(self) -> set[str]:
         """Keys seen on the items of a top-level array."""
         return {path.split(".")[1] for path in self.values if path.startswith("item.") and path.count(".") >= 1}
+
+    def _walk(self) -> tuple[list[str], dict[str, Any]]:
+        if self._shape is None:
+            if self.kind == "jsonl":
+                self._shape = (list(self.records[0]), {})
+            elif self.kind is None:
+                self._shape = ([], {})
+            else:
+                self._shape = _head_shape(self._head, self.kind, self.records)
+        return self._shape
+
+
+def mentions(head: bytes, *names: str) -> bool:
+    """True when one of ``names`` appears in ``head`` as a quoted JSON string (``"name"``).
+
+    A necessary condition, cheap to test, for a name to be among a head's keys: detectors ask it
+    before they read :attr:`Sniff.keys` or :attr:`Sniff.values`, whose walk of the head's JSON
+    events costs far more. (A key spelled with ``\\u`` escapes would not be mentioned; no log
+    writer does that.)
+    """
+    return any(b'"%s"' % name.encode() in head for name in names)
 
 
 @lru_cache(maxsize=4)
@@ -275,8 +310,12 @@ def sniff(head: bytes) -> Sniff:
         return Sniff(None)
     records = head_json_lines(stripped)
     if records and (len(records) >= 2 or stripped.split(b"\n", 1)[-1].strip()):
-        return Sniff("jsonl", list(records[0]), {}, records)
-    kind = "array" if stripped[:1] == b"[" else "object"
+        return Sniff("jsonl", records)
+    return Sniff("array" if stripped[:1] == b"[" else "object", records, stripped)
+
+
+def _head_shape(stripped: bytes, kind: str, records: list[dict[str, Any]]) -> tuple[list[str], dict[str, Any]]:
+    """Top-level keys and shallow scalar values of a (possibly cut) JSON document, by its events."""
     keys: list[str] = []
     values: dict[str, Any] = {}
     import io
@@ -296,17 +335,20 @@ def sniff(head: bytes) -> Sniff:
         pass
     if kind == "object" and len(records) == 1 and not keys:
         keys = list(records[0])
-    return Sniff(kind, keys, values, records)
+    return keys, values
 
 
+@lru_cache(maxsize=4)
 def head_json_lines(head: bytes, limit: int = 5) -> list[dict[str, Any]]:
-    """Parse up to ``limit`` complete leading JSON-object lines of ``head``; stop at the first that fails."""
+    """Parse up to ``limit`` complete leading JSON-object lines of ``head``; stop at the first that fails.
+
+    The result is shared between callers (the detectors of one file): do not change it.
+    """
     records: list[dict[str, Any]] = []
-    lines = head.split(b"\n")
-    if not head.endswith(b"\n"):
-        lines = lines[:-1]  # the last line may be cut by the head limit
-    for raw in lines:
-        raw = raw.strip()
+    start = 0
+    while (end := head.find(b"\n", start)) != -1:  # a last line without its newline may be cut: never read
+        raw = head[start:end].strip()
+        start = end + 1
         if not raw:
             continue
         try:
@@ -415,7 +457,7 @@ class StepBuilder:
 
     def step(self, source: StepSource, message: str = "", **fields: Any) -> Step:
         """Append a new step (``step_id`` is its 1-based position) and return it."""
-        step = Step(step_id=len(self.steps) + 1, source=source, message=message or "", **fields)
+        step = Step(len(self.steps) + 1, source, message or "", **fields)
         self.steps.append(step)
         return step
 
@@ -502,19 +544,28 @@ def add_chat_messages(builder: StepBuilder, messages: list[Any], error_of: Any =
             continue
         if role not in _CHAT_SOURCE:
             raise ValueError(f"unknown message role {role!r}")
-        text, reasoning = _text_and_reasoning(content)
+        text, reasoning = (content, None) if isinstance(content, str) else _text_and_reasoning(content)
         reasoning = reasoning or message.get("reasoning_content") or message.get("reasoning") or None
-        step = builder.step(_CHAT_SOURCE[role], text, timestamp=_timestamp(message), reasoning_content=reasoning if isinstance(reasoning, str) else None)
+        timestamp = message.get("timestamp")
+        step = builder.step(
+            _CHAT_SOURCE[role],
+            text,
+            timestamp=timestamp if isinstance(timestamp, str) else None,
+            reasoning_content=reasoning if isinstance(reasoning, str) else None,
+        )
         usage = message.get("usage")
-        if role == "assistant" and isinstance(usage, dict):
+        if usage is not None and role == "assistant" and isinstance(usage, dict):
             step.metrics = StepMetrics(
                 as_int(usage.get("prompt_tokens", usage.get("input_tokens"))),
                 as_int(usage.get("completion_tokens", usage.get("output_tokens"))),
                 as_float(message.get("cost")),
             )
         calls = message.get("tool_calls")
-        calls = literal(calls) if isinstance(calls, str) else calls
-        for call in calls or []:
+        if not calls:
+            calls = ()
+        elif isinstance(calls, str):
+            calls = literal(calls) or ()
+        for call in calls:
             if not isinstance(call, dict):
                 continue
             function = call.get("function")
@@ -526,7 +577,7 @@ def add_chat_messages(builder: StepBuilder, messages: list[Any], error_of: Any =
             if call.get("requestor") == "user" or role == "user":
                 step.extra.setdefault("user_call_ids", []).append(step.tool_calls[-1].tool_call_id)
         legacy = message.get("function_call")
-        if isinstance(legacy, dict):
+        if legacy is not None and isinstance(legacy, dict):
             builder.call(step, None, legacy.get("name"), legacy.get("arguments"))
 
 

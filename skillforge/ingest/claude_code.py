@@ -54,6 +54,7 @@ from skillforge.ingest.base import (
     content_text,
     head_json_lines,
     iter_jsonl,
+    mentions,
     sniff,
 )
 from skillforge.trajectory import (
@@ -91,6 +92,8 @@ def detect(path: Path, head: bytes) -> bool:
             for r in records
         ) and all("type" in r for r in records)
     # a first line longer than the head: look at the keys of that one record
+    if not mentions(head, "sessionId", "parentUuid", "uuid"):
+        return False
     shape = sniff(head)
     return shape.kind == "object" and "type" in shape.keys and bool({"sessionId", "parentUuid", "uuid"} & set(shape.keys))
 

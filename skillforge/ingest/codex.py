@@ -40,6 +40,7 @@ from skillforge.ingest.base import (
     as_str,
     content_text,
     iter_jsonl,
+    mentions,
     sniff,
 )
 from skillforge.trajectory import Agent, SourceRef, Step, StepMetrics, Trajectory
@@ -71,7 +72,7 @@ _FAILED = re.compile(r"^(?:[\w.]+ failed:|execution error|error:|aborted)", re.I
 def detect(path: Path, head: bytes) -> bool:
     """True for envelope lines ``{timestamp, type, payload}`` or a legacy header + bare items."""
     shape = sniff(head)
-    if shape.kind not in ("jsonl", "object"):
+    if shape.kind not in ("jsonl", "object") or (not shape.records and not mentions(head, "payload")):
         return False
     first = shape.records[0] if shape.records else dict.fromkeys(shape.keys)
     if {"timestamp", "type", "payload"} <= set(first) and (not shape.records or first.get("type") in _ENVELOPE_TYPES):

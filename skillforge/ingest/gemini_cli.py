@@ -27,6 +27,7 @@ from skillforge.ingest.base import (
     as_str,
     content_text,
     load_object,
+    mentions,
     sniff,
 )
 from skillforge.trajectory import Agent, SourceRef, StepMetrics, Trajectory
@@ -36,6 +37,8 @@ NAME = "gemini-cli"
 
 def detect(path: Path, head: bytes) -> bool:
     """True for an object with ``sessionId``, ``projectHash`` and ``messages``."""
+    if not mentions(head, "sessionId"):
+        return False
     shape = sniff(head)
     return shape.kind == "object" and shape.has("sessionId", "messages") and ("projectHash" in shape.keys or "startTime" in shape.keys)
 

@@ -31,6 +31,7 @@ from skillforge.ingest.base import (
     add_chat_messages,
     as_str,
     iter_json_items,
+    mentions,
     sniff,
 )
 from skillforge.ingest.outcomes import outcome_from_label
@@ -51,6 +52,8 @@ def detect(path: Path, head: bytes) -> bool:
                 return "header.json" in archive.namelist()
         except (zipfile.BadZipFile, OSError):
             return False
+    if not mentions(head, "eval"):
+        return False
     shape = sniff(head)
     return shape.kind == "object" and shape.has("version", "eval") and bool({"samples", "plan", "results", "status"} & set(shape.keys))
 

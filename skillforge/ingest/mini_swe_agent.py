@@ -36,6 +36,7 @@ from skillforge.ingest.base import (
     as_str,
     content_text,
     load_object,
+    mentions,
     sniff,
 )
 from skillforge.ingest.swe_agent import exit_status_outcome
@@ -50,6 +51,8 @@ _RETURN_CODE = re.compile(r"<returncode>\s*(-?\d+)\s*</returncode>")
 def detect(path: Path, head: bytes) -> bool:
     """True for an object with ``messages`` and a mini-swe-agent marker (``trajectory_format`` or
     ``info.mini_version``)."""
+    if not mentions(head, "trajectory_format", "mini_version"):
+        return False
     shape = sniff(head)
     if shape.kind != "object":
         return False

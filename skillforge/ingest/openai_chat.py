@@ -29,6 +29,7 @@ from skillforge.ingest.base import (
     iter_json_items,
     iter_jsonl,
     load_json,
+    mentions,
     sniff,
 )
 from skillforge.ingest.outcomes import outcome_from_label
@@ -42,6 +43,8 @@ _OUTCOME_FIELDS = ("reward", "success", "outcome", "resolved", "label")
 
 def detect(path: Path, head: bytes) -> bool:
     """True for an array of ``role`` messages, an object with ``messages``, or JSONL of either."""
+    if not mentions(head, "role"):
+        return False
     shape = sniff(head)
     if shape.kind == "array":
         return shape.values.get("item.role") in _ROLES

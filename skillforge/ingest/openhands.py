@@ -40,6 +40,7 @@ from skillforge.ingest.base import (
     content_text,
     iter_json_items,
     iter_jsonl,
+    mentions,
     sniff,
 )
 from skillforge.trajectory import Agent, Outcome, SourceRef, Step, Trajectory
@@ -53,6 +54,8 @@ _SKIPPED_OBSERVATIONS = ("agent_state_changed", "null", "recall")
 def detect(path: Path, head: bytes) -> bool:
     """True for an array of events (``id``, ``source``, ``action``/``observation``), or JSONL rows
     with ``history`` and ``instance_id`` (evaluation) or ``issue`` (resolver)."""
+    if not mentions(head, "source", "history"):
+        return False
     shape = sniff(head)
     if shape.kind == "array":
         keys = shape.item_keys()

@@ -40,6 +40,7 @@ from skillforge.ingest.base import (
     content_text,
     iter_jsonl,
     load_json,
+    mentions,
     sniff,
 )
 from skillforge.trajectory import Agent, SourceRef, Step, StepMetrics, Trajectory
@@ -52,6 +53,8 @@ MODEL_OPERATIONS = ("chat", "text_completion", "generate_content")
 
 def detect(path: Path, head: bytes) -> bool:
     """True for OTLP JSON (``resourceSpans`` at the top level, one object or one per line)."""
+    if not mentions(head, "resourceSpans"):
+        return False
     shape = sniff(head)
     return shape.kind in ("object", "jsonl") and "resourceSpans" in shape.keys
 

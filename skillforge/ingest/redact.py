@@ -29,20 +29,24 @@ def redact_trajectory(trajectory: Trajectory) -> Counter:
         The number of secrets replaced, per kind.
     """
     slots = _Slots()
+    texts, places, walk = slots.texts, slots.places, slots.walk
     for step in trajectory.steps:
         if step.message:
-            slots.attr(step, "message")
+            texts.append(step.message)
+            places.append((step, "message", False))
         if step.reasoning_content:
             slots.attr(step, "reasoning_content")
         for call in step.tool_calls:
-            slots.walk(call.arguments)
+            if call.arguments:
+                walk(call.arguments)
         if step.observation is not None:
             for result in step.observation.results:
                 if result.content:
-                    slots.attr(result, "content")
+                    texts.append(result.content)
+                    places.append((result, "content", False))
         if step.extra:
-            slots.walk(step.extra)
-    slots.walk(trajectory.extra)
+            walk(step.extra)
+    walk(trajectory.extra)
     slots.attr(trajectory.outcome, "detail")
     return slots.redact()
 
@@ -64,6 +68,7 @@ class _Slots:
     def walk(self, value: Any, depth: int = 0) -> None:
         if depth > 64:
             return
+        texts, places = self.texts, self.places
         if isinstance(value, dict):
             for key, item in value.items():
                 if isinstance(item, str):
@@ -71,21 +76,23 @@ class _Slots:
                         value[key] = f"[REDACTED:{KEYWORD_KIND}]"
                         self.counts[KEYWORD_KIND] += 1
                     elif item:
-                        self.texts.append(item)
-                        self.places.append((value, key, True))
-                else:
+                        texts.append(item)
+                        places.append((value, key, True))
+                elif isinstance(item, (dict, list)):
                     self.walk(item, depth + 1)
         elif isinstance(value, list):
             for index, item in enumerate(value):
                 if isinstance(item, str):
                     if item:
-                        self.texts.append(item)
-                        self.places.append((value, index, True))
-                else:
+                        texts.append(item)
+                        places.append((value, index, True))
+                elif isinstance(item, (dict, list)):
                     self.walk(item, depth + 1)
 
     def redact(self) -> Counter:
         redacted, counts = redact_texts(self.texts)
+        if not counts:
+            return self.counts  # nothing found: every text stays as it is
         self.counts.update(counts)
         for original, new, (owner, key, container) in zip(self.texts, redacted, self.places):
             if new is not original:

@@ -34,6 +34,7 @@ from skillforge.ingest.base import (
     content_text,
     literal,
     load_json,
+    mentions,
     sniff,
 )
 from skillforge.trajectory import Agent, Outcome, SourceRef, Trajectory
@@ -54,6 +55,8 @@ ERROR_MARKERS = (
 
 def detect(path: Path, head: bytes) -> bool:
     """True for an object with ``trajectory`` and ``history`` (or ``environment`` then ``trajectory``)."""
+    if not mentions(head, "trajectory"):
+        return False
     shape = sniff(head)
     if shape.kind != "object":
         return False

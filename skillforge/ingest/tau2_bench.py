@@ -24,6 +24,7 @@ from skillforge.ingest.base import (
     StepBuilder,
     add_chat_messages,
     iter_json_items,
+    mentions,
     sniff,
 )
 from skillforge.trajectory import Agent, Outcome, SourceRef, Trajectory
@@ -33,6 +34,8 @@ NAME = "tau2-bench"
 
 def detect(path: Path, head: bytes) -> bool:
     """True for a JSON object with ``simulations`` (and ``tasks`` or ``info``) at the top level."""
+    if not mentions(head, "simulations"):
+        return False
     shape = sniff(head)
     return shape.kind == "object" and "simulations" in shape.keys and ("tasks" in shape.keys or "info" in shape.keys)
 
