@@ -392,12 +392,7 @@ def distill(options: DistillOptions, progress: Progress) -> DistillResult:
             path, nothing readable, or a run that cannot be resumed.
         RunInterrupted: on Ctrl-C; the manifest says ``interrupted`` and the run can be resumed.
     """
-    if options.resume:
-        run = RunFolder.open(options.workspace, options.resume)
-        manifest = run.read_manifest()
-        options = _resumed_options(options, manifest)
-    analyst, hint = resolve_analyst(options.analyst, options.model)
-    name = options.skill_name if options.resume else resolve_skill_name(options)  # a resumed run's name was checked when it began
+    run, manifest, options, analyst, hint, name = _prepare(options)
     build_options = _build_options(options)
     timings: dict[str, float] = {}
     started = time.monotonic()
@@ -528,14 +523,7 @@ def estimate(options: DistillOptions, progress: Progress) -> DryRun:
     """
     from skillforge.llm import StageEstimate, has_price
 
-    run = None
-    manifest: dict[str, Any] = {}
-    if options.resume:
-        run = RunFolder.open(options.workspace, options.resume)
-        manifest = run.read_manifest()
-        options = _resumed_options(options, manifest)
-    analyst, hint = resolve_analyst(options.analyst, options.model)
-    name = options.skill_name if options.resume else resolve_skill_name(options)  # a resumed run's name was checked when it began
+    run, manifest, options, analyst, hint, name = _prepare(options)
     build_options = _build_options(options)
     if run is not None:
         trajectories, report = run.read_trajectories(), IngestReport()
@@ -597,6 +585,27 @@ class _Ledger:
             delta = {key: value - self.stage_start.get(key, 0) for key, value in now.items()}
             self.stages[self.stage] = _add_usage(self.stage_before, delta)
         self.manifest["stages"] = self.stages
+
+
+def _prepare(options: DistillOptions) -> tuple[RunFolder | None, dict[str, Any], DistillOptions, str, str | None, str]:
+    """What :func:`distill` and :func:`estimate` settle first: the run to resume (with its
+    manifest and the options it was started with), the analyst and the skill name.
+
+    Returns:
+        ``(run or None, manifest or {}, options, analyst, hint, name)``.
+
+    Raises:
+        SkillforgeError: a run that cannot be resumed, a bad analyst choice or skill name.
+    """
+    run: RunFolder | None = None
+    manifest: dict[str, Any] = {}
+    if options.resume:
+        run = RunFolder.open(options.workspace, options.resume)
+        manifest = run.read_manifest()
+        options = _resumed_options(options, manifest)
+    analyst, hint = resolve_analyst(options.analyst, options.model)
+    name = options.skill_name if options.resume else resolve_skill_name(options)  # a resumed run's name was checked when it began
+    return run, manifest, options, analyst, hint, name
 
 
 def _build_options(options: DistillOptions) -> BuildOptions:
