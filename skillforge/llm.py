@@ -689,6 +689,22 @@ def count_tokens(model: str, text: str | None = None, messages: list[dict[str, A
 
 _REMEMBERED_MESSAGE_CHARS = 64 * 1024
 
+MESSAGE_FRAMING_TOKENS = 16
+"""Tokens allowed per message, beyond its text, by :func:`messages_size_bound` (OpenAI's chat
+format takes 3–4 plus 3 for the reply's priming; other tokenizers a beginning-of-text token)."""
+
+
+def messages_size_bound(messages: list[dict[str, Any]]) -> int:
+    """An upper bound of :func:`count_tokens` of ``messages``, without counting: one token per
+    UTF-8 byte of each message's role and text (a byte-level BPE token holds at least one byte) plus
+    :data:`MESSAGE_FRAMING_TOKENS` per message and once for the list."""
+    size = MESSAGE_FRAMING_TOKENS
+    for message in messages:
+        content = message.get("content")
+        text = content if isinstance(content, str) else orjson.dumps(content).decode()
+        size += len(text.encode("utf-8", "surrogatepass")) + len(str(message.get("role", "")).encode()) + MESSAGE_FRAMING_TOKENS
+    return size
+
 
 @lru_cache(maxsize=256)
 def _message_tokens(model: str, role: Any, content: str) -> int:

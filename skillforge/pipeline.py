@@ -25,7 +25,8 @@ import re
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -226,8 +227,14 @@ def resolve_analyst(analyst: str, model: ModelConfig) -> tuple[str, str | None]:
 # --- the stages ------------------------------------------------------------------------------
 
 
-def ingest_stage(paths: Sequence[Path], progress: Progress, outcomes: Path | None = None) -> tuple[list[Trajectory], IngestReport]:
-    """Read every trajectory under ``paths``.
+def ingest_stage(
+    paths: Sequence[Path],
+    progress: Progress,
+    outcomes: Path | None = None,
+    on_trajectory: Callable[[Trajectory], None] | None = None,
+) -> tuple[list[Trajectory], IngestReport]:
+    """Read every trajectory under ``paths``; ``on_trajectory`` sees each one as it is read (the
+    dry run starts counting its prompt while the rest are read).
 
     Raises:
         SkillforgeError: a missing path, or no trajectory could be read.
@@ -244,6 +251,8 @@ def ingest_stage(paths: Sequence[Path], progress: Progress, outcomes: Path | Non
     try:
         for trajectory in ingest(paths, report, load_labels(outcomes) if outcomes else None):
             trajectories.append(trajectory)
+            if on_trajectory is not None:
+                on_trajectory(trajectory)
             bar.advance()
     finally:
         gc.freeze()
@@ -525,31 +534,39 @@ def estimate(options: DistillOptions, progress: Progress) -> DryRun:
 
     run, manifest, options, analyst, hint, name = _prepare(options)
     build_options = _build_options(options)
-    if run is not None:
-        trajectories, report = run.read_trajectories(), IngestReport()
-    else:
-        trajectories, report = ingest_stage(options.paths, progress, options.outcomes)
-    dry = DryRun(analyst, options.model.model if analyst == "llm" else None, hint, len(trajectories), ingest_report=report)
-    with tempfile.TemporaryDirectory(prefix="skillforge-dry-run-") as scratch:
+    with ExitStack() as stack:
+        analysis = None
+        if analyst == "llm":
+            from skillforge.analyze.estimate import AnalysisEstimate
+            from skillforge.analyze.passes import PassRunner
+
+            client = _client(options, analyst)
+            analysis = stack.enter_context(AnalysisEstimate(PassRunner(client, _context_tokens(options.model)), run))
+        if run is not None:
+            trajectories, report = run.read_trajectories(), IngestReport()
+            for trajectory in trajectories if analysis is not None else ():
+                analysis.add(trajectory)
+        else:
+            trajectories, report = ingest_stage(options.paths, progress, options.outcomes, analysis.add if analysis is not None else None)
+        dry = DryRun(analyst, options.model.model if analyst == "llm" else None, hint, len(trajectories), ingest_report=report)
+        scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="skillforge-dry-run-"))
         start = (saved_start(run) if run is not None else None) or start_stage(RunFolder(Path(scratch)), options, name, trajectories)
         dry.start = start.mode if start.mode == "seed" else f"{start.mode} {start.source}"
-        if analyst == "heuristic":
+        if analysis is None:
             dry.stages = [
                 StageEstimate("analyse", note="offline heuristic analyst: no calls"),
                 StageEstimate("build", note="offline: deterministic patch, applied and validated in code; no calls"),
             ]
             return dry
         from skillforge.analyze.output_schema import MAX_LESSONS
-        from skillforge.analyze.passes import PassRunner, estimate_llm_analysis
 
-        bar = StageBars(progress).stage("Estimating prompts")
-        client = _client(options, analyst)
-        dry.stages = estimate_llm_analysis(trajectories, PassRunner(client, _context_tokens(options.model)), run)
+        bar = StageBars(progress).stage("Estimating prompts", total=analysis.passes)
+        dry.stages = analysis.finish(trajectories, bar.advance)
         passes = sum(stage.calls + stage.cached for stage in dry.stages)
         lessons = run.read_lessons() if run is not None and (manifest.get("analysis") or {}).get("done") else None
-        dry.stages += estimate_build(client, start, build_options, lessons=lessons, expected_lessons=MAX_LESSONS * passes, run=run)
-        dry.priced = has_price(client.settings.model)
-        bar.finish(1)
+        dry.stages += estimate_build(analysis.runner.client, start, build_options, lessons=lessons, expected_lessons=MAX_LESSONS * passes, run=run)
+        dry.priced = has_price(analysis.runner.client.settings.model)
+        bar.finish()
     return dry
 
 

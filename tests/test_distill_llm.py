@@ -71,8 +71,10 @@ def test_dry_run_calls_nothing_and_matches_the_real_run(sample_traces: Path, wor
     sent = Counter("compare" if read_prompt(c.messages).analyst == "comparative" else "analyse" for c in analysts)
     stages = {s.stage: s for s in plan.stages}
     assert sent == {"analyse": stages["analyse"].calls, "compare": stages["compare"].calls}
-    # the estimate counted exactly the analyst prompts that were then sent, and bounds the build's calls
-    assert stages["analyse"].prompt_tokens + stages["compare"].prompt_tokens == sum(count_tokens(model, messages=c.messages) for c in analysts)
+    # the estimate counted the analyst prompts that were then sent (prompts cut to fit the 16k
+    # context as the sum of their parts: within 1 %), and bounds the build's calls
+    sent_tokens = sum(count_tokens(model, messages=c.messages) for c in analysts)
+    assert abs(stages["analyse"].prompt_tokens + stages["compare"].prompt_tokens - sent_tokens) <= 0.01 * sent_tokens
     calls = done.build.report.calls
     assert 0 < calls["propose"] == log.count("propose") <= stages["propose"].calls
     assert calls["merge"] == log.count("merge") <= stages["merge"].calls

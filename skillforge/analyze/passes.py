@@ -18,25 +18,25 @@ resumed run skips it; passes that failed are tried again on resume.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cache
 from types import ModuleType
 from typing import Any
 
 import orjson
 
 from skillforge.analyze import comparative, judge
-from skillforge.analyze.analysts import analyst_for
+from skillforge.analyze.analysts import ANALYSTS, analyst_for
 from skillforge.analyze.grounding import grounding_problems, snap_evidence
 from skillforge.analyze.output_schema import MAX_LESSONS, bind_evidence, reply_schema
 from skillforge.prompts import PromptTemplate, prompt_template
-from skillforge.analyze.render_trajectory import RenderedTrajectory, render_trajectory
+from skillforge.analyze.render_trajectory import LazyBudget, RenderedTrajectory, render_trajectory
 from skillforge.analyze.signals import compute_signals
 from skillforge.lesson import Evidence, Lesson, lesson_id
-from skillforge.llm import BudgetExceeded, CallEstimate, Completion, LLMClient, LLMError, StageEstimate, count_tokens
+from skillforge.llm import BudgetExceeded, Completion, LLMClient, LLMError, count_tokens, messages_size_bound
 from skillforge.run import RunFolder
 from skillforge.trajectory import Trajectory
 
@@ -79,16 +79,36 @@ class AnalystPass:
     trajectories: list[Trajectory]
     task_id: str | None = None
 
+    def __reduce__(self):
+        """Pickled with the analyst's name (a module does not pickle), for worker processes."""
+        return _analyst_pass, (self.pass_id, self.analyst.NAME, self.trajectories, self.task_id)
+
+
+def _analyst_pass(pass_id: str, analyst: str, trajectories: list[Trajectory], task_id: str | None) -> AnalystPass:
+    return AnalystPass(pass_id, ANALYSTS[analyst], trajectories, task_id)
+
 
 @dataclass
 class Prompt:
-    """A pass's prompt, ready to send; ``tokens``: the messages' tokens (counted while fitting)."""
+    """A pass's prompt, ready to send.
+
+    Attributes:
+        messages: the chat messages.
+        schema: the reply's JSON Schema.
+        template: the prompt template rendered.
+        rendered: the trajectories as shown, in order.
+        tokens: the messages' tokens: counted whole, or, where :meth:`PassRunner.prompt` was asked
+            for a sum of parts and a trajectory had to be cut, the instructions' tokens plus each
+            trajectory's (per step, markers included) and each note's (then ``exact`` is False).
+        exact: ``tokens`` is the count of the whole messages.
+    """
 
     messages: list[dict[str, str]]
     schema: dict[str, Any]
     template: PromptTemplate
     rendered: list[RenderedTrajectory]
     tokens: int = 0
+    exact: bool = True
 
 
 @dataclass
@@ -191,33 +211,58 @@ class PassRunner:
         """Tokens of ``text`` for the client's model."""
         return count_tokens(self.client.settings.model, text=text)
 
-    def prompt(self, analysis: AnalystPass, reserve: int = 0) -> Prompt:
+    def prompt(self, analysis: AnalystPass, reserve: int = 0, exact: bool = True) -> Prompt:
         """Render the prompt of ``analysis`` within the context budget (no call made).
 
         Args:
             analysis: the pass.
             reserve: tokens to leave free beyond the expected completion (a repair turn's
                 reply and instructions); the trajectories are cut further to make room.
+            exact: count the finished messages whole, and render again smaller should they pass
+                the context (a real run: a prompt that does not fit is a failed call). False (the
+                dry run): a prompt whose trajectories had to be cut to fit is counted as the sum
+                of its parts, counted while fitting (instructions, steps, markers, notes), which
+                spares a second count of the largest prompts; it stays within a few tokens of the
+                whole count, and its messages are the ones a real run renders first. A prompt
+                whose trajectories fitted whole is counted whole either way (one count).
+
+        Returns:
+            A :class:`Prompt`.
         """
         template = prompt_template(analysis.analyst.TEMPLATE)
         schema = _bound(analysis.analyst.output_schema(), analysis)
         shared = {"max_lessons": MAX_LESSONS, "schema_json": orjson.dumps(schema).decode(), "task_id": analysis.task_id}
         empty = [_view(t, None) for t in analysis.trajectories]
-        overhead = count_tokens(self.client.settings.model, messages=template.messages(**shared, t=empty[0], runs=empty))
+        model = self.client.settings.model
+        bare = template.messages(**shared, t=empty[0], runs=empty)
         limit = self.context_tokens - self.client.expected_completion_tokens - reserve
-        available = limit - overhead
+        overhead = cache(lambda: count_tokens(model, messages=bare))
+        if len(analysis.trajectories) == 1:
+            # a trajectory that fits beside the instructions taken at one token per byte fits
+            # beside them counted: they are then counted once, inside the whole prompt
+            available: int | LazyBudget = LazyBudget(limit - messages_size_bound(bare), lambda: limit - overhead())
+        else:
+            available = limit - overhead()
         for _ in range(FIT_ATTEMPTS):
             rendered = self._render(analysis.trajectories, available)
             views = [_view(t, r) for t, r in zip(analysis.trajectories, rendered)]
             messages = template.messages(**shared, t=views[0], runs=views)
-            tokens = count_tokens(self.client.settings.model, messages=messages)
+            if not exact and any(r.in_parts for r in rendered):
+                parts = overhead() + sum(r.tokens for r in rendered) + sum(self.count(v["note"]) for v in views if v["note"])
+                return Prompt(messages, schema, template, rendered, parts, exact=False)
+            tokens = count_tokens(model, messages=messages)
             over = tokens - limit
             if over <= 0:
                 break
-            available -= over + FIT_MARGIN_TOKENS  # notes, separators and markers the estimate missed
+            # notes, separators and markers the estimate missed
+            available = limit - overhead() - over - FIT_MARGIN_TOKENS if isinstance(available, LazyBudget) else available - over - FIT_MARGIN_TOKENS
         return Prompt(messages, schema, template, rendered, tokens)
 
-    def _render(self, trajectories: list[Trajectory], available: int) -> list[RenderedTrajectory]:
+    def _render(self, trajectories: list[Trajectory], available: int | LazyBudget) -> list[RenderedTrajectory]:
+        """Render ``trajectories`` into ``available`` tokens (a :class:`LazyBudget` for one trajectory)."""
+        if isinstance(available, LazyBudget):
+            budget = LazyBudget(available.at_least, lambda: max(min(MIN_TRAJECTORY_TOKENS, max(MIN_SHARE_TOKENS, available.exact())), available.exact()))
+            return [render_trajectory(trajectories[0], budget, self.count, seen={}, label=trajectories[0].session_id)]
         seen: dict[str, str] = {}
         rendered: list[RenderedTrajectory] = []
         floor = min(MIN_TRAJECTORY_TOKENS, max(MIN_SHARE_TOKENS, available // len(trajectories)))
@@ -225,7 +270,8 @@ class PassRunner:
             # an equal share of what is left, so tokens one run leaves unused go to the next
             budget = max(floor, available // (len(trajectories) - index))
             rendered.append(render_trajectory(trajectory, budget, self.count, seen=seen, label=trajectory.session_id))
-            available -= rendered[-1].tokens
+            if index < len(trajectories) - 1:  # the last one's tokens are not needed (and may not be counted yet)
+                available -= rendered[-1].tokens
         return rendered
 
     async def run(self, analysis: AnalystPass) -> dict[str, Any]:
@@ -424,34 +470,6 @@ async def _analyze(trajectories, runner: PassRunner, run: RunFolder, on_stage: S
             lessons.setdefault(data["id"], Lesson.from_dict(data))
     report.lessons = list(lessons.values())
     return report
-
-
-def estimate_llm_analysis(trajectories: list[Trajectory], runner: PassRunner, run: RunFolder | None = None) -> list[StageEstimate]:
-    """Per-stage estimate (calls, tokens, USD) of :func:`analyze_with_llm`, calling nothing.
-
-    Cached calls and passes already in ``run``'s journal cost nothing. The comparative stage
-    counts only tasks whose outcomes are known now (judged outcomes come from calls not made);
-    grounding repairs are not foreseen.
-    """
-    journal = {k for k, v in (run.read_passes() if run else {}).items() if v["status"] == "done"}
-    estimates = []
-
-    def one(analysis: AnalystPass) -> CallEstimate:
-        prompt = runner.prompt(analysis)
-        return runner.client.estimate(prompt.messages, prompt.schema, prompt.template.hash, prompt_tokens=prompt.tokens)
-
-    # rendering is token counting, and the tokenizer releases the GIL: one thread per processor
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="skillforge-estimate") as pool:
-        for stage in STAGES:
-            passes = plan_trajectory_passes(trajectories) if stage == STAGE_ANALYSE else plan_comparative_passes(trajectories)
-            estimate = StageEstimate(stage)
-            estimate.cached += sum(1 for analysis in passes if analysis.pass_id in journal)
-            for call in pool.map(one, [analysis for analysis in passes if analysis.pass_id not in journal]):
-                estimate.add(call)
-            if stage == STAGE_COMPARE and any(t.outcome.status == "unknown" for t in trajectories):
-                estimate.note = "tasks whose outcome the judge will decide are not counted"
-            estimates.append(estimate)
-    return estimates
 
 
 def _lesson(item: dict[str, Any], analysis: AnalystPass) -> Lesson:

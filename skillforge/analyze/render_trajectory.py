@@ -54,6 +54,20 @@ _BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{200,}={0,2}")
 TokenCounter = Callable[[str], int]
 
 
+@dataclass(frozen=True)
+class LazyBudget:
+    """A token budget that costs a count to know exactly.
+
+    Attributes:
+        at_least: a lower bound of the budget, known without counting (tokens).
+        exact: counts the budget (tokens); called only when the whole text is larger than
+            ``at_least`` has tokens, at most once per render.
+    """
+
+    at_least: int
+    exact: Callable[[], int]
+
+
 @dataclass
 class _Block:
     text: str
@@ -76,10 +90,11 @@ class RenderedTrajectory:
     Attributes:
         session_id: the trajectory.
         text: the rendered text.
-        tokens: tokens of ``text`` (the counter's tokenizer), summed per step (omission markers not
-            counted), or of the whole text when it fitted by its size alone (then counted on first
-            use: a dry run's single-trajectory prompts are counted whole, never twice).
+        tokens: tokens of ``text`` (the counter's tokenizer), summed per step and omission marker
+            (``in_parts``), or of the whole text when it fitted by its size alone (then counted on
+            first use: a dry run's single-trajectory prompts are counted whole, never twice).
         counted: ``tokens``, or how to count them.
+        in_parts: ``tokens`` is a sum of per-step counts (the text had to be fitted).
         raw_tokens: tokens of the trajectory's ATIF JSON, for comparison (counted on first use:
             a dry run never pays for it).
         cut_blocks: blocks shortened with a cut marker.
@@ -91,6 +106,7 @@ class RenderedTrajectory:
     text: str
     counted: int | Callable[[], int]
     raw: Callable[[], int] = field(repr=False, compare=False, default=lambda: 0)
+    in_parts: bool = False
     cut_blocks: int = 0
     omitted_steps: list[int] = field(default_factory=list)
     fits: bool = True
@@ -114,7 +130,7 @@ class RenderedTrajectory:
 
 def render_trajectory(
     trajectory: Trajectory,
-    budget_tokens: int,
+    budget_tokens: int | LazyBudget,
     count_tokens: TokenCounter,
     *,
     seen: dict[str, str] | None = None,
@@ -124,7 +140,8 @@ def render_trajectory(
 
     Args:
         trajectory: the trajectory to show.
-        budget_tokens: the most tokens the text may take.
+        budget_tokens: the most tokens the text may take, or a :class:`LazyBudget` (counted only
+            when the text does not fit its lower bound by its size alone).
         count_tokens: text → tokens for the target model.
         seen: blocks already shown in this prompt (normalised text → where); updated. Pass the
             same dict when several trajectories go into one prompt so repeated context (e.g. the
@@ -163,7 +180,10 @@ def render_trajectory(
         return counts[key]
 
     whole = "\n\n".join(step_text(view, None, False)[0] for view in views)
-    if len(whole.encode("utf-8", "surrogatepass")) <= budget_tokens:  # fits by its size alone: one count
+    size = len(whole.encode("utf-8", "surrogatepass"))
+    if isinstance(budget_tokens, LazyBudget):
+        budget_tokens = budget_tokens.exact() if size > budget_tokens.at_least else budget_tokens.at_least
+    if size <= budget_tokens:  # fits by its size alone: one count
         return RenderedTrajectory(trajectory.session_id, whole, lambda: count_tokens(whole), lambda: raw_tokens(trajectory, count_tokens))
     limit: int | None = None
     for limit in CUT_LADDER:
@@ -194,16 +214,19 @@ def raw_tokens(trajectory: Trajectory, count_tokens: TokenCounter) -> int:
 
 
 def _finish(trajectory, views, omitted, limit, cut_errors, step_text, tokens_of, count_tokens, fits) -> RenderedTrajectory:
-    """Join the chosen steps; tokens are the sum of the per-step counts already made."""
+    """Join the chosen steps; tokens are the sum of the per-step counts already made and of the
+    omission markers."""
     parts: list[str] = []
     cut_total = 0
     tokens = 0
     gap: list[int] = []
 
     def flush_gap() -> None:
+        nonlocal tokens
         if gap:
             span = f"{gap[0]}–{gap[-1]}" if len(gap) > 1 else str(gap[0])
             parts.append(f"[steps {span} omitted to fit the token budget]")
+            tokens += count_tokens(parts[-1] + "\n\n")
             gap.clear()
 
     for index, view in enumerate(views):
@@ -221,6 +244,7 @@ def _finish(trajectory, views, omitted, limit, cut_errors, step_text, tokens_of,
         text="\n\n".join(parts),
         counted=tokens,
         raw=lambda: raw_tokens(trajectory, count_tokens),
+        in_parts=True,
         cut_blocks=cut_total,
         omitted_steps=sorted(views[i].step_id for i in omitted),
         fits=fits,

@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 
 from skillforge.analyze.grounding import grounding_problems
-from skillforge.analyze.passes import PassRunner, analyze_with_llm, plan_comparative_passes
+from skillforge.analyze.estimate import estimate_llm_analysis
+from skillforge.analyze.passes import PassRunner, analyze_with_llm, plan_comparative_passes, plan_trajectory_passes
 from skillforge.ingest import detect, discover, ingest
 from skillforge.ingest.base import IngestReport
 from skillforge.ingest.formats import FORMATS
-from skillforge.llm import LLMClient, LLMSettings, ResponseCache, count_tokens
+from skillforge.llm import LLMClient, LLMSettings, ResponseCache, count_tokens, messages_size_bound
 from skillforge.resources import schema_validator
 from skillforge.run import RunFolder
 from skillforge.trajectory import Trajectory
@@ -142,6 +143,30 @@ def test_faults_are_retried_repaired_or_reported_and_nothing_is_lost(sample_trac
     assert [next(iter(v.sessions)) for v in calls] == [ids[7]]
     assert again.resumed == len(report.records) - 1
     assert all(r["status"] == "done" for r in again.records)
+
+
+@pytest.mark.parametrize("context", [1_000_000, 8192, 3000])
+def test_dry_run_prompts_are_the_real_prompts_counted_in_parts_only_when_cut(sample_traces: Path, tmp_path: Path, context: int) -> None:
+    trajectories = _sample(sample_traces)
+    runner = PassRunner(_client(tmp_path), context)
+    passes = [*plan_trajectory_passes(trajectories), *plan_comparative_passes(trajectories)]
+    cut = 0
+    for analysis in passes:
+        real, dry = runner.prompt(analysis), runner.prompt(analysis, exact=False)
+        whole = count_tokens("scripted/test", messages=dry.messages)
+        assert real.exact and real.tokens == count_tokens("scripted/test", messages=real.messages) <= messages_size_bound(real.messages)
+        if dry.exact:  # nothing cut: counted whole, the very prompt a real run sends
+            assert not any(r.in_parts for r in dry.rendered) and dry.tokens == whole and dry.messages == real.messages
+        else:
+            cut += 1
+            assert any(r.in_parts for r in dry.rendered) and abs(dry.tokens - whole) <= max(16, 0.01 * whole)
+            if whole <= context - runner.client.expected_completion_tokens:
+                assert dry.messages == real.messages  # the real run's first render fitted: the same prompt
+    assert (cut == 0) == (context == 1_000_000)
+    stages = estimate_llm_analysis(trajectories, runner, processes=True)
+    assert [s.calls for s in stages] == [len(trajectories), len(plan_comparative_passes(trajectories))]
+    assert sum(s.prompt_tokens for s in stages) == sum(runner.prompt(a, exact=False).tokens for a in passes)
+    assert estimate_llm_analysis(trajectories, runner, processes=False) == stages  # threads count the same
 
 
 def test_rerun_is_answered_from_the_cache(sample_traces: Path, tmp_path: Path) -> None:

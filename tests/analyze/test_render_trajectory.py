@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from skillforge.analyze.grounding import normalize_whitespace
-from skillforge.analyze.render_trajectory import BASE64_MARK, render_trajectory
+from skillforge.analyze.render_trajectory import BASE64_MARK, LazyBudget, render_trajectory
 from skillforge.ingest import ingest
 from skillforge.ingest.base import IngestReport
 from skillforge.llm import count_tokens
@@ -44,6 +44,22 @@ def test_small_trajectory_is_shown_whole(sample_traces: Path) -> None:
         assert f"### step {step.step_id} · {step.source}" in rendered.text
         assert normalize_whitespace(step.message) in normalize_whitespace(rendered.text)
     assert rendered.tokens <= rendered.raw_tokens
+
+
+def test_lazy_budget_is_counted_only_when_the_size_does_not_settle_it(sample_traces: Path) -> None:
+    trajectory = _trajectories(sample_traces / "tau-bench")["tau-bench:gpt-4o-airline-sample:task13:trial0"]
+    size = len(render_trajectory(trajectory, 10**9, count).text.encode())
+    asked: list[int] = []
+
+    def exact(budget: int):
+        return lambda: asked.append(budget) or budget
+
+    whole = render_trajectory(trajectory, LazyBudget(size, exact(size)), count)
+    assert asked == [] and whole.cut_blocks == 0 and not whole.in_parts
+    budget = count(whole.text) * 2 // 3
+    lazy = render_trajectory(trajectory, LazyBudget(size - 1, exact(budget)), count)
+    assert asked == [budget] and lazy.in_parts and lazy.tokens <= budget
+    assert lazy.text == render_trajectory(trajectory, budget, count).text
 
 
 def test_errors_stay_whole_while_other_text_is_cut(sample_traces: Path) -> None:
