@@ -15,6 +15,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import signal
 import sys
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -145,11 +146,13 @@ def estimate_llm_analysis(trajectories: list[Trajectory], runner: PassRunner, ru
 
 
 def _start_worker(runner: PassRunner) -> None:
-    """A worker's set-up: its runner; in a forked process, the collector back on (ingest pauses it)
-    with what the parent had frozen out of its sight."""
+    """A worker's set-up: its runner; in a forked process, Ctrl-C left to the parent (which stops
+    the pool) and the collector back on (ingest pauses it) with what the parent had frozen out of
+    its sight."""
     global _worker_runner
     _worker_runner = runner
     if multiprocessing.parent_process() is not None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         gc.freeze()
         gc.enable()
 
