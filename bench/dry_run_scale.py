@@ -10,6 +10,11 @@ logs (Codex rollouts, ~1 MB per trajectory) until ``--size-mb``. Then times, as 
 estimate; nothing called, nothing written): wall seconds, CPU seconds and peak RSS, start-up
 included. Goal: at most 60 s.
 
+The prompts are counted by forked worker processes while ingest reads
+(``skillforge/analyze/estimate.py``), so CPU seconds (parent and workers) exceed wall seconds;
+prompts cut to fit the context are counted as the sum of their parts (on this input 0.03 % below
+the whole count, at most 68 tokens per ~120k-token prompt).
+
 Usage: .venv/bin/python bench/dry_run_scale.py [--trajectories 10000] [--size-mb 1024] [--model gpt-4o-mini]
 """
 
