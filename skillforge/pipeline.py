@@ -46,7 +46,7 @@ from skillforge.ingest.command import nothing_read
 from skillforge.ingest.outcomes import load_labels
 from skillforge.lesson import Lesson
 from skillforge.llm import BudgetExceeded
-from skillforge.progress import StageBars
+from skillforge.progress import StageBars, display_paused
 from skillforge.run import RunFolder
 from skillforge.skill.start import StartVersion, check_skill_name, folder_skill_name, folder_start, saved_start, seed_start, store_start
 from skillforge.skill.validate import ValidationReport
@@ -541,7 +541,8 @@ def estimate(options: DistillOptions, progress: Progress) -> DryRun:
             from skillforge.analyze.passes import PassRunner
 
             client = _client(options, analyst)
-            analysis = stack.enter_context(AnalysisEstimate(PassRunner(client, _context_tokens(options.model)), run))
+            with display_paused(progress):  # the workers are forked here
+                analysis = stack.enter_context(AnalysisEstimate(PassRunner(client, _context_tokens(options.model)), run))
         if run is not None:
             trajectories, report = run.read_trajectories(), IngestReport()
             for trajectory in trajectories if analysis is not None else ():

@@ -8,9 +8,29 @@ spent since the stage began, read from the run's :class:`~skillforge.llm.LLMClie
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from rich.progress import Progress, TaskID
+
+
+@contextmanager
+def display_paused(progress: Progress) -> Iterator[None]:
+    """Stop ``progress``'s live display (and its refresh thread) for the block, then restart it.
+
+    For forking worker processes: a child forked while the refresh thread holds the terminal's
+    write lock would wait for it forever at its first write. Outside a terminal, rich prints a
+    line when the display stops.
+    """
+    live = progress.live.is_started
+    if live:
+        progress.stop()
+    try:
+        yield
+    finally:
+        if live:
+            progress.start()
 
 
 @dataclass

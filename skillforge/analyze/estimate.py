@@ -51,7 +51,8 @@ class AnalysisEstimate:
     comparative stage counts only tasks whose outcomes are known now (judged outcomes come from
     calls not made); grounding repairs are not foreseen.
 
-    Use as a context manager (the workers stop on exit)::
+    The workers are forked when the object is made: no other thread may run then (see
+    :func:`skillforge.progress.display_paused`). Use as a context manager (the workers stop on exit)::
 
         with AnalysisEstimate(runner, run) as estimate:
             for trajectory in trajectories:
@@ -74,6 +75,7 @@ class AnalysisEstimate:
         if processes if processes is not None else sys.platform.startswith("linux"):
             runner.count("load the tokenizer once, before the workers are forked")
             self.pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker, initargs=(runner,))
+            self.pool.submit(os.getpid).result()  # a forking pool starts all its workers at the first task: now
         else:
             self.pool = ThreadPoolExecutor(count, thread_name_prefix="skillforge-estimate", initializer=_start_worker, initargs=(runner,))
         self.analyse = StageEstimate(STAGE_ANALYSE)

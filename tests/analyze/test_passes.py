@@ -4,6 +4,7 @@ repaired or reported, lessons grounded, cache hits, every ingest format."""
 from __future__ import annotations
 
 import json
+import multiprocessing
 from collections import Counter, defaultdict
 from functools import cache
 from pathlib import Path
@@ -166,6 +167,7 @@ def test_dry_run_prompts_are_the_real_prompts_counted_in_parts_only_when_cut(sam
     stages = estimate_llm_analysis(trajectories, runner, processes=True)
     assert [s.calls for s in stages] == [len(trajectories), len(plan_comparative_passes(trajectories))]
     assert sum(s.prompt_tokens for s in stages) == sum(runner.prompt(a, exact=False).tokens for a in passes)
+    assert multiprocessing.active_children() == []  # the workers are gone
     assert estimate_llm_analysis(trajectories, runner, processes=False) == stages  # threads count the same
 
 
