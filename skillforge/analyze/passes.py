@@ -232,7 +232,7 @@ class PassRunner:
         template = prompt_template(analysis.analyst.TEMPLATE)
         schema = _bound(analysis.analyst.output_schema(), analysis)
         shared = {"max_lessons": MAX_LESSONS, "schema_json": orjson.dumps(schema).decode(), "task_id": analysis.task_id}
-        empty = [_view(t, None) for t in analysis.trajectories]
+        empty = [_view(t) for t in analysis.trajectories]
         model = self.client.settings.model
         bare = template.messages(**shared, t=empty[0], runs=empty)
         limit = self.context_tokens - self.client.expected_completion_tokens - reserve
@@ -245,7 +245,7 @@ class PassRunner:
             available = limit - overhead()
         for _ in range(FIT_ATTEMPTS):
             rendered = self._render(analysis.trajectories, available)
-            views = [_view(t, r) for t, r in zip(analysis.trajectories, rendered)]
+            views = [{**view, **_shown(r)} for view, r in zip(empty, rendered)]
             messages = template.messages(**shared, t=views[0], runs=views)
             if not exact and any(r.in_parts for r in rendered):
                 parts = overhead() + sum(r.tokens for r in rendered) + sum(self.count(v["note"]) for v in views if v["note"])
@@ -511,13 +511,26 @@ def _bound(schema: dict[str, Any], analysis: AnalystPass) -> dict[str, Any]:
     return bind_evidence(schema, [t.session_id for t in analysis.trajectories])
 
 
-def _view(trajectory: Trajectory, rendered: RenderedTrajectory | None) -> dict[str, Any]:
-    """What the prompt templates see of a trajectory (``rendered`` None: the text left empty)."""
+def _view(trajectory: Trajectory) -> dict[str, Any]:
+    """What the prompt templates see of a trajectory, its text left empty (see :func:`_shown`)."""
     hints = compute_signals(trajectory).as_hints()
     if len(hints) > MAX_HINTS:
         hints = [*hints[:MAX_HINTS], f"… and {len(hints) - MAX_HINTS} more"]
     agent = trajectory.agent.name + (f" ({trajectory.agent.model_name})" if trajectory.agent.model_name else "")
     status = trajectory.outcome.status
+    return {
+        "session_id": trajectory.session_id,
+        "agent": agent,
+        "format": trajectory.source.format,
+        "task_id": trajectory.task_id,
+        "outcome": "not recorded in the log" if status == "unknown" else status,
+        "hints": hints,
+        **_shown(None),
+    }
+
+
+def _shown(rendered: RenderedTrajectory | None) -> dict[str, str]:
+    """A view's rendered text, and its note on what fitting the context cut (both empty for None)."""
     note = ""
     if rendered is not None and (rendered.omitted_steps or rendered.cut_blocks):
         done = []
@@ -526,13 +539,4 @@ def _view(trajectory: Trajectory, rendered: RenderedTrajectory | None) -> dict[s
         if rendered.cut_blocks:
             done.append(f"{rendered.cut_blocks} long texts were cut")
         note = f"to fit the context, {' and '.join(done)} (marked in place); do not cite what you cannot see."
-    return {
-        "session_id": trajectory.session_id,
-        "agent": agent,
-        "format": trajectory.source.format,
-        "task_id": trajectory.task_id,
-        "outcome": "not recorded in the log" if status == "unknown" else status,
-        "hints": hints,
-        "note": note,
-        "text": rendered.text if rendered is not None else "",
-    }
+    return {"note": note, "text": rendered.text if rendered is not None else ""}
