@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from skillforge.ingest import ingest
 from skillforge.ingest.atif import write_atif
 from skillforge.ingest.base import IngestReport
 from skillforge.ingest.outcomes import load_labels
+from skillforge.ingest.workers import default_jobs
 
 CONVERSIONS = ("atif",)
 """Formats ``--to`` can write."""
@@ -63,13 +65,20 @@ class IngestResult:
         }
 
 
-def run_ingest(paths: Sequence[Path], outcomes: Path | None = None, convert: tuple[str, Path] | None = None) -> IngestResult:
+def run_ingest(
+    paths: Sequence[Path],
+    outcomes: Path | None = None,
+    convert: tuple[str, Path] | None = None,
+    jobs: int | None = None,
+) -> IngestResult:
     """Ingest ``paths`` and, with ``convert=("atif", DIR)``, write one ATIF file per trajectory.
 
     Args:
         paths: log files and folders.
         outcomes: a labels file (CSV or JSONL, see :mod:`skillforge.ingest.outcomes`).
         convert: ``(format, folder)``; the only format is ``atif``.
+        jobs: processes reading files at once (None: the usable CPUs, at most 8; 1: all in this
+            process). The result, and the files written, are the same for every value.
 
     Returns:
         An :class:`IngestResult`; check ``result.report.trajectories``.
@@ -80,15 +89,19 @@ def run_ingest(paths: Sequence[Path], outcomes: Path | None = None, convert: tup
     """
     if convert is not None and convert[0].lower() not in CONVERSIONS:
         raise SkillforgeError(f"--to {convert[0]!r}: can convert to {', '.join(CONVERSIONS)}")
+    if jobs is not None and jobs < 1:
+        raise SkillforgeError(f"--jobs {jobs}: needs at least 1")
     labels = load_labels(outcomes) if outcomes is not None else None
     result = IngestResult(IngestReport())
     taken: set[str] = set()
-    for trajectory in ingest(paths, result.report, labels):
-        if convert is not None:
-            try:
-                result.written.append(write_atif(trajectory, convert[1], taken))
-            except OSError as exc:
-                raise SkillforgeError(f"{convert[1]}: cannot write ATIF files ({exc.strerror or exc})") from exc
+    trajectories = ingest(paths, result.report, labels, jobs=default_jobs() if jobs is None else jobs, whole=convert is not None)
+    with closing(trajectories):  # stops worker processes at once on an error or Ctrl-C
+        for trajectory in trajectories:
+            if convert is not None:
+                try:
+                    result.written.append(write_atif(trajectory, convert[1], taken))
+                except OSError as exc:
+                    raise SkillforgeError(f"{convert[1]}: cannot write ATIF files ({exc.strerror or exc})") from exc
     return result
 
 

@@ -1,0 +1,292 @@
+"""``ingest --jobs N``: worker processes give the very same report, trajectories and ATIF files as
+reading in one process, and a worker's crash, an error in a format module or Ctrl-C loses only
+what it must."""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from skillforge.ingest import codex, discover, ingest, tau_bench, workers
+from skillforge.ingest.base import IngestReport
+from skillforge.ingest.command import run_ingest
+from skillforge.ingest.outcomes import load_labels
+
+CLI = [sys.executable, "-m", "skillforge.cli", "ingest"]
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _atif_files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+@pytest.fixture
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Use worker processes even for a few small files (a chunk per file or two)."""
+    monkeypatch.setattr(workers, "MIN_POOL_BYTES", 0)
+    monkeypatch.setattr(workers, "CHUNK_BYTES", 64 * 1024)
+
+
+def test_cli_jobs_2_prints_and_writes_what_jobs_1_does_on_the_real_corpus(shared_traces: Path, tmp_path: Path) -> None:
+    chunks = [task for task in workers._plan(discover([shared_traces]), 2) if isinstance(task, tuple)]
+    assert len(chunks) >= 4  # the corpus really is spread over workers
+    shown = {}
+    for jobs in (1, 2):
+        out = tmp_path / f"atif{jobs}"
+        done = subprocess.run([*CLI, str(shared_traces), "--json", "--jobs", str(jobs), "--to", "atif", str(out)], capture_output=True, timeout=300)
+        assert done.returncode == 0, done.stderr.decode()
+        shown[jobs] = done.stdout.replace(str(out).encode(), b"OUT")
+    assert shown[1] == shown[2]  # the whole --json document, byte for byte
+    assert _atif_files(tmp_path / "atif1") == _atif_files(tmp_path / "atif2")
+    document = orjson.loads(shown[2])
+    assert document["totals"]["trajectories"] == len(document["written"]) > 200
+    assert len({f["format"] for f in document["files"]}) >= 8
+
+
+@pytest.fixture
+def duplicated(shared_traces: Path, sample_traces: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """Two copies of some real logs (session ids seen twice), SWE-bench report.json files, and a
+    labels file whose keys include renamed ids and conflict with a log's own verdict."""
+    logs = tmp_path / "logs"
+    for copy in ("a", "b"):
+        shutil.copytree(shared_traces / "mini-swe-agent", logs / copy / "mini-swe-agent")
+        shutil.copytree(sample_traces / "claude-code", logs / copy / "claude-code")
+        shutil.copytree(shared_traces / "tau-bench", logs / copy / "tau-bench")
+    labels = tmp_path / "labels.csv"
+    labels.write_text(
+        "session_id,outcome\n"
+        "55604662-cf2a-4331-851a-ec234028f8ca,success\n"
+        "55604662-cf2a-4331-851a-ec234028f8ca#2,failure\n"
+        "tau-bench:gpt-4o-airline:task0:trial0#2,success\n"  # the log says failure: a warning
+        "mini-swe-agent:django__django-10097#2,failure\n"  # the log has no verdict: labels beat report.json
+    )
+    return logs, labels
+
+
+def test_duplicates_labels_and_report_json_settle_the_same_in_workers(duplicated: tuple[Path, Path], tmp_path: Path, small_chunks: None) -> None:
+    logs, labels = duplicated
+    results, written = [], []
+    for jobs in (1, 3):
+        before = _children_cpu()
+        result = run_ingest([logs], labels, ("atif", tmp_path / f"atif{jobs}"), jobs=jobs)
+        assert (_children_cpu() > before) == (jobs > 1)  # worker processes ran only when asked
+        document = result.to_dict()
+        document["written"] = [Path(p).name for p in document["written"]]
+        results.append(orjson.dumps(document))
+        written.append(_atif_files(tmp_path / f"atif{jobs}"))
+    assert results[0] == results[1]
+    assert written[0] == written[1]
+    document = orjson.loads(results[1])
+    messages = [p["message"] for p in document["problems"]]
+    assert sum("renamed with #2" in m for m in messages) == document["totals"]["trajectories"] // 2
+    assert any("labels say success, the log says failure" in m for m in messages)
+    outcome = {
+        name: orjson.loads(data)["extra"]["skillforge"]["outcome"]
+        for name, data in written[1].items()
+        if name.startswith(("55604662", "mini-swe-agent_django__django-10097"))
+    }
+    assert outcome["55604662-cf2a-4331-851a-ec234028f8ca.json"]["status"] == "success"
+    assert outcome["55604662-cf2a-4331-851a-ec234028f8ca_2.json"]["status"] == "failure"
+    assert outcome["mini-swe-agent_django__django-10097.json"]["detail"].startswith("SWE-bench report.json")
+    assert outcome["mini-swe-agent_django__django-10097_2.json"]["origin"] == "labels"
+    assert outcome["mini-swe-agent_django__django-10097_2.json"]["status"] == "failure"
+
+
+def test_trajectories_from_workers_equal_those_read_here(duplicated: tuple[Path, Path], small_chunks: None) -> None:
+    logs, labels = duplicated
+    read = []
+    for jobs in (1, 2):
+        report = IngestReport()
+        trajectories = [t.to_dict() for t in ingest([logs], report, load_labels(labels), jobs=jobs)]
+        read.append((orjson.dumps(trajectories), report))
+    assert read[0][0] == read[1][0]
+    assert read[0][1] == read[1][1]
+    light = list(ingest([logs], IngestReport(), jobs=2, whole=False))
+    assert [t.session_id for t in light] == [t["session_id"] for t in orjson.loads(read[0][0])]
+    assert all(t.steps == [] for t in light)
+
+
+def _one_bad_folder(sample_traces: Path, tmp_path: Path) -> Path:
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    good = (sample_traces / "claude-code" / "short.jsonl").read_bytes()
+    (folder / "a_good.jsonl").write_bytes(good)
+    (folder / "b_truncated.jsonl").write_bytes(good[: len(good) // 2])
+    (folder / "c_binary.jsonl").write_bytes(bytes(range(256)) * 100)
+    (folder / "d_wrong_types.json").write_bytes(orjson.dumps([{"task_id": 1, "reward": "x", "traj": {"role": 5}}]))
+    (folder / "e_unknown.json").write_bytes(b'{"what": "not a log"}')
+    shutil.copytree(sample_traces, folder / "z_samples")
+    return folder
+
+
+def test_bad_files_are_reported_with_file_and_line_from_workers(sample_traces: Path, tmp_path: Path, small_chunks: None) -> None:
+    folder = _one_bad_folder(sample_traces, tmp_path)
+    reports = []
+    for jobs in (1, 2):
+        report = IngestReport()
+        sessions = [t.session_id for t in ingest([folder], report, jobs=jobs)]
+        reports.append((sessions, report))
+    assert reports[0] == reports[1]
+    report = reports[1][1]
+    by_file = {Path(p.path).name: p for p in report.problems}
+    assert by_file["b_truncated.jsonl"].line is not None
+    assert by_file["d_wrong_types.json"].line == 0
+    assert "not a known agent log format" in by_file["e_unknown.json"].message
+
+
+def test_an_error_in_a_format_module_loses_only_the_rest_of_its_file(shared_traces: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_chunks: None) -> None:
+    logs = tmp_path / "logs"
+    shutil.copytree(shared_traces / "tau-bench", logs / "tau")
+    shutil.copytree(shared_traces / "codex", logs / "codex")
+    parse = tau_bench.parse
+
+    def failing(path, report):
+        for number, trajectory in enumerate(parse(path, report)):
+            if number == 3 and "airline" in path.name:
+                raise ValueError("a bug in the format module")
+            yield trajectory
+
+    monkeypatch.setattr(tau_bench, "parse", failing)
+    results = []
+    for jobs in (1, 2):
+        report = IngestReport()
+        sessions = [t.session_id for t in ingest([logs], report, jobs=jobs)]
+        results.append((sessions, report))
+    assert results[0] == results[1]
+    sessions, report = results[1]
+    [problem] = [p for p in report.problems if "airline" in p.path]
+    assert problem.message == "could not read the rest of the file (ValueError: a bug in the format module); skipped"
+    airline = next(f for f in report.files if "airline" in f.path)
+    assert airline.trajectories == 3  # what came before the error is kept
+    assert {f.format for f in report.files if f.trajectories} == {"tau-bench", "codex"}
+
+
+def test_a_crashed_worker_loses_only_its_file(shared_traces: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_chunks: None) -> None:
+    logs = tmp_path / "logs"
+    shutil.copytree(shared_traces / "codex", logs / "codex")
+    shutil.copytree(shared_traces / "tau-bench", logs / "tau")
+    crasher = sorted((logs / "codex").glob("*.jsonl"))[0]
+    expected = IngestReport()
+    sessions = [t.session_id for t in ingest([logs], expected, jobs=1)]
+    parse = codex.parse
+    parent = os.getpid()
+
+    def crashing(path, report):
+        if path == crasher and os.getpid() != parent:
+            os._exit(3)  # a segfault or the OOM killer, as far as the parent can tell
+        yield from parse(path, report)
+
+    monkeypatch.setattr(codex, "parse", crashing)
+    report = IngestReport()
+    survived = [t.session_id for t in ingest([logs], report, jobs=2)]
+    [problem] = report.problems
+    assert problem.path == str(crasher) and "stopped abruptly" in problem.message
+    lost = next(f for f in expected.files if f.path == str(crasher)).trajectories
+    assert lost > 0 and len(survived) == len(sessions) - lost
+    assert [s for s in sessions if s in survived] == survived  # the rest, in order
+    assert [f for f in report.files if f.path != str(crasher)] == [f for f in expected.files if f.path != str(crasher)]
+
+
+_SLOW_CLI = textwrap.dedent(
+    """
+    import sys, time
+    from skillforge.ingest import tau_bench
+    parse = tau_bench.parse
+    def slow(path, report):
+        time.sleep(120)  # a worker busy with a long file
+        yield from parse(path, report)
+    tau_bench.parse = slow
+    from skillforge import cli
+    sys.argv = ["skillforge", "ingest", *sys.argv[1:]]
+    cli.main()
+    """
+)
+
+
+def _slow_ingest(logs: Path) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SLOW_CLI, str(logs), "--jobs", "2", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group, as a shell gives a command
+    )
+    deadline = time.monotonic() + 60
+    while len(_children(process.pid)) < 2:  # both workers started
+        if process.poll() is not None or time.monotonic() > deadline:
+            _kill_group(process)
+            pytest.fail("the workers never started")
+        time.sleep(0.05)
+    time.sleep(0.3)
+    return process
+
+
+def _children(pid: int) -> list[str]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        found += task.read_text().split()
+    return found
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    """Leave nothing behind, whatever the test found."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.communicate()
+
+
+def _group_empties(group: int, seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_ctrl_c_stops_the_workers_at_once(shared_traces: Path, tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    for copy in "abcd":
+        shutil.copytree(shared_traces / "tau-bench", logs / copy)
+    process = _slow_ingest(logs)
+    try:
+        started = time.monotonic()
+        os.killpg(process.pid, signal.SIGINT)  # what a terminal sends the whole foreground group
+        _, stderr = process.communicate(timeout=60)
+        assert time.monotonic() - started < 10  # the workers' 120 s sleeps were not waited for
+        assert process.returncode == 130 and "Traceback" not in stderr.decode()
+        assert _group_empties(process.pid)
+    finally:
+        _kill_group(process)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_workers_do_not_outlive_a_killed_parent(shared_traces: Path, tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    for copy in "abcd":
+        shutil.copytree(shared_traces / "tau-bench", logs / copy)
+    process = _slow_ingest(logs)
+    try:
+        process.kill()  # no clean-up in the parent at all
+        process.communicate(timeout=60)
+        assert _group_empties(process.pid)
+    finally:
+        _kill_group(process)
