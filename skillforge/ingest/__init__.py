@@ -95,6 +95,7 @@ class _Merge:
 
     def _settle(self, parsed: Parsed, summary: FileSummary) -> Trajectory:
         trajectory = parsed.trajectory
+        logged = trajectory.outcome
         count = self.seen.get(trajectory.session_id, 0) + 1
         self.seen[trajectory.session_id] = count
         if count > 1:
@@ -110,12 +111,17 @@ class _Merge:
             finally:
                 trajectory.extra["task_id"] = redacted
         redactions = parsed.redactions
-        redactions.update(redact_outcome(trajectory.outcome))
-        self.report.redactions.update(redactions)
+        if trajectory.outcome is logged:  # the log's own, redacted already
+            if parsed.outcome_redactions:
+                redactions.update(parsed.outcome_redactions)
+        elif trajectory.outcome.detail:
+            redactions.update(redact_outcome(trajectory.outcome))
+        if redactions:
+            self.report.redactions.update(redactions)
+            summary.redactions.update(redactions)
         summary.trajectories += 1
         summary.steps += parsed.steps
         summary.tool_calls += parsed.tool_calls
         summary.tool_errors += parsed.tool_errors
         summary.outcomes[trajectory.outcome.status] += 1
-        summary.redactions.update(redactions)
         return trajectory

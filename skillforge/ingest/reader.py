@@ -17,7 +17,7 @@ from types import ModuleType
 from skillforge.errors import SkillforgeError
 from skillforge.ingest.base import HEAD_BYTES, FileSummary, IngestReport, Problem
 from skillforge.ingest.formats import FORMATS
-from skillforge.ingest.redact import redact_trajectory
+from skillforge.ingest.redact import redact_outcome, redact_trajectory
 from skillforge.trajectory import Trajectory
 
 _JSONISH = (b"{", b"[")
@@ -28,11 +28,13 @@ class Parsed:
     """One trajectory as :func:`read_file` yields it.
 
     Attributes:
-        trajectory: parsed and redacted, all but ``outcome.detail`` (the outcome may still change).
+        trajectory: parsed and redacted (its outcome is the log's, and may still be replaced).
             With ``whole=False`` only ``session_id``, ``agent``, ``source``, ``outcome`` and
             ``extra["task_id"]`` are kept (what settling the outcome reads; cheap to send).
         steps, tool_calls, tool_errors: counts over the whole trajectory.
-        redactions: secrets replaced per kind (the outcome detail's not included).
+        redactions: secrets replaced per kind, the outcome detail's not included.
+        outcome_redactions: the outcome detail's, counted apart (they do not count when labels
+            replace the outcome); None when there were none.
         task_id: the log's task id when redaction changed it (outcomes are matched on the log's
             own ids), else None.
     """
@@ -42,6 +44,7 @@ class Parsed:
     tool_calls: int
     tool_errors: int
     redactions: Counter
+    outcome_redactions: Counter | None = None
     task_id: str | None = None
 
 
@@ -143,6 +146,7 @@ def failure_message(exc: BaseException) -> str:
 def _parsed(trajectory: Trajectory, whole: bool) -> Parsed:
     task_id = trajectory.task_id
     redactions = redact_trajectory(trajectory, outcome=False)
+    outcome_redactions = redact_outcome(trajectory.outcome) if trajectory.outcome.detail else None
     if trajectory.task_id == task_id:
         task_id = None  # redaction left it as it was
     extra = trajectory.extra
@@ -163,4 +167,4 @@ def _parsed(trajectory: Trajectory, whole: bool) -> Parsed:
             trajectory.outcome,
             extra={"task_id": extra["task_id"]} if "task_id" in extra else {},
         )
-    return Parsed(trajectory, len(steps), tool_calls, tool_errors, redactions, task_id)
+    return Parsed(trajectory, len(steps), tool_calls, tool_errors, redactions, outcome_redactions or None, task_id)
