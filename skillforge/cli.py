@@ -210,7 +210,7 @@ def ingest_logs(
 
     result = run_ingest(logs, outcomes, to, jobs)
     if as_json:
-        print(json.dumps(result.to_dict(), indent=2))
+        print(result.to_json())
     else:
         _print_problems(result.report.problems)
         table = Table(title="ingested logs")
