@@ -39,7 +39,7 @@ MAX_DEFAULT_JOBS = 8
 STREAM_BYTES = 32 * 1024 * 1024
 """A file larger than this is read in this process, streamed, instead of in a worker."""
 
-CHUNK_BYTES = 2 * 1024 * 1024
+CHUNK_BYTES = 8 * 1024 * 1024
 """Files go to workers in chunks of about this many bytes (fewer round trips for small files)."""
 
 CHUNK_FILES = 64
