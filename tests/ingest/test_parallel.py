@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -121,15 +122,18 @@ def test_trajectories_from_workers_equal_those_read_here(duplicated: tuple[Path,
 
 
 def _one_bad_folder(sample_traces: Path, tmp_path: Path) -> Path:
+    """The sample logs beside a truncated log, binary bytes, wrong types and an unknown format."""
     folder = tmp_path / "logs"
-    folder.mkdir()
-    good = (sample_traces / "claude-code" / "short.jsonl").read_bytes()
-    (folder / "a_good.jsonl").write_bytes(good)
-    (folder / "b_truncated.jsonl").write_bytes(good[: len(good) // 2])
-    (folder / "c_binary.jsonl").write_bytes(bytes(range(256)) * 100)
-    (folder / "d_wrong_types.json").write_bytes(orjson.dumps([{"task_id": 1, "reward": "x", "traj": {"role": 5}}]))
-    (folder / "e_unknown.json").write_bytes(b'{"what": "not a log"}')
     shutil.copytree(sample_traces, folder / "z_samples")
+    good = (sample_traces / "claude-code" / "short.jsonl").read_bytes()
+    bad = {
+        "b_truncated.jsonl": good[: len(good) // 2],
+        "c_binary.jsonl": bytes(range(256)) * 100,
+        "d_wrong_types.json": orjson.dumps([{"task_id": 1, "reward": "x", "traj": {"role": 5}}]),
+        "e_unknown.json": b'{"what": "not a log"}',
+    }
+    for name, data in bad.items():
+        (folder / name).write_bytes(data)
     return folder
 
 
@@ -217,21 +221,33 @@ _SLOW_CLI = textwrap.dedent(
 )
 
 
-def _slow_ingest(logs: Path) -> subprocess.Popen:
+@pytest.fixture
+def slow_ingest(shared_traces: Path, tmp_path: Path) -> Iterator[subprocess.Popen]:
+    """``skillforge ingest --jobs 2`` in its own process group (as a shell starts a command), its
+    two workers started and busy for minutes; whatever is left of the group is killed afterwards."""
+    logs = tmp_path / "logs"
+    for copy in "abcd":
+        shutil.copytree(shared_traces / "tau-bench", logs / copy)
     process = subprocess.Popen(
         [sys.executable, "-c", _SLOW_CLI, str(logs), "--jobs", "2", "--json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        start_new_session=True,  # its own process group, as a shell gives a command
+        start_new_session=True,
     )
-    deadline = time.monotonic() + 60
-    while len(_children(process.pid)) < 2:  # both workers started
-        if process.poll() is not None or time.monotonic() > deadline:
-            _kill_group(process)
-            pytest.fail("the workers never started")
-        time.sleep(0.05)
-    time.sleep(0.3)
-    return process
+    try:
+        deadline = time.monotonic() + 60
+        while len(_children(process.pid)) < 2:
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("the workers never started")
+            time.sleep(0.05)
+        time.sleep(0.3)
+        yield process
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.communicate()
 
 
 def _children(pid: int) -> list[str]:
@@ -239,15 +255,6 @@ def _children(pid: int) -> list[str]:
     for task in Path(f"/proc/{pid}/task").glob("*/children"):
         found += task.read_text().split()
     return found
-
-
-def _kill_group(process: subprocess.Popen) -> None:
-    """Leave nothing behind, whatever the test found."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.communicate()
 
 
 def _group_empties(group: int, seconds: float = 10) -> bool:
@@ -262,31 +269,17 @@ def _group_empties(group: int, seconds: float = 10) -> bool:
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
-def test_ctrl_c_stops_the_workers_at_once(shared_traces: Path, tmp_path: Path) -> None:
-    logs = tmp_path / "logs"
-    for copy in "abcd":
-        shutil.copytree(shared_traces / "tau-bench", logs / copy)
-    process = _slow_ingest(logs)
-    try:
-        started = time.monotonic()
-        os.killpg(process.pid, signal.SIGINT)  # what a terminal sends the whole foreground group
-        _, stderr = process.communicate(timeout=60)
-        assert time.monotonic() - started < 10  # the workers' 120 s sleeps were not waited for
-        assert process.returncode == 130 and "Traceback" not in stderr.decode()
-        assert _group_empties(process.pid)
-    finally:
-        _kill_group(process)
+def test_ctrl_c_stops_the_workers_at_once(slow_ingest: subprocess.Popen) -> None:
+    started = time.monotonic()
+    os.killpg(slow_ingest.pid, signal.SIGINT)  # what a terminal sends the whole foreground group
+    _, stderr = slow_ingest.communicate(timeout=60)
+    assert time.monotonic() - started < 10  # the workers' 120 s sleeps were not waited for
+    assert slow_ingest.returncode == 130 and "Traceback" not in stderr.decode()
+    assert _group_empties(slow_ingest.pid)
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
-def test_workers_do_not_outlive_a_killed_parent(shared_traces: Path, tmp_path: Path) -> None:
-    logs = tmp_path / "logs"
-    for copy in "abcd":
-        shutil.copytree(shared_traces / "tau-bench", logs / copy)
-    process = _slow_ingest(logs)
-    try:
-        process.kill()  # no clean-up in the parent at all
-        process.communicate(timeout=60)
-        assert _group_empties(process.pid)
-    finally:
-        _kill_group(process)
+def test_workers_do_not_outlive_a_killed_parent(slow_ingest: subprocess.Popen) -> None:
+    slow_ingest.kill()  # no clean-up in the parent at all
+    slow_ingest.communicate(timeout=60)
+    assert _group_empties(slow_ingest.pid)
