@@ -212,11 +212,13 @@ def _terminate(executor: ProcessPoolExecutor) -> None:
         executor.terminate_workers()
         return
     processes = list((getattr(executor, "_processes", None) or {}).values())
-    executor.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         process.terminate()
     for process in processes:
         process.join()
+    # then wait for the pool's manager thread to see them gone (on Python 3.11, one still closing
+    # the broken pool at interpreter exit races its atexit hook: OSError, Bad file descriptor)
+    executor.shutdown(wait=True, cancel_futures=True)
 
 
 def _executor(jobs: int) -> ProcessPoolExecutor:
