@@ -107,8 +107,15 @@ def test_duplicates_labels_and_report_json_settle_the_same_in_workers(duplicated
     assert outcome["mini-swe-agent_django__django-10097_2.json"]["status"] == "failure"
 
 
-def test_trajectories_from_workers_equal_those_read_here(duplicated: tuple[Path, Path], small_chunks: None) -> None:
+@pytest.mark.parametrize("stream_bytes", [workers.STREAM_BYTES, 1024 * 1024])
+def test_trajectories_from_workers_equal_those_read_here(duplicated: tuple[Path, Path], small_chunks: None, stream_bytes: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whole trajectories, in order; also when the big files (here the tau-bench ones, at 1 MB)
+    are streamed in this process in their turn, between chunks read by workers."""
     logs, labels = duplicated
+    monkeypatch.setattr(workers, "STREAM_BYTES", stream_bytes)
+    tasks = workers._plan(discover([logs]), 2)
+    assert any(isinstance(task, tuple) for task in tasks)
+    assert any(isinstance(task, Path) for task in tasks) == (stream_bytes == 1024 * 1024)
     read = []
     for jobs in (1, 2):
         report = IngestReport()
@@ -152,6 +159,10 @@ def test_bad_files_are_reported_with_file_and_line_from_workers(sample_traces: P
     assert "not a known agent log format" in by_file["e_unknown.json"].message
 
 
+FORKED = pytest.mark.skipif(sys.platform != "linux", reason="workers are forked (and so see a monkeypatched format) on Linux only")
+
+
+@FORKED
 def test_an_error_in_a_format_module_loses_only_the_rest_of_its_file(shared_traces: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_chunks: None) -> None:
     logs = tmp_path / "logs"
     shutil.copytree(shared_traces / "tau-bench", logs / "tau")
@@ -179,6 +190,7 @@ def test_an_error_in_a_format_module_loses_only_the_rest_of_its_file(shared_trac
     assert {f.format for f in report.files if f.trajectories} == {"tau-bench", "codex"}
 
 
+@FORKED
 def test_a_crashed_worker_loses_only_its_file(shared_traces: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_chunks: None) -> None:
     logs = tmp_path / "logs"
     shutil.copytree(shared_traces / "codex", logs / "codex")
