@@ -128,6 +128,15 @@ def test_trajectories_from_workers_equal_those_read_here(duplicated: tuple[Path,
     assert all(t.steps == [] for t in light)
 
 
+def _sessions_and_reports(logs: Path) -> list[tuple[list[str], IngestReport]]:
+    """The session ids read and the report, with ``--jobs 1`` and with ``--jobs 2``."""
+    results = []
+    for jobs in (1, 2):
+        report = IngestReport()
+        results.append(([t.session_id for t in ingest([logs], report, jobs=jobs)], report))
+    return results
+
+
 def _one_bad_folder(sample_traces: Path, tmp_path: Path) -> Path:
     """The sample logs beside a truncated log, binary bytes, wrong types and an unknown format."""
     folder = tmp_path / "logs"
@@ -146,11 +155,7 @@ def _one_bad_folder(sample_traces: Path, tmp_path: Path) -> Path:
 
 def test_bad_files_are_reported_with_file_and_line_from_workers(sample_traces: Path, tmp_path: Path, small_chunks: None) -> None:
     folder = _one_bad_folder(sample_traces, tmp_path)
-    reports = []
-    for jobs in (1, 2):
-        report = IngestReport()
-        sessions = [t.session_id for t in ingest([folder], report, jobs=jobs)]
-        reports.append((sessions, report))
+    reports = _sessions_and_reports(folder)
     assert reports[0] == reports[1]
     report = reports[1][1]
     by_file = {Path(p.path).name: p for p in report.problems}
@@ -176,11 +181,7 @@ def test_an_error_in_a_format_module_loses_only_the_rest_of_its_file(shared_trac
             yield trajectory
 
     monkeypatch.setattr(tau_bench, "parse", failing)
-    results = []
-    for jobs in (1, 2):
-        report = IngestReport()
-        sessions = [t.session_id for t in ingest([logs], report, jobs=jobs)]
-        results.append((sessions, report))
+    results = _sessions_and_reports(logs)
     assert results[0] == results[1]
     sessions, report = results[1]
     [problem] = [p for p in report.problems if "airline" in p.path]
