@@ -151,19 +151,23 @@ def iter_jsonl(path: Path, report: IngestReport) -> Iterator[tuple[int, dict[str
     Raises:
         OSError: when the file cannot be opened (callers report it per file).
     """
+    loads, error = orjson.loads, orjson.JSONDecodeError
     with open(path, "rb") as handle:
         for number, raw in enumerate(handle, start=1):
             if len(raw) > MAX_LINE_BYTES:
                 report.problem(path, number, f"line of {len(raw) // (1024 * 1024)} MiB is longer than the {MAX_LINE_BYTES // (1024 * 1024)} MiB limit; skipped")
                 continue
-            raw = raw.strip()
-            if not raw:
-                continue
             try:
-                record = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                report.problem(path, number, f"malformed JSON line skipped ({exc})")
-                continue
+                record = loads(raw)  # JSON allows the newline around it: no stripped copy of the line
+            except error:
+                raw = raw.strip()  # a blank line, or one orjson reads only stripped (form feeds): as before
+                if not raw:
+                    continue
+                try:
+                    record = loads(raw)
+                except error as exc:
+                    report.problem(path, number, f"malformed JSON line skipped ({exc})")
+                    continue
             if not isinstance(record, dict):
                 report.problem(path, number, f"expected a JSON object, got {type(record).__name__}; line skipped")
                 continue
