@@ -8,6 +8,7 @@ outcome detail's redaction) is settled afterwards, in file order, by ``ingest()`
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -53,7 +54,10 @@ Event = FileSummary | Problem | Parsed
 
 
 def discover(paths: Iterable[Path]) -> list[Path]:
-    """Expand files and folders into a sorted list of files (hidden files and folders skipped).
+    """Expand files and folders into a list of files: a folder's files in the order of their
+    paths' parts (as ``sorted(folder.rglob("*"))`` gives them), hidden files and folders skipped
+    (and not entered), symbolic links to files kept, to folders not followed, folders that cannot
+    be listed skipped.
 
     Raises:
         SkillforgeError: when a given path does not exist.
@@ -65,12 +69,29 @@ def discover(paths: Iterable[Path]) -> list[Path]:
             raise SkillforgeError(f"{path}: no such file or folder")
         if path.is_file():
             found.append(path)
-            continue
-        for child in sorted(path.rglob("*")):
-            relative = child.relative_to(path)
-            if child.is_file() and not any(part.startswith(".") for part in relative.parts):
-                found.append(child)
+        elif path.is_dir():
+            found.extend(_files_under(path))
     return found
+
+
+def _files_under(folder: Path) -> Iterator[Path]:
+    try:
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=lambda entry: entry.name)
+    except PermissionError:
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        try:
+            is_folder = entry.is_dir() and not entry.is_symlink()
+        except OSError:
+            is_folder = False
+        child = folder / entry.name
+        if is_folder:
+            yield from _files_under(child)
+        elif child.is_file():
+            yield child
 
 
 def detect(path: Path, head: bytes | None = None) -> ModuleType | None:
