@@ -12,6 +12,7 @@ secrets redacted (:mod:`.redact`): nothing downstream ever sees the raw text.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -110,12 +111,14 @@ class _Merge:
                 self.resolver.apply(trajectory)
             finally:
                 trajectory.extra["task_id"] = redacted
-        redactions = parsed.redactions
         if trajectory.outcome is logged:  # the log's own, redacted already
-            if parsed.outcome_redactions:
-                redactions.update(parsed.outcome_redactions)
-        elif trajectory.outcome.detail:
-            redactions.update(redact_outcome(trajectory.outcome))
+            detail = parsed.outcome_redactions
+        else:
+            detail = redact_outcome(trajectory.outcome) if trajectory.outcome.detail else None
+        redactions = parsed.redactions
+        if detail:
+            redactions = Counter(redactions or ())  # the detail's kinds after the others, as one pass counts them
+            redactions.update(detail)
         if redactions:
             self.report.redactions.update(redactions)
             summary.redactions.update(redactions)

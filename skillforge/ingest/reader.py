@@ -33,7 +33,8 @@ class Parsed:
             With ``whole=False`` only ``session_id``, ``agent``, ``source``, ``outcome`` and
             ``extra["task_id"]`` are kept (what settling the outcome reads; cheap to send).
         steps, tool_calls, tool_errors: counts over the whole trajectory.
-        redactions: secrets replaced per kind, the outcome detail's not included.
+        redactions: secrets replaced per kind, the outcome detail's not included; None when there
+            were none (most trajectories: less to send between processes).
         outcome_redactions: the outcome detail's, counted apart (they do not count when labels
             replace the outcome); None when there were none.
         task_id: the log's task id when redaction changed it (outcomes are matched on the log's
@@ -44,7 +45,7 @@ class Parsed:
     steps: int
     tool_calls: int
     tool_errors: int
-    redactions: Counter
+    redactions: Counter | None
     outcome_redactions: Counter | None = None
     task_id: str | None = None
 
@@ -188,4 +189,4 @@ def _parsed(trajectory: Trajectory, whole: bool) -> Parsed:
             trajectory.outcome,
             extra={"task_id": extra["task_id"]} if "task_id" in extra else {},
         )
-    return Parsed(trajectory, len(steps), tool_calls, tool_errors, redactions, outcome_redactions or None, task_id)
+    return Parsed(trajectory, len(steps), tool_calls, tool_errors, redactions or None, outcome_redactions or None, task_id)
