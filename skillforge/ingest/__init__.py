@@ -18,11 +18,12 @@ from pathlib import Path
 
 from skillforge.ingest.base import FileSummary, IngestReport, Problem
 from skillforge.ingest.outcomes import Labels, OutcomeResolver
-from skillforge.ingest.reader import Event, Parsed, detect, discover, failure_message, read_file
+from skillforge.ingest.atif import restamp
+from skillforge.ingest.reader import Event, Keep, Parsed, detect, discover, failure_message, read_file
 from skillforge.ingest.redact import redact_outcome
 from skillforge.trajectory import Trajectory
 
-__all__ = ["detect", "discover", "ingest"]
+__all__ = ["detect", "discover", "ingest", "ingest_atif"]
 
 
 def ingest(
@@ -55,16 +56,38 @@ def ingest(
     Raises:
         SkillforgeError: when a given path does not exist.
     """
+    for parsed in _settled(paths, report, labels, jobs, "whole" if whole else "light"):
+        yield parsed.trajectory
+
+
+def ingest_atif(paths: Iterable[Path], report: IngestReport, labels: Labels | None = None, jobs: int = 1) -> Iterator[tuple[Trajectory, bytes]]:
+    """:func:`ingest` (with ``whole=False``) that also gives each trajectory's ATIF v1.4 file, made
+    where the trajectory is read (by the workers with ``jobs`` > 1, where it costs most).
+
+    Yields:
+        ``(trajectory, document)``: the document is what
+        :func:`~skillforge.ingest.atif.write_atif` writes for the whole trajectory (pass it as
+        ``document``); the trajectory keeps only its session id, agent, source, outcome and task id.
+
+    Raises:
+        SkillforgeError: when a given path does not exist.
+    """
+    for parsed in _settled(paths, report, labels, jobs, "atif"):
+        assert parsed.atif is not None
+        yield parsed.trajectory, parsed.atif
+
+
+def _settled(paths: Iterable[Path], report: IngestReport, labels: Labels | None, jobs: int, keep: Keep) -> Iterator[Parsed]:
     files = discover(paths)
     merge = _Merge(report, labels)
     if jobs > 1:
         from skillforge.ingest.workers import read_files
 
-        for events in read_files(files, jobs, whole):
+        for events in read_files(files, jobs, keep):
             yield from merge.file(events)
     else:
         for path in files:
-            yield from merge.file(read_file(path, whole))
+            yield from merge.file(read_file(path, keep))
 
 
 class _Merge:
@@ -76,27 +99,28 @@ class _Merge:
         self.resolver = OutcomeResolver(labels, report)
         self.seen: dict[str, int] = {}
 
-    def file(self, events: Iterable[Event]) -> Iterator[Trajectory]:
+    def file(self, events: Iterable[Event]) -> Iterator[Parsed]:
         summary: FileSummary | None = None
         report = self.report
         for event in events:
             if type(event) is Parsed:
                 assert summary is not None
                 try:
-                    trajectory = self._settle(event, summary)
+                    self._settle(event, summary)
                 except Exception as exc:  # as an error while reading: the rest of the file is lost
                     report.problem(summary.path, None, failure_message(exc))
                     return
-                yield trajectory
+                yield event
             elif type(event) is Problem:
                 report.problems.append(event)
             else:
                 summary = event
                 report.files.append(summary)
 
-    def _settle(self, parsed: Parsed, summary: FileSummary) -> Trajectory:
+    def _settle(self, parsed: Parsed, summary: FileSummary) -> None:
         trajectory = parsed.trajectory
         logged = trajectory.outcome
+        read_as = trajectory.session_id
         count = self.seen.get(trajectory.session_id, 0) + 1
         self.seen[trajectory.session_id] = count
         if count > 1:
@@ -127,4 +151,5 @@ class _Merge:
         summary.tool_calls += parsed.tool_calls
         summary.tool_errors += parsed.tool_errors
         summary.outcomes[trajectory.outcome.status] += 1
-        return trajectory
+        if parsed.atif is not None and (trajectory.session_id != read_as or trajectory.outcome is not logged):
+            parsed.atif = restamp(parsed.atif, (read_as, logged), (trajectory.session_id, trajectory.outcome))

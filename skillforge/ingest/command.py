@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from skillforge.errors import SkillforgeError
-from skillforge.ingest import ingest
+from skillforge.ingest import ingest, ingest_atif
 from skillforge.ingest.atif import write_atif
 from skillforge.ingest.base import IngestReport
 from skillforge.ingest.outcomes import load_labels
@@ -110,14 +110,18 @@ def run_ingest(
     labels = load_labels(outcomes) if outcomes is not None else None
     result = IngestResult(IngestReport())
     taken: set[str] = set()
-    trajectories = ingest(paths, result.report, labels, jobs=default_jobs() if jobs is None else jobs, whole=convert is not None)
-    with closing(trajectories):  # stops worker processes at once on an error or Ctrl-C
-        for trajectory in trajectories:
-            if convert is not None:
-                try:
-                    result.written.append(write_atif(trajectory, convert[1], taken))
-                except OSError as exc:
-                    raise SkillforgeError(f"{convert[1]}: cannot write ATIF files ({exc.strerror or exc})") from exc
+    jobs = default_jobs() if jobs is None else jobs
+    if convert is None:
+        with closing(ingest(paths, result.report, labels, jobs=jobs, whole=False)) as trajectories:  # closed at once on Ctrl-C
+            for _ in trajectories:
+                pass
+        return result
+    with closing(ingest_atif(paths, result.report, labels, jobs=jobs)) as documents:
+        for trajectory, document in documents:
+            try:
+                result.written.append(write_atif(trajectory, convert[1], taken, document))
+            except OSError as exc:
+                raise SkillforgeError(f"{convert[1]}: cannot write ATIF files ({exc.strerror or exc})") from exc
     return result
 
 

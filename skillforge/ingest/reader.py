@@ -14,8 +14,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Literal
 
 from skillforge.errors import SkillforgeError
+from skillforge.ingest.atif import atif_document
 from skillforge.ingest.base import HEAD_BYTES, FileSummary, IngestReport, Problem
 from skillforge.ingest.formats import FORMATS
 from skillforge.ingest.redact import redact_outcome, redact_trajectory
@@ -30,8 +32,8 @@ class Parsed:
 
     Attributes:
         trajectory: parsed and redacted (its outcome is the log's, and may still be replaced).
-            With ``whole=False`` only ``session_id``, ``agent``, ``source``, ``outcome`` and
-            ``extra["task_id"]`` are kept (what settling the outcome reads; cheap to send).
+            Unless ``keep`` is ``"whole"``, only ``session_id``, ``agent``, ``source``, ``outcome``
+            and ``extra["task_id"]`` are kept (what settling the outcome reads; cheap to send).
         steps, tool_calls, tool_errors: counts over the whole trajectory.
         redactions: secrets replaced per kind, the outcome detail's not included; None when there
             were none (most trajectories: less to send between processes).
@@ -39,6 +41,9 @@ class Parsed:
             replace the outcome); None when there were none.
         task_id: the log's task id when redaction changed it (outcomes are matched on the log's
             own ids), else None.
+        atif: with ``keep="atif"``, the trajectory's ATIF file as
+            :func:`~skillforge.ingest.atif.atif_document` makes it (before its session id and
+            outcome are settled: see :func:`~skillforge.ingest.atif.restamp`).
     """
 
     trajectory: Trajectory
@@ -48,10 +53,15 @@ class Parsed:
     redactions: Counter | None
     outcome_redactions: Counter | None = None
     task_id: str | None = None
+    atif: bytes | None = None
 
 
 Event = FileSummary | Problem | Parsed
 """What :func:`read_file` yields."""
+
+Keep = Literal["whole", "light", "atif"]
+"""What :func:`read_file` keeps of a trajectory: all of it, what settling its outcome needs
+(``light``), or that and its ATIF document (``atif``)."""
 
 
 def discover(paths: Iterable[Path]) -> list[Path]:
@@ -115,7 +125,7 @@ def detect(path: Path, head: bytes | None = None) -> ModuleType | None:
     return None
 
 
-def read_file(path: Path, whole: bool = True) -> Iterator[Event]:
+def read_file(path: Path, keep: Keep = "whole") -> Iterator[Event]:
     """Yield the :class:`FileSummary` of ``path`` (format set, counts zero), then its problems and
     :class:`Parsed` trajectories in the order they came up while reading.
 
@@ -126,7 +136,7 @@ def read_file(path: Path, whole: bool = True) -> Iterator[Event]:
 
     Args:
         path: the file.
-        whole: False keeps only what settling the outcome needs of each trajectory (see :class:`Parsed`).
+        keep: what is kept of each trajectory (:data:`Keep`, :class:`Parsed`).
     """
     report = IngestReport()
     problems = report.problems
@@ -150,7 +160,7 @@ def read_file(path: Path, whole: bool = True) -> Iterator[Event]:
             if problems:  # reported while this trajectory was read: they come first
                 yield from problems
                 problems.clear()
-            yield _parsed(trajectory, whole)
+            yield _parsed(trajectory, keep)
     except Exception as exc:  # a format module's bug or an input it did not foresee: lose the file, not the run
         report.problem(path, None, failure_message(exc))
     yield from problems
@@ -165,7 +175,7 @@ def failure_message(exc: BaseException) -> str:
     return f"could not read the rest of the file ({type(exc).__name__}: {exc}); skipped"
 
 
-def _parsed(trajectory: Trajectory, whole: bool) -> Parsed:
+def _parsed(trajectory: Trajectory, keep: Keep) -> Parsed:
     task_id = trajectory.task_id
     redactions = redact_trajectory(trajectory, outcome=False)
     outcome_redactions = redact_outcome(trajectory.outcome) if trajectory.outcome.detail else None
@@ -180,7 +190,8 @@ def _parsed(trajectory: Trajectory, whole: bool) -> Parsed:
             for result in step.observation.results:
                 if result.is_error:
                     tool_errors += 1
-    if not whole:
+    document = atif_document(trajectory) if keep == "atif" else None
+    if keep != "whole":
         trajectory = Trajectory(
             trajectory.session_id,
             trajectory.agent,
@@ -189,4 +200,4 @@ def _parsed(trajectory: Trajectory, whole: bool) -> Parsed:
             trajectory.outcome,
             extra={"task_id": extra["task_id"]} if "task_id" in extra else {},
         )
-    return Parsed(trajectory, len(steps), tool_calls, tool_errors, redactions or None, outcome_redactions or None, task_id)
+    return Parsed(trajectory, len(steps), tool_calls, tool_errors, redactions or None, outcome_redactions or None, task_id, document)

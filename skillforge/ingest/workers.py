@@ -32,7 +32,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from skillforge.ingest.base import FileSummary, IngestReport
-from skillforge.ingest.reader import Event, failure_message, read_file
+from skillforge.ingest.reader import Event, Keep, failure_message, read_file
 
 MAX_DEFAULT_JOBS = 8
 """The default ``--jobs`` is the number of usable CPUs, at most this."""
@@ -63,7 +63,7 @@ def default_jobs() -> int:
     return max(1, min(cpus, MAX_DEFAULT_JOBS))
 
 
-def read_files(paths: Sequence[Path], jobs: int, whole: bool = True) -> Iterator[Iterable[Event]]:
+def read_files(paths: Sequence[Path], jobs: int, keep: Keep = "whole") -> Iterator[Iterable[Event]]:
     """For each of ``paths`` in order, the events :func:`~skillforge.ingest.reader.read_file`
     yields for it, read by up to ``jobs`` worker processes.
 
@@ -74,18 +74,18 @@ def read_files(paths: Sequence[Path], jobs: int, whole: bool = True) -> Iterator
     Args:
         paths: files (from :func:`~skillforge.ingest.reader.discover`).
         jobs: most worker processes.
-        whole: passed to ``read_file`` (False: trajectories without their steps).
+        keep: what ``read_file`` keeps of each trajectory.
     """
     tasks = _plan(paths, jobs)
     chunks = sum(1 for task in tasks if isinstance(task, tuple))
     if jobs <= 1 or chunks < 2:
         for path in paths:
-            yield read_file(path, whole)
+            yield read_file(path, keep)
         return
     from skillforge.secrets import load_detectors
 
     load_detectors()  # compiled once here, inherited by forked workers
-    pool = _Pool(min(jobs, chunks), whole)
+    pool = _Pool(min(jobs, chunks), keep)
     done = False
     try:
         yield from pool.run(tasks)
@@ -131,9 +131,9 @@ def _plan(paths: Sequence[Path], jobs: int) -> list[Path | tuple[Path, ...]]:
 class _Pool:
     """A process pool fed in order, a bounded number of chunks ahead, that survives a dead worker."""
 
-    def __init__(self, jobs: int, whole: bool) -> None:
+    def __init__(self, jobs: int, keep: Keep) -> None:
         self.jobs = jobs
-        self.whole = whole
+        self.keep = keep
         self.executor = _executor(jobs)
         self.queue: deque[list] = deque()  # [task, future or None], in file order
 
@@ -155,7 +155,7 @@ class _Pool:
                 return
             task, future = self.queue.popleft()
             if future is None:
-                yield read_file(task, self.whole)
+                yield read_file(task, self.keep)
                 continue
             in_flight -= 1
             yield from self._results(task, future)
@@ -167,7 +167,7 @@ class _Pool:
             self._replace()
         except Exception:  # pylint: disable=broad-except  # e.g. a result that cannot be sent back
             pass
-        return [_alone(path, self.whole) for path in task]
+        return [_alone(path, self.keep) for path in task]
 
     def close(self, stop: bool) -> None:
         """Shut the pool down; ``stop``: terminate the workers instead of letting them finish."""
@@ -178,10 +178,10 @@ class _Pool:
 
     def _submit(self, task: tuple[Path, ...]) -> Future:
         try:
-            return self.executor.submit(_read_chunk, task, self.whole)
+            return self.executor.submit(_read_chunk, task, self.keep)
         except BrokenProcessPool:  # a worker died since the last look
             self._replace()
-            return self.executor.submit(_read_chunk, task, self.whole)
+            return self.executor.submit(_read_chunk, task, self.keep)
 
     def _replace(self) -> None:
         """A worker died and took the pool with it: a new pool redoes the chunks it had."""
@@ -190,14 +190,14 @@ class _Pool:
         for entry in self.queue:
             task, future = entry
             if future is not None and not (future.done() and not future.cancelled() and future.exception() is None):
-                entry[1] = self.executor.submit(_read_chunk, task, self.whole)
+                entry[1] = self.executor.submit(_read_chunk, task, self.keep)
 
 
-def _alone(path: Path, whole: bool) -> list[Event]:
+def _alone(path: Path, keep: Keep) -> list[Event]:
     """Read one file in a process of its own; a crash or error there is the file's problem."""
     with _executor(1) as executor:
         try:
-            return executor.submit(_read_chunk, (path,), whole).result()[0]
+            return executor.submit(_read_chunk, (path,), keep).result()[0]
         except BrokenProcessPool:
             message = "the process reading this file stopped abruptly (a crash, or out of memory); file skipped"
         except Exception as exc:  # pylint: disable=broad-except
@@ -245,5 +245,5 @@ def _worker_init(parent: int | None) -> None:
         os._exit(1)
 
 
-def _read_chunk(paths: tuple[Path, ...], whole: bool) -> list[list[Event]]:
-    return [list(read_file(path, whole)) for path in paths]
+def _read_chunk(paths: tuple[Path, ...], keep: Keep) -> list[list[Event]]:
+    return [list(read_file(path, keep)) for path in paths]

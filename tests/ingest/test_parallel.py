@@ -296,3 +296,19 @@ def test_workers_do_not_outlive_a_killed_parent(slow_ingest: subprocess.Popen) -
     slow_ingest.kill()  # no clean-up in the parent at all
     slow_ingest.communicate(timeout=60)
     assert _group_empties(slow_ingest.pid)
+
+
+def test_an_atif_document_made_before_the_session_id_and_outcome_were_settled_is_restamped(sample_traces: Path) -> None:
+    """What a worker wrote, restamped by the parent, is byte for byte what the settled trajectory
+    gives; also when the log's own ``extra`` has a ``skillforge`` key (the slow path)."""
+    from skillforge.ingest.atif import atif_document, restamp
+    from skillforge.trajectory import Outcome
+
+    trajectories = list(ingest([sample_traces], IngestReport()))
+    trajectories[0].extra = {"skillforge": {"from": "the log"}, **trajectories[0].extra}
+    for trajectory in trajectories:
+        before = (trajectory.session_id, trajectory.outcome)
+        document = atif_document(trajectory)
+        trajectory.session_id = f"{trajectory.session_id} \u00e9\"#2"
+        trajectory.outcome = Outcome("success", 1.0, "labels", 'outcome=pass in "labels".csv')
+        assert restamp(document, before, (trajectory.session_id, trajectory.outcome)) == atif_document(trajectory)
