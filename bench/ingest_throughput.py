@@ -7,20 +7,22 @@ processes on the same folder:
 * ``orjson``: this script with ``--parse-only``: read every log file and parse it with orjson
   (JSONL line by line, JSON whole, the JSON members of ``.eval`` zips) and nothing else; the floor
   any reader pays;
-* ``ingest``: ``skillforge ingest FOLDER --json`` (detect, parse, outcomes, redaction, the JSON
-  report), output thrown away.
+* ``ingest``: ``skillforge ingest FOLDER --json --jobs N`` (detect, parse, outcomes, redaction, the
+  JSON report; ``N`` worker processes read the files, by default as many as the CPUs this process
+  may use, at most 8), output thrown away.
 
 Each child's wall seconds (monotonic clock around it), CPU seconds (user + system, from the
-kernel's accounting of the finished child) and peak RSS (``ru_maxrss``) are read; start-up is
+kernel's accounting of the finished child and the worker processes it waited for) and peak RSS
+(``ru_maxrss``: the largest single process, parent or worker, not their sum) are read; start-up is
 included. The ratio ``orjson time / ingest time`` is taken round by round (pairs keep it
-meaningful when the machine's speed drifts) and its median printed. To show that memory does not
-grow with the input, ``skillforge ingest`` also runs on one eighth of the copies, and both peaks
-are printed.
+meaningful when the machine's speed drifts) and its median printed, for wall time and for CPU
+time (the CPU ratio is what one process would reach). To show that memory does not grow with the
+input, ``skillforge ingest`` also runs on one eighth of the copies, and both peaks are printed.
 
 Note: the copies repeat the same texts, so the redaction cache (``skillforge/secrets.py``,
 texts of 1024+ characters) hits more often than on logs that never repeat.
 
-Usage: .venv/bin/python bench/ingest_throughput.py [--size-mb 1024] [--rounds 3] [--traces ../shared/traces]
+Usage: .venv/bin/python bench/ingest_throughput.py [--size-mb 1024] [--rounds 3] [--jobs N] [--traces ../shared/traces]
 """
 
 from __future__ import annotations
@@ -101,6 +103,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size-mb", type=int, default=1024)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--jobs", type=int, help="skillforge ingest --jobs (default: its own, the usable CPUs up to 8)")
     parser.add_argument("--traces", type=Path, default=Path(os.environ.get("SKILLFORGE_SHARED_TRACES", REPO.parent / "shared" / "traces")))
     parser.add_argument("--parse-only", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -110,6 +113,9 @@ def main() -> None:
     if not args.traces.is_dir():
         sys.exit(f"no trace corpus at {args.traces} (set SKILLFORGE_SHARED_TRACES)")
     skillforge = str(Path(sys.executable).with_name("skillforge"))
+    from skillforge.ingest.workers import default_jobs
+
+    jobs = args.jobs or default_jobs()
     with tempfile.TemporaryDirectory(prefix="skillforge-bench-") as scratch:
         root = Path(scratch)
         mb = replicate(args.traces, root, args.size_mb) / 1e6
@@ -119,11 +125,11 @@ def main() -> None:
         rows = []
         for round_ in range(1, args.rounds + 1):
             base = run_child([sys.executable, __file__, "--parse-only", str(root)])
-            ours = run_child([skillforge, "ingest", str(root), "--json"])
+            ours = run_child([skillforge, "ingest", str(root), "--json", "--jobs", str(jobs)])
             rows.append((round_, base, ours))
-        small = run_child([skillforge, "ingest", *map(str, eighth), "--json"])
+        small = run_child([skillforge, "ingest", *map(str, eighth), "--json", "--jobs", str(jobs)])
 
-    print(f"{mb:.0f} MB in {len(copies)} copies of the corpus; MB/s = MB / seconds")
+    print(f"{mb:.0f} MB in {len(copies)} copies of the corpus; ingest --jobs {jobs} ({len(os.sched_getaffinity(0))} usable CPUs); MB/s = MB / seconds")
     print(f"{'round':<7}{'orjson wall s':>14}{'ingest wall s':>14}{'orjson MB/s':>12}{'ingest MB/s':>12}{'ratio wall':>11}{'ratio cpu':>10}{'ingest RSS MiB':>16}")
     for round_, base, ours in rows:
         print(
@@ -137,7 +143,7 @@ def main() -> None:
     ours_mbs = statistics.median(mb / ours[0] for _, _, ours in rows)
     rss = max(ours[2] for _, _, ours in rows)
     print(
-        f"summary: {mb:.0f} MB; ingest {ours_mbs:.1f} MB/s, orjson parse {base_mbs:.1f} MB/s; ratio {ratio_wall:.2f}x wall, "
+        f"summary: {mb:.0f} MB; ingest --jobs {jobs} {ours_mbs:.1f} MB/s, orjson parse {base_mbs:.1f} MB/s; ratio {ratio_wall:.2f}x wall, "
         f"{ratio_cpu:.2f}x CPU (goal >= 0.5); ingest peak RSS {rss:.0f} MiB at {mb:.0f} MB vs {small[2]:.0f} MiB at {eighth_mb:.0f} MB"
     )
 

@@ -200,13 +200,17 @@ def ingest_logs(
         typer.Option("--to", metavar="FORMAT DIR", help="Also write each trajectory to DIR in FORMAT (atif)."),
     ] = None,
     outcomes: OutcomesOption = None,
+    jobs: Annotated[
+        Optional[int],
+        typer.Option("--jobs", "-j", min=1, help="Processes reading files at once (default: the usable CPUs, at most 8; 1: no worker processes). The output is the same for every value."),
+    ] = None,
 ) -> None:
     """Read LOGS and show, per file, its format and what it holds (secrets redacted). Exit 1 only when nothing could be read."""
     from skillforge.ingest.command import nothing_read, run_ingest
 
-    result = run_ingest(logs, outcomes, to)
+    result = run_ingest(logs, outcomes, to, jobs)
     if as_json:
-        print(json.dumps(result.to_dict(), indent=2))
+        print(result.to_json())
     else:
         _print_problems(result.report.problems)
         table = Table(title="ingested logs")

@@ -251,11 +251,12 @@ def redact_texts(texts: list[str]) -> tuple[list[str], Counter]:
 
     Returns:
         ``(texts, counts)``: the texts in the same order (unchanged ones are the same objects)
-        and the number of secrets replaced per kind.
+        and the number of secrets replaced per kind, kinds in the order of the texts they were
+        first found in (whatever the cache held: ingest in worker processes relies on it).
     """
-    counts: Counter = Counter()
     out = list(texts)
     todo: list[int] = []
+    found_in: dict[int, Counter] = {}  # index of a text with secrets -> its counts
     cached_get = _CACHE.get
     for index, text in enumerate(texts):
         size = len(text)
@@ -264,16 +265,24 @@ def redact_texts(texts: list[str]) -> tuple[list[str], Counter]:
             if cached is not None:
                 out[index] = cached[0]
                 if cached[1]:
-                    counts.update(cached[1])
+                    found_in[index] = cached[1]
                 continue
         if size >= MIN_SECRET_CHARS:
             todo.append(index)
-    if not todo:
-        return out, counts
+    if todo:
+        _scan(texts, todo, out, found_in)
+    counts: Counter = Counter()
+    for index in sorted(found_in):
+        counts.update(found_in[index])
+    return out, counts
+
+
+def _scan(texts: list[str], todo: list[int], out: list[str], found_in: dict[int, Counter]) -> None:
+    """Scan ``texts[i]`` for ``i`` in ``todo`` (gates over all of them joined), write each redacted
+    text to ``out[i]`` and its counts to ``found_in[i]``, and remember the long ones."""
     pending = [texts[index] for index in todo]
     joined = _SEPARATOR.join(pending).encode("utf-8", "surrogatepass")
     gate_hits = _gates().Match(joined)
-    found_at: dict[int, Counter] = {}
     if gate_hits:
         fired = _fired_texts(joined, pending, gate_hits)
         for position in sorted(fired):
@@ -281,14 +290,12 @@ def redact_texts(texts: list[str]) -> tuple[list[str], Counter]:
             spans = list(_spans(text, fired[position]))
             if spans:
                 index = todo[position]
-                out[index], found = _replace(text, _merge(spans, text))
-                counts.update(found)
-                found_at[position] = found
+                out[index], found_in[index] = _replace(text, _merge(spans, text))
     nothing: Counter = Counter()
     for position, text in enumerate(pending):
         if len(text) >= CACHE_MIN_CHARS:
-            _remember(text, out[todo[position]], found_at.get(position, nothing))
-    return out, counts
+            index = todo[position]
+            _remember(text, out[index], found_in.get(index, nothing))
 
 
 def _fired_texts(joined: bytes, texts: list[str], gate_hits: list[int]) -> dict[int, set[int]]:
@@ -537,6 +544,17 @@ def _slug(secret_type: str) -> str:
 
 
 # --------------------------------------------------------------------------- detector tables
+
+
+def load_detectors() -> None:
+    """Load and compile every detector now rather than on the first text (about 0.2 s, mostly
+    importing detect-secrets' plugins): a process about to fork workers calls it first, so that
+    they start with them compiled."""
+    _rules()
+    _gates()
+    _batch_gates()
+    _re2_patterns()
+    _gate_rules()
 
 
 @cache

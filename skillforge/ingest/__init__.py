@@ -1,8 +1,11 @@
 """Ingest: read agent log files of any known format into :class:`~skillforge.trajectory.Trajectory`.
 
 Entry points: :func:`discover` (files under the given paths), :func:`detect` (which format a
-file is, from its content) and :func:`ingest` (all trajectories, problems collected in an
-:class:`~skillforge.ingest.base.IngestReport`).
+file is, from its content), :func:`ingest` (all trajectories, problems collected in an
+:class:`~skillforge.ingest.base.IngestReport`) and :func:`ingest_atif` (the same with each
+trajectory's ATIF file, for ``ingest --to atif``). Each file is read on its own (:mod:`.reader`),
+in this process or in worker processes (:mod:`.workers`); what depends on the files before it is
+settled here, in file order, so the result is the same either way.
 
 Every trajectory leaves :func:`ingest` with its outcome resolved (:mod:`.outcomes`) and its
 secrets redacted (:mod:`.redact`): nothing downstream ever sees the raw text.
@@ -10,62 +13,27 @@ secrets redacted (:mod:`.redact`): nothing downstream ever sees the raw text.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from types import ModuleType
 
-from skillforge.errors import SkillforgeError
-from skillforge.ingest.base import HEAD_BYTES, FileSummary, IngestReport
-from skillforge.ingest.formats import FORMATS
+from skillforge.ingest.atif import restamp
+from skillforge.ingest.base import FileSummary, IngestReport, Problem
 from skillforge.ingest.outcomes import Labels, OutcomeResolver
-from skillforge.ingest.redact import redact_trajectory
+from skillforge.ingest.reader import Event, Keep, Parsed, detect, discover, failure_message, read_file
+from skillforge.ingest.redact import redact_outcome
 from skillforge.trajectory import Trajectory
 
-_JSONISH = (b"{", b"[")
+__all__ = ["detect", "discover", "ingest", "ingest_atif"]
 
 
-def discover(paths: Iterable[Path]) -> list[Path]:
-    """Expand files and folders into a sorted list of files (hidden files and folders skipped).
-
-    Raises:
-        SkillforgeError: when a given path does not exist.
-    """
-    found: list[Path] = []
-    for path in paths:
-        path = Path(path)
-        if not path.exists():
-            raise SkillforgeError(f"{path}: no such file or folder")
-        if path.is_file():
-            found.append(path)
-            continue
-        for child in sorted(path.rglob("*")):
-            relative = child.relative_to(path)
-            if child.is_file() and not any(part.startswith(".") for part in relative.parts):
-                found.append(child)
-    return found
-
-
-def detect(path: Path, head: bytes | None = None) -> ModuleType | None:
-    """Return the format module that recognises ``path`` from its first bytes, or None.
-
-    Formats are tried in registry order; a ``detect()`` that raises counts as "not this format".
-
-    Raises:
-        OSError: when ``head`` is not given and the file cannot be read.
-    """
-    if head is None:
-        with open(path, "rb") as handle:
-            head = handle.read(HEAD_BYTES)
-    for module in FORMATS.values():
-        try:
-            if module.detect(path, head):
-                return module
-        except Exception:  # a detector tripping over odd bytes must not stop the others
-            continue
-    return None
-
-
-def ingest(paths: Iterable[Path], report: IngestReport, labels: Labels | None = None) -> Iterator[Trajectory]:
+def ingest(
+    paths: Iterable[Path],
+    report: IngestReport,
+    labels: Labels | None = None,
+    jobs: int = 1,
+    whole: bool = True,
+) -> Iterator[Trajectory]:
     """Yield every trajectory found under ``paths``, in file order, outcome set and secrets redacted.
 
     Files no format recognises are recorded in ``report.files`` with format None; those that
@@ -79,53 +47,110 @@ def ingest(paths: Iterable[Path], report: IngestReport, labels: Labels | None = 
         paths: files and folders.
         report: collects problems and per-file summaries.
         labels: outcomes from a labels file (``--outcomes``), see :mod:`.outcomes`.
+        jobs: processes reading files at once; 1 reads them here, one after the other. The
+            trajectories, ``report`` and their order are the same for every value
+            (:func:`skillforge.ingest.workers.read_files`).
+        whole: False yields trajectories without their steps (only ``session_id``, ``agent``,
+            ``source``, ``outcome`` and ``extra["task_id"]``; the counts in ``report`` are whole),
+            for callers that only want the report: cheaper to send between processes.
 
     Raises:
         SkillforgeError: when a given path does not exist.
     """
-    seen: dict[str, int] = {}
-    resolver = OutcomeResolver(labels, report)
-    for path in discover(paths):
-        try:
-            with open(path, "rb") as handle:
-                head = handle.read(HEAD_BYTES)
-        except OSError as exc:
-            report.problem(path, None, f"cannot read file: {exc.strerror or exc}")
-            report.files.append(FileSummary(str(path), None))
-            continue
-        module = detect(path, head)
-        summary = FileSummary(str(path), module.NAME if module else None)
-        report.files.append(summary)
-        if module is None:
-            if head.lstrip()[:1] in _JSONISH and path.name != "report.json":
-                report.problem(path, None, "not a known agent log format; file skipped", "warning")
-            continue
-        try:
-            for trajectory in module.parse(path, report):
-                count = seen.get(trajectory.session_id, 0) + 1
-                seen[trajectory.session_id] = count
-                if count > 1:
-                    report.problem(path, trajectory.source.line, f"session id {trajectory.session_id!r} seen before; renamed with #{count}", "warning")
-                    trajectory.session_id = f"{trajectory.session_id}#{count}"
-                resolver.apply(trajectory)
-                redactions = redact_trajectory(trajectory)
-                report.redactions.update(redactions)
-                _count(summary, trajectory, redactions)
-                yield trajectory
-        except OSError as exc:
-            report.problem(path, None, f"cannot read file: {exc.strerror or exc}")
-        except RecursionError:
-            report.problem(path, None, "nesting too deep to read; rest of the file skipped")
-        except Exception as exc:  # a format module's bug or an input it did not foresee: lose the file, not the run
-            report.problem(path, None, f"could not read the rest of the file ({type(exc).__name__}: {exc}); skipped")
+    for parsed in _settled(paths, report, labels, jobs, "whole" if whole else "light"):
+        yield parsed.trajectory
 
 
-def _count(summary: FileSummary, trajectory: Trajectory, redactions) -> None:
-    summary.trajectories += 1
-    summary.steps += len(trajectory.steps)
-    for step in trajectory.steps:
-        summary.tool_calls += len(step.tool_calls)
-        if step.observation is not None:
-            summary.tool_errors += sum(1 for result in step.observation.results if result.is_error)
-    summary.outcomes[trajectory.outcome.status] += 1
-    summary.redactions.update(redactions)
+def ingest_atif(paths: Iterable[Path], report: IngestReport, labels: Labels | None = None, jobs: int = 1) -> Iterator[tuple[Trajectory, bytes]]:
+    """:func:`ingest` (with ``whole=False``) that also gives each trajectory's ATIF v1.4 file, made
+    where the trajectory is read (by the workers with ``jobs`` > 1, where it costs most).
+
+    Yields:
+        ``(trajectory, document)``: the document is what
+        :func:`~skillforge.ingest.atif.write_atif` writes for the whole trajectory (pass it as
+        ``document``); the trajectory keeps only its session id, agent, source, outcome and task id.
+
+    Raises:
+        SkillforgeError: when a given path does not exist.
+    """
+    for parsed in _settled(paths, report, labels, jobs, "atif"):
+        assert parsed.atif is not None
+        yield parsed.trajectory, parsed.atif
+
+
+def _settled(paths: Iterable[Path], report: IngestReport, labels: Labels | None, jobs: int, keep: Keep) -> Iterator[Parsed]:
+    files = discover(paths)
+    merge = _Merge(report, labels)
+    if jobs > 1:
+        from skillforge.ingest.workers import read_files
+
+        for events in read_files(files, jobs, keep):
+            yield from merge.file(events)
+    else:
+        for path in files:
+            yield from merge.file(read_file(path, keep))
+
+
+class _Merge:
+    """Takes each file's events in file order: makes session ids unique, settles outcomes (labels,
+    ``report.json``), redacts the outcome detail, and counts into the report."""
+
+    def __init__(self, report: IngestReport, labels: Labels | None) -> None:
+        self.report = report
+        self.resolver = OutcomeResolver(labels, report)
+        self.seen: dict[str, int] = {}
+
+    def file(self, events: Iterable[Event]) -> Iterator[Parsed]:
+        summary: FileSummary | None = None
+        report = self.report
+        for event in events:
+            if type(event) is Parsed:
+                assert summary is not None
+                try:
+                    self._settle(event, summary)
+                except Exception as exc:  # as an error while reading: the rest of the file is lost
+                    report.problem(summary.path, None, failure_message(exc))
+                    return
+                yield event
+            elif type(event) is Problem:
+                report.problems.append(event)
+            else:
+                summary = event
+                report.files.append(summary)
+
+    def _settle(self, parsed: Parsed, summary: FileSummary) -> None:
+        trajectory = parsed.trajectory
+        logged = trajectory.outcome
+        read_as = trajectory.session_id
+        count = self.seen.get(trajectory.session_id, 0) + 1
+        self.seen[trajectory.session_id] = count
+        if count > 1:
+            self.report.problem(summary.path, trajectory.source.line, f"session id {trajectory.session_id!r} seen before; renamed with #{count}", "warning")
+            trajectory.session_id = f"{trajectory.session_id}#{count}"
+        if parsed.task_id is None:
+            self.resolver.apply(trajectory)
+        else:  # outcomes are matched on the log's own task id, as it was before redaction
+            redacted = trajectory.extra["task_id"]
+            trajectory.extra["task_id"] = parsed.task_id
+            try:
+                self.resolver.apply(trajectory)
+            finally:
+                trajectory.extra["task_id"] = redacted
+        if trajectory.outcome is logged:  # the log's own, redacted already
+            detail = parsed.outcome_redactions
+        else:
+            detail = redact_outcome(trajectory.outcome) if trajectory.outcome.detail else None
+        redactions = parsed.redactions
+        if detail:
+            redactions = Counter(redactions or ())  # the detail's kinds after the others, as one pass counts them
+            redactions.update(detail)
+        if redactions:
+            self.report.redactions.update(redactions)
+            summary.redactions.update(redactions)
+        summary.trajectories += 1
+        summary.steps += parsed.steps
+        summary.tool_calls += parsed.tool_calls
+        summary.tool_errors += parsed.tool_errors
+        summary.outcomes[trajectory.outcome.status] += 1
+        if parsed.atif is not None and (trajectory.session_id != read_as or trajectory.outcome is not logged):
+            parsed.atif = restamp(parsed.atif, (read_as, logged), (trajectory.session_id, trajectory.outcome))

@@ -14,6 +14,7 @@ this reader restores them; other producers' files get outcome unknown.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 
 import orjson
@@ -29,7 +30,7 @@ from skillforge.ingest.base import (
     mentions,
     sniff,
 )
-from skillforge.trajectory import Agent, Outcome, SourceRef, StepMetrics, Trajectory
+from skillforge.trajectory import ATIF_SCHEMA_VERSION, Agent, Outcome, SourceRef, StepMetrics, Trajectory
 
 NAME = "atif"
 
@@ -93,12 +94,18 @@ def parse(path: Path, report: IngestReport) -> Iterator[Trajectory]:
     )
 
 
-def write_atif(trajectory: Trajectory, folder: Path, taken: set[str] | None = None) -> Path:
+def write_atif(trajectory: Trajectory, folder: Path, taken: set[str] | None = None, document: bytes | None = None) -> Path:
     """Write ``trajectory`` as a standard ATIF v1.4 file in ``folder`` and return its path.
 
     The file is named after the session id (characters other than letters, digits, ``.``, ``_``
     and ``-`` become ``_``); ``taken`` (names already written in this run) gets a numeric suffix
     added on a clash. Written to a temporary name and renamed, so a crash never leaves half a file.
+
+    Args:
+        trajectory: what to write (only its session id is read when ``document`` is given).
+        folder: created if missing.
+        taken: names written so far in this run (updated).
+        document: the file's bytes when already made (:func:`atif_document`, in a worker process).
 
     Raises:
         OSError: when the folder cannot be created or written.
@@ -115,6 +122,40 @@ def write_atif(trajectory: Trajectory, folder: Path, taken: set[str] | None = No
         taken.add(name)
     target = folder / f"{name}.json"
     temporary = target.with_suffix(".json.tmp")
-    temporary.write_bytes(orjson.dumps(trajectory.to_atif(), option=orjson.OPT_INDENT_2))
+    temporary.write_bytes(atif_document(trajectory) if document is None else document)
     temporary.replace(target)
     return target
+
+
+def atif_document(trajectory: Trajectory) -> bytes:
+    """The bytes :func:`write_atif` writes for ``trajectory`` (:meth:`Trajectory.to_atif`, JSON
+    indented by two spaces)."""
+    return orjson.dumps(trajectory.to_atif(), option=orjson.OPT_INDENT_2)
+
+
+def restamp(document: bytes, before: tuple[str, Outcome], after: tuple[str, Outcome]) -> bytes:
+    """``document`` (from :func:`atif_document`) with the session id and outcome ``before`` replaced
+    by ``after``: the bytes :func:`atif_document` gives for the trajectory as it is now.
+
+    The session id sits at a fixed place at the top and the outcome is the document's last value,
+    so both are spliced in; should the document be laid out otherwise (an ``extra`` of the log's own
+    with a ``skillforge`` key), it is parsed, changed and written again.
+    """
+    (old_id, old_outcome), (new_id, new_outcome) = before, after
+    head = _ATIF_HEAD + orjson.dumps(old_id)
+    old_tail, new_tail = _outcome_tail(old_outcome), _outcome_tail(new_outcome)
+    if document.startswith(head) and document.endswith(old_tail) and len(document) >= len(head) + len(old_tail):
+        return _ATIF_HEAD + orjson.dumps(new_id) + document[len(head) : len(document) - len(old_tail)] + new_tail
+    data = orjson.loads(document)
+    data["session_id"] = new_id
+    data["extra"]["skillforge"]["outcome"] = asdict(new_outcome)
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2)
+
+
+_ATIF_HEAD = b'{\n  "schema_version": ' + orjson.dumps(ATIF_SCHEMA_VERSION) + b',\n  "session_id": '
+
+
+def _outcome_tail(outcome: Outcome) -> bytes:
+    """How :func:`atif_document` ends: ``"outcome": {…}`` three levels deep, then the closing braces."""
+    nested = orjson.dumps({"extra": {"skillforge": {"outcome": asdict(outcome)}}}, option=orjson.OPT_INDENT_2)
+    return nested[nested.index(b'"outcome": ') :]

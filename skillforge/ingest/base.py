@@ -151,19 +151,23 @@ def iter_jsonl(path: Path, report: IngestReport) -> Iterator[tuple[int, dict[str
     Raises:
         OSError: when the file cannot be opened (callers report it per file).
     """
+    loads, error = orjson.loads, orjson.JSONDecodeError
     with open(path, "rb") as handle:
         for number, raw in enumerate(handle, start=1):
             if len(raw) > MAX_LINE_BYTES:
                 report.problem(path, number, f"line of {len(raw) // (1024 * 1024)} MiB is longer than the {MAX_LINE_BYTES // (1024 * 1024)} MiB limit; skipped")
                 continue
-            raw = raw.strip()
-            if not raw:
-                continue
             try:
-                record = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                report.problem(path, number, f"malformed JSON line skipped ({exc})")
-                continue
+                record = loads(raw)  # JSON allows the newline around it: no stripped copy of the line
+            except error:
+                raw = raw.strip()  # a blank line, or one orjson reads only stripped (form feeds): as before
+                if not raw:
+                    continue
+                try:
+                    record = loads(raw)
+                except error as exc:
+                    report.problem(path, number, f"malformed JSON line skipped ({exc})")
+                    continue
             if not isinstance(record, dict):
                 report.problem(path, number, f"expected a JSON object, got {type(record).__name__}; line skipped")
                 continue
@@ -527,66 +531,66 @@ def add_chat_messages(builder: StepBuilder, messages: list[Any], error_of: Any =
             raise TypeError(f"a message is {type(message).__name__}, not an object")
         if skip is not None and skip(message):
             continue
-        role = message.get("role") if isinstance(message.get("role"), str) else repr(message.get("role"))
-        content = message.get("content")
-        if role in ("tool", "function"):
-            if not isinstance(message.get("tool_call_id", message.get("id", "")), (str, int, type(None))):
+        get = message.get
+        role = get("role")
+        if not isinstance(role, str):
+            role = repr(role)
+        content = get("content")
+        if role == "tool" or role == "function":
+            if not isinstance(get("tool_call_id", get("id", "")), (str, int, type(None))):
                 raise TypeError("a tool message's call id is not a string")
             text = content_text(content)
-            error = message.get("error")
-            is_error = bool(error) or bool(message.get("is_error"))
+            error = get("error")
+            is_error = bool(error) or bool(get("is_error"))
             if isinstance(error, dict) and error.get("message") and error["message"] not in text:
                 text = f"{text}\n{error['message']}".strip()
             if not is_error and error_of is not None:
                 is_error = bool(error_of(message, text))
-            call_id = message.get("tool_call_id") or message.get("id") if role == "tool" else None
-            builder.result(call_id, text, is_error, timestamp=_timestamp(message))
+            call_id = get("tool_call_id") or get("id") if role == "tool" else None
+            timestamp = get("timestamp")
+            builder.result(call_id, text, is_error, timestamp=timestamp if isinstance(timestamp, str) else None)
             continue
-        if role not in _CHAT_SOURCE:
+        source = _CHAT_SOURCE.get(role)
+        if source is None:
             raise ValueError(f"unknown message role {role!r}")
         text, reasoning = (content, None) if isinstance(content, str) else _text_and_reasoning(content)
-        reasoning = reasoning or message.get("reasoning_content") or message.get("reasoning") or None
-        timestamp = message.get("timestamp")
+        reasoning = reasoning or get("reasoning_content") or get("reasoning") or None
+        timestamp = get("timestamp")
         step = builder.step(
-            _CHAT_SOURCE[role],
+            source,
             text,
             timestamp=timestamp if isinstance(timestamp, str) else None,
             reasoning_content=reasoning if isinstance(reasoning, str) else None,
         )
-        usage = message.get("usage")
-        if usage is not None and role == "assistant" and isinstance(usage, dict):
-            step.metrics = StepMetrics(
-                as_int(usage.get("prompt_tokens", usage.get("input_tokens"))),
-                as_int(usage.get("completion_tokens", usage.get("output_tokens"))),
-                as_float(message.get("cost")),
-            )
-        calls = message.get("tool_calls")
-        if not calls:
-            calls = ()
-        elif isinstance(calls, str):
-            calls = literal(calls) or ()
-        for call in calls:
-            if not isinstance(call, dict):
-                continue
-            function = call.get("function")
-            if isinstance(function, dict):
-                name, arguments = function.get("name"), function.get("arguments")
-            else:
-                name, arguments = call.get("name") or function, call.get("arguments")
-            builder.call(step, call.get("id"), name, arguments)
-            if call.get("requestor") == "user" or role == "user":
-                step.extra.setdefault("user_call_ids", []).append(step.tool_calls[-1].tool_call_id)
-        legacy = message.get("function_call")
+        if role == "assistant":
+            usage = get("usage")
+            if isinstance(usage, dict):
+                step.metrics = StepMetrics(
+                    as_int(usage.get("prompt_tokens", usage.get("input_tokens"))),
+                    as_int(usage.get("completion_tokens", usage.get("output_tokens"))),
+                    as_float(get("cost")),
+                )
+        calls = get("tool_calls")
+        if calls:
+            if isinstance(calls, str):
+                calls = literal(calls) or ()
+            for call in calls:
+                if not isinstance(call, dict):
+                    continue
+                function = call.get("function")
+                if isinstance(function, dict):
+                    name, arguments = function.get("name"), function.get("arguments")
+                else:
+                    name, arguments = call.get("name") or function, call.get("arguments")
+                builder.call(step, call.get("id"), name, arguments)
+                if call.get("requestor") == "user" or role == "user":
+                    step.extra.setdefault("user_call_ids", []).append(step.tool_calls[-1].tool_call_id)
+        legacy = get("function_call")
         if legacy is not None and isinstance(legacy, dict):
             builder.call(step, None, legacy.get("name"), legacy.get("arguments"))
 
 
 _CHAT_SOURCE: dict[str, StepSource] = {"system": "system", "developer": "system", "user": "user", "assistant": "agent"}
-
-
-def _timestamp(message: dict[str, Any]) -> str | None:
-    value = message.get("timestamp")
-    return value if isinstance(value, str) else None
 
 
 def _text_and_reasoning(content: Any) -> tuple[str, str | None]:

@@ -150,6 +150,7 @@ class OutcomeResolver:
         self.labels = labels
         self.report = report
         self._reports: dict[Path, dict[str, bool] | None] = {}
+        self._folders: dict[str, Path] = {}  # a trajectory file -> its folder (files hold many trajectories)
 
     def apply(self, trajectory: Trajectory) -> None:
         """Set ``trajectory.outcome`` by the precedence of the module docstring."""
@@ -175,7 +176,9 @@ class OutcomeResolver:
         task = trajectory.task_id
         if not task:
             return None
-        folder = Path(trajectory.source.path).parent
+        folder = self._folders.get(trajectory.source.path)
+        if folder is None:
+            folder = self._folders[trajectory.source.path] = Path(trajectory.source.path).parent
         if folder not in self._reports:
             self._reports[folder] = self._read_report(folder / "report.json")
         resolved = (self._reports[folder] or {}).get(task)

@@ -16,17 +16,22 @@ from collections import Counter
 from typing import Any
 
 from skillforge.secrets import is_secret_name, plausible_secret_value, redact_texts
-from skillforge.trajectory import Trajectory
+from skillforge.trajectory import Outcome, Trajectory
 
 KEYWORD_KIND = "secret-keyword"
 """Kind counted for values replaced because of their key name."""
 
 
-def redact_trajectory(trajectory: Trajectory) -> Counter:
+def redact_trajectory(trajectory: Trajectory, outcome: bool = True) -> Counter:
     """Replace every secret in ``trajectory`` with ``[REDACTED:<kind>]``, in place.
 
+    Args:
+        trajectory: redacted in place.
+        outcome: False leaves ``outcome.detail`` alone, for a caller that settles the outcome
+            later and then redacts it with :func:`redact_outcome` (ingest does: labels may replace it).
+
     Returns:
-        The number of secrets replaced, per kind.
+        The number of secrets replaced, per kind (kinds in the order they were first found).
     """
     slots = _Slots()
     texts, places, walk = slots.texts, slots.places, slots.walk
@@ -47,7 +52,19 @@ def redact_trajectory(trajectory: Trajectory) -> Counter:
         if step.extra:
             walk(step.extra)
     walk(trajectory.extra)
-    slots.attr(trajectory.outcome, "detail")
+    if outcome:
+        slots.attr(trajectory.outcome, "detail")
+    return slots.redact()
+
+
+def redact_outcome(outcome: Outcome) -> Counter:
+    """Redact ``outcome.detail`` in place; the counts per kind, as :func:`redact_trajectory`'s.
+
+    ``redact_trajectory(t, outcome=False)`` then ``redact_outcome(t.outcome)`` gives the texts and
+    the counts (kinds in the same order) of ``redact_trajectory(t)``: the detail is its last text.
+    """
+    slots = _Slots()
+    slots.attr(outcome, "detail")
     return slots.redact()
 
 

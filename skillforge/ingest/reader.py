@@ -1,0 +1,203 @@
+"""Read one log file: detect its format, parse it, redact and count its trajectories.
+
+This is the part of :func:`skillforge.ingest.ingest` that needs nothing from the other files, so
+it can run in a worker process (:mod:`skillforge.ingest.workers`). What depends on the files
+before (a session id seen before gets ``#2``, outcomes from labels and ``report.json``, the
+outcome detail's redaction) is settled afterwards, in file order, by ``ingest()`` itself.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Literal
+
+from skillforge.errors import SkillforgeError
+from skillforge.ingest.atif import atif_document
+from skillforge.ingest.base import HEAD_BYTES, FileSummary, IngestReport, Problem
+from skillforge.ingest.formats import FORMATS
+from skillforge.ingest.redact import redact_outcome, redact_trajectory
+from skillforge.trajectory import Trajectory
+
+_JSONISH = (b"{", b"[")
+
+
+@dataclass
+class Parsed:
+    """One trajectory as :func:`read_file` yields it.
+
+    Attributes:
+        trajectory: parsed and redacted (its outcome is the log's, and may still be replaced).
+            Unless ``keep`` is ``"whole"``, only ``session_id``, ``agent``, ``source``, ``outcome``
+            and ``extra["task_id"]`` are kept (what settling the outcome reads; cheap to send).
+        steps, tool_calls, tool_errors: counts over the whole trajectory.
+        redactions: secrets replaced per kind, the outcome detail's not included; None when there
+            were none (most trajectories: less to send between processes).
+        outcome_redactions: the outcome detail's, counted apart (they do not count when labels
+            replace the outcome); None when there were none.
+        task_id: the log's task id when redaction changed it (outcomes are matched on the log's
+            own ids), else None.
+        atif: with ``keep="atif"``, the trajectory's ATIF file as
+            :func:`~skillforge.ingest.atif.atif_document` makes it (before its session id and
+            outcome are settled: see :func:`~skillforge.ingest.atif.restamp`).
+    """
+
+    trajectory: Trajectory
+    steps: int
+    tool_calls: int
+    tool_errors: int
+    redactions: Counter | None
+    outcome_redactions: Counter | None = None
+    task_id: str | None = None
+    atif: bytes | None = None
+
+
+Event = FileSummary | Problem | Parsed
+"""What :func:`read_file` yields."""
+
+Keep = Literal["whole", "light", "atif"]
+"""What :func:`read_file` keeps of a trajectory: all of it, what settling its outcome needs
+(``light``), or that and its ATIF document (``atif``)."""
+
+
+def discover(paths: Iterable[Path]) -> list[Path]:
+    """Expand files and folders into a list of files: a folder's files in the order of their
+    paths' parts (as ``sorted(folder.rglob("*"))`` gives them), hidden files and folders skipped
+    (and not entered), symbolic links to files kept, to folders not followed, folders that cannot
+    be listed skipped.
+
+    Raises:
+        SkillforgeError: when a given path does not exist.
+    """
+    found: list[Path] = []
+    for path in paths:
+        path = Path(path)
+        if not path.exists():
+            raise SkillforgeError(f"{path}: no such file or folder")
+        if path.is_file():
+            found.append(path)
+        elif path.is_dir():
+            found.extend(_files_under(path))
+    return found
+
+
+def _files_under(folder: Path) -> Iterator[Path]:
+    try:
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=lambda entry: entry.name)
+    except PermissionError:
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        try:
+            is_folder = entry.is_dir() and not entry.is_symlink()
+        except OSError:
+            is_folder = False
+        child = folder / entry.name
+        if is_folder:
+            yield from _files_under(child)
+        elif child.is_file():
+            yield child
+
+
+def detect(path: Path, head: bytes | None = None) -> ModuleType | None:
+    """Return the format module that recognises ``path`` from its first bytes, or None.
+
+    Formats are tried in registry order; a ``detect()`` that raises counts as "not this format".
+
+    Raises:
+        OSError: when ``head`` is not given and the file cannot be read.
+    """
+    if head is None:
+        with open(path, "rb") as handle:
+            head = handle.read(HEAD_BYTES)
+    for module in FORMATS.values():
+        try:
+            if module.detect(path, head):
+                return module
+        except Exception:  # a detector tripping over odd bytes must not stop the others
+            continue
+    return None
+
+
+def read_file(path: Path, keep: Keep = "whole") -> Iterator[Event]:
+    """Yield the :class:`FileSummary` of ``path`` (format set, counts zero), then its problems and
+    :class:`Parsed` trajectories in the order they came up while reading.
+
+    Files no format recognises yield only their summary (format None) and, when they look like
+    JSON (a log in an unknown format; ``report.json`` files are read for outcomes), a warning.
+    An unreadable file, or an error inside the format module, is one more problem; what was read
+    before it is kept. Nothing is raised.
+
+    Args:
+        path: the file.
+        keep: what is kept of each trajectory (:data:`Keep`, :class:`Parsed`).
+    """
+    report = IngestReport()
+    problems = report.problems
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(HEAD_BYTES)
+    except OSError as exc:
+        yield FileSummary(str(path), None)
+        report.problem(path, None, failure_message(exc))
+        yield from problems
+        return
+    module = detect(path, head)
+    yield FileSummary(str(path), module.NAME if module else None)
+    if module is None:
+        if head.lstrip()[:1] in _JSONISH and path.name != "report.json":
+            report.problem(path, None, "not a known agent log format; file skipped", "warning")
+        yield from problems
+        return
+    try:
+        for trajectory in module.parse(path, report):
+            if problems:  # reported while this trajectory was read: they come first
+                yield from problems
+                problems.clear()
+            yield _parsed(trajectory, keep)
+    except Exception as exc:  # a format module's bug or an input it did not foresee: lose the file, not the run
+        report.problem(path, None, failure_message(exc))
+    yield from problems
+
+
+def failure_message(exc: BaseException) -> str:
+    """The problem message for an error that stopped reading a file (the rest of it is skipped)."""
+    if isinstance(exc, OSError):
+        return f"cannot read file: {exc.strerror or exc}"
+    if isinstance(exc, RecursionError):
+        return "nesting too deep to read; rest of the file skipped"
+    return f"could not read the rest of the file ({type(exc).__name__}: {exc}); skipped"
+
+
+def _parsed(trajectory: Trajectory, keep: Keep) -> Parsed:
+    task_id = trajectory.task_id
+    redactions = redact_trajectory(trajectory, outcome=False)
+    outcome_redactions = redact_outcome(trajectory.outcome) if trajectory.outcome.detail else None
+    if trajectory.task_id == task_id:
+        task_id = None  # redaction left it as it was
+    extra = trajectory.extra
+    steps = trajectory.steps
+    tool_calls = tool_errors = 0
+    for step in steps:
+        tool_calls += len(step.tool_calls)
+        if step.observation is not None:
+            for result in step.observation.results:
+                if result.is_error:
+                    tool_errors += 1
+    document = atif_document(trajectory) if keep == "atif" else None
+    if keep != "whole":
+        trajectory = Trajectory(
+            trajectory.session_id,
+            trajectory.agent,
+            [],
+            trajectory.source,
+            trajectory.outcome,
+            extra={"task_id": extra["task_id"]} if "task_id" in extra else {},
+        )
+    return Parsed(trajectory, len(steps), tool_calls, tool_errors, redactions or None, outcome_redactions or None, task_id, document)
