@@ -522,7 +522,10 @@ def estimate(options: DistillOptions, progress: Progress) -> DryRun:
     """The dry run: per-stage calls, tokens and USD of :func:`distill`, calling no model.
 
     Reads the logs (or the resumed run), renders every analyst prompt and counts its tokens
-    locally; calls already in the response cache or finished in the resumed run count as cached.
+    locally, in worker processes while the logs are still being read
+    (:class:`skillforge.analyze.estimate.AnalysisEstimate`; a prompt cut to fit the context is
+    counted as the sum of its parts); calls already in the response cache or finished in the
+    resumed run count as cached.
     The build stages are estimated by :func:`skillforge.build.estimate_build` (lessons not written
     yet are counted at most 3 per analyst pass). Writes nothing (the start version is frozen in a
     temporary folder).
