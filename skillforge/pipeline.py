@@ -548,8 +548,9 @@ def estimate(options: DistillOptions, progress: Progress) -> DryRun:
                 analysis = stack.enter_context(AnalysisEstimate(PassRunner(client, _context_tokens(options.model)), run))
         if run is not None:
             trajectories, report = run.read_trajectories(), IngestReport()
-            for trajectory in trajectories if analysis is not None else ():
-                analysis.add(trajectory)
+            if analysis is not None:
+                for trajectory in trajectories:
+                    analysis.add(trajectory)
         else:
             trajectories, report = ingest_stage(options.paths, progress, options.outcomes, analysis.add if analysis is not None else None)
         dry = DryRun(analyst, options.model.model if analyst == "llm" else None, hint, len(trajectories), ingest_report=report)

@@ -15,10 +15,8 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
-import signal
-import sys
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 
 from skillforge.analyze.passes import (
     STAGE_ANALYSE,
@@ -29,8 +27,12 @@ from skillforge.analyze.passes import (
     plan_trajectory_passes,
 )
 from skillforge.llm import CallEstimate, StageEstimate
+from skillforge.processes import FORKS, usable_cpus, worker_pool
 from skillforge.run import RunFolder
 from skillforge.trajectory import Trajectory
+
+MAX_WORKERS = 4
+"""Workers by default: the usable CPUs, at most this many."""
 
 BATCH_STEPS = 4096
 """Steps handed to a worker at once: the cost of a hand-over is per batch, a batch's work per step."""
@@ -63,18 +65,18 @@ class AnalysisEstimate:
         runner: renders and counts the prompts and prices them (``runner.client.estimate``); each
             worker process has a copy.
         run: a resumed run folder, whose finished passes are counted as cached.
-        workers: how many workers; default one per usable processor, at most 4.
+        workers: how many workers; default one per usable processor, at most :data:`MAX_WORKERS`.
         processes: forked worker processes (the default on Linux) or threads (elsewhere).
     """
 
     def __init__(self, runner: PassRunner, run: RunFolder | None = None, workers: int | None = None, processes: bool | None = None) -> None:
         self.runner = runner
         self.journal = {k for k, v in (run.read_passes() if run else {}).items() if v["status"] == "done"}
-        count = workers or min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+        count = workers or usable_cpus(MAX_WORKERS)
         self.pool: Executor
-        if processes if processes is not None else sys.platform.startswith("linux"):
+        if processes if processes is not None else FORKS:
             runner.count("load the tokenizer once, before the workers are forked")
-            self.pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker, initargs=(runner,))
+            self.pool = worker_pool(count, _start_worker, (runner,))
             self.pool.submit(os.getpid).result()  # a forking pool starts all its workers at the first task: now
         else:
             self.pool = ThreadPoolExecutor(count, thread_name_prefix="skillforge-estimate", initializer=_start_worker, initargs=(runner,))
@@ -139,22 +141,12 @@ class AnalysisEstimate:
             self._batch, self._batch_steps = [], 0
 
 
-def estimate_llm_analysis(trajectories: list[Trajectory], runner: PassRunner, run: RunFolder | None = None, processes: bool | None = None) -> list[StageEstimate]:
-    """:class:`AnalysisEstimate` of ``trajectories`` all at once; returns ``[analyse, compare]``."""
-    with AnalysisEstimate(runner, run, processes=processes) as estimate:
-        for trajectory in trajectories:
-            estimate.add(trajectory)
-        return estimate.finish(trajectories)
-
-
 def _start_worker(runner: PassRunner) -> None:
-    """A worker's set-up: its runner; in a forked process, Ctrl-C left to the parent (which stops
-    the pool) and the collector back on (ingest pauses it) with what the parent had frozen out of
-    its sight."""
+    """A worker's set-up: its runner; in a forked process, the collector back on (ingest pauses
+    it) with what the parent had frozen out of its sight."""
     global _worker_runner
     _worker_runner = runner
     if multiprocessing.parent_process() is not None:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
         gc.freeze()
         gc.enable()
 

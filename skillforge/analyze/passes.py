@@ -255,13 +255,13 @@ class PassRunner:
             if over <= 0:
                 break
             # notes, separators and markers the estimate missed
-            available = limit - overhead() - over - FIT_MARGIN_TOKENS if isinstance(available, LazyBudget) else available - over - FIT_MARGIN_TOKENS
+            available = (available.exact() if isinstance(available, LazyBudget) else available) - over - FIT_MARGIN_TOKENS
         return Prompt(messages, schema, template, rendered, tokens)
 
     def _render(self, trajectories: list[Trajectory], available: int | LazyBudget) -> list[RenderedTrajectory]:
         """Render ``trajectories`` into ``available`` tokens (a :class:`LazyBudget` for one trajectory)."""
-        if isinstance(available, LazyBudget):
-            budget = LazyBudget(available.at_least, lambda: max(min(MIN_TRAJECTORY_TOKENS, max(MIN_SHARE_TOKENS, available.exact())), available.exact()))
+        if isinstance(available, LazyBudget):  # one trajectory: the floor below is MIN_SHARE_TOKENS
+            budget = LazyBudget(available.at_least, lambda: max(MIN_SHARE_TOKENS, available.exact()))
             return [render_trajectory(trajectories[0], budget, self.count, seen={}, label=trajectories[0].session_id)]
         seen: dict[str, str] = {}
         rendered: list[RenderedTrajectory] = []

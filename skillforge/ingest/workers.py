@@ -16,16 +16,13 @@ reads the files itself. Built on the standard library's :class:`~concurrent.futu
   process of its own; the file that kills its process again is reported and skipped.
 * **Ctrl-C.** Workers ignore SIGINT; the interrupted parent (or one whose caller stops reading
   early) terminates them, reaps them and re-raises. Workers also get SIGTERM when the parent
-  dies without cleaning up (Linux ``PR_SET_PDEATHSIG``), so none is left behind.
+  dies without cleaning up (Linux ``PR_SET_PDEATHSIG``), so none is left behind
+  (:func:`skillforge.processes.worker_pool`).
 """
 
 from __future__ import annotations
 
 import gc
-import multiprocessing
-import os
-import signal
-import sys
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -34,6 +31,7 @@ from pathlib import Path
 
 from skillforge.ingest.base import FileSummary, IngestReport
 from skillforge.ingest.reader import Event, Keep, failure_message, read_file
+from skillforge.processes import usable_cpus, worker_pool
 
 MAX_DEFAULT_JOBS = 8
 """The default ``--jobs`` is the number of usable CPUs, at most this."""
@@ -55,13 +53,8 @@ MIN_POOL_BYTES = 1024 * 1024
 
 
 def default_jobs() -> int:
-    """The number of CPUs this process may run on (``os.sched_getaffinity``), at most
-    :data:`MAX_DEFAULT_JOBS`."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, MAX_DEFAULT_JOBS))
+    """The number of CPUs this process may run on, at most :data:`MAX_DEFAULT_JOBS`."""
+    return usable_cpus(MAX_DEFAULT_JOBS)
 
 
 def read_files(paths: Sequence[Path], jobs: int, keep: Keep = "whole") -> Iterator[Iterable[Event]]:
@@ -226,24 +219,7 @@ def _terminate(executor: ProcessPoolExecutor) -> None:
 def _executor(jobs: int) -> ProcessPoolExecutor:
     # fork: two workers are up in about 20 ms with the parent's modules and compiled detectors;
     # spawn takes about 0.5 s before the first file (imports, detectors compiled in each)
-    if sys.platform == "linux":
-        return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=_worker_init, initargs=(os.getpid(),))
-    return ProcessPoolExecutor(jobs, initializer=_worker_init, initargs=(None,))
-
-
-def _worker_init(parent: int | None) -> None:
-    """Set up a worker: Ctrl-C is the parent's to handle; a forked worker dies with its ``parent``."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if parent is None:
-        return
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:  # the parent died before the line above
-        os._exit(1)
+    return worker_pool(jobs)
 
 
 def _read_chunk(paths: tuple[Path, ...], keep: Keep) -> list[list[Event]]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from skillforge.analyze.grounding import grounding_problems
-from skillforge.analyze.estimate import estimate_llm_analysis
+from skillforge.analyze.estimate import AnalysisEstimate
 from skillforge.analyze.passes import PassRunner, analyze_with_llm, plan_comparative_passes, plan_trajectory_passes
 from skillforge.ingest import detect, discover, ingest
 from skillforge.ingest.base import IngestReport
@@ -146,6 +146,14 @@ def test_faults_are_retried_repaired_or_reported_and_nothing_is_lost(sample_trac
     assert all(r["status"] == "done" for r in again.records)
 
 
+def estimate_llm_analysis(trajectories: list[Trajectory], runner: PassRunner, processes: bool):
+    """The dry run's estimate of the analysis of ``trajectories``, added one by one."""
+    with AnalysisEstimate(runner, processes=processes) as estimate:
+        for trajectory in trajectories:
+            estimate.add(trajectory)
+        return estimate.finish(trajectories)
+
+
 @pytest.mark.parametrize("context", [1_000_000, 8192, 3000])
 def test_dry_run_prompts_are_the_real_prompts_counted_in_parts_only_when_cut(sample_traces: Path, tmp_path: Path, context: int) -> None:
     trajectories = _sample(sample_traces)
@@ -164,11 +172,11 @@ def test_dry_run_prompts_are_the_real_prompts_counted_in_parts_only_when_cut(sam
             if whole <= context - runner.client.expected_completion_tokens:
                 assert dry.messages == real.messages  # the real run's first render fitted: the same prompt
     assert (cut == 0) == (context == 1_000_000)
-    stages = estimate_llm_analysis(trajectories, runner, processes=True)
+    stages = estimate_llm_analysis(trajectories, runner, True)
     assert [s.calls for s in stages] == [len(trajectories), len(plan_comparative_passes(trajectories))]
     assert sum(s.prompt_tokens for s in stages) == sum(runner.prompt(a, exact=False).tokens for a in passes)
     assert multiprocessing.active_children() == []  # the workers are gone
-    assert estimate_llm_analysis(trajectories, runner, processes=False) == stages  # threads count the same
+    assert estimate_llm_analysis(trajectories, runner, False) == stages  # threads count the same
 
 
 def test_rerun_is_answered_from_the_cache(sample_traces: Path, tmp_path: Path) -> None:
