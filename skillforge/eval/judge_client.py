@@ -1,0 +1,67 @@
+"""The eval package's one seam to the LLM module: every name it uses from it is imported here.
+
+(``skillforge/llm.py`` and ``backends.py`` are becoming the package ``skillforge/llm/``; when they
+move, the two import lines below are the only ones to change.)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from skillforge import backends
+from skillforge.config import ModelConfig
+from skillforge.errors import SkillforgeError
+from skillforge.llm import (
+    DEFAULT_EXPECTED_COMPLETION_TOKENS,
+    BudgetExceeded,
+    Completion,
+    LLMClient,
+    LLMError,
+    LLMSettings,
+    ResponseCache,
+    StageEstimate,
+    context_window,
+    count_tokens,
+    has_price,
+)
+
+__all__ = [
+    "BudgetExceeded",
+    "Completion",
+    "LLMClient",
+    "LLMError",
+    "StageEstimate",
+    "count_tokens",
+    "has_price",
+    "judge_client",
+    "judge_context_tokens",
+]
+
+CACHE_DIR = "cache"
+DEFAULT_CONTEXT_TOKENS = 8192
+"""Context assumed for a model litellm's model map does not know (tokens), as ``distill`` does."""
+
+
+def judge_client(model: ModelConfig, workspace: Path, budget_usd: float | None = None) -> LLMClient:
+    """An :class:`LLMClient` for the judge, configured as ``distill`` configures its analysts: the
+    response cache in ``<workspace>/cache`` (a rerun of the same evaluation costs nothing), the
+    settings a self-hosted server needs, and the budget (USD).
+
+    Raises:
+        SkillforgeError: no model configured (the retrospective judge needs one).
+    """
+    if not model.model:
+        raise SkillforgeError(
+            "the retrospective judge needs a model: pass --model <litellm model name>, or set SKILLFORGE_MODEL, "
+            "or model under [llm] in skillforge.toml"
+        )
+    local = backends.local_settings(model.model, model.api_base, DEFAULT_EXPECTED_COMPLETION_TOKENS)
+    settings = LLMSettings(model=model.model, api_base=model.api_base, **local)
+    return LLMClient(settings, model.concurrency, cache=ResponseCache(Path(workspace) / CACHE_DIR), budget_usd=budget_usd)
+
+
+def judge_context_tokens(model: ModelConfig) -> int:
+    """``context_tokens`` of ``model``, else its ``max_input_tokens`` in litellm's map, else 8192."""
+    if model.context_tokens:
+        return model.context_tokens
+    return context_window(model.model or "") or DEFAULT_CONTEXT_TOKENS
