@@ -341,8 +341,12 @@ def _open_work(work: Path, recorded: dict[str, Any]) -> dict[tuple[str, str, int
         temporary.replace(spec_path)
     done: dict[tuple[str, str, int], dict[str, Any]] = {}
     journal = work / RESULTS_FILE
-    lines = journal.read_bytes().splitlines() if journal.is_file() else []
-    for line in lines:
+    data = journal.read_bytes() if journal.is_file() else b""
+    if data and not data.endswith(b"\n"):  # a line torn by a kill: cut it, so the next record starts a line
+        data = data[: data.rfind(b"\n") + 1]
+        with open(journal, "r+b") as handle:
+            handle.truncate(len(data))
+    for line in data.splitlines():
         try:
             record = orjson.loads(line)
             done[(record["arm"], record["task"], int(record["trial"]))] = record

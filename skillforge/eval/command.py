@@ -25,7 +25,7 @@ from skillforge.errors import SkillforgeError
 from skillforge.eval.ab import AbResult, AbSpec, Arm, arm_digest, load_tasks, parse_command, run_ab
 from skillforge.eval.citations import SkillUnderTest
 from skillforge.eval.gate import GateDecision, GateThresholds, decide_ab, decide_retro, load_thresholds
-from skillforge.eval.judge_client import StageEstimate, has_price, judge_client, judge_context_tokens
+from skillforge.eval.judge_client import StageEstimate, has_price, judge_client, judge_context_tokens, require_model
 from skillforge.eval.results import save_eval
 from skillforge.eval.retro import JudgedHook, RetroJudge, RetroResult, estimate_versions, judge_versions
 from skillforge.eval.sources import HeldOut, held_out_for, materialize_versions, pick_versions
@@ -148,6 +148,8 @@ def run_eval(
     """
     if not retro and not ab:
         raise SkillforgeError("say which evaluation to run: --retro, --ab, or both")
+    if retro:
+        require_model(options.model)
     name, number = parse_ref(ref)
     store = SkillStore(options.store_dir)
     candidate, previous = pick_versions(store, name, number, options.baseline)
@@ -191,6 +193,8 @@ def gate_candidate(
     Raises:
         SkillforgeError: as :func:`run_eval`; ``retro`` without held-out trajectories.
     """
+    if mode == "retro":
+        require_model(options.model)
     store = SkillStore(options.store_dir)
     current = store.version(name) if store.latest_version(name) else None
     thresholds = options.thresholds or load_thresholds()
@@ -231,6 +235,8 @@ def dry_run(ref: str, *, retro: bool, ab: bool, options: EvalOptions) -> EvalEst
     """
     if not retro and not ab:
         raise SkillforgeError("say which evaluation to run: --retro, --ab, or both")
+    if retro:
+        require_model(options.model)
     name, number = parse_ref(ref)
     store = SkillStore(options.store_dir)
     candidate, previous = pick_versions(store, name, number, options.baseline)
@@ -250,7 +256,7 @@ def dry_run(ref: str, *, retro: bool, ab: bool, options: EvalOptions) -> EvalEst
             estimate.held_out_source = held.source
         if ab:
             spec = _ab_spec(options)
-            arms = _arms(("v%d" % candidate.version, folders[candidate.version]), (f"v{previous.version}" if previous else "none", folders[previous.version] if previous else None))
+            arms = _arms((f"v{candidate.version}", folders[candidate.version]), (f"v{previous.version}" if previous else "none", folders[previous.version] if previous else None))
             estimate.agent_runs = len(spec.tasks) * len(arms) * spec.trials
             estimate.agent_runs_done = _finished_trials(options.workspace, name, arms, spec)
     return estimate

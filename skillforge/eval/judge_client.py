@@ -35,6 +35,7 @@ __all__ = [
     "has_price",
     "judge_client",
     "judge_context_tokens",
+    "require_model",
 ]
 
 CACHE_DIR = "cache"
@@ -50,14 +51,23 @@ def judge_client(model: ModelConfig, workspace: Path, budget_usd: float | None =
     Raises:
         SkillforgeError: no model configured (the retrospective judge needs one).
     """
+    require_model(model)
+    local = backends.local_settings(model.model, model.api_base, DEFAULT_EXPECTED_COMPLETION_TOKENS)
+    settings = LLMSettings(model=model.model, api_base=model.api_base, **local)
+    return LLMClient(settings, model.concurrency, cache=ResponseCache(Path(workspace) / CACHE_DIR), budget_usd=budget_usd)
+
+
+def require_model(model: ModelConfig) -> None:
+    """Check that a model is configured, before anything is read or run.
+
+    Raises:
+        SkillforgeError: no model (the retrospective judge needs one).
+    """
     if not model.model:
         raise SkillforgeError(
             "the retrospective judge needs a model: pass --model <litellm model name>, or set SKILLFORGE_MODEL, "
             "or model under [llm] in skillforge.toml"
         )
-    local = backends.local_settings(model.model, model.api_base, DEFAULT_EXPECTED_COMPLETION_TOKENS)
-    settings = LLMSettings(model=model.model, api_base=model.api_base, **local)
-    return LLMClient(settings, model.concurrency, cache=ResponseCache(Path(workspace) / CACHE_DIR), budget_usd=budget_usd)
 
 
 def judge_context_tokens(model: ModelConfig) -> int:
