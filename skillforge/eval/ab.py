@@ -7,8 +7,8 @@ task with a given skills folder and leaves a log or a reward in an output folder
 anything runs (:func:`parse_command`); the template is split like a shell line (``shlex``) and run
 without a shell, each argument filled in, from the current folder (or ``AbSpec.cwd``).
 
-Each arm (no skill, vN-1, vN; :class:`Arm`) is exported with skillforge's own export code (the
-host's plan, checked and written by :mod:`skillforge.export.apply`) to a temporary folder, whose
+Each arm (no skill, vN-1, vN; :class:`~skillforge.eval.arms.Arm`) is exported with skillforge's
+own export code (:func:`~skillforge.eval.arms.export_arm`) to a temporary folder, whose
 ``<host skills folder>`` is ``{skills}``. Trials run as subprocesses, at most ``jobs`` at once;
 each trial's outcome is read by :func:`skillforge.eval.outcome.read_trial_outcome` and appended
 to ``results.jsonl`` in the work folder as soon as it finishes, so a rerun with the same work
@@ -38,14 +38,9 @@ from typing import Any
 import orjson
 
 from skillforge.errors import SkillforgeError
+from skillforge.eval.arms import DEFAULT_HOST, Arm, arm_digest, export_arm
 from skillforge.eval.outcome import read_trial_outcome
 from skillforge.eval.stats import Comparison, compare_arms, summarize_arm
-from skillforge.export.apply import decide, write
-from skillforge.export.host import ExportOptions, base_path
-from skillforge.export.manifest import Manifest
-from skillforge.export.registry import get_host
-from skillforge.export.source import load_source
-from skillforge.export.validity import require_valid
 
 PLACEHOLDERS = {
     "task": "the task id, as written in the task list",
@@ -60,15 +55,6 @@ PLACEHOLDERS = {
 SPEC_FILE = "spec.json"
 RESULTS_FILE = "results.jsonl"
 TRIALS_DIR = "trials"
-DEFAULT_HOST = "claude-code"
-
-
-@dataclass(frozen=True)
-class Arm:
-    """One arm of the replay: a label and the skill folder it exports (None: no skill)."""
-
-    label: str
-    folder: Path | None = None
 
 
 @dataclass
@@ -129,7 +115,9 @@ class AbResult:
         no log or reward left behind (where to look: a trial's ``stderr.log``)."""
         if self.records and all(r["source"] == "exit code" and r["status"] == "failure" for r in self.records):
             where = Path(self.records[0]["out"]).parent / "stderr.log"
-            return [f"every trial failed by its exit code and left no log or reward: check the agent command (e.g. {where})"]
+            return [
+                f"every trial failed by its exit code and left no log or reward: check the agent command (e.g. {where})"
+            ]
         return []
 
     def to_dict(self) -> dict[str, Any]:
@@ -190,57 +178,24 @@ def parse_command(template: str) -> list[str]:
         try:
             fields = list(string.Formatter().parse(argument))
         except ValueError as exc:
-            raise SkillforgeError(f"agent command: {exc} in {argument!r} (write {{{{ and }}}} for literal braces)") from None
+            raise SkillforgeError(
+                f"agent command: {exc} in {argument!r} (write {{{{ and }}}} for literal braces)"
+            ) from None
         for _, name, spec, conversion in fields:
             if name is None:
                 continue
             if name not in PLACEHOLDERS:
                 raise SkillforgeError(f"agent command: unknown placeholder {{{name}}} in {argument!r}; known: {known}")
             if spec or conversion:
-                raise SkillforgeError(f"agent command: placeholder {{{name}}} in {argument!r} takes no conversion or format")
+                raise SkillforgeError(
+                    f"agent command: placeholder {{{name}}} in {argument!r} takes no conversion or format"
+                )
     return argv
 
 
 def render_command(argv: list[str], values: dict[str, str]) -> list[str]:
     """The arguments of :func:`parse_command` with the placeholders filled in from ``values``."""
     return [argument.format(**values) for argument in argv]
-
-
-def export_arm(arm: Arm, host_name: str, root: Path) -> Path:
-    """Export ``arm``'s skill under ``root`` as ``host_name`` lays it out; return the skills folder.
-
-    The skill folder is validated first (an invalid skill is never exported), then read
-    (:func:`skillforge.export.source.load_source`), planned by the host and written by
-    :func:`skillforge.export.apply.write`, as ``skillforge export`` does. The no-skill arm gets the
-    same folder, empty.
-
-    Raises:
-        SkillforgeError: unknown host, a host that has no skills folder, or a skill that is not valid.
-    """
-    host = get_host(host_name)
-    pattern = base_path(host, "project")
-    if "<name>" not in pattern:
-        raise SkillforgeError(f"host {host_name} has no skills folder to pass as {{skills}}; use a skill-folder host such as {DEFAULT_HOST}")
-    skills = root / pattern.split("<name>")[0]
-    skills.mkdir(parents=True, exist_ok=True)
-    if arm.folder is None:
-        return skills
-    require_valid(arm.folder, f"{arm.label} of {arm.folder.name}", "evaluated")
-    source = load_source(arm.folder)
-    plan = host.plan(source, "project", ExportOptions(), lambda relative: None)
-    manifest = Manifest.load(root)
-    write(root, decide(root, plan, manifest, source.name, False), manifest, source.name, None, host.name)
-    return skills
-
-
-def arm_digest(arm: Arm) -> str:
-    """sha256 (16 hex) of the arm's files (paths and bytes), or ``none``: results stay with their content."""
-    if arm.folder is None:
-        return "none"
-    digest = hashlib.sha256()
-    for path in sorted(p for p in arm.folder.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(arm.folder).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
 
 
 TrialHook = Callable[[dict[str, Any]], None]
@@ -297,15 +252,28 @@ def run_ab(skill: str, arms: list[Arm], spec: AbSpec, work: Path, on_trial: Tria
     with tempfile.TemporaryDirectory(prefix="skillforge-eval-arms-") as scratch:
         folders = {arm.label: export_arm(arm, spec.host, Path(scratch) / arm.label) for arm in arms}
         runner = _TrialRunner(argv, spec.timeout_s, spec.cwd)
-        with ThreadPoolExecutor(max_workers=spec.jobs, thread_name_prefix="skillforge-trial") as pool, open(work / RESULTS_FILE, "ab") as journal:
+        with (
+            ThreadPoolExecutor(max_workers=spec.jobs, thread_name_prefix="skillforge-trial") as pool,
+            open(work / RESULTS_FILE, "ab") as journal,
+        ):
             pending: set[Future] = set()
             queue = list(reversed(todo))
             try:
                 while queue or pending:
                     while queue and len(pending) < spec.jobs:
                         arm, task, trial = queue.pop()
-                        values = {"task": task, "skills": str(folders[arm.label]), "trial": str(trial), "arm": arm.label, "skill": skill}
-                        pending.add(pool.submit(runner.run, arm.label, task, trial, values, _trial_dir(work, arm.label, task, trial)))
+                        values = {
+                            "task": task,
+                            "skills": str(folders[arm.label]),
+                            "trial": str(trial),
+                            "arm": arm.label,
+                            "skill": skill,
+                        }
+                        pending.add(
+                            pool.submit(
+                                runner.run, arm.label, task, trial, values, _trial_dir(work, arm.label, task, trial)
+                            )
+                        )
                     finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                     for future in finished:
                         record = future.result()
@@ -381,7 +349,14 @@ class _TrialRunner:
         note = ""
         with open(folder / "stdout.log", "wb") as stdout, open(folder / "stderr.log", "wb") as stderr:
             try:
-                process = subprocess.Popen(command, cwd=self.cwd, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, start_new_session=True)
+                process = subprocess.Popen(
+                    command,
+                    cwd=self.cwd,
+                    stdout=stdout,
+                    stderr=stderr,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
             except OSError as exc:
                 note = f"could not start: {exc.strerror or exc}"
             else:

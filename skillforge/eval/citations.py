@@ -64,7 +64,11 @@ class SkillUnderTest:
         prefixed by its 1-based number and ``|``."""
         width = max((len(str(len(lines))) for lines in self.files.values()), default=1)
         return [
-            {"path": path, "lines": len(lines), "text": "\n".join(f"{n:>{width}} | {line}" for n, line in enumerate(lines, 1))}
+            {
+                "path": path,
+                "lines": len(lines),
+                "text": "\n".join(f"{n:>{width}} | {line}" for n, line in enumerate(lines, 1)),
+            }
             for path, lines in self.files.items()
         ]
 

@@ -161,14 +161,18 @@ def run_eval(
         new_label, old_label = f"v{candidate.version}", f"v{previous.version}" if previous else "none"
         new_folder, old_folder = folders[candidate.version], folders[previous.version] if previous else None
         if retro:
-            report.held_out = held_out_for(store, name, [v for v in (candidate, previous) if v], options.workspace, options.paths, options.outcomes)
+            report.held_out = held_out_for(
+                store, name, [v for v in (candidate, previous) if v], options.workspace, options.paths, options.outcomes
+            )
             _retro(report, name, (new_label, new_folder), (old_label, old_folder), options, thresholds, on_judged)
         if spec is not None:
             _ab(report, name, (new_label, new_folder), (old_label, old_folder), spec, options, thresholds, on_trial)
     if options.save:
         for kind in ("retro", "ab"):
             if kind in report.gates:
-                report.record = save_eval(store, name, candidate.version, kind, _result_of(report, kind), report.gates[kind].to_dict())
+                report.record = save_eval(
+                    store, name, candidate.version, kind, _result_of(report, kind), report.gates[kind].to_dict()
+                )
     return report
 
 
@@ -205,7 +209,9 @@ def gate_candidate(
         if mode == "retro":
             trajectories = held_out.held_out if isinstance(held_out, HoldoutSplit) else list(held_out or [])
             if not trajectories:
-                raise SkillforgeError("--gate retro needs held-out trajectories: distill with --holdout FRACTION (e.g. 0.2)")
+                raise SkillforgeError(
+                    "--gate retro needs held-out trajectories: distill with --holdout FRACTION (e.g. 0.2)"
+                )
             report.held_out = HeldOut(trajectories, "run")
             _retro(report, name, ("candidate", Path(candidate)), old, options, thresholds, on_judged)
         else:
@@ -223,7 +229,9 @@ def record_gate(report: EvalReport, store_dir: Path, version: int) -> dict[str, 
     store = SkillStore(store_dir)
     for kind in ("retro", "ab"):
         if kind in report.gates:
-            record = save_eval(store, report.name, version, kind, _result_of(report, kind, f"v{version}"), report.gates[kind].to_dict())
+            record = save_eval(
+                store, report.name, version, kind, _result_of(report, kind, f"v{version}"), report.gates[kind].to_dict()
+            )
     return record
 
 
@@ -256,7 +264,10 @@ def dry_run(ref: str, *, retro: bool, ab: bool, options: EvalOptions) -> EvalEst
             estimate.held_out_source = held.source
         if ab:
             spec = _ab_spec(options)
-            arms = _arms((f"v{candidate.version}", folders[candidate.version]), (f"v{previous.version}" if previous else "none", folders[previous.version] if previous else None))
+            arms = _arms(
+                (f"v{candidate.version}", folders[candidate.version]),
+                (f"v{previous.version}" if previous else "none", folders[previous.version] if previous else None),
+            )
             estimate.agent_runs = len(spec.tasks) * len(arms) * spec.trials
             estimate.agent_runs_done = _finished_trials(options.workspace, name, arms, spec)
     return estimate
@@ -265,7 +276,15 @@ def dry_run(ref: str, *, retro: bool, ab: bool, options: EvalOptions) -> EvalEst
 # --- the parts ----------------------------------------------------------------------------
 
 
-def _retro(report: EvalReport, name: str, new: tuple[str, Path], old: tuple[str, Path | None], options: EvalOptions, thresholds: GateThresholds, on_judged) -> None:
+def _retro(
+    report: EvalReport,
+    name: str,
+    new: tuple[str, Path],
+    old: tuple[str, Path | None],
+    options: EvalOptions,
+    thresholds: GateThresholds,
+    on_judged,
+) -> None:
     assert report.held_out is not None
     skills = [SkillUnderTest.from_folder(new[1], new[0], name)]
     if old[1] is not None:
@@ -277,7 +296,16 @@ def _retro(report: EvalReport, name: str, new: tuple[str, Path], old: tuple[str,
     report.gates["retro"] = decide_retro(report.retro[0], current, thresholds)
 
 
-def _ab(report: EvalReport, name: str, new: tuple[str, Path], old: tuple[str, Path | None], spec: AbSpec, options: EvalOptions, thresholds, on_trial) -> None:
+def _ab(
+    report: EvalReport,
+    name: str,
+    new: tuple[str, Path],
+    old: tuple[str, Path | None],
+    spec: AbSpec,
+    options: EvalOptions,
+    thresholds,
+    on_trial,
+) -> None:
     arms = _arms(new, old)
     report.ab = run_ab(name, arms, spec, _work_folder(options.workspace, name, arms, spec), on_trial)
     report.gates["ab"] = decide_ab(report.ab.compare(arms[-2].label, arms[-1].label), thresholds)
@@ -296,7 +324,9 @@ def _ab_spec(options: EvalOptions) -> AbSpec:
     if options.tasks_file is None or not options.agent_cmd:
         raise SkillforgeError("the A/B replay needs --tasks FILE and --agent-cmd '…' (see docs/eval.md)")
     parse_command(options.agent_cmd)
-    return AbSpec(load_tasks(options.tasks_file), options.agent_cmd, options.trials, options.jobs, options.timeout_s, options.host)
+    return AbSpec(
+        load_tasks(options.tasks_file), options.agent_cmd, options.trials, options.jobs, options.timeout_s, options.host
+    )
 
 
 def _work_folder(workspace: Path, name: str, arms: list[Arm], spec: AbSpec) -> Path:

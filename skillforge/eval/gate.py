@@ -65,7 +65,11 @@ def load_thresholds(config_file: Path | None = None, **options: float | None) ->
         raise SkillforgeError(f"{where}: unknown key(s) under [eval]: {', '.join(unknown)} (known: {', '.join(names)})")
     values: dict[str, float] = {}
     for name in names:
-        given, origin = (options.get(name), f"option {name}") if options.get(name) is not None else (table.get(name), f"{where} [eval] {name}")
+        given, origin = (
+            (options.get(name), f"option {name}")
+            if options.get(name) is not None
+            else (table.get(name), f"{where} [eval] {name}")
+        )
         if given is None:
             continue
         if isinstance(given, bool) or not isinstance(given, (int, float)) or not 0.0 <= float(given) <= 1.0:
@@ -103,40 +107,75 @@ def decide_retro(candidate: RetroResult, current: RetroResult | None, thresholds
     """The retrospective gate (see the module docstring); ``current`` None compares with no skill."""
     baseline = current.label if current is not None else "none"
     decision = GateDecision("retro", True, candidate.label, baseline, thresholds=asdict(thresholds))
-    incomplete = [r for r in (candidate, current) if r is not None and (r.stopped or any(j.verdict in ("error", "not_run") for j in r.judgements))]
+    incomplete = [
+        r
+        for r in (candidate, current)
+        if r is not None and (r.stopped or any(j.verdict in ("error", "not_run") for j in r.judgements))
+    ]
     for result in incomplete:
         failed = sum(1 for j in result.judgements if j.verdict in ("error", "not_run"))
         decision.promote = False
-        decision.reasons.append(f"{result.label}: the evaluation is incomplete ({failed} judgements failed or not run{', budget stop' if result.stopped else ''})")
+        decision.reasons.append(
+            f"{result.label}: the evaluation is incomplete ({failed} judgements failed or not run"
+            f"{', budget stop' if result.stopped else ''})"
+        )
     cur_cov = (current.coverage if current is not None else 0.0) or 0.0
     cur_harm = (current.harm if current is not None else 0.0) or 0.0
-    decision.figures = {"candidate": candidate.summary(), "baseline": current.summary() if current is not None else None}
+    decision.figures = {
+        "candidate": candidate.summary(),
+        "baseline": current.summary() if current is not None else None,
+    }
     if candidate.coverage is None:
         decision.reasons.append("coverage: no held-out failure to judge")
     elif candidate.coverage + TOLERANCE < cur_cov - thresholds.coverage_drop:
         decision.promote = False
-        decision.reasons.append(f"coverage fell: {_pct(candidate.coverage)} < {baseline} {_pct(cur_cov)} - {_pct(thresholds.coverage_drop)} allowed")
+        decision.reasons.append(
+            f"coverage fell: {_pct(candidate.coverage)} < {baseline} {_pct(cur_cov)}"
+            f" - {_pct(thresholds.coverage_drop)} allowed"
+        )
     else:
-        decision.reasons.append(f"coverage {_pct(candidate.coverage)} ({candidate.addressed}/{candidate.failures}) vs {baseline} {_pct(cur_cov)}: not lower")
+        decision.reasons.append(
+            f"coverage {_pct(candidate.coverage)} ({candidate.addressed}/{candidate.failures})"
+            f" vs {baseline} {_pct(cur_cov)}: not lower"
+        )
     if candidate.harm is None:
         decision.reasons.append("harm: no held-out success to judge")
     elif candidate.harm - TOLERANCE > cur_harm + thresholds.harm_rise:
         decision.promote = False
-        decision.reasons.append(f"harm rose: {_pct(candidate.harm)} > {baseline} {_pct(cur_harm)} + {_pct(thresholds.harm_rise)} allowed")
+        decision.reasons.append(
+            f"harm rose: {_pct(candidate.harm)} > {baseline} {_pct(cur_harm)} + {_pct(thresholds.harm_rise)} allowed"
+        )
     else:
-        decision.reasons.append(f"harm {_pct(candidate.harm)} ({candidate.harmful}/{candidate.successes}) vs {baseline} {_pct(cur_harm)}: not higher")
+        decision.reasons.append(
+            f"harm {_pct(candidate.harm)} ({candidate.harmful}/{candidate.successes})"
+            f" vs {baseline} {_pct(cur_harm)}: not higher"
+        )
     return decision
 
 
 def decide_ab(comparison: Comparison, thresholds: GateThresholds) -> GateDecision:
     """The A/B gate on ``comparison`` (candidate against the current version or no skill)."""
-    decision = GateDecision("ab", True, comparison.candidate, comparison.baseline, thresholds=asdict(thresholds), figures=comparison.to_dict())
+    decision = GateDecision(
+        "ab",
+        True,
+        comparison.candidate,
+        comparison.baseline,
+        thresholds=asdict(thresholds),
+        figures=comparison.to_dict(),
+    )
     if comparison.delta is None:
         decision.promote = False
         decision.reasons.append(f"no task finished in both {comparison.candidate} and {comparison.baseline}")
         return decision
-    interval = f", 95 % CI [{_points(comparison.ci_low)}, {_points(comparison.ci_high)}]" if comparison.ci_low is not None else ""
-    said = f"success rate {_points(comparison.delta)} pts vs {comparison.baseline} over {comparison.tasks} tasks{interval}, p = {comparison.p_value:.3g}"
+    interval = (
+        f", 95 % CI [{_points(comparison.ci_low)}, {_points(comparison.ci_high)}]"
+        if comparison.ci_low is not None
+        else ""
+    )
+    said = (
+        f"success rate {_points(comparison.delta)} pts vs {comparison.baseline} over {comparison.tasks} tasks"
+        f"{interval}, p = {comparison.p_value:.3g}"
+    )
     if comparison.delta + TOLERANCE < -thresholds.success_drop:
         decision.promote = False
         decision.reasons.append(f"{said}: worse by more than the {_pct(thresholds.success_drop)} allowed")

@@ -54,7 +54,9 @@ def judge_client(model: ModelConfig, workspace: Path, budget_usd: float | None =
     require_model(model)
     local = backends.local_settings(model.model, model.api_base, DEFAULT_EXPECTED_COMPLETION_TOKENS)
     settings = LLMSettings(model=model.model, api_base=model.api_base, **local)
-    return LLMClient(settings, model.concurrency, cache=ResponseCache(Path(workspace) / CACHE_DIR), budget_usd=budget_usd)
+    return LLMClient(
+        settings, model.concurrency, cache=ResponseCache(Path(workspace) / CACHE_DIR), budget_usd=budget_usd
+    )
 
 
 def require_model(model: ModelConfig) -> None:

@@ -95,7 +95,12 @@ def read_trial_outcome(out: Path, task: str, exit_code: int | None) -> TrialOutc
         if label is None:
             outcome.problems.append(f"{path}:1: not a reward: {text[:40]!r}")
             continue
-        outcome.status, outcome.reward, outcome.source, outcome.detail = label.status, label.reward, REWARD_FILE, label.detail or ""
+        outcome.status, outcome.reward, outcome.source, outcome.detail = (
+            label.status,
+            label.reward,
+            REWARD_FILE,
+            label.detail or "",
+        )
         return outcome
     for path in sorted(out.rglob(REPORT_FILE)) if out.is_dir() else []:
         probe = Trajectory(task, Agent("agent"), [], SourceRef("report", str(path)), extra={"task_id": task})
@@ -124,7 +129,11 @@ def _add_usage(outcome: TrialOutcome, trajectories: list[Trajectory]) -> None:
         c = final.get("total_completion_tokens")
         if p is None and c is None:
             p = sum(m.prompt_tokens or 0 for m in steps) if any(m.prompt_tokens is not None for m in steps) else None
-            c = sum(m.completion_tokens or 0 for m in steps) if any(m.completion_tokens is not None for m in steps) else None
+            c = (
+                sum(m.completion_tokens or 0 for m in steps)
+                if any(m.completion_tokens is not None for m in steps)
+                else None
+            )
         if p is not None or c is not None:
             any_tokens = True
             prompt += int(p or 0)

@@ -53,7 +53,9 @@ def load_eval(store: SkillStore, name: str, version: int) -> dict[str, Any] | No
     return record if isinstance(record, dict) else None
 
 
-def save_eval(store: SkillStore, name: str, version: int, kind: str, result: dict[str, Any], gate: dict[str, Any] | None = None) -> dict[str, Any]:
+def save_eval(
+    store: SkillStore, name: str, version: int, kind: str, result: dict[str, Any], gate: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Store the ``kind`` (``retro`` or ``ab``) result of ``name`` v``version`` (and its gate decision).
 
     Returns:
@@ -71,7 +73,9 @@ def save_eval(store: SkillStore, name: str, version: int, kind: str, result: dic
         record.setdefault("gate", {})[kind] = gate
     record["updated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     data = orjson.dumps(record, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
-    store.commit_record(eval_record_path(name, version), data, f"eval {name} v{version}: {kind}\n\n{summary_line(record)}\n")
+    store.commit_record(
+        eval_record_path(name, version), data, f"eval {name} v{version}: {kind}\n\n{summary_line(record)}\n"
+    )
     return record
 
 

@@ -109,7 +109,11 @@ class RetroResult:
     template: str = ""
 
     def _count(self, kind: str, verdict: str | None = None) -> int:
-        return sum(1 for j in self.judgements if j.kind == kind and j.verdict not in ("error", "not_run") and (verdict is None or j.verdict == verdict))
+        return sum(
+            1
+            for j in self.judgements
+            if j.kind == kind and j.verdict not in ("error", "not_run") and (verdict is None or j.verdict == verdict)
+        )
 
     @property
     def failures(self) -> int:
@@ -172,7 +176,12 @@ class RetroResult:
 
     def to_dict(self) -> dict[str, Any]:
         """:meth:`summary` plus every judgement (cited lines, steps, quotes, problems)."""
-        return {**self.summary(), "skill": self.skill, "judgements": [asdict(j) for j in self.judgements], "skipped": self.skipped_unknown}
+        return {
+            **self.summary(),
+            "skill": self.skill,
+            "judgements": [asdict(j) for j in self.judgements],
+            "skipped": self.skipped_unknown,
+        }
 
 
 class RetroJudge:
@@ -194,13 +203,31 @@ class RetroJudge:
         schema = judgement_schema(kind)
         template = prompt_template(TEMPLATE)
         model = self.client.settings.model
-        shared = {"kind": kind, "skill_name": skill.name, "skill_label": skill.label, "files": skill.numbered(), "schema_json": orjson.dumps(schema).decode()}
+        shared = {
+            "kind": kind,
+            "skill_name": skill.name,
+            "skill_label": skill.label,
+            "files": skill.numbered(),
+            "schema_json": orjson.dumps(schema).decode(),
+        }
         view = _view(trajectory)
         bare = template.messages(**shared, t=view)
-        budget = self.context_tokens - self.client.expected_completion_tokens - count_tokens(model, messages=bare) - FIT_MARGIN_TOKENS
-        rendered = render_trajectory(trajectory, max(MIN_TRAJECTORY_TOKENS, budget), lambda text: count_tokens(model, text=text), label=trajectory.session_id)
+        budget = (
+            self.context_tokens
+            - self.client.expected_completion_tokens
+            - count_tokens(model, messages=bare)
+            - FIT_MARGIN_TOKENS
+        )
+        rendered = render_trajectory(
+            trajectory,
+            max(MIN_TRAJECTORY_TOKENS, budget),
+            lambda text: count_tokens(model, text=text),
+            label=trajectory.session_id,
+        )
         if rendered.omitted_steps or rendered.cut_blocks:
-            view["note"] = "to fit the context, parts of the run were cut (marked in place); do not cite what you cannot see."
+            view["note"] = (
+                "to fit the context, parts of the run were cut (marked in place); do not cite what you cannot see."
+            )
         view["text"] = rendered.text
         return template.messages(**shared, t=view), schema
 
@@ -235,7 +262,9 @@ class RetroJudge:
 
     async def _call(self, judgement: Judgement, messages, schema, template_hash: str) -> Completion:
         try:
-            completion = await self.client.complete_json(messages, schema, schema_name=f"retro_{judgement.kind}", template_hash=template_hash)
+            completion = await self.client.complete_json(
+                messages, schema, schema_name=f"retro_{judgement.kind}", template_hash=template_hash
+            )
         except LLMError:
             judgement.calls += 1
             raise
@@ -323,7 +352,12 @@ def judge_versions(
 
     async def one(skill: SkillUnderTest, result: RetroResult, trajectory: Trajectory) -> Judgement:
         if skill.empty:
-            return Judgement(trajectory.session_id, trajectory.task_id, trajectory.outcome.status, "missed" if trajectory.outcome.status == "failure" else "harmless")
+            return Judgement(
+                trajectory.session_id,
+                trajectory.task_id,
+                trajectory.outcome.status,
+                "missed" if trajectory.outcome.status == "failure" else "harmless",
+            )
         try:
             judgement = await judge.judge(skill, trajectory)
         except BudgetExceeded:
@@ -334,7 +368,9 @@ def judge_versions(
         return judgement
 
     async def main() -> list[list[Judgement]]:
-        return list(await asyncio.gather(*(asyncio.gather(*(one(s, r, t) for t in judged)) for s, r in zip(skills, results))))
+        return list(
+            await asyncio.gather(*(asyncio.gather(*(one(s, r, t) for t in judged)) for s, r in zip(skills, results)))
+        )
 
     for result, judgements in zip(results, asyncio.run(main())):
         result.judgements = list(judgements)

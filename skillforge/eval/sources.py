@@ -104,9 +104,16 @@ def held_out_for(
             raise SkillforgeError(nothing_read(paths, report))
         used = set().union(*(distilled_keys(run) for run in runs)) if runs else set()
         kept = [t for t in trajectories if split_key(t) not in used]
-        held = HeldOut(kept, "logs", [t.session_id for t in trajectories if split_key(t) in used], [str(p) for p in report.errors[:5]])
+        held = HeldOut(
+            kept,
+            "logs",
+            [t.session_id for t in trajectories if split_key(t) in used],
+            [str(p) for p in report.errors[:5]],
+        )
         if not kept:
-            raise SkillforgeError(f"every trajectory given belongs to a task {name} was distilled from; give logs of other tasks")
+            raise SkillforgeError(
+                f"every trajectory given belongs to a task {name} was distilled from; give logs of other tasks"
+            )
         return held
     own = run_folder(workspace, versions[0])
     if own is None:
@@ -116,11 +123,15 @@ def held_out_for(
         )
     _, trajectories = load_split(own.root)
     if not trajectories:
-        raise SkillforgeError(f"the held-out split of run {own.run_id} is empty; distill with a larger --holdout, or give log files")
+        raise SkillforgeError(
+            f"the held-out split of run {own.run_id} is empty; distill with a larger --holdout, or give log files"
+        )
     return HeldOut(trajectories, f"run {own.run_id}")
 
 
-def materialize_versions(store: SkillStore, name: str, versions: Sequence[VersionInfo], scratch: Path) -> dict[int, Path]:
+def materialize_versions(
+    store: SkillStore, name: str, versions: Sequence[VersionInfo], scratch: Path
+) -> dict[int, Path]:
     """Write each version's files under ``scratch/v<N>/<name>/`` (from git); version → skill folder.
 
     Raises:
@@ -129,7 +140,9 @@ def materialize_versions(store: SkillStore, name: str, versions: Sequence[Versio
     return {v.version: store.materialize(name, v.version, Path(scratch) / f"v{v.version}") for v in versions}
 
 
-def pick_versions(store: SkillStore, name: str, version: int | None, baseline: int | None) -> tuple[VersionInfo, VersionInfo | None]:
+def pick_versions(
+    store: SkillStore, name: str, version: int | None, baseline: int | None
+) -> tuple[VersionInfo, VersionInfo | None]:
     """The version under evaluation (latest when None) and the one it is compared with
     (``baseline``, else the one before it, else None).
 

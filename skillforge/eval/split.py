@@ -78,7 +78,11 @@ class HoldoutSplit:
             "by": self.by,
             "held_out_keys": self.held_out_keys,
             "held_out_sessions": self.held_out_sessions,
-            "counts": {"held_out": len(self.held_out), "kept": len(self.kept), "held_out_keys": len(self.held_out_keys)},
+            "counts": {
+                "held_out": len(self.held_out),
+                "kept": len(self.kept),
+                "held_out_keys": len(self.held_out_keys),
+            },
         }
 
 
@@ -140,7 +144,10 @@ def load_split(run_root: Path) -> tuple[dict[str, Any], list[Trajectory]]:
     run_root = Path(run_root)
     record_path = run_root / SPLIT_FILE
     if not record_path.is_file():
-        raise SkillforgeError(f"{run_root}: no held-out split recorded (no {SPLIT_FILE}); distill with --holdout, or give logs to evaluate on")
+        raise SkillforgeError(
+            f"{run_root}: no held-out split recorded (no {SPLIT_FILE}); "
+            "distill with --holdout, or give logs to evaluate on"
+        )
     try:
         record = orjson.loads(record_path.read_bytes())
     except (OSError, orjson.JSONDecodeError) as exc:

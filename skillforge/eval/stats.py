@@ -93,7 +93,9 @@ def summarize_arm(arm: str, records: Iterable[dict[str, Any]]) -> ArmSummary:
     from scipy.stats import binomtest
 
     mine = [r for r in records if r["arm"] == arm]
-    summary = ArmSummary(arm, len(mine), sum(1 for r in mine if r["status"] == "success"), tasks=len({r["task"] for r in mine}))
+    summary = ArmSummary(
+        arm, len(mine), sum(1 for r in mine if r["status"] == "success"), tasks=len({r["task"] for r in mine})
+    )
     if summary.trials:
         summary.rate = summary.successes / summary.trials
         interval = binomtest(summary.successes, summary.trials).proportion_ci(CONFIDENCE, method="exact")

@@ -438,7 +438,9 @@ class SkillStore:
         if not self.location.exists:
             return None
         try:
-            return self._git().execute(["git", "cat-file", "blob", f"HEAD:{relative}"], stdout_as_string=False, strip_newline_in_stdout=False)
+            return self._git().execute(
+                ["git", "cat-file", "blob", f"HEAD:{relative}"], stdout_as_string=False, strip_newline_in_stdout=False
+            )
         except git.GitCommandError:
             return None
 

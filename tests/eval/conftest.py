@@ -21,7 +21,8 @@ def write_skill(folder: Path, *body: str, name: str = "airline") -> Path:
     skill = folder / name
     skill.mkdir(parents=True, exist_ok=True)
     lines = "\n".join(body)
-    text = f"---\nname: {name}\ndescription: Handle airline customer requests with the reservation tools.\n---\n\n# Airline\n\n## Rules\n\n{lines}\n"
+    description = "Handle airline customer requests with the reservation tools."
+    text = f"---\nname: {name}\ndescription: {description}\n---\n\n# Airline\n\n## Rules\n\n{lines}\n"
     (skill / "SKILL.md").write_text(text, encoding="utf-8")
     return skill
 
@@ -44,5 +45,7 @@ def agent_command(log: str = "harbor") -> str:
 def tasks_file(tmp_path: Path) -> Path:
     """A task list of the fake agent's tasks."""
     path = tmp_path / "tasks.txt"
-    path.write_text("# the fake agent's tasks\nchange-flight\ncancel-flight\n\nbaggage\nbook-flight\n", encoding="utf-8")
+    path.write_text(
+        "# the fake agent's tasks\nchange-flight\ncancel-flight\n\nbaggage\nbook-flight\n", encoding="utf-8"
+    )
     return path

@@ -53,12 +53,27 @@ def atif(task: str, succeeded: bool, guidance: str | None) -> dict:
                 "step_id": 2,
                 "source": "agent",
                 "message": said,
-                "tool_calls": [{"tool_call_id": "c1", "function_name": "update_reservation", "arguments": {"task": task}}],
-                "observation": {"results": [{"source_call_id": "c1", "content": "ok" if succeeded else "Error: fare rules violated"}]},
-                "metrics": {"prompt_tokens": TOKENS["prompt"], "completion_tokens": TOKENS["completion"], "cost_usd": TOKENS["usd"]},
+                "tool_calls": [
+                    {"tool_call_id": "c1", "function_name": "update_reservation", "arguments": {"task": task}}
+                ],
+                "observation": {
+                    "results": [
+                        {"source_call_id": "c1", "content": "ok" if succeeded else "Error: fare rules violated"}
+                    ]
+                },
+                "metrics": {
+                    "prompt_tokens": TOKENS["prompt"],
+                    "completion_tokens": TOKENS["completion"],
+                    "cost_usd": TOKENS["usd"],
+                },
             },
         ],
-        "final_metrics": {"total_prompt_tokens": TOKENS["prompt"], "total_completion_tokens": TOKENS["completion"], "total_cost_usd": TOKENS["usd"], "total_steps": 2},
+        "final_metrics": {
+            "total_prompt_tokens": TOKENS["prompt"],
+            "total_completion_tokens": TOKENS["completion"],
+            "total_cost_usd": TOKENS["usd"],
+            "total_steps": 2,
+        },
     }
 
 
@@ -89,7 +104,9 @@ def main(argv: list[str]) -> int:
     out.mkdir(parents=True, exist_ok=True)
     if log == "harbor":
         (out / "agent").mkdir(exist_ok=True)
-        (out / "agent" / "trajectory.json").write_text(json.dumps(atif(task, succeeded, guidance), indent=1), encoding="utf-8")
+        (out / "agent" / "trajectory.json").write_text(
+            json.dumps(atif(task, succeeded, guidance), indent=1), encoding="utf-8"
+        )
         (out / "verifier").mkdir(exist_ok=True)
         (out / "verifier" / "reward.txt").write_text("1\n" if succeeded else "0\n", encoding="utf-8")
     elif log == "tau-bench":

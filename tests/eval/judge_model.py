@@ -71,7 +71,9 @@ def rule_reply(messages: list[dict[str, Any]]) -> dict[str, Any]:
             "root_cause": {"step_id": cause, "quote": quote, "description": f"The agent went wrong at step {cause}."},
             "addressed": bool(cited),
             "skill_lines": cited,
-            "explanation": "The cited line speaks to the tool used at the root cause." if cited else "No line bears on it.",
+            "explanation": "The cited line speaks to the tool used at the root cause."
+            if cited
+            else "No line bears on it.",
         }
     called = {tool: sid for sid in sorted(steps, reverse=True) for tool in steps[sid][3]}
     for file, lines in files.items():
@@ -84,7 +86,12 @@ def rule_reply(messages: list[dict[str, Any]]) -> dict[str, Any]:
                     "skill_lines": [{"file": file, "line": n, "text": text}],
                     "explanation": f"The run needed {hit}, which the line forbids.",
                 }
-    return {"contradicted": False, "step": None, "skill_lines": [], "explanation": "Nothing in the skill goes against this run."}
+    return {
+        "contradicted": False,
+        "step": None,
+        "skill_lines": [],
+        "explanation": "Nothing in the skill goes against this run.",
+    }
 
 
 Fault = Callable[[str, dict[str, Any], int], "str | Exception | None"]

@@ -26,7 +26,11 @@ def calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def arms(tmp_path: Path) -> list[Arm]:
-    return [Arm("none"), Arm("v1", write_skill(tmp_path / "v1", BASE)), Arm("v2", write_skill(tmp_path / "v2", BASE, CHANGE_RULE))]
+    return [
+        Arm("none"),
+        Arm("v1", write_skill(tmp_path / "v1", BASE)),
+        Arm("v2", write_skill(tmp_path / "v2", BASE, CHANGE_RULE)),
+    ]
 
 
 def called(path: Path) -> int:
@@ -35,7 +39,9 @@ def called(path: Path) -> int:
 
 def test_unknown_placeholder_is_an_error_before_anything_runs(tmp_path, calls):
     command = agent_command().replace("{skills}", "{skill_dir}")
-    with pytest.raises(SkillforgeError, match=r"unknown placeholder \{skill_dir\}.*known: \{task\}, \{skills\}, \{out\}"):
+    with pytest.raises(
+        SkillforgeError, match=r"unknown placeholder \{skill_dir\}.*known: \{task\}, \{skills\}, \{out\}"
+    ):
         run_ab("airline", arms(tmp_path), AbSpec(TASKS, command), tmp_path / "work")
     assert not calls.exists() and not (tmp_path / "work").exists()
     with pytest.raises(SkillforgeError, match="takes no conversion or format"):
@@ -50,7 +56,9 @@ def test_unknown_placeholder_is_an_error_before_anything_runs(tmp_path, calls):
 
 
 def test_harbor_layout_gives_reward_and_tokens(tmp_path, calls):
-    result = run_ab("airline", arms(tmp_path), AbSpec(TASKS, agent_command("harbor"), trials=1, jobs=3), tmp_path / "work")
+    result = run_ab(
+        "airline", arms(tmp_path), AbSpec(TASKS, agent_command("harbor"), trials=1, jobs=3), tmp_path / "work"
+    )
     assert called(calls) == len(TASKS) * 3 and result.resumed == 0
     outcome = {(r["arm"], r["task"]): r["status"] for r in result.records}
     # only v2 holds the fare-rule guidance the change and cancel tasks need; book-flight needs none
@@ -59,7 +67,9 @@ def test_harbor_layout_gives_reward_and_tokens(tmp_path, calls):
     assert all(outcome[(arm, "book-flight")] == "success" for arm in ("none", "v1", "v2"))
     assert all(outcome[(arm, "baggage")] == "failure" for arm in ("none", "v1", "v2"))
     assert {r["source"] for r in result.records} == {"reward.txt"}
-    assert all(r["trajectories"] == 1 and r["prompt_tokens"] == 1200 and r["cost_usd"] == 0.0045 for r in result.records)
+    assert all(
+        r["trajectories"] == 1 and r["prompt_tokens"] == 1200 and r["cost_usd"] == 0.0045 for r in result.records
+    )
     v2 = summarize_arm("v2", result.records)
     assert (v2.trials, v2.successes, v2.rate, v2.prompt_tokens, v2.completion_tokens) == (4, 3, 0.75, 4800, 1200)
     assert v2.cost_usd == pytest.approx(0.018)
@@ -99,10 +109,12 @@ def test_a_rerun_skips_finished_trials(tmp_path, calls):
     (work / RESULTS_FILE).write_bytes(b"\n".join(lines[:-3]) + b"\n" + lines[-3][:20])
     resumed = run_ab("airline", arms(tmp_path), spec, work)
     assert called(calls) == total + 3 and resumed.resumed == total - 3
-    assert sorted((r["arm"], r["task"], r["trial"]) for r in resumed.records) == sorted((r["arm"], r["task"], r["trial"]) for r in first.records)
-    assert [orjson.loads(line)["status"] for line in (work / RESULTS_FILE).read_bytes().splitlines()].count("success") == sum(
-        r["status"] == "success" for r in first.records
+    assert sorted((r["arm"], r["task"], r["trial"]) for r in resumed.records) == sorted(
+        (r["arm"], r["task"], r["trial"]) for r in first.records
     )
+    assert [orjson.loads(line)["status"] for line in (work / RESULTS_FILE).read_bytes().splitlines()].count(
+        "success"
+    ) == sum(r["status"] == "success" for r in first.records)
     assert run_ab("airline", arms(tmp_path), spec, work).resumed == total and called(calls) == total + 3
 
 
@@ -122,7 +134,12 @@ def test_a_trial_past_its_timeout_is_killed_and_fails(tmp_path):
 
 
 def test_every_trial_failing_by_exit_code_is_flagged(tmp_path):
-    result = run_ab("airline", [Arm("none")], AbSpec(["t1", "t2"], f"{sys.executable} -c 'raise SystemExit(3)' {{task}}"), tmp_path / "work")
+    result = run_ab(
+        "airline",
+        [Arm("none")],
+        AbSpec(["t1", "t2"], f"{sys.executable} -c 'raise SystemExit(3)' {{task}}"),
+        tmp_path / "work",
+    )
     assert {r["detail"] for r in result.records} == {"exit code 3"}
     assert "check the agent command" in result.warnings()[0]
 
@@ -150,6 +167,8 @@ def test_paired_statistics():
     assert comparison.p_value == pytest.approx(0.25)  # exact McNemar: 3 discordant, all one way
     again = compare_arms(records, "a", "b")
     assert (again.ci_low, again.ci_high) == (comparison.ci_low, comparison.ci_high)  # a fixed seed
-    same = compare_arms([{**r, "arm": "c"} for r in records if r["arm"] == "a"] + [r for r in records if r["arm"] == "a"], "a", "c")
+    same = compare_arms(
+        [{**r, "arm": "c"} for r in records if r["arm"] == "a"] + [r for r in records if r["arm"] == "a"], "a", "c"
+    )
     assert (same.delta, same.ci_low, same.ci_high, same.p_value) == (0.0, 0.0, 0.0, 1.0)
     assert compare_arms(records, "a", "missing").delta is None

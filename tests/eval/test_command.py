@@ -11,7 +11,7 @@ from skillforge.config import ModelConfig
 from skillforge.errors import SkillforgeError
 from skillforge.eval.command import EvalOptions, dry_run, gate_candidate, record_gate, run_eval
 from skillforge.eval.results import load_eval, summary_line
-from skillforge.eval.split import split_holdout, save_split
+from skillforge.eval.split import save_split, split_holdout
 from skillforge.ingest import ingest
 from skillforge.ingest.base import IngestReport
 from skillforge.run import RunFolder
@@ -32,7 +32,9 @@ def distilled(shared_traces, workdir: Path):
     run = RunFolder.create(workdir / ".skillforge", RUN_ID)
     run.write_trajectories(split.kept)
     save_split(run.root, split)
-    store = store_versions(workdir / "skills", workdir / "stage", (BASE,), (BASE, FLIGHTS, TRANSFER), info={"run": RUN_ID})
+    store = store_versions(
+        workdir / "skills", workdir / "stage", (BASE,), (BASE, FLIGHTS, TRANSFER), info={"run": RUN_ID}
+    )
     return store, split, trajectories
 
 
@@ -65,7 +67,9 @@ def test_retro_on_the_recorded_split(distilled, workdir):
 def test_logs_given_lose_the_tasks_the_version_was_distilled_from(distilled, workdir, shared_traces):
     _, split, trajectories = distilled
     scripted_llm.install(judge_responder())
-    report = run_eval("airline@v2", retro=True, ab=False, options=opts(workdir, paths=[shared_traces / "tau-bench"], save=False))
+    report = run_eval(
+        "airline@v2", retro=True, ab=False, options=opts(workdir, paths=[shared_traces / "tau-bench"], save=False)
+    )
     assert report.held_out.source == "logs"
     assert {t.session_id for t in report.held_out.trajectories} == set(split.held_out_sessions)
     assert len(report.held_out.excluded) == len(split.kept) == len(trajectories) - len(split.held_out)
@@ -78,7 +82,10 @@ def test_dry_run_counts_judge_calls_and_cost(distilled, workdir):
     estimate = dry_run("airline@v2", retro=True, ab=False, options=opts(workdir, model=model))
     assert estimate.held_out == len(split.held_out) and estimate.retro.calls == 2 * len(split.held_out)
     assert estimate.retro.prompt_tokens > 1000 * estimate.retro.calls  # a tau-bench run is thousands of tokens
-    expected = estimate.retro.prompt_tokens * scripted_llm.INPUT_USD_PER_TOKEN + estimate.retro.completion_tokens * scripted_llm.OUTPUT_USD_PER_TOKEN
+    expected = (
+        estimate.retro.prompt_tokens * scripted_llm.INPUT_USD_PER_TOKEN
+        + estimate.retro.completion_tokens * scripted_llm.OUTPUT_USD_PER_TOKEN
+    )
     assert estimate.priced and estimate.retro.cost_usd == pytest.approx(expected)
     assert estimate.agent_runs == 0
 

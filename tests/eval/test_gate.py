@@ -12,7 +12,7 @@ from skillforge.eval.command import EvalOptions, dry_run, run_eval
 from skillforge.eval.gate import GateThresholds, load_thresholds
 from skillforge.eval.results import load_eval, summary_line
 from skillforge.export.exporter import export_version
-from tests.eval.conftest import BASE, BAGS_RULE, CHANGE_RULE, agent_command, store_versions
+from tests.eval.conftest import BAGS_RULE, BASE, CHANGE_RULE, agent_command, store_versions
 
 
 @pytest.fixture
@@ -26,7 +26,9 @@ def options(workdir: Path, tasks_file: Path, **extra) -> EvalOptions:
     return EvalOptions(store_dir=workdir / "skills", workspace=workdir / ".skillforge", tasks_file=tasks_file, **extra)
 
 
-def test_the_gate_promotes_the_version_that_adds_the_guidance_and_rejects_the_one_that_removes_it(store, workdir, tasks_file):
+def test_the_gate_promotes_the_version_that_adds_the_guidance_and_rejects_the_one_that_removes_it(
+    store, workdir, tasks_file
+):
     report = run_eval("airline@v2", retro=False, ab=True, options=options(workdir, tasks_file, trials=2))
     gate = report.gates["ab"]
     assert report.promote and (gate.candidate, gate.baseline) == ("v2", "v1")

@@ -90,7 +90,12 @@ def test_a_line_that_forbids_what_worked_is_harm_and_fails_the_gate(held_out, tm
     safe = skill(tmp_path, "v1", BASE, FLIGHTS)
     harmful = skill(tmp_path, "v2", BASE, FLIGHTS, NEVER)
     v2, v1 = judge_versions([harmful, safe], held_out, judge_for(tmp_path))
-    using = [t for t in held_out if t.outcome.status == "success" and any(c.function_name == "get_user_details" for s in t.steps for c in s.tool_calls)]
+    using = [
+        t
+        for t in held_out
+        if t.outcome.status == "success"
+        and any(c.function_name == "get_user_details" for s in t.steps for c in s.tool_calls)
+    ]
     assert v2.harmful == len(using) > 0 and v1.harmful == 0
     assert {line["text"] for j in v2.judgements for line in j.skill_lines if j.kind == "success"} == {NEVER}
     assert_citations_hold(v2, harmful, held_out)
@@ -198,6 +203,7 @@ def test_citation_checks(tmp_path, sample_traces):
     assert "too short" in check_skill_line(under, {"file": "SKILL.md", "line": number, "text": "- "})[1]
     assert "lines 1-" in check_skill_line(under, {"file": "SKILL.md", "line": 400, "text": "no such words"})[1]
     trajectory = next(iter(ingest([sample_traces / "tau-bench"], IngestReport())))
+
     def unique(s) -> bool:
         needle = normalize_whitespace(" ".join(s.message.split()[:6]))
         return sum(needle in normalize_whitespace(o.text()) for o in trajectory.steps) == 1

@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from skillforge.errors import SkillforgeError
-from skillforge.eval.split import HELD_OUT_FILE, SPLIT_FILE, key_position, load_split, save_split, split_holdout, split_key
+from skillforge.eval.split import (
+    HELD_OUT_FILE,
+    SPLIT_FILE,
+    key_position,
+    load_split,
+    save_split,
+    split_holdout,
+    split_key,
+)
 from skillforge.ingest import ingest
 from skillforge.ingest.base import IngestReport
 
@@ -52,7 +60,9 @@ def test_split_is_deterministic_and_independent_of_order_and_company(tau_bench):
     assert set(first.held_out_sessions) == set(again.held_out_sessions)
     # a task's side does not depend on the other tasks: half the corpus splits the same way
     half = [t for t in tau_bench if int(t.task_id.rsplit(":", 1)[1]) % 2 == 0]
-    assert set(split_holdout(half, 0.2).held_out_keys) == {k for k in first.held_out_keys if int(k.rsplit(":", 1)[1]) % 2 == 0}
+    assert set(split_holdout(half, 0.2).held_out_keys) == {
+        k for k in first.held_out_keys if int(k.rsplit(":", 1)[1]) % 2 == 0
+    }
     other = split_holdout(tau_bench, 0.2, salt="another")
     assert other.held_out_keys != first.held_out_keys
 
@@ -64,7 +74,11 @@ def test_split_is_recorded_and_read_back(tau_bench, tmp_path):
     assert (tmp_path / SPLIT_FILE).is_file() and (tmp_path / HELD_OUT_FILE).is_file()
     assert record["by"] == "task" and record["fraction"] == 0.2
     assert record["held_out_sessions"] == split.held_out_sessions
-    assert record["counts"] == {"held_out": len(split.held_out), "kept": len(split.kept), "held_out_keys": len(split.held_out_keys)}
+    assert record["counts"] == {
+        "held_out": len(split.held_out),
+        "kept": len(split.kept),
+        "held_out_keys": len(split.held_out_keys),
+    }
     assert [t.to_dict() for t in trajectories] == [t.to_dict() for t in split.held_out]
 
 
