@@ -25,7 +25,14 @@ from skillforge.errors import SkillforgeError
 from skillforge.eval.ab import AbResult, AbSpec, Arm, arm_digest, load_tasks, parse_command, run_ab
 from skillforge.eval.citations import SkillUnderTest
 from skillforge.eval.gate import GateDecision, GateThresholds, decide_ab, decide_retro, load_thresholds
-from skillforge.eval.judge_client import StageEstimate, has_price, judge_client, judge_context_tokens, require_model
+from skillforge.eval.judge_client import (
+    LLMClient,
+    StageEstimate,
+    has_price,
+    judge_client,
+    judge_context_tokens,
+    require_model,
+)
 from skillforge.eval.results import save_eval
 from skillforge.eval.retro import JudgedHook, RetroJudge, RetroResult, estimate_versions, judge_versions
 from skillforge.eval.sources import HeldOut, held_out_for, materialize_versions, pick_versions
@@ -184,6 +191,7 @@ def gate_candidate(
     held_out: HoldoutSplit | list[Trajectory] | None = None,
     on_judged: JudgedHook | None = None,
     on_trial: TrialHook | None = None,
+    client: LLMClient | None = None,
 ) -> EvalReport:
     """Evaluate an unstored candidate skill folder against the store's latest version of ``name``
     (or no skill when there is none): ``distill --gate retro|ab``. Stores nothing.
@@ -193,6 +201,8 @@ def gate_candidate(
         name: the skill's name.
         mode: ``retro`` (needs ``held_out``) or ``ab`` (needs ``options.tasks_file`` and ``agent_cmd``).
         held_out: the run's split (or its held-out trajectories).
+        client: the LLM client to judge with (``distill`` passes its own, so that the judge's calls
+            count against the run's budget and usage); None: one made from ``options``.
 
     Raises:
         SkillforgeError: as :func:`run_eval`; ``retro`` without held-out trajectories.
@@ -213,7 +223,7 @@ def gate_candidate(
                     "--gate retro needs held-out trajectories: distill with --holdout FRACTION (e.g. 0.2)"
                 )
             report.held_out = HeldOut(trajectories, "run")
-            _retro(report, name, ("candidate", Path(candidate)), old, options, thresholds, on_judged)
+            _retro(report, name, ("candidate", Path(candidate)), old, options, thresholds, on_judged, client)
         else:
             _ab(report, name, ("candidate", Path(candidate)), old, _ab_spec(options), options, thresholds, on_trial)
     return report
@@ -284,12 +294,13 @@ def _retro(
     options: EvalOptions,
     thresholds: GateThresholds,
     on_judged,
+    client: LLMClient | None = None,
 ) -> None:
     assert report.held_out is not None
     skills = [SkillUnderTest.from_folder(new[1], new[0], name)]
     if old[1] is not None:
         skills.append(SkillUnderTest.from_folder(old[1], old[0], name))
-    client = judge_client(options.model, options.workspace, options.budget_usd)
+    client = client or judge_client(options.model, options.workspace, options.budget_usd)
     judge = RetroJudge(client, judge_context_tokens(options.model))
     report.retro = judge_versions(skills, report.held_out.trajectories, judge, on_judged)
     current = report.retro[1] if len(report.retro) > 1 else None

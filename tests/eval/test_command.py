@@ -10,6 +10,7 @@ import pytest
 from skillforge.config import ModelConfig
 from skillforge.errors import SkillforgeError
 from skillforge.eval.command import EvalOptions, dry_run, gate_candidate, record_gate, run_eval
+from skillforge.eval.judge_client import judge_client
 from skillforge.eval.results import load_eval, summary_line
 from skillforge.eval.split import save_split, split_holdout
 from skillforge.ingest import ingest
@@ -99,8 +100,9 @@ def test_gate_of_an_unstored_candidate_then_recorded_with_its_version(distilled,
     assert (gate.candidate, gate.baseline, report.version) == ("candidate", "v2", None)
     assert not report.promote and any(r.startswith("harm rose") for r in gate.reasons)
     good = write_skill(workdir / "good", BASE, FLIGHTS, TRANSFER)
-    report = gate_candidate(good, "airline", "retro", opts(workdir), held_out=split.held_out)
-    assert report.promote
+    shared = judge_client(ModelConfig(model="scripted/judge"), workdir / "elsewhere")  # distill's own client
+    report = gate_candidate(good, "airline", "retro", opts(workdir), held_out=split.held_out, client=shared)
+    assert report.promote and shared.totals.calls == 2 * len(split.held_out)
     stored = store.commit_version("airline", None, good, {"run": "next"})
     record = record_gate(report, workdir / "skills", stored.version)
     assert record["retro"]["label"] == "v3" and load_eval(store, "airline", 3)["gate"]["retro"]["promote"] is True

@@ -213,3 +213,16 @@ def test_citation_checks(tmp_path, sample_traces):
     assert check_step(trajectory, step.step_id, quote) == ({"step_id": step.step_id, "quote": quote}, None)
     assert check_step(trajectory, 1, quote) == ({"step_id": step.step_id, "quote": quote}, None)  # moved to its step
     assert "no such step" in check_step(trajectory, 10_000, quote)[1]
+
+
+def test_the_budget_stops_the_judge_and_the_gate(held_out, tmp_path):
+    scripted_llm.install(judge_responder())
+    model = ModelConfig(model=scripted_llm.register_price(), concurrency=2)
+    client = judge_client(model, tmp_path / ".skillforge", budget_usd=0.02)
+    trajectories = held_out[:12]
+    (result,) = judge_versions([skill(tmp_path, "v1", BASE, FLIGHTS)], trajectories, RetroJudge(client, 16000))
+    not_run = [j for j in result.judgements if j.verdict == "not_run"]
+    assert result.stopped == "budget" and 0 < len(not_run) < len(trajectories)
+    assert client.totals.cost_usd <= 0.02 and result.failures + result.successes == len(trajectories) - len(not_run)
+    decision = decide_retro(result, None, GateThresholds())
+    assert not decision.promote and "budget stop" in decision.reasons[0]
