@@ -221,7 +221,7 @@ def run_ab(skill: str, arms: list[Arm], spec: AbSpec, work: Path, on_trial: Tria
         KeyboardInterrupt: on Ctrl-C; running trials are killed, finished ones are kept.
     """
     argv = parse_command(spec.command)
-    if shutil.which(argv[0]) is None and not Path(argv[0]).is_file():
+    if "{" not in argv[0] and shutil.which(argv[0]) is None and not Path(argv[0]).is_file():
         raise SkillforgeError(f"agent command: {argv[0]!r} not found (not on PATH and not a file)")
     if len({arm.label for arm in arms}) != len(arms):
         raise SkillforgeError(f"arm labels must differ: {[arm.label for arm in arms]}")
@@ -337,6 +337,7 @@ class _TrialRunner:
         self.cwd = cwd
         self.live: set[subprocess.Popen] = set()
         self.lock = threading.Lock()
+        self.stopped = False
 
     def run(self, arm: str, task: str, trial: int, values: dict[str, str], folder: Path) -> dict[str, Any]:
         if folder.exists():
@@ -362,6 +363,8 @@ class _TrialRunner:
             else:
                 with self.lock:
                     self.live.add(process)
+                    if self.stopped:  # Ctrl-C came while it was starting
+                        _kill_group(process)
                 try:
                     exit_code = process.wait(timeout=self.timeout_s)
                 except subprocess.TimeoutExpired:
@@ -380,6 +383,7 @@ class _TrialRunner:
 
     def kill_all(self) -> None:
         with self.lock:
+            self.stopped = True
             for process in list(self.live):
                 _kill_group(process)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -172,3 +173,33 @@ def test_paired_statistics():
     )
     assert (same.delta, same.ci_low, same.ci_high, same.p_value) == (0.0, 0.0, 0.0, 1.0)
     assert compare_arms(records, "a", "missing").delta is None
+
+
+def test_ctrl_c_kills_running_trials_and_keeps_finished_ones(tmp_path):
+    script = tmp_path / "agent.py"
+    script.write_text(
+        "import os, pathlib, sys, time\n"
+        "open(os.path.join(sys.argv[2], 'pid'), 'w').write(str(os.getpid()))\n"
+        "trials = pathlib.Path(sys.argv[2]).parents[2]\n"
+        "while sys.argv[1] == 'fast' and len(list(trials.rglob('pid'))) < 3:  # the slow ones are running\n"
+        "    time.sleep(0.05)\n"
+        "time.sleep(0 if sys.argv[1] == 'fast' else 120)\n",
+        encoding="utf-8",
+    )
+    spec = AbSpec(["fast", "slow-1", "slow-2"], f"{sys.executable} {script} {{task}} {{out}}", jobs=3)
+    seen: list[dict] = []
+
+    def interrupt(record: dict) -> None:
+        seen.append(record)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_ab("airline", [Arm("none")], spec, tmp_path / "work", on_trial=interrupt)
+    assert [r["task"] for r in seen] == ["fast"]
+    lines = (tmp_path / "work" / RESULTS_FILE).read_bytes().splitlines()
+    assert [orjson.loads(line)["task"] for line in lines] == ["fast"]
+    pids = [int(p.read_text()) for p in (tmp_path / "work").rglob("pid") if "slow" in str(p)]
+    assert len(pids) == 2
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
