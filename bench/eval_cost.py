@@ -33,12 +33,11 @@ sys.path.insert(0, str(REPO))
 
 from skillforge.config import ModelConfig  # noqa: E402
 from skillforge.eval.citations import SkillUnderTest  # noqa: E402
-from skillforge.eval.judge_client import judge_client  # noqa: E402
+from skillforge.eval.judge_client import context_window, count_tokens, estimate_cost_usd, judge_client  # noqa: E402
 from skillforge.eval.retro import RetroJudge, estimate_versions, judge_versions  # noqa: E402
 from skillforge.eval.split import split_holdout  # noqa: E402
 from skillforge.ingest import ingest  # noqa: E402
 from skillforge.ingest.base import IngestReport  # noqa: E402
-from skillforge.llm import context_window, count_tokens, estimate_cost_usd  # noqa: E402
 from tests.eval.judge_model import judge_responder  # noqa: E402
 from tests.scripted_llm import install  # noqa: E402
 

@@ -14,11 +14,14 @@ Nothing here prints: every function returns a typed result for the CLI to show.
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+import orjson
 
 from skillforge.config import ModelConfig
 from skillforge.errors import SkillforgeError
@@ -38,7 +41,6 @@ from skillforge.eval.retro import JudgedHook, RetroJudge, RetroResult, estimate_
 from skillforge.eval.sources import HeldOut, held_out_for, materialize_versions, pick_versions
 from skillforge.eval.split import HoldoutSplit
 from skillforge.export.exporter import parse_ref
-from skillforge.run import digest
 from skillforge.store.git_store import SkillStore
 from skillforge.trajectory import Trajectory
 
@@ -342,7 +344,8 @@ def _ab_spec(options: EvalOptions) -> AbSpec:
 
 def _work_folder(workspace: Path, name: str, arms: list[Arm], spec: AbSpec) -> Path:
     """``<workspace>/evals/<name>-<16 hex>``: the same evaluation always lands in the same folder (resume)."""
-    key = digest(name, [(a.label, arm_digest(a)) for a in arms], spec.tasks, spec.command, spec.trials, spec.host)
+    parts = [name, [(a.label, arm_digest(a)) for a in arms], spec.tasks, spec.command, spec.trials, spec.host]
+    key = hashlib.sha256(orjson.dumps(parts)).hexdigest()
     return Path(workspace) / EVALS_DIR / f"{name}-{key[:16]}"
 
 

@@ -22,6 +22,7 @@ from skillforge.llm import (
     StageEstimate,
     context_window,
     count_tokens,
+    estimate_cost_usd,
     has_price,
 )
 
@@ -31,7 +32,9 @@ __all__ = [
     "LLMClient",
     "LLMError",
     "StageEstimate",
+    "context_window",
     "count_tokens",
+    "estimate_cost_usd",
     "has_price",
     "judge_client",
     "judge_context_tokens",

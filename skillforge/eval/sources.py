@@ -6,8 +6,8 @@ Held-out trajectories come from, in order:
    them every trajectory whose task (or, without a task id, session) the judged versions were
    distilled from is dropped, so that a task's own trajectories never judge a skill distilled
    from that task (issue 17). The tasks a version was distilled from are those of its run's
-   ``trajectories.jsonl`` (the run named in the version's store info) less the run's held-out
-   split (``holdout.json``);
+   ``trajectories.jsonl`` (the run named in the version's store info, in the run folder
+   ``<workspace>/runs/<run id>/`` of DESIGN §4) less the run's held-out split (``holdout.json``);
 2. otherwise the held-out split recorded by the version's ``distill --holdout`` run
    (:func:`skillforge.eval.split.load_split`).
 """
@@ -19,14 +19,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from skillforge.errors import SkillforgeError
-from skillforge.eval.split import SPLIT_FILE, load_split, split_key
+from skillforge.eval.split import SPLIT_FILE, load_split, read_trajectories, split_key
 from skillforge.ingest import ingest
 from skillforge.ingest.base import IngestReport
 from skillforge.ingest.command import nothing_read
 from skillforge.ingest.outcomes import load_labels
-from skillforge.run import RUNS_DIR, TRAJECTORIES, RunFolder
 from skillforge.store.git_store import SkillStore, VersionInfo
 from skillforge.trajectory import Trajectory
+
+RUNS_DIR = "runs"
+TRAJECTORIES = "trajectories.jsonl"
+"""The run folder's layout (DESIGN §4), read here without importing ``distill`` (which imports this
+package for its gate)."""
 
 
 @dataclass
@@ -56,26 +60,27 @@ class HeldOut:
         }
 
 
-def run_folder(workspace: Path, info: VersionInfo) -> RunFolder | None:
+def run_folder(workspace: Path, info: VersionInfo) -> Path | None:
     """The run folder of the ``distill`` run that stored ``info``, or None (no run recorded, or gone)."""
     run_id = info.info.get("run") or info.info.get("run_id")
     if not run_id:
         return None
     root = Path(workspace) / RUNS_DIR / str(run_id)
-    return RunFolder(root) if root.is_dir() else None
+    return root if root.is_dir() else None
 
 
-def distilled_keys(run: RunFolder) -> set[str]:
-    """Split keys (:func:`split_key`) of the trajectories ``run`` distilled from (its held-out split excluded).
+def distilled_keys(run: Path) -> set[str]:
+    """Split keys (:func:`split_key`) of the trajectories the run in folder ``run`` distilled from
+    (its held-out split excluded).
 
     Raises:
         SkillforgeError: the run's files cannot be read.
     """
-    if not (run.root / TRAJECTORIES).is_file():
+    if not (run / TRAJECTORIES).is_file():
         return set()
-    keys = {split_key(t) for t in run.read_trajectories()}
-    if (run.root / SPLIT_FILE).is_file():
-        record, _ = load_split(run.root)
+    keys = {split_key(t) for t in read_trajectories(run / TRAJECTORIES)}
+    if (run / SPLIT_FILE).is_file():
+        record, _ = load_split(run)
         keys -= set(record.get("held_out_keys") or [])
     return keys
 
@@ -121,12 +126,12 @@ def held_out_for(
             f"{name} v{versions[0].version} has no distill run in {workspace} with a held-out split; "
             "give log files to evaluate on, or distill with --holdout FRACTION"
         )
-    _, trajectories = load_split(own.root)
+    _, trajectories = load_split(own)
     if not trajectories:
         raise SkillforgeError(
-            f"the held-out split of run {own.run_id} is empty; distill with a larger --holdout, or give log files"
+            f"the held-out split of run {own.name} is empty; distill with a larger --holdout, or give log files"
         )
-    return HeldOut(trajectories, f"run {own.run_id}")
+    return HeldOut(trajectories, f"run {own.name}")
 
 
 def materialize_versions(

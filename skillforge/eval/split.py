@@ -152,20 +152,30 @@ def load_split(run_root: Path) -> tuple[dict[str, Any], list[Trajectory]]:
         record = orjson.loads(record_path.read_bytes())
     except (OSError, orjson.JSONDecodeError) as exc:
         raise SkillforgeError(f"{record_path}: cannot read the held-out split ({exc})") from exc
-    trajectories = []
     data_path = run_root / HELD_OUT_FILE
+    return record, read_trajectories(data_path) if data_path.is_file() else []
+
+
+def read_trajectories(path: Path) -> list[Trajectory]:
+    """The trajectories of a JSONL file of ``Trajectory.to_dict()`` lines (``holdout.jsonl``, a run's
+    ``trajectories.jsonl``), in order; blank lines skipped.
+
+    Raises:
+        SkillforgeError: the file cannot be read, or a line is not a trajectory (file and line named).
+    """
     try:
-        lines = data_path.read_bytes().splitlines() if data_path.is_file() else []
+        lines = Path(path).read_bytes().splitlines()
     except OSError as exc:
-        raise SkillforgeError(f"{data_path}: cannot read ({exc})") from exc
+        raise SkillforgeError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    trajectories = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             trajectories.append(Trajectory.from_dict(orjson.loads(line)))
         except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-            raise SkillforgeError(f"{data_path}:{number}: not a trajectory ({type(exc).__name__}: {exc})") from exc
-    return record, trajectories
+            raise SkillforgeError(f"{path}:{number}: not a trajectory ({type(exc).__name__}: {exc})") from exc
+    return trajectories
 
 
 def _write(path: Path, data: bytes) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import pytest
 
 from skillforge.config import ModelConfig
@@ -15,7 +16,6 @@ from skillforge.eval.results import load_eval, summary_line
 from skillforge.eval.split import save_split, split_holdout
 from skillforge.ingest import ingest
 from skillforge.ingest.base import IngestReport
-from skillforge.run import RunFolder
 from tests import scripted_llm
 from tests.eval.conftest import BASE, store_versions, write_skill
 from tests.eval.judge_model import judge_responder
@@ -30,9 +30,10 @@ def distilled(shared_traces, workdir: Path):
     the kept runs and whose split is recorded, and two stored versions made by that run."""
     trajectories = list(ingest([shared_traces / "tau-bench"], IngestReport()))
     split = split_holdout(trajectories, 0.2)
-    run = RunFolder.create(workdir / ".skillforge", RUN_ID)
-    run.write_trajectories(split.kept)
-    save_split(run.root, split)
+    run = workdir / ".skillforge" / "runs" / RUN_ID  # the run folder's layout (DESIGN §4)
+    run.mkdir(parents=True)
+    (run / "trajectories.jsonl").write_bytes(b"".join(orjson.dumps(t.to_dict()) + b"\n" for t in split.kept))
+    save_split(run, split)
     store = store_versions(
         workdir / "skills", workdir / "stage", (BASE,), (BASE, FLIGHTS, TRANSFER), info={"run": RUN_ID}
     )
