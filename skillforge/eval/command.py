@@ -54,7 +54,8 @@ class EvalOptions:
 
     Attributes:
         store_dir: the skill store.
-        workspace: ``.skillforge`` (runs, response cache, A/B work folders under ``evals/``).
+        workspace: ``.skillforge`` (the response cache, A/B work folders under ``evals/``).
+        runs: where ``distill`` keeps its run folders; None: ``<workspace>/runs``.
         model: the judge's model (:func:`skillforge.config.resolve_config`).
         budget_usd: most USD the judge may spend; None: no limit.
         paths: log files to judge on instead of the recorded held-out split; outcomes: their labels file.
@@ -66,6 +67,7 @@ class EvalOptions:
 
     store_dir: Path = Path("skills")
     workspace: Path = Path(".skillforge")
+    runs: Path | None = None
     model: ModelConfig = field(default_factory=ModelConfig)
     budget_usd: float | None = None
     paths: Sequence[Path] = ()
@@ -171,7 +173,7 @@ def run_eval(
         new_folder, old_folder = folders[candidate.version], folders[previous.version] if previous else None
         if retro:
             report.held_out = held_out_for(
-                store, name, [v for v in (candidate, previous) if v], options.workspace, options.paths, options.outcomes
+                store, name, [v for v in (candidate, previous) if v], _runs(options), options.paths, options.outcomes
             )
             _retro(report, name, (new_label, new_folder), (old_label, old_folder), options, thresholds, on_judged)
         if spec is not None:
@@ -266,7 +268,7 @@ def dry_run(ref: str, *, retro: bool, ab: bool, options: EvalOptions) -> EvalEst
         folders = materialize_versions(store, name, versions, Path(scratch))
         skills = [SkillUnderTest.from_folder(folders[v.version], f"v{v.version}", name) for v in versions]
         if retro:
-            held = held_out_for(store, name, versions, options.workspace, options.paths, options.outcomes)
+            held = held_out_for(store, name, versions, _runs(options), options.paths, options.outcomes)
             client = judge_client(options.model, options.workspace)
             judge = RetroJudge(client, judge_context_tokens(options.model))
             estimate.model = client.settings.model
@@ -340,6 +342,10 @@ def _ab_spec(options: EvalOptions) -> AbSpec:
     return AbSpec(
         load_tasks(options.tasks_file), options.agent_cmd, options.trials, options.jobs, options.timeout_s, options.host
     )
+
+
+def _runs(options: EvalOptions) -> Path:
+    return options.runs if options.runs is not None else Path(options.workspace) / "runs"
 
 
 def _work_folder(workspace: Path, name: str, arms: list[Arm], spec: AbSpec) -> Path:

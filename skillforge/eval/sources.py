@@ -6,8 +6,8 @@ Held-out trajectories come from, in order:
    them every trajectory whose task (or, without a task id, session) the judged versions were
    distilled from is dropped, so that a task's own trajectories never judge a skill distilled
    from that task (issue 17). The tasks a version was distilled from are those of its run's
-   ``trajectories.jsonl`` (the run named in the version's store info, in the run folder
-   ``<workspace>/runs/<run id>/`` of DESIGN §4) less the run's held-out split (``holdout.json``);
+   ``trajectories.jsonl`` (the run named in the version's store info, in its run folder
+   ``<runs>/<run id>/``, DESIGN §4) less the run's held-out split (``holdout.json``);
 2. otherwise the held-out split recorded by the version's ``distill --holdout`` run
    (:func:`skillforge.eval.split.load_split`).
 """
@@ -27,10 +27,9 @@ from skillforge.ingest.outcomes import load_labels
 from skillforge.store.git_store import SkillStore, VersionInfo
 from skillforge.trajectory import Trajectory
 
-RUNS_DIR = "runs"
 TRAJECTORIES = "trajectories.jsonl"
-"""The run folder's layout (DESIGN §4), read here without importing ``distill`` (which imports this
-package for its gate)."""
+"""The run folder's trajectories (DESIGN §4), read here without importing ``distill`` (which
+imports this package for its gate)."""
 
 
 @dataclass
@@ -60,12 +59,13 @@ class HeldOut:
         }
 
 
-def run_folder(workspace: Path, info: VersionInfo) -> Path | None:
-    """The run folder of the ``distill`` run that stored ``info``, or None (no run recorded, or gone)."""
+def run_folder(runs: Path, info: VersionInfo) -> Path | None:
+    """The run folder (under ``runs``, e.g. ``.skillforge/runs``) of the ``distill`` run that stored
+    ``info``, or None (no run recorded, or gone)."""
     run_id = info.info.get("run") or info.info.get("run_id")
     if not run_id:
         return None
-    root = Path(workspace) / RUNS_DIR / str(run_id)
+    root = Path(runs) / str(run_id)
     return root if root.is_dir() else None
 
 
@@ -89,7 +89,7 @@ def held_out_for(
     store: SkillStore,
     name: str,
     versions: Sequence[VersionInfo],
-    workspace: Path,
+    runs: Path,
     paths: Sequence[Path] = (),
     outcomes: Path | None = None,
 ) -> HeldOut:
@@ -101,13 +101,13 @@ def held_out_for(
         SkillforgeError: given paths that hold no trajectory, no paths and no recorded split, or
             nothing left once the distilled tasks are dropped.
     """
-    runs = [run for run in (run_folder(workspace, v) for v in versions) if run is not None]
+    folders = [run for run in (run_folder(runs, v) for v in versions) if run is not None]
     if paths:
         report = IngestReport()
         trajectories = list(ingest(paths, report, load_labels(outcomes) if outcomes else None))
         if not trajectories:
             raise SkillforgeError(nothing_read(paths, report))
-        used = set().union(*(distilled_keys(run) for run in runs)) if runs else set()
+        used = set().union(*(distilled_keys(run) for run in folders)) if folders else set()
         kept = [t for t in trajectories if split_key(t) not in used]
         held = HeldOut(
             kept,
@@ -120,10 +120,10 @@ def held_out_for(
                 f"every trajectory given belongs to a task {name} was distilled from; give logs of other tasks"
             )
         return held
-    own = run_folder(workspace, versions[0])
+    own = run_folder(runs, versions[0])
     if own is None:
         raise SkillforgeError(
-            f"{name} v{versions[0].version} has no distill run in {workspace} with a held-out split; "
+            f"{name} v{versions[0].version} has no distill run in {runs} with a held-out split; "
             "give log files to evaluate on, or distill with --holdout FRACTION"
         )
     _, trajectories = load_split(own)

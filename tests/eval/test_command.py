@@ -118,3 +118,13 @@ def test_retro_needs_a_model_and_held_out_trajectories(workdir):
     (workdir / ".skillforge").mkdir()
     with pytest.raises(SkillforgeError, match="needs a model"):
         run_eval("airline", retro=True, ab=False, options=opts(workdir, model="", paths=[Path(__file__)]))
+
+
+def test_run_folders_kept_elsewhere(distilled, workdir):
+    _, split, _ = distilled
+    (workdir / ".skillforge" / "runs").rename(workdir / "my-runs")
+    scripted_llm.install(judge_responder())
+    with pytest.raises(SkillforgeError, match="has no distill run"):
+        run_eval("airline@v2", retro=True, ab=False, options=opts(workdir, save=False))
+    report = run_eval("airline@v2", retro=True, ab=False, options=opts(workdir, save=False, runs=workdir / "my-runs"))
+    assert report.held_out.source == f"run {RUN_ID}" and len(report.held_out.trajectories) == len(split.held_out)
