@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-
+from skillforge.distill.start import StartVersion
 from skillforge.errors import SkillforgeError
 from skillforge.lesson import Lesson
 from skillforge.llm import BudgetExceeded
@@ -41,15 +41,15 @@ from skillforge.merge.report import ConsolidationReport, LevelReport
 from skillforge.merge.support import filter_edits, min_support
 from skillforge.patch import Patch
 from skillforge.progress import StageBars
+from skillforge.provenance import Provenance
 from skillforge.run import RunFolder
 from skillforge.skill.document import SKILL_MD, SkillDoc, provenance_lessons
 from skillforge.skill.fix import request_fix
+from skillforge.skill.frontmatter import parse_frontmatter
 from skillforge.skill.layout import enforce_limits, prune_seed_sections, set_metadata_version, write_evidence
 from skillforge.skill.patch import EditResult, apply_patch, link_created_files
-from skillforge.skill.start import StartVersion
 from skillforge.skill.translate import translate_unmatched
-from skillforge.skill.validate import ValidationReport, parse_frontmatter, validate_skill
-from skillforge.store.provenance import Provenance
+from skillforge.skill.validate import ValidationReport, validate_skill
 
 
 @dataclass
@@ -111,7 +111,7 @@ async def build_skill(
     Args:
         lessons: grounded lessons of the run (duplicates by id are kept once; lessons the start
             version already weighed, :attr:`StartVersion.lesson_ids`, are not proposed again).
-        start: the frozen start version (:mod:`skillforge.skill.start`); its ``name`` never changes.
+        start: the frozen start version (:mod:`skillforge.distill.start`); its ``name`` never changes.
         client: a :class:`skillforge.llm.LLMClient`, or None for the offline path (no LLM call).
         options: see :class:`BuildOptions`.
         run: the run folder (steps saved there by an earlier attempt are reused).

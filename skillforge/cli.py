@@ -75,7 +75,8 @@ def distill(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from skillforge.config import resolve_config
-    from skillforge.pipeline import DistillOptions, distill as run_distill, estimate
+    from skillforge.pipeline import DistillOptions, estimate
+    from skillforge.pipeline import distill as run_distill
 
     if not logs and not resume:
         raise SkillforgeError("give the log files or folders to distill (or --resume RUN)")
@@ -254,7 +255,8 @@ def validate(
     rules: Annotated[bool, typer.Option("--rules", help="List every rule with its severity and source, then exit.")] = False,
 ) -> None:
     """Validate a skill (Agent Skills rules, size limits, links, safety scan). Exit 1 on errors."""
-    from skillforge.skill.validate import RULES, validate_skill
+    from skillforge.skill.rules import RULES
+    from skillforge.skill.validate import validate_skill
 
     if rules:
         table = Table("rule", "severity", "what it demands", "source")
@@ -286,9 +288,9 @@ def _validate_stored(target: str, store: Path):
     """Validate a stored version (materialized to a temporary folder); returns (report, label)."""
     import tempfile
 
+    from skillforge.export.exporter import parse_ref
     from skillforge.skill.validate import validate_skill
     from skillforge.store.git_store import SkillStore
-    from skillforge.export.exporter import parse_ref
 
     name, version = parse_ref(target)
     skills = SkillStore(store)
@@ -463,9 +465,9 @@ def show(
     from rich.rule import Rule
     from rich.syntax import Syntax
 
-    from skillforge.skill.validate import parse_frontmatter
-    from skillforge.store.git_store import SkillStore
     from skillforge.export.exporter import parse_ref
+    from skillforge.skill.frontmatter import parse_frontmatter
+    from skillforge.store.git_store import SkillStore
 
     name, version = parse_ref(ref)
     skills = SkillStore(store)
@@ -555,9 +557,9 @@ def blame(
     """Trace each line of a skill to the lessons behind it and the trajectory steps they cite."""
     from dataclasses import asdict
 
+    from skillforge.export.exporter import parse_ref
     from skillforge.store.blame import blame as run_blame
     from skillforge.store.git_store import SkillStore
-    from skillforge.export.exporter import parse_ref
 
     name, version = parse_ref(ref)
     result = run_blame(SkillStore(store), name, version, file)

@@ -4,7 +4,7 @@ Each stage is one function taking and returning the typed artifacts of DESIGN §
 
 * :func:`ingest_stage` — log files → :class:`Trajectory` list (+ an :class:`IngestReport`);
 * :func:`start_stage` — the frozen start version of the skill: ``--from PATH``, else the latest
-  store version of the skill (deepening), else a seed (:mod:`skillforge.skill.start`);
+  store version of the skill (deepening), else a seed (:mod:`skillforge.distill.start`);
 * :func:`analyze_stage` — trajectories → grounded :class:`Lesson` list, by the offline heuristic
   analyst or by the LLM analysts (:mod:`skillforge.analyze.passes`);
 * :func:`build_stage` — lessons → a validated skill folder with provenance: propose, k-way merge,
@@ -39,6 +39,15 @@ from skillforge.analyze.grounding import grounding_problems
 from skillforge.analyze.signals import compute_signals
 from skillforge.build import BuildOptions, SkillBuild, build_skill, check_options, estimate_build
 from skillforge.config import OFFLINE_HINT, ModelConfig
+from skillforge.distill.start import (
+    StartVersion,
+    check_skill_name,
+    folder_skill_name,
+    folder_start,
+    saved_start,
+    seed_start,
+    store_start,
+)
 from skillforge.errors import SkillforgeError
 from skillforge.ingest import ingest
 from skillforge.ingest.base import IngestReport
@@ -48,7 +57,6 @@ from skillforge.lesson import Lesson
 from skillforge.llm import BudgetExceeded
 from skillforge.progress import StageBars, display_paused
 from skillforge.run import RunFolder
-from skillforge.skill.start import StartVersion, check_skill_name, folder_skill_name, folder_start, saved_start, seed_start, store_start
 from skillforge.skill.validate import ValidationReport
 from skillforge.store.git_store import SkillStore, VersionInfo
 from skillforge.trajectory import Trajectory

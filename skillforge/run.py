@@ -15,7 +15,7 @@ Files of the consolidation (:mod:`skillforge.build`), each a *saved step* writte
 finishes (:meth:`RunFolder.save_step`) and keyed by what produced it (:func:`digest` of the model, the
 prompt template's hash and the inputs), so a resumed run reuses it instead of calling again:
 
-* ``start/`` — the frozen start version (:mod:`skillforge.skill.start`);
+* ``start/`` — the frozen start version (:mod:`skillforge.distill.start`);
 * ``patches/patch_NNNN.json`` — one proposal per batch of lessons;
 * ``merge_level_N/node_NNNN.json`` (+ ``level.json``) — every merge of every level;
 * ``final_patch.json``, ``translate.json``, ``fix_round_N.json``;

@@ -9,7 +9,15 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from skillforge import backends
-from skillforge.llm import InvalidOutput, LLMClient, LLMError, LLMSettings, litellm, parse_json_reply, structured_output_format
+from skillforge.llm import (
+    InvalidOutput,
+    LLMClient,
+    LLMError,
+    LLMSettings,
+    litellm,
+    parse_json_reply,
+    structured_output_format,
+)
 from tests.scripted_llm import install
 
 SCHEMA = {"type": "object", "required": ["answer"], "properties": {"answer": {"type": "integer"}}, "additionalProperties": False}

@@ -13,15 +13,22 @@ from pathlib import Path
 import pytest
 
 from skillforge.build import BuildOptions, SkillBuild, build_skill
+from skillforge.distill.start import folder_start, seed_start, store_start
 from skillforge.lesson import Evidence, Lesson
 from skillforge.llm import LLMClient, LLMSettings
 from skillforge.merge.report import ConsolidationReport
 from skillforge.run import RunFolder
-from skillforge.skill.start import folder_start, seed_start, store_start
 from skillforge.skill.validate import validate_skill
 from skillforge.store.git_store import SkillStore
-from tests.conftest import REPO, SAMPLE_TRACES, SHARED_TRACES
-from tests.merge.skill_model import block_after, heuristic_lessons, propose_reply, propose_with_broken_link, responder, useless_fix
+from tests.conftest import REPO, SAMPLE_TRACES, require_shared_traces
+from tests.merge.skill_model import (
+    block_after,
+    heuristic_lessons,
+    propose_reply,
+    propose_with_broken_link,
+    responder,
+    useless_fix,
+)
 from tests.scripted_llm import install
 
 
@@ -352,9 +359,7 @@ def test_deepening_the_latest_store_version_keeps_its_provenance(tmp_path: Path)
 
 @pytest.mark.parametrize("corpus", ["sample_traces", "tau-bench", "claude-code"])
 def test_offline_path_gives_a_valid_skill_with_real_provenance(corpus: str, tmp_path: Path) -> None:
-    path = SAMPLE_TRACES if corpus == "sample_traces" else SHARED_TRACES / corpus
-    if not path.is_dir():
-        pytest.skip(f"real trace corpus not found at {path}")
+    path = SAMPLE_TRACES if corpus == "sample_traces" else require_shared_traces(corpus)
     lessons, trajectories = _lessons(path)
     start = seed_start(RunFolder(tmp_path), "offline-skill", trajectory_count=len(trajectories))
     build = _build(lessons, start, tmp_path, None, trajectory_count=len(trajectories))

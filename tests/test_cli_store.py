@@ -13,9 +13,10 @@ from pathlib import Path
 import git
 import pytest
 
-from skillforge.skill.validate import RULES, parse_frontmatter
+from skillforge.provenance import Provenance, Span
+from skillforge.skill.frontmatter import parse_frontmatter
+from skillforge.skill.rules import RULES
 from skillforge.store.git_store import SkillStore
-from skillforge.store.provenance import Provenance, Span
 
 
 def run(*args: str, cwd: Path, columns: int | None = None) -> subprocess.CompletedProcess:

@@ -33,7 +33,7 @@ from skillforge.run import RunFolder
 from skillforge.skill.document import SkillDoc
 from skillforge.skill.validate import validate_skill
 from skillforge.store.git_store import SkillStore
-from tests.conftest import REPO, SAMPLE_TRACES, SHARED_TRACES
+from tests.conftest import REPO, SAMPLE_TRACES, require_shared_traces
 from tests.merge.skill_model import block_after, propose_with_broken_link, responder, useless_fix
 from tests.scripted_llm import install, is_analyst_prompt, pipeline_responder, register_price
 from tests.test_build import HUMAN_GUIDE, HUMAN_SKILL, write_human_skill
@@ -89,9 +89,7 @@ def _assert_stored_with_real_provenance(store_dir: Path, name: str, logs: Path, 
 
 @pytest.mark.parametrize("corpus", ["sample_traces", "tau-bench", "claude-code"])
 def test_offline_distill_stores_a_valid_version_with_provenance(corpus: str, workdir: Path, tmp_path: Path) -> None:
-    logs = SAMPLE_TRACES if corpus == "sample_traces" else SHARED_TRACES / corpus
-    if not logs.is_dir():
-        pytest.skip(f"real trace corpus not found at {logs}")
+    logs = SAMPLE_TRACES if corpus == "sample_traces" else require_shared_traces(corpus)
     name = {"sample_traces": "offline-sample", "tau-bench": "offline-airline", "claude-code": "offline-sessions"}[corpus]
     result = distill(DistillOptions(paths=[logs], skill_name=name), _quiet())
     assert result.analyst == "heuristic" and result.version is not None and result.version.version == 1

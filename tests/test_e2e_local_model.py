@@ -25,7 +25,7 @@ import pytest
 
 from skillforge.resources import schema_validator
 from skillforge.run import RunFolder
-from tests.conftest import SHARED_TRACES
+from tests.conftest import SHARED_TRACES, require_shared_traces
 
 pytestmark = pytest.mark.local_model
 
@@ -53,8 +53,7 @@ def _skillforge(*args: str, cwd: Path, timeout: float = 120) -> subprocess.Compl
 @pytest.fixture(scope="module")
 def e2e(local_model_server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Copy three real trajectories, distill them with the local model, validate and export."""
-    if not SHARED_TRACES.is_dir():
-        pytest.skip(f"real trace corpus not found at {SHARED_TRACES} (set SKILLFORGE_SHARED_TRACES)")
+    require_shared_traces()
     work = tmp_path_factory.mktemp("e2e")
     logs = work / "logs"
     logs.mkdir()

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import pytest
-
-from pathlib import Path
 
 from skillforge.llm import (
     BudgetExceeded,

@@ -40,8 +40,16 @@ from skillforge.run import RunFolder
 from skillforge.skill.validate import validate_skill
 from skillforge.store.git_store import JOURNAL_FILE, SkillStore
 from tests.conftest import REPO, SAMPLE_TRACES
-from tests.killed_distill import ARGS, MODEL, PLACES, digest
-from tests.scripted_llm import install, is_analyst_prompt, pipeline_responder, rate_limited, read_prompt, server_error, timed_out
+from tests.killed_distill import ARGS, PLACES, digest
+from tests.scripted_llm import (
+    install,
+    is_analyst_prompt,
+    pipeline_responder,
+    rate_limited,
+    read_prompt,
+    server_error,
+    timed_out,
+)
 
 NAME = "sample-traces"
 SAMPLE_PASSES = 18 + 4  # 18 trajectories + 4 tau-bench tasks seen both succeeding and failing

@@ -32,11 +32,11 @@ from skillforge.analyze import comparative, judge
 from skillforge.analyze.analysts import ANALYSTS, analyst_for
 from skillforge.analyze.grounding import grounding_problems, snap_evidence
 from skillforge.analyze.output_schema import MAX_LESSONS, bind_evidence, reply_schema
-from skillforge.prompts import PromptTemplate, prompt_template
 from skillforge.analyze.render_trajectory import LazyBudget, RenderedTrajectory, render_trajectory
 from skillforge.analyze.signals import compute_signals
 from skillforge.lesson import Evidence, Lesson, lesson_id
 from skillforge.llm import BudgetExceeded, Completion, LLMClient, LLMError, count_tokens, messages_size_bound
+from skillforge.prompts import PromptTemplate, prompt_template
 from skillforge.run import RunFolder
 from skillforge.trajectory import Trajectory
 

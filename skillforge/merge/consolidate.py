@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from skillforge.lesson import Lesson
-from skillforge.merge.contradictions import Contradiction, from_model
 from skillforge.llm import BudgetExceeded
+from skillforge.merge.contradictions import Contradiction, from_model
 from skillforge.merge.propose import gather_all
 from skillforge.merge.report import LevelReport
 from skillforge.merge.support import DroppedEdit

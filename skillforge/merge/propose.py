@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from skillforge.lesson import Lesson
-from skillforge.merge.offline import LessonGroup, group_lessons
 from skillforge.llm import BudgetExceeded
+from skillforge.merge.offline import LessonGroup, group_lessons
 from skillforge.patch import Edit, Patch, patch_schema
 from skillforge.prompts import prompt_template, skill_files
 from skillforge.run import RunFolder, digest

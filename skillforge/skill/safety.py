@@ -1,7 +1,7 @@
 """Safety scan of a skill folder: a skill is a set of instructions an agent will follow, and the
 logs it was distilled from may hold attacker text (a poisoned web page, a malicious README, a
 tool result). Part of ``skillforge validate`` (issue 6); rules ``safety.*`` in
-:data:`skillforge.skill.validate.RULES`.
+:data:`skillforge.skill.rules.RULES`.
 
 What is flagged, with file and line, in every text file of the skill (``SKILL.md``,
 ``references/``, ``scripts/``, ``assets/``…):
@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from skillforge.secrets import find_secrets
-from skillforge.skill.validate import Severity, Violation, violation
+from skillforge.skill.rules import Severity, Violation, violation
 
 MAX_SCAN_BYTES = 2_000_000
 """Files larger than this (bytes) are scanned only up to this size."""
@@ -210,7 +210,7 @@ def scan_skill(folder: Path) -> list[Violation]:
         folder: the skill folder.
 
     Returns:
-        :class:`~skillforge.skill.validate.Violation` s with rules ``safety.*``, file (relative
+        :class:`~skillforge.skill.rules.Violation` s with rules ``safety.*``, file (relative
         to ``folder``) and line. Binary files (a NUL byte or not UTF-8) are skipped, and so are
         symbolic links (the validator does not follow them out of the skill).
     """

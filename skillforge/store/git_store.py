@@ -36,9 +36,9 @@ import yaml
 from filelock import FileLock, Timeout
 
 from skillforge.errors import SkillforgeError
-from skillforge.skill.validate import parse_frontmatter
+from skillforge.provenance import PROVENANCE_DIR, Provenance, provenance_path
+from skillforge.skill.frontmatter import parse_frontmatter
 from skillforge.store.location import MARKER_KEY, MARKER_SECTION, StoreLocation, git_environment, locate
-from skillforge.store.provenance import PROVENANCE_DIR, Provenance, provenance_path
 from skillforge.store.stamp import stamp_version
 
 INFO_PREFIX = "skillforge-info: "

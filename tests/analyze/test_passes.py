@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from skillforge.analyze.grounding import grounding_problems
 from skillforge.analyze.estimate import AnalysisEstimate
+from skillforge.analyze.grounding import grounding_problems
 from skillforge.analyze.passes import PassRunner, analyze_with_llm, plan_comparative_passes, plan_trajectory_passes
 from skillforge.ingest import detect, discover, ingest
 from skillforge.ingest.base import IngestReport
@@ -23,7 +23,6 @@ from skillforge.run import RunFolder
 from skillforge.trajectory import Trajectory
 from tests.conftest import SHARED_TRACES
 from tests.scripted_llm import analyst_reply, install, lesson_responder, rate_limited, read_prompt, timed_out
-
 
 
 def _client(tmp_path: Path, concurrency: int = 4, **settings) -> LLMClient:

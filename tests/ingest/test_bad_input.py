@@ -145,11 +145,9 @@ def broken_file(draw, shared: Path):
 
 @pytest.fixture(scope="module")
 def shared(request) -> Path:
-    from tests.conftest import SHARED_TRACES
+    from tests.conftest import require_shared_traces
 
-    if not SHARED_TRACES.is_dir():
-        pytest.skip(f"real trace corpus not found at {SHARED_TRACES}")
-    return SHARED_TRACES
+    return require_shared_traces()
 
 
 def test_fuzzed_real_files_never_raise(shared: Path, tmp_path_factory: pytest.TempPathFactory, sample_traces: Path) -> None:

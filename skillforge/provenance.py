@@ -68,8 +68,11 @@ class Provenance:
         """
         raw = orjson.loads(data)
         return cls(
-            skill=raw["skill"], version=raw["version"], spans=[Span(**s) for s in raw.get("spans", [])],
-            lessons=raw.get("lessons", {}), dropped=raw.get("dropped", {}),
+            skill=raw["skill"],
+            version=raw["version"],
+            spans=[Span(**s) for s in raw.get("spans", [])],
+            lessons=raw.get("lessons", {}),
+            dropped=raw.get("dropped", {}),
         )
 
     def spans_for(self, file: str, line: int) -> list[Span]:

@@ -32,14 +32,15 @@ import yaml
 
 from skillforge import __version__
 from skillforge.errors import SkillforgeError
+from skillforge.provenance import Provenance
 from skillforge.resources import schema_validator
 from skillforge.run import RunFolder
 from skillforge.skill.document import SKILL_MD, SkillDoc
+from skillforge.skill.frontmatter import parse_frontmatter
 from skillforge.skill.layout import remove_evidence
+from skillforge.skill.rules import RESERVED_WORDS
 from skillforge.skill.templates import describe_skill, template_environment, when_to_use_text
-from skillforge.skill.validate import RESERVED_WORDS, parse_frontmatter
 from skillforge.store.git_store import SkillStore
-from skillforge.store.provenance import Provenance
 
 START_DIR = "start"
 SEED_SECTIONS = ("## Procedure", "## Pitfalls")
@@ -89,17 +90,23 @@ class StartVersion:
 def check_skill_name(name: str) -> None:
     """Refuse a skill name the validator would reject: the ``name`` rules of
     ``schemas/skill-frontmatter.schema.json`` (Agent Skills spec: 1-64 characters of a-z, 0-9 and
-    single hyphens) and the reserved words of :data:`skillforge.skill.validate.RESERVED_WORDS`.
+    single hyphens) and the reserved words of :data:`skillforge.skill.rules.RESERVED_WORDS`.
 
     Raises:
         SkillforgeError: one line saying what is wrong and suggesting ``--skill``.
     """
-    problems = [error.message for error in schema_validator("skill-frontmatter").iter_errors({"name": name, "description": "-"}) if list(error.path) == ["name"]]
+    problems = [
+        error.message
+        for error in schema_validator("skill-frontmatter").iter_errors({"name": name, "description": "-"})
+        if list(error.path) == ["name"]
+    ]
     if problems:
         problems = ["use 1-64 lowercase letters, digits and single hyphens"]
     problems += [f"it contains the reserved word {word!r}" for word in RESERVED_WORDS if word in name.lower()]
     if problems:
-        raise SkillforgeError(f"skill name {name!r} is not valid: {'; '.join(problems)}; choose a name with --skill NAME")
+        raise SkillforgeError(
+            f"skill name {name!r} is not valid: {'; '.join(problems)}; choose a name with --skill NAME"
+        )
 
 
 def folder_skill_name(path: Path) -> str:
@@ -129,13 +136,24 @@ def saved_start(run: RunFolder) -> StartVersion | None:
     saved = orjson.loads(record.read_bytes())
     provenance = run.root / START_DIR / "provenance.json"
     return StartVersion(
-        name=saved["name"], folder=run.root / START_DIR / saved["name"], mode=saved["mode"], source=saved["source"],
+        name=saved["name"],
+        folder=run.root / START_DIR / saved["name"],
+        mode=saved["mode"],
+        source=saved["source"],
         seed_sections=list(saved.get("seed_sections", [])),
         provenance=Provenance.from_json(provenance.read_bytes()) if provenance.is_file() else None,
     )
 
 
-def seed_start(run: RunFolder, name: str, *, description: str = "", tools: list[str] | None = None, trajectory_count: int = 0, formats: list[str] | None = None) -> StartVersion:
+def seed_start(
+    run: RunFolder,
+    name: str,
+    *,
+    description: str = "",
+    tools: list[str] | None = None,
+    trajectory_count: int = 0,
+    formats: list[str] | None = None,
+) -> StartVersion:
     """Render the seed skill and freeze it.
 
     Args:
@@ -152,13 +170,24 @@ def seed_start(run: RunFolder, name: str, *, description: str = "", tools: list[
     tools = list(tools or [])
     formats = list(formats or [])
     metadata = {"version": "1", "generator": f"skillforge {__version__}"}
-    frontmatter = {"name": name, "description": re.sub(r"[<>]", "", description)[:1024] or describe_skill(tools, trajectory_count, formats), "metadata": metadata}
-    source_text = f"{trajectory_count} agent trajectories ({', '.join(formats)})" if trajectory_count else "agent trajectories"
-    text = template_environment().get_template("skill/seed.md.j2").render(
-        frontmatter=yaml.safe_dump(frontmatter, sort_keys=False, allow_unicode=True, width=100000).strip(),
-        title=name.replace("-", " ").title(),
-        intro=f"Distilled by skillforge from {source_text}. Each item cites the runs it comes from; the most widely supported come first.",
-        when_to_use=when_to_use_text(tools),
+    frontmatter = {
+        "name": name,
+        "description": re.sub(r"[<>]", "", description)[:1024] or describe_skill(tools, trajectory_count, formats),
+        "metadata": metadata,
+    }
+    source_text = (
+        f"{trajectory_count} agent trajectories ({', '.join(formats)})" if trajectory_count else "agent trajectories"
+    )
+    text = (
+        template_environment()
+        .get_template("skill/seed.md.j2")
+        .render(
+            frontmatter=yaml.safe_dump(frontmatter, sort_keys=False, allow_unicode=True, width=100000).strip(),
+            title=name.replace("-", " ").title(),
+            intro=f"Distilled by skillforge from {source_text}. "
+            "Each item cites the runs it comes from; the most widely supported come first.",
+            when_to_use=when_to_use_text(tools),
+        )
     )
 
     def write(folder: Path) -> None:
@@ -205,7 +234,9 @@ def store_start(run: RunFolder, store: SkillStore, name: str, version: int | Non
     return _freeze(run, name, "store", f"{store.root}:{name}@v{info.version}", write, [], provenance)
 
 
-def _freeze(run: RunFolder, name: str, mode: str, source: str, write, seed_sections: list[str], provenance: Provenance | None) -> StartVersion:
+def _freeze(
+    run: RunFolder, name: str, mode: str, source: str, write, seed_sections: list[str], provenance: Provenance | None
+) -> StartVersion:
     saved = saved_start(run)
     if saved is not None:
         if (saved.name, saved.mode, saved.source) != (name, mode, source):
@@ -226,7 +257,13 @@ def _freeze(run: RunFolder, name: str, mode: str, source: str, write, seed_secti
         doc.write(folder)
     start = StartVersion(name=name, folder=folder, mode=mode, source=source, seed_sections=seed_sections)
     if provenance is not None:
-        start.provenance = Provenance(skill=name, version=provenance.version, spans=doc.spans(provenance.lessons), lessons=provenance.lessons, dropped=provenance.dropped)
+        start.provenance = Provenance(
+            skill=name,
+            version=provenance.version,
+            spans=doc.spans(provenance.lessons),
+            lessons=provenance.lessons,
+            dropped=provenance.dropped,
+        )
         (base / "provenance.json").write_bytes(start.provenance.to_json())
     record.write_bytes(orjson.dumps(start.to_dict(), option=orjson.OPT_INDENT_2))
     return start
