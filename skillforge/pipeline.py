@@ -50,9 +50,9 @@ from skillforge.distill.start import (
 )
 from skillforge.errors import SkillforgeError
 from skillforge.ingest import ingest
-from skillforge.ingest.base import IngestReport
 from skillforge.ingest.command import nothing_read
 from skillforge.ingest.outcomes import load_labels
+from skillforge.ingest.report import IngestReport
 from skillforge.lesson import Lesson
 from skillforge.llm import BudgetExceeded
 from skillforge.progress import StageBars, display_paused

@@ -12,7 +12,7 @@ import pytest
 
 from skillforge.analyze.grounding import normalize_whitespace
 from skillforge.ingest import ingest
-from skillforge.ingest.base import IngestReport
+from skillforge.ingest.report import IngestReport
 
 EVIDENCE_CELL = re.compile(r"`([^`]+)`: ([\d, ]+)")
 

@@ -24,7 +24,7 @@ from skillforge.cli import app
 from skillforge.config import ModelConfig
 from skillforge.errors import SkillforgeError
 from skillforge.ingest import ingest
-from skillforge.ingest.base import IngestReport
+from skillforge.ingest.report import IngestReport
 from skillforge.llm import LLMClient, LLMSettings
 from skillforge.merge.consolidate import expected_tree
 from skillforge.merge.propose import plan_proposals

@@ -19,8 +19,8 @@ import orjson
 from skillforge.errors import SkillforgeError
 from skillforge.ingest import ingest, ingest_atif
 from skillforge.ingest.atif import write_atif
-from skillforge.ingest.base import IngestReport
 from skillforge.ingest.outcomes import load_labels
+from skillforge.ingest.report import IngestReport
 from skillforge.ingest.workers import default_jobs
 
 CONVERSIONS = ("atif",)

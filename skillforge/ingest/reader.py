@@ -13,14 +13,15 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Literal
 
 from skillforge.errors import SkillforgeError
 from skillforge.ingest.atif import atif_document
-from skillforge.ingest.base import HEAD_BYTES, FileSummary, IngestReport, Problem
+from skillforge.ingest.base import Format
 from skillforge.ingest.formats import FORMATS
 from skillforge.ingest.redact import redact_outcome, redact_trajectory
+from skillforge.ingest.report import FileSummary, IngestReport, Problem
+from skillforge.ingest.sniff import HEAD_BYTES
 from skillforge.trajectory import Trajectory
 
 _JSONISH = (b"{", b"[")
@@ -105,7 +106,7 @@ def _files_under(folder: Path) -> Iterator[Path]:
             yield child
 
 
-def detect(path: Path, head: bytes | None = None) -> ModuleType | None:
+def detect(path: Path, head: bytes | None = None) -> Format | None:
     """Return the format module that recognises ``path`` from its first bytes, or None.
 
     Formats are tried in registry order; a ``detect()`` that raises counts as "not this format".

@@ -29,8 +29,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from skillforge.ingest.base import FileSummary, IngestReport
 from skillforge.ingest.reader import Event, Keep, failure_message, read_file
+from skillforge.ingest.report import FileSummary, IngestReport
 from skillforge.processes import usable_cpus, worker_pool
 
 MAX_DEFAULT_JOBS = 8

@@ -15,8 +15,8 @@ from skillforge.analyze.estimate import AnalysisEstimate
 from skillforge.analyze.grounding import grounding_problems
 from skillforge.analyze.passes import PassRunner, analyze_with_llm, plan_comparative_passes, plan_trajectory_passes
 from skillforge.ingest import detect, discover, ingest
-from skillforge.ingest.base import IngestReport
 from skillforge.ingest.formats import FORMATS
+from skillforge.ingest.report import IngestReport
 from skillforge.llm import LLMClient, LLMSettings, ResponseCache, count_tokens, messages_size_bound
 from skillforge.resources import schema_validator
 from skillforge.run import RunFolder
