@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from ingest_throughput import LOG_SUFFIXES, replicate, run_child  # noqa: E402
 
 from skillforge.ingest import ingest  # noqa: E402
-from skillforge.ingest.report import IngestReport
+from skillforge.ingest.report import IngestReport  # noqa: E402
 
 PADDING = "codex"
 """Folder of the corpus whose logs (one trajectory per large file) fill the input up to its size."""

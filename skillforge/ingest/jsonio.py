@@ -39,7 +39,8 @@ def iter_jsonl(path: Path, report: IngestReport) -> Iterator[tuple[int, dict[str
                 report.problem(
                     path,
                     number,
-                    f"line of {len(raw) // (1024 * 1024)} MiB is longer than the {MAX_LINE_BYTES // (1024 * 1024)} MiB limit; skipped",
+                    f"line of {len(raw) // (1024 * 1024)} MiB is longer than the "
+                    f"{MAX_LINE_BYTES // (1024 * 1024)} MiB limit; skipped",
                 )
                 continue
             try:

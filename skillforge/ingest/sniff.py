@@ -83,7 +83,7 @@ def sniff(head: bytes) -> Sniff:
     :data:`HEAD_BYTES` are found even when the document is much larger.
     """
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if not stripped[:1] in (b"{", b"["):
+    if stripped[:1] not in (b"{", b"["):
         return Sniff(None)
     records = head_json_lines(stripped)
     if records and (len(records) >= 2 or stripped.split(b"\n", 1)[-1].strip()):
