@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from skillforge.llm import litellm
+from skillforge.llm.lib import litellm
 
 Responder = Callable[[list[dict[str, Any]], int], "str | Exception"]
 

@@ -8,16 +8,11 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
-from skillforge import backends
-from skillforge.llm import (
-    InvalidOutput,
-    LLMClient,
-    LLMError,
-    LLMSettings,
-    litellm,
-    parse_json_reply,
-    structured_output_format,
-)
+from skillforge.llm import backends
+from skillforge.llm.client import LLMClient, LLMSettings, structured_output_format
+from skillforge.llm.errors import LLMError
+from skillforge.llm.lib import litellm
+from skillforge.llm.replies import InvalidOutput, parse_json_reply
 from tests.scripted_llm import install
 
 SCHEMA = {"type": "object", "required": ["answer"], "properties": {"answer": {"type": "integer"}}, "additionalProperties": False}
@@ -188,7 +183,7 @@ def test_local_servers_get_a_long_timeout_a_reply_cap_and_a_placeholder_key(mode
 def test_distill_client_for_a_local_server(tmp_path) -> None:
     """The pipeline's client for ``--model openai/local --api-base …`` carries the local settings."""
     from skillforge.config import ModelConfig
-    from skillforge.pipeline import DistillOptions, _client
+    from skillforge.distill.pipeline import DistillOptions, _client
 
     options = DistillOptions(paths=[tmp_path], model=ModelConfig(model="openai/local", api_base="http://127.0.0.1:8080/v1"), workspace=tmp_path)
     settings = _client(options, "llm").settings

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from skillforge.build import BuildOptions, SkillBuild, build_skill
+from skillforge.distill.build import BuildOptions, SkillBuild, build_skill
+from skillforge.distill.runfolder import RunFolder
 from skillforge.distill.start import folder_start, seed_start, store_start
 from skillforge.lesson import Evidence, Lesson
-from skillforge.llm import LLMClient, LLMSettings
+from skillforge.llm.client import LLMClient, LLMSettings
 from skillforge.merge.report import ConsolidationReport
-from skillforge.run import RunFolder
 from skillforge.skill.validate import validate_skill
 from skillforge.store.git_store import SkillStore
 from tests.conftest import REPO, SAMPLE_TRACES, require_shared_traces

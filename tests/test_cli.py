@@ -104,6 +104,6 @@ def test_validate_reports_violations_with_lines(workdir: Path) -> None:
 
 
 def test_help_does_not_import_litellm(workdir: Path) -> None:
-    code = "import sys, skillforge.cli, skillforge.pipeline; assert 'litellm' not in sys.modules, 'litellm imported'"
+    code = "import sys, skillforge.cli, skillforge.distill.pipeline; assert 'litellm' not in sys.modules, 'litellm imported'"
     assert subprocess.run([sys.executable, "-c", code], cwd=workdir).returncode == 0
     assert run("--help", cwd=workdir).returncode == 0

@@ -22,14 +22,14 @@ from typer.testing import CliRunner
 
 from skillforge.cli import app
 from skillforge.config import ModelConfig
+from skillforge.distill.pipeline import DistillOptions, distill
+from skillforge.distill.runfolder import RunFolder
 from skillforge.errors import SkillforgeError
 from skillforge.ingest import ingest
 from skillforge.ingest.report import IngestReport
-from skillforge.llm import LLMClient, LLMSettings
+from skillforge.llm.client import LLMClient, LLMSettings
 from skillforge.merge.consolidate import expected_tree
 from skillforge.merge.propose import plan_proposals
-from skillforge.pipeline import DistillOptions, distill
-from skillforge.run import RunFolder
 from skillforge.skill.document import SkillDoc
 from skillforge.skill.validate import validate_skill
 from skillforge.store.git_store import SkillStore

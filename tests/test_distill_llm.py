@@ -21,9 +21,9 @@ from typer.testing import CliRunner
 
 from skillforge.cli import app
 from skillforge.config import ModelConfig
-from skillforge.llm import count_tokens
-from skillforge.pipeline import DistillOptions, RunInterrupted, distill, estimate
-from skillforge.run import RunFolder
+from skillforge.distill.pipeline import DistillOptions, RunInterrupted, distill, estimate
+from skillforge.distill.runfolder import RunFolder
+from skillforge.llm.tokens import count_tokens
 from tests.conftest import REPO
 from tests.scripted_llm import install, is_analyst_prompt, pipeline_responder, read_prompt, register_price
 

@@ -23,8 +23,8 @@ from typing import Any
 import orjson
 import pytest
 
+from skillforge.distill.runfolder import RunFolder
 from skillforge.resources import schema_validator
-from skillforge.run import RunFolder
 from tests.conftest import SHARED_TRACES, require_shared_traces
 
 pytestmark = pytest.mark.local_model

@@ -8,19 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from skillforge.llm import (
-    BudgetExceeded,
-    LLMClient,
-    LLMError,
-    LLMSettings,
-    ResponseCache,
-    context_window,
-    count_tokens,
-    estimate_cost_usd,
-    has_price,
-    litellm,
-    parse_json_reply,
-)
+from skillforge.llm.cache import ResponseCache
+from skillforge.llm.client import LLMClient, LLMSettings
+from skillforge.llm.errors import BudgetExceeded, LLMError
+from skillforge.llm.lib import litellm
+from skillforge.llm.replies import parse_json_reply
+from skillforge.llm.tokens import context_window, count_tokens, estimate_cost_usd, has_price
 from tests.scripted_llm import (
     INPUT_USD_PER_TOKEN,
     OUTPUT_USD_PER_TOKEN,

@@ -11,7 +11,7 @@ import asyncio
 
 import pytest
 
-from skillforge.llm import LLMClient, LLMSettings, structured_output_format
+from skillforge.llm.client import LLMClient, LLMSettings, structured_output_format
 from skillforge.resources import load_schema
 
 pytestmark = pytest.mark.local_model

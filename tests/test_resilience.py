@@ -32,11 +32,11 @@ import pytest
 from rich.progress import Progress
 from typer.testing import CliRunner
 
-import skillforge.pipeline as pipeline
+import skillforge.distill.pipeline as pipeline
 from skillforge.cli import app
 from skillforge.config import ModelConfig
-from skillforge.pipeline import DistillOptions, distill
-from skillforge.run import RunFolder
+from skillforge.distill.pipeline import DistillOptions, distill
+from skillforge.distill.runfolder import RunFolder
 from skillforge.skill.validate import validate_skill
 from skillforge.store.git_store import JOURNAL_FILE, SkillStore
 from tests.conftest import REPO, SAMPLE_TRACES

@@ -31,10 +31,10 @@ import orjson
 import yaml
 
 from skillforge import __version__
+from skillforge.distill.runfolder import RunFolder
 from skillforge.errors import SkillforgeError
 from skillforge.provenance import Provenance
 from skillforge.resources import schema_validator
-from skillforge.run import RunFolder
 from skillforge.skill.document import SKILL_MD, SkillDoc
 from skillforge.skill.frontmatter import parse_frontmatter
 from skillforge.skill.layout import remove_evidence

@@ -11,7 +11,7 @@ from skillforge.analyze.grounding import normalize_whitespace
 from skillforge.analyze.render_trajectory import BASE64_MARK, LazyBudget, render_trajectory
 from skillforge.ingest import ingest
 from skillforge.ingest.report import IngestReport
-from skillforge.llm import count_tokens
+from skillforge.llm.tokens import count_tokens
 from skillforge.trajectory import Agent, Observation, ObservationResult, SourceRef, Step, ToolCall, Trajectory
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from rich.progress import Progress
 
-from skillforge.pipeline import DistillOptions, distill
+from skillforge.distill.pipeline import DistillOptions, distill
 from skillforge.store.git_store import SkillStore
 from tests.conftest import SHARED_TRACES, require_shared_traces
 

@@ -24,7 +24,7 @@ anything else                 ``{"type": "json_object"}`` when litellm lists    
 ============================  =======================================================  ==========================================
 
 Whatever is requested, the reply is still parsed leniently and validated against the schema,
-with one repair round (:meth:`skillforge.llm.LLMClient.complete_json`); and a server that rejects
+with one repair round (:meth:`skillforge.llm.client.LLMClient.complete_json`); and a server that rejects
 the request (:func:`is_rejected_request`) is asked again one step down the ladder of
 :func:`fallback_mode`, ending with no structured-output field at all.
 """
@@ -32,6 +32,7 @@ the request (:func:`is_rejected_request`) is asked again one step down the ladde
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -85,7 +86,9 @@ def is_self_hosted(api_base: str | None) -> bool:
     return host not in OPENAI_HOSTS
 
 
-def choose_backend(model: str, api_base: str | None, *, supports_schema: bool, supports_response_format: bool) -> Backend:
+def choose_backend(
+    model: str, api_base: str | None, *, supports_schema: bool, supports_response_format: bool
+) -> Backend:
     """Pick the capability-table row for a model.
 
     Args:
@@ -125,7 +128,7 @@ def is_local(model: str, api_base: str | None) -> bool:
 
 
 def local_settings(model: str, api_base: str | None, completion_tokens: int) -> dict[str, Any]:
-    """Overrides of :class:`skillforge.llm.LLMSettings` for a self-hosted server, or ``{}``.
+    """Overrides of :class:`skillforge.llm.client.LLMSettings` for a self-hosted server, or ``{}``.
 
     Args:
         completion_tokens: the reply's share of the context the prompts were fitted to (tokens).
@@ -145,7 +148,7 @@ def local_settings(model: str, api_base: str | None, completion_tokens: int) -> 
 PLACEHOLDER_API_KEY = "no-key-needed"
 
 
-def placeholder_api_key(model: str, api_base: str | None, environ: dict[str, str]) -> str | None:
+def placeholder_api_key(model: str, api_base: str | None, environ: Mapping[str, str]) -> str | None:
     """A dummy API key for an ``openai/<name>`` model at a self-hosted ``api_base``, or None.
 
     litellm's OpenAI client refuses to send a request without a key, while local servers

@@ -26,9 +26,9 @@ from skillforge.analyze.passes import (
     plan_comparative_passes,
     plan_trajectory_passes,
 )
-from skillforge.llm import CallEstimate, StageEstimate
+from skillforge.distill.runfolder import RunFolder
+from skillforge.llm.tokens import CallEstimate, StageEstimate
 from skillforge.processes import FORKS, usable_cpus, worker_pool
-from skillforge.run import RunFolder
 from skillforge.trajectory import Trajectory
 
 MAX_WORKERS = 4
@@ -54,7 +54,7 @@ class AnalysisEstimate:
     calls not made); grounding repairs are not foreseen.
 
     The workers are forked when the object is made: no other thread may run then (see
-    :func:`skillforge.progress.display_paused`). Use as a context manager (the workers stop on exit)::
+    :func:`skillforge.distill.progress.display_paused`). Use as a context manager (the workers stop on exit)::
 
         with AnalysisEstimate(runner, run) as estimate:
             for trajectory in trajectories:

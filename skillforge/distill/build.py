@@ -1,7 +1,7 @@
 """Build a skill version from lessons: propose → consolidate → apply → validate and fix → provenance.
 
 The Trace2Skill method as DESIGN §1-2 lays it out, in one entry point the ``distill`` pipeline
-calls (:func:`build_skill`, from :func:`skillforge.pipeline.build_stage`). With an LLM client: one proposal per batch of lessons against the frozen
+calls (:func:`build_skill`, from :func:`skillforge.distill.pipeline.build_stage`). With an LLM client: one proposal per batch of lessons against the frozen
 start version (:mod:`skillforge.merge.propose`), a k-way merge tree (:mod:`skillforge.merge.consolidate`).
 Without one (offline): the deterministic grouping (:func:`skillforge.merge.offline.group_lessons`)
 turned into the same kind of patch (:func:`skillforge.merge.propose.offline_patch`). Both paths then
@@ -13,7 +13,7 @@ Lessons the start version already weighed (a store version deepened with the sam
 behind its lines and those its builds dropped by a rule, both in its provenance) are not proposed
 again, so distilling the same logs twice asks the model nothing new.
 
-Everything is written to the run's folder (:class:`skillforge.run.RunFolder`, DESIGN §4):
+Everything is written to the run's folder (:class:`skillforge.distill.runfolder.RunFolder`, DESIGN §4):
 ``start/``, ``patches/``, ``merge_level_N/``, ``final_patch.json``, ``translate.json``,
 ``fix_round_N.json``, ``skill/<name>/`` (the staged skill), ``provenance.json``, ``validation.json``
 and ``consolidation.json`` (the report ``skillforge report`` shows). Finished LLM steps are reused on
@@ -29,10 +29,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from skillforge.distill.progress import StageBars
+from skillforge.distill.runfolder import RunFolder
 from skillforge.distill.start import StartVersion
 from skillforge.errors import SkillforgeError
 from skillforge.lesson import Lesson
-from skillforge.llm import BudgetExceeded
+from skillforge.llm.errors import BudgetExceeded
 from skillforge.merge.consolidate import consolidate, expected_tree
 from skillforge.merge.contradictions import Contradiction, find_contradictions, meeting_level
 from skillforge.merge.offline import group_lessons
@@ -40,9 +42,7 @@ from skillforge.merge.propose import offline_patch, propose_all
 from skillforge.merge.report import ConsolidationReport, LevelReport
 from skillforge.merge.support import filter_edits, min_support
 from skillforge.patch import Patch
-from skillforge.progress import StageBars
 from skillforge.provenance import Provenance
-from skillforge.run import RunFolder
 from skillforge.skill.document import SKILL_MD, SkillDoc, provenance_lessons
 from skillforge.skill.fix import request_fix
 from skillforge.skill.frontmatter import parse_frontmatter
@@ -112,7 +112,7 @@ async def build_skill(
         lessons: grounded lessons of the run (duplicates by id are kept once; lessons the start
             version already weighed, :attr:`StartVersion.lesson_ids`, are not proposed again).
         start: the frozen start version (:mod:`skillforge.distill.start`); its ``name`` never changes.
-        client: a :class:`skillforge.llm.LLMClient`, or None for the offline path (no LLM call).
+        client: a :class:`skillforge.llm.client.LLMClient`, or None for the offline path (no LLM call).
         options: see :class:`BuildOptions`.
         run: the run folder (steps saved there by an earlier attempt are reused).
         bars: progress bars to report on, or None.
@@ -215,12 +215,13 @@ async def _apply_and_validate(kept: Patch, start: StartVersion, by_id, client, o
     report.apply = {"applied": 0, "translated": 0, "unmatched": [], "rejected": [], "notes": []}
     unmatched = [r for r in results if r.status == "unmatched"]
     if unmatched and client is not None:
-        translated, usage = await translate_unmatched(doc, unmatched, client=client, run=run)
-        report.calls["translate"] = usage.get("calls", 0)
-        report.calls["reused"] += usage.get("reused", 0)
-        report.apply.update({k: usage[k] for k in ("prompt_tokens", "completion_tokens", "cost_usd") if k in usage})
-        if usage.get("error"):
-            report.apply["notes"].append(f"translation call failed: {usage['error']}")
+        translated, step = await translate_unmatched(doc, unmatched, client=client, run=run)
+        report.calls["translate"] = step.calls
+        report.calls["reused"] += step.status == "reused"
+        if step.status == "failed":
+            report.apply["notes"].append(f"translation call failed: {step.error}")
+        else:
+            report.apply.update(step.usage.to_dict())
         if translated:
             order = sorted(translated)
             again = apply_patch(doc, Patch(edits=[translated[i] for i in order]), indexes=order)
@@ -242,15 +243,20 @@ async def _apply_and_validate(kept: Patch, start: StartVersion, by_id, client, o
         validation = validate_skill(staged)
         if validation.ok or client is None or round_number == options.max_fix_rounds:
             break
-        fix, usage = await request_fix(doc, validation, client=client, run=run, round_number=round_number + 1, max_rounds=options.max_fix_rounds)
+        fix, step = await request_fix(
+            doc, validation, client=client, run=run, round_number=round_number + 1, max_rounds=options.max_fix_rounds
+        )
         fixed = apply_patch(doc, fix, origin="fix") if fix is not None else []
         link_created_files(doc, fixed)
-        report.calls["fix"] = report.calls.get("fix", 0) + usage.get("calls", 0)
-        report.calls["reused"] += usage.get("reused", 0)
+        report.calls["fix"] = report.calls.get("fix", 0) + step.calls
+        report.calls["reused"] += step.status == "reused"
         report.fix_rounds.append({
-            "round": round_number + 1, "violations": len(validation.errors), "applied": sum(r.status == "applied" for r in fixed),
-            "not_applied": [r.to_dict() for r in fixed if r.status != "applied"], "error": usage.get("error", ""),
-            **{k: usage[k] for k in ("prompt_tokens", "completion_tokens", "cost_usd") if k in usage},
+            "round": round_number + 1,
+            "violations": len(validation.errors),
+            "applied": sum(r.status == "applied" for r in fixed),
+            "not_applied": [r.to_dict() for r in fixed if r.status != "applied"],
+            "error": step.error,
+            **(step.usage.to_dict() if step.status != "failed" else {}),
         })
         if not any(r.status == "applied" for r in fixed):
             break
@@ -383,7 +389,7 @@ def estimate_build(
     expected_lessons: int,
     run: RunFolder | None = None,
 ) -> list:
-    """Per-stage estimate (:class:`skillforge.llm.StageEstimate`) of :func:`build_skill` with an LLM
+    """Per-stage estimate (:class:`skillforge.llm.tokens.StageEstimate`) of :func:`build_skill` with an LLM
     client, calling nothing.
 
     * propose: ⌈lessons / propose_batch⌉ calls. With ``lessons`` known (a resumed run whose analysis
@@ -397,7 +403,7 @@ def estimate_build(
 
     Completions are assumed to take ``client.expected_completion_tokens``.
     """
-    from skillforge.llm import StageEstimate, count_tokens, estimate_cost_usd
+    from skillforge.llm.tokens import StageEstimate, count_tokens, estimate_cost_usd
     from skillforge.merge.consolidate import TEMPLATE as MERGE_TEMPLATE
     from skillforge.merge.propose import TEMPLATE as PROPOSE_TEMPLATE
     from skillforge.merge.propose import plan_proposals

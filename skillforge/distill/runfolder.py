@@ -11,8 +11,8 @@ One folder per run, shared by every stage. Files of the analysis:
   resumes without repeating a finished pass (a torn last line is ignored);
 * ``lessons.jsonl`` — the lessons kept, one per line, in the shape of ``schemas/lesson.schema.json``.
 
-Files of the consolidation (:mod:`skillforge.build`), each a *saved step* written as soon as the step
-finishes (:meth:`RunFolder.save_step`) and keyed by what produced it (:func:`digest` of the model, the
+Files of the consolidation (:mod:`skillforge.distill.build`), each a *saved step* written as soon as the step
+finishes (:meth:`RunFolder.save_step`) and keyed by what produced it (:func:`skillforge.llm.steps.digest` of the model, the
 prompt template's hash and the inputs), so a resumed run reuses it instead of calling again:
 
 * ``start/`` — the frozen start version (:mod:`skillforge.distill.start`);
@@ -28,7 +28,6 @@ half-written file.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import secrets
 import tempfile
@@ -48,11 +47,6 @@ MANIFEST = "manifest.json"
 TRAJECTORIES = "trajectories.jsonl"
 PASSES = "passes.jsonl"
 LESSONS = "lessons.jsonl"
-
-
-def digest(*parts: Any) -> str:
-    """sha256 (hex) of the canonical JSON of ``parts`` (dict keys sorted): the key of a saved step."""
-    return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def new_run_id(now: datetime | None = None) -> str:

@@ -8,10 +8,10 @@ Each stage is one function taking and returning the typed artifacts of DESIGN §
 * :func:`analyze_stage` — trajectories → grounded :class:`Lesson` list, by the offline heuristic
   analyst or by the LLM analysts (:mod:`skillforge.analyze.passes`);
 * :func:`build_stage` — lessons → a validated skill folder with provenance: propose, k-way merge,
-  apply, validate and fix (:func:`skillforge.build.build_skill`; offline: the deterministic patch);
+  apply, validate and fix (:func:`skillforge.distill.build.build_skill`; offline: the deterministic patch);
 * :func:`store_stage` — the built skill → a new version in the store (only when it validates).
 
-Every run has one run folder (:class:`skillforge.run.RunFolder`) holding the analysts' files and the
+Every run has one run folder (:class:`skillforge.distill.runfolder.RunFolder`) holding the analysts' files and the
 build's; :func:`distill` resumes one with ``options.resume`` and repeats no finished call.
 :func:`estimate` is the dry run: it reads and renders everything and calls nothing.
 """
@@ -37,8 +37,10 @@ from skillforge import __version__
 from skillforge.analyze import heuristic
 from skillforge.analyze.grounding import grounding_problems
 from skillforge.analyze.signals import compute_signals
-from skillforge.build import BuildOptions, SkillBuild, build_skill, check_options, estimate_build
 from skillforge.config import OFFLINE_HINT, ModelConfig
+from skillforge.distill.build import BuildOptions, SkillBuild, build_skill, check_options, estimate_build
+from skillforge.distill.progress import StageBars, display_paused
+from skillforge.distill.runfolder import RunFolder
 from skillforge.distill.start import (
     StartVersion,
     check_skill_name,
@@ -54,9 +56,7 @@ from skillforge.ingest.command import nothing_read
 from skillforge.ingest.outcomes import load_labels
 from skillforge.ingest.report import IngestReport
 from skillforge.lesson import Lesson
-from skillforge.llm import BudgetExceeded
-from skillforge.progress import StageBars, display_paused
-from skillforge.run import RunFolder
+from skillforge.llm.errors import BudgetExceeded
 from skillforge.skill.validate import ValidationReport
 from skillforge.store.git_store import SkillStore, VersionInfo
 from skillforge.trajectory import Trajectory
@@ -163,7 +163,7 @@ class DryRun:
     Attributes:
         analyst, model, hint: as :class:`DistillResult`.
         trajectories: how many would be analysed.
-        stages: one :class:`~skillforge.llm.StageEstimate` per stage (analyse, compare, propose,
+        stages: one :class:`~skillforge.llm.tokens.StageEstimate` per stage (analyse, compare, propose,
             merge, translate, fix; offline: analyse and build, without calls).
         priced: False when the model has no price in litellm's map (USD unknown).
         start: how the skill would start (``seed``, ``store …``, ``folder …``).
@@ -323,7 +323,7 @@ def analyze_stage(
     Args:
         trajectories: the input (judged outcomes are set on them by the LLM path).
         run: the run folder (the LLM path journals each pass there).
-        client: an :class:`~skillforge.llm.LLMClient`, or None for the heuristic analyst.
+        client: an :class:`~skillforge.llm.client.LLMClient`, or None for the heuristic analyst.
         context_tokens: the model's context in tokens (LLM path).
         bars: progress bars, one per stage (advanced as each pass ends).
 
@@ -351,7 +351,7 @@ def analyze_stage(
 
 def build_stage(lessons: list[Lesson], start: StartVersion, run: RunFolder, client, options: BuildOptions, bars: StageBars) -> SkillBuild:
     """Lessons → a skill folder staged in ``run``, validated, with provenance
-    (:func:`skillforge.build.build_skill`; ``client`` None: the offline path, no call).
+    (:func:`skillforge.distill.build.build_skill`; ``client`` None: the offline path, no call).
 
     Raises:
         BudgetExceeded: the budget stopped the build (finished steps are saved in ``run``).
@@ -428,7 +428,7 @@ def distill(options: DistillOptions, progress: Progress) -> DistillResult:
     result = DistillResult(ingest_report=report, run=run, analyst=analyst, hint=hint, trajectories=len(trajectories))
     client = _client(options, analyst)
     if client is not None and options.budget_usd is not None:
-        from skillforge.llm import has_price
+        from skillforge.llm.tokens import has_price
 
         if not has_price(client.settings.model):
             result.warnings.append(f"litellm's cost map has no price for {client.settings.model}, so --budget cannot limit this run")
@@ -531,25 +531,25 @@ def estimate(options: DistillOptions, progress: Progress) -> DryRun:
 
     Reads the logs (or the resumed run), renders every analyst prompt and counts its tokens
     locally, in worker processes while the logs are still being read
-    (:class:`skillforge.analyze.estimate.AnalysisEstimate`; a prompt cut to fit the context is
+    (:class:`skillforge.distill.estimate.AnalysisEstimate`; a prompt cut to fit the context is
     counted as the sum of its parts); calls already in the response cache or finished in the
     resumed run count as cached.
-    The build stages are estimated by :func:`skillforge.build.estimate_build` (lessons not written
+    The build stages are estimated by :func:`skillforge.distill.build.estimate_build` (lessons not written
     yet are counted at most 3 per analyst pass). Writes nothing (the start version is frozen in a
     temporary folder).
 
     Raises:
         SkillforgeError: as :func:`distill`.
     """
-    from skillforge.llm import StageEstimate, has_price
+    from skillforge.llm.tokens import StageEstimate, has_price
 
     run, manifest, options, analyst, hint, name = _prepare(options)
     build_options = _build_options(options)
     with ExitStack() as stack:
         analysis = None
         if analyst == "llm":
-            from skillforge.analyze.estimate import AnalysisEstimate
             from skillforge.analyze.passes import PassRunner
+            from skillforge.distill.estimate import AnalysisEstimate
 
             client = _client(options, analyst)
             with display_paused(progress):  # the workers are forked here
@@ -702,8 +702,10 @@ def _heuristic_analysis(trajectories: list[Trajectory], bars: StageBars) -> Anal
 def _client(options: DistillOptions, analyst: str):
     if analyst != "llm":
         return None
-    from skillforge import backends
-    from skillforge.llm import DEFAULT_EXPECTED_COMPLETION_TOKENS, LLMClient, LLMSettings, ResponseCache
+    from skillforge.llm import backends
+    from skillforge.llm.cache import ResponseCache
+    from skillforge.llm.client import LLMClient, LLMSettings
+    from skillforge.llm.tokens import DEFAULT_EXPECTED_COMPLETION_TOKENS
 
     model, api_base = options.model.model or "", options.model.api_base
     local = backends.local_settings(model, api_base, DEFAULT_EXPECTED_COMPLETION_TOKENS)
@@ -716,7 +718,7 @@ def _context_tokens(model: ModelConfig) -> int:
     """``--context-tokens``, else the model's ``max_input_tokens`` from litellm, else 8192."""
     if model.context_tokens:
         return model.context_tokens
-    from skillforge.llm import context_window
+    from skillforge.llm.tokens import context_window
 
     return context_window(model.model or "") or DEFAULT_CONTEXT_TOKENS
 

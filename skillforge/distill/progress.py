@@ -3,7 +3,7 @@
 Every stage (reading logs, the analysts, propose, each merge level, apply, validate) gets one rich
 progress task through :class:`StageBars`. A task carries a ``stats`` field, shown by the CLI as a
 column: calls made, answered from the cache (or reused from the run folder), failed, tokens and USD
-spent since the stage began, read from the run's :class:`~skillforge.llm.LLMClient` totals.
+spent since the stage began, read from the run's :class:`~skillforge.llm.client.LLMClient` totals.
 """
 
 from __future__ import annotations

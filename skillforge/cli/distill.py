@@ -1,0 +1,255 @@
+"""``skillforge distill``: logs → a new version of a skill (or the dry run's plan)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from skillforge.cli.output import console, err_console, print_problems, print_violations
+from skillforge.cli.params import OutcomesOption, StoreOption
+from skillforge.errors import SkillforgeError
+
+
+def distill(
+    logs: Annotated[
+        Optional[list[Path]], typer.Argument(help="Log files or folders (any supported format).", show_default=False)
+    ] = None,
+    skill: Annotated[str, typer.Option("--skill", help="Skill name (kebab-case). Default: from the first path.")] = "",
+    store: StoreOption = Path("skills"),
+    analyst: Annotated[
+        str,
+        typer.Option(
+            "--analyst", help="auto (an LLM when a model is configured, else heuristic), heuristic (offline) or llm."
+        ),
+    ] = "auto",
+    model: Annotated[
+        Optional[str],
+        typer.Option(
+            "--model",
+            help="litellm model name, e.g. gpt-4o-mini (key from the provider's env var). Else SKILLFORGE_MODEL or skillforge.toml.",
+        ),
+    ] = None,
+    api_base: Annotated[
+        Optional[str], typer.Option("--api-base", help="Base URL of a self-hosted OpenAI-compatible server.")
+    ] = None,
+    concurrency: Annotated[
+        Optional[int], typer.Option("--concurrency", help="Most LLM calls in flight at once (default 8).", min=1)
+    ] = None,
+    context_tokens: Annotated[
+        Optional[int],
+        typer.Option(
+            "--context-tokens", help="Model context in tokens (default: from litellm's model map, else 8192).", min=256
+        ),
+    ] = None,
+    budget: Annotated[
+        Optional[float],
+        typer.Option("--budget", help="Stop cleanly before LLM spending in USD would exceed this.", min=0.0),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the calls, tokens and USD per stage; call nothing, write nothing.")
+    ] = False,
+    resume: Annotated[
+        Optional[str], typer.Option("--resume", help="Resume an interrupted or stopped run (its id, or 'latest').")
+    ] = None,
+    from_path: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--from",
+            help="Deepen this skill folder (e.g. one a person wrote) instead of the store's latest version or a new seed.",
+        ),
+    ] = None,
+    propose_batch: Annotated[int, typer.Option("--propose-batch", help="Lessons per proposal call.", min=1)] = 4,
+    fan_in: Annotated[
+        int, typer.Option("--fan-in", help="Patches merged per merge call (the merge tree's k).", min=2)
+    ] = 5,
+    max_fix_rounds: Annotated[
+        int, typer.Option("--max-fix-rounds", help="LLM fix rounds when the skill fails validation.", min=0)
+    ] = 3,
+    min_support: Annotated[
+        Optional[int],
+        typer.Option(
+            "--min-support",
+            help="Distinct trajectories an item needs to be kept (default: 2 from 10 trajectories on, else 1).",
+            min=1,
+        ),
+    ] = None,
+    description: Annotated[
+        str, typer.Option("--description", help="Frontmatter description of a new skill (default: derived).")
+    ] = "",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    outcomes: OutcomesOption = None,
+) -> None:
+    """Distill the trajectories in LOGS into a new version of a skill."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from skillforge.config import resolve_config
+    from skillforge.distill.pipeline import DistillOptions, estimate
+    from skillforge.distill.pipeline import distill as run_distill
+
+    if not logs and not resume:
+        raise SkillforgeError("give the log files or folders to distill (or --resume RUN)")
+    config = resolve_config(model=model, api_base=api_base, concurrency=concurrency, context_tokens=context_tokens)
+    options = DistillOptions(
+        paths=logs or [],
+        skill_name=skill,
+        store_dir=store,
+        analyst=analyst,
+        description=description,
+        model=config,
+        budget_usd=budget,
+        resume=resume,
+        outcomes=outcomes,
+        from_path=from_path,
+        propose_batch=propose_batch,
+        fan_in=fan_in,
+        max_fix_rounds=max_fix_rounds,
+        min_support=min_support,
+    )
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[stats]}"),
+    )
+    with Progress(*columns, console=err_console, disable=quiet, transient=False) as progress:
+        if dry_run:
+            plan = estimate(options, progress)
+        else:
+            result = run_distill(options, progress)
+    if dry_run:
+        print_problems(plan.ingest_report.problems)
+        _print_dry_run(plan)
+        return
+    print_problems(result.ingest_report.problems)
+    if result.hint:
+        err_console.print(f"[yellow]note:[/] {escape(result.hint)}", highlight=False, soft_wrap=True)
+    for title, problems in result.dropped_lessons[:20]:
+        err_console.print(
+            f"[yellow]lesson dropped[/] {escape(title)}: {escape('; '.join(problems))}", highlight=False, soft_wrap=True
+        )
+    for warning in result.warnings:
+        err_console.print(f"[yellow]note:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+    analysis = result.manifest.get("analysis", {})
+    shortened = analysis.get("shortened") or {}
+    if shortened.get("trajectories"):
+        context = (result.manifest.get("model") or {}).get("context_tokens")
+        err_console.print(
+            f"[yellow]note:[/] to fit the context{f' of {context:,} tokens' if context else ''}, {shortened['trajectories']} "
+            f"trajector{'y was' if shortened['trajectories'] == 1 else 'ies were'} shortened ({shortened['cut_blocks']} long texts cut, "
+            f"{shortened['omitted_steps']} steps omitted, marked in the prompts"
+            + (f"; still too long: {', '.join(shortened['not_fitting'])}" if shortened["not_fitting"] else "")
+            + f"); per pass in {result.run.root / 'passes.jsonl' if result.run else 'the run folder'}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    failed_passes = analysis.get("failed_passes", [])
+    for failed in failed_passes[:20]:
+        err_console.print(
+            f"[red]pass failed[/] {escape(failed['pass_id'])}: {escape(str(failed['error']))}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if failed_passes:
+        err_console.print(
+            f"[yellow]{len(failed_passes)} analyst passes failed[/]; run the same command again to retry them "
+            "(finished passes are answered from the cache)",
+            highlight=False,
+            soft_wrap=True,
+        )
+    usage = _usage_line(result.manifest)
+    run_id = result.run.run_id if result.run else ""
+    if result.stopped == "budget":
+        where = (
+            f"with {len(analysis.get('not_run', []))} analyst passes left"
+            if result.stopped_stage == "analyse"
+            else "during consolidation"
+        )
+        err_console.print(
+            f"[yellow]stopped:[/] the budget of ${budget} was reached {where}; finished work is kept "
+            f"in {result.run.root if result.run else ''} ({usage}). Continue with: skillforge distill --resume {run_id} --budget <USD>",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
+    build = result.build
+    assert build is not None
+    contradictions = len(build.report.contradictions)
+    if contradictions:
+        err_console.print(
+            f"[yellow]{contradictions} contradictions[/] between lessons were not settled; see skillforge report {run_id}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    for item in build.report.apply.get("unmatched", [])[:20]:
+        err_console.print(
+            f"[yellow]edit not applied[/] {escape(item.get('reason', ''))}", highlight=False, soft_wrap=True
+        )
+    if result.version is None:
+        print_violations(build.validation.violations)
+        raise SkillforgeError(
+            f"the distilled skill is not valid, so it was not stored (violations above; skillforge report {run_id})"
+        )
+    version = result.version
+    start = "a new seed" if result.start is None or result.start.mode == "seed" else result.start.source
+    console.print(
+        f"[bold green]stored[/] {version.name} v{version.version} in {store / version.name} "
+        f"({result.trajectories} trajectories, {len(result.lessons)} lessons, {build.report.apply.get('applied', 0)} edits applied to {start}"
+        f"{'; ' + usage if usage else ''}; run {run_id})",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _usage_line(manifest: dict) -> str:
+    usage = manifest.get("usage")
+    if not usage:
+        return ""
+    return f"{usage['calls']} calls, {usage['cached']} cached, {usage['failed_calls']} failed, ${usage['cost_usd']:.4f}"
+
+
+def _print_dry_run(plan) -> None:
+    title = (
+        f"dry run: {plan.trajectories} trajectories, analyst {plan.analyst}"
+        + (f", model {plan.model}" if plan.model else "")
+        + f", start: {plan.start}"
+    )
+    table = Table(title=title, show_footer=True)
+    priced = plan.priced and all(stage.cost_usd is not None for stage in plan.stages)
+    total_usd = f"{sum(stage.cost_usd or 0.0 for stage in plan.stages):.4f}" if priced else "unknown"
+    totals = {
+        "stage": "total (at most)",
+        "calls": str(sum(stage.calls for stage in plan.stages)),
+        "cached": str(sum(stage.cached for stage in plan.stages)),
+        "prompt tokens": f"{sum(stage.prompt_tokens for stage in plan.stages):,}",
+        "completion tokens": f"{sum(stage.completion_tokens for stage in plan.stages):,}",
+        "USD": total_usd,
+        "note": "",
+    }
+    for column in totals:
+        table.add_column(column, justify="left" if column in ("stage", "note") else "right", footer=totals[column])
+    for stage in plan.stages:
+        usd = "unknown" if stage.cost_usd is None or not plan.priced else f"{stage.cost_usd:.4f}"
+        table.add_row(
+            stage.stage,
+            str(stage.calls),
+            str(stage.cached),
+            f"{stage.prompt_tokens:,}",
+            f"{stage.completion_tokens:,}",
+            usd,
+            escape(stage.note),
+        )
+    console.print(table)
+    if plan.hint:
+        err_console.print(f"[yellow]note:[/] {escape(plan.hint)}", highlight=False, soft_wrap=True)
+    if plan.analyst == "llm" and not plan.priced:
+        err_console.print(
+            f"[yellow]note:[/] litellm's cost map has no price for {plan.model}, so USD is unknown and --budget cannot apply",
+            highlight=False,
+        )
+    console.print("nothing was called and nothing was written (dry run)", highlight=False)

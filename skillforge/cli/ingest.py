@@ -1,0 +1,72 @@
+"""``skillforge ingest``: what each log file holds, and conversion to ATIF."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from skillforge.cli.output import console, print_problems, shown_path
+from skillforge.cli.params import OutcomesOption
+from skillforge.errors import SkillforgeError
+
+
+def ingest_logs(
+    logs: Annotated[list[Path], typer.Argument(help="Log files or folders (any supported format).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    to: Annotated[
+        Optional[tuple[str, Path]],
+        typer.Option("--to", metavar="FORMAT DIR", help="Also write each trajectory to DIR in FORMAT (atif)."),
+    ] = None,
+    outcomes: OutcomesOption = None,
+    jobs: Annotated[
+        Optional[int],
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="Processes reading files at once (default: the usable CPUs, at most 8; 1: no worker processes). The output is the same for every value.",
+        ),
+    ] = None,
+) -> None:
+    """Read LOGS and show, per file, its format and what it holds (secrets redacted). Exit 1 only when nothing could be read."""
+    from skillforge.ingest.command import nothing_read, run_ingest
+
+    result = run_ingest(logs, outcomes, to, jobs)
+    if as_json:
+        print(result.to_json())
+    else:
+        print_problems(result.report.problems)
+        table = Table(title="ingested logs")
+        for column in ("file", "format", "trajectories", "steps", "tool calls", "tool errors", "outcome"):
+            numeric = column not in ("file", "format", "outcome")
+            table.add_column(
+                column, justify="right" if numeric else "left", overflow="fold", no_wrap=column == "format"
+            )
+        for summary in result.report.files:
+            if summary.format:
+                outcome = " ".join(f"{n} {status}" for status, n in sorted(summary.outcomes.items()))
+                row = (
+                    shown_path(summary.path, logs),
+                    summary.format,
+                    summary.trajectories,
+                    summary.steps,
+                    summary.tool_calls,
+                    summary.tool_errors,
+                    outcome or "-",
+                )
+                table.add_row(*(escape(str(cell)) for cell in row))
+        if table.row_count:
+            console.print(table)
+        totals = result.totals()
+        redacted = ", ".join(f"{n} {kind}" for kind, n in result.report.redactions.most_common()) or "none"
+        console.print(
+            f"{totals['trajectories']} trajectories from {totals['files']} files; secrets redacted: {redacted}"
+            + (f"; {len(result.written)} ATIF files written to {escape(str(to[1]))}" if to else ""),
+            highlight=False,
+        )
+    if result.report.trajectories == 0:
+        raise SkillforgeError(nothing_read(logs, result.report))
