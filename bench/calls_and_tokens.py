@@ -33,7 +33,8 @@ sys.path.insert(0, str(REPO))
 from rich.progress import Progress  # noqa: E402
 
 from skillforge.config import ModelConfig  # noqa: E402
-from skillforge.distill.pipeline import DistillOptions, distill  # noqa: E402
+from skillforge.distill.options import DistillOptions  # noqa: E402
+from skillforge.distill.pipeline import distill  # noqa: E402
 from skillforge.ingest import ingest  # noqa: E402
 from skillforge.ingest.report import IngestReport  # noqa: E402
 from skillforge.llm.tokens import context_window, count_tokens, estimate_cost_usd  # noqa: E402

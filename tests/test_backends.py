@@ -183,10 +183,10 @@ def test_local_servers_get_a_long_timeout_a_reply_cap_and_a_placeholder_key(mode
 def test_distill_client_for_a_local_server(tmp_path) -> None:
     """The pipeline's client for ``--model openai/local --api-base …`` carries the local settings."""
     from skillforge.config import ModelConfig
-    from skillforge.distill.pipeline import DistillOptions, _client
+    from skillforge.distill.options import DistillOptions, make_client
 
     options = DistillOptions(paths=[tmp_path], model=ModelConfig(model="openai/local", api_base="http://127.0.0.1:8080/v1"), workspace=tmp_path)
-    settings = _client(options, "llm").settings
+    settings = make_client(options, "llm").settings
     assert settings.timeout_s == backends.LOCAL_TIMEOUT_S and settings.max_tokens == 1000
-    hosted = _client(DistillOptions(paths=[tmp_path], model=ModelConfig(model="gpt-4o-mini"), workspace=tmp_path), "llm").settings
+    hosted = make_client(DistillOptions(paths=[tmp_path], model=ModelConfig(model="gpt-4o-mini"), workspace=tmp_path), "llm").settings
     assert hosted.max_tokens is None and hosted.timeout_s < backends.LOCAL_TIMEOUT_S

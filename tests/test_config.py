@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from skillforge.config import DEFAULT_CONCURRENCY, resolve_config
-from skillforge.distill.pipeline import resolve_analyst
+from skillforge.distill.options import resolve_analyst
 from skillforge.errors import SkillforgeError
 
 

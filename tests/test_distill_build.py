@@ -22,7 +22,8 @@ from typer.testing import CliRunner
 
 from skillforge.cli import app
 from skillforge.config import ModelConfig
-from skillforge.distill.pipeline import DistillOptions, distill
+from skillforge.distill.options import DistillOptions
+from skillforge.distill.pipeline import distill
 from skillforge.distill.runfolder import RunFolder
 from skillforge.errors import SkillforgeError
 from skillforge.ingest import ingest

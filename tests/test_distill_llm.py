@@ -21,7 +21,9 @@ from typer.testing import CliRunner
 
 from skillforge.cli import app
 from skillforge.config import ModelConfig
-from skillforge.distill.pipeline import DistillOptions, RunInterrupted, distill, estimate
+from skillforge.distill.estimate import estimate
+from skillforge.distill.options import DistillOptions
+from skillforge.distill.pipeline import RunInterrupted, distill
 from skillforge.distill.runfolder import RunFolder
 from skillforge.llm.tokens import count_tokens
 from tests.conftest import REPO

@@ -35,7 +35,8 @@ from typer.testing import CliRunner
 import skillforge.distill.pipeline as pipeline
 from skillforge.cli import app
 from skillforge.config import ModelConfig
-from skillforge.distill.pipeline import DistillOptions, distill
+from skillforge.distill.options import DistillOptions
+from skillforge.distill.pipeline import distill
 from skillforge.distill.runfolder import RunFolder
 from skillforge.skill.validate import validate_skill
 from skillforge.store.git_store import JOURNAL_FILE, SkillStore
@@ -61,7 +62,7 @@ def _quiet() -> Progress:
 
 def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """The real retry path, with backoff in hundredths of a second instead of seconds."""
-    real = pipeline._client
+    real = pipeline.make_client
 
     def client(options, analyst):
         made = real(options, analyst)
@@ -69,7 +70,7 @@ def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
             made.settings.backoff_initial_s, made.settings.backoff_max_s = 0.01, 0.05
         return made
 
-    monkeypatch.setattr(pipeline, "_client", client)
+    monkeypatch.setattr(pipeline, "make_client", client)
 
 
 # --- LLM faults ------------------------------------------------------------------------------------

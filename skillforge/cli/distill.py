@@ -87,7 +87,8 @@ def distill(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from skillforge.config import resolve_config
-    from skillforge.distill.pipeline import DistillOptions, estimate
+    from skillforge.distill.estimate import estimate
+    from skillforge.distill.options import DistillOptions
     from skillforge.distill.pipeline import distill as run_distill
 
     if not logs and not resume:

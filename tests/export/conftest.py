@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from rich.progress import Progress
 
-from skillforge.distill.pipeline import DistillOptions, distill
+from skillforge.distill.options import DistillOptions
+from skillforge.distill.pipeline import distill
 from skillforge.store.git_store import SkillStore
 from tests.conftest import SHARED_TRACES, require_shared_traces
 
