@@ -3,7 +3,7 @@
 The shape is Trace2Skill's ``PatchEdit`` (Qwen-Applications/Trace2Skill,
 ``prompts/parallel_evolving_agent/map_output_format.txt``) with ``lesson_ids`` on every edit, so
 that provenance survives every merge level (DESIGN §2-3). JSON Schema: ``schemas/patch.schema.json``.
-The operations are applied by :mod:`skillforge.skill.patch` in plain code.
+The operations are applied by :mod:`skillforge.skill.apply` in plain code.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ start version (:mod:`skillforge.merge.propose`), a k-way merge tree (:mod:`skill
 Without one (offline): the deterministic grouping (:func:`skillforge.merge.offline.group_lessons`)
 turned into the same kind of patch (:func:`skillforge.merge.propose.offline_patch`). Both paths then
 share the drop rules (:mod:`skillforge.merge.support`), the contradiction check, the applier
-(:mod:`skillforge.skill.patch`), the layout rules (:mod:`skillforge.skill.layout`), validation and
+(:mod:`skillforge.skill.apply`), the layout rules (:mod:`skillforge.skill.layout`), validation and
 provenance.
 
 Lessons the start version already weighed (a store version deepened with the same logs: the lessons
@@ -43,11 +43,11 @@ from skillforge.merge.report import ConsolidationReport, LevelReport
 from skillforge.merge.support import filter_edits, min_support
 from skillforge.patch import Patch
 from skillforge.provenance import Provenance
+from skillforge.skill.apply import EditResult, apply_patch, link_created_files
 from skillforge.skill.document import SKILL_MD, SkillDoc, provenance_lessons
 from skillforge.skill.fix import request_fix
 from skillforge.skill.frontmatter import parse_frontmatter
 from skillforge.skill.layout import enforce_limits, prune_seed_sections, set_metadata_version, write_evidence
-from skillforge.skill.patch import EditResult, apply_patch, link_created_files
 from skillforge.skill.translate import translate_unmatched
 from skillforge.skill.validate import ValidationReport, validate_skill
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from skillforge.secrets import redact_text
+from skillforge.secret_scan import redact_text
 
 Severity = Literal["error", "warning"]
 

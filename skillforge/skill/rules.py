@@ -228,7 +228,7 @@ _RULE_LIST = (
         "safety.secret",
         "error",
         "no secret (API key, token, password, private key)",
-        "skillforge (issue 6; the detector of ingest redaction, skillforge.secrets.find_secrets)",
+        "skillforge (issue 6; the detector of ingest redaction, skillforge.secret_scan.find_secrets)",
     ),
     Rule(
         "safety.prompt-injection",

@@ -6,7 +6,7 @@ tool result). Part of ``skillforge validate`` (issue 6); rules ``safety.*`` in
 What is flagged, with file and line, in every text file of the skill (``SKILL.md``,
 ``references/``, ``scripts/``, ``assets/``…):
 
-* ``safety.secret`` — anything :func:`skillforge.secrets.find_secrets` finds (the same detector
+* ``safety.secret`` — anything :func:`skillforge.secret_scan.find_secrets` finds (the same detector
   as ingest redaction);
 * ``safety.prompt-injection`` — "ignore previous instructions" and its variants (disregard /
   forget / override … prior / above / system … instructions / rules / prompt), role resets
@@ -49,7 +49,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from skillforge.secrets import find_secrets
+from skillforge.secret_scan import find_secrets
 from skillforge.skill.rules import Severity, Violation, violation
 
 MAX_SCAN_BYTES = 2_000_000

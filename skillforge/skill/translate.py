@@ -14,8 +14,8 @@ from typing import Any
 from skillforge.llm.steps import StepJournal, StepReply, cached_step, digest
 from skillforge.patch import Edit
 from skillforge.prompts import prompt_template, skill_files
+from skillforge.skill.apply import EditResult
 from skillforge.skill.document import SkillDoc
-from skillforge.skill.patch import EditResult
 
 TEMPLATE = "translate"
 TARGET_FIELDS = ("target_section", "target_text", "old_text", "after_section")

@@ -13,7 +13,7 @@ import pytest
 
 from skillforge.ingest import ingest
 from skillforge.ingest.report import IngestReport
-from skillforge.secrets import find_secrets, redact_text, redact_texts
+from skillforge.secret_scan import find_secrets, redact_text, redact_texts
 
 from .planted_secrets import ARGUMENT_SECRETS, PLANTED, all_secrets, planted_lines
 

@@ -8,8 +8,8 @@ import jsonschema
 import pytest
 
 from skillforge.patch import Edit, Patch, concatenate, patch_schema
+from skillforge.skill.apply import apply_patch, link_created_files
 from skillforge.skill.document import SkillDoc
-from skillforge.skill.patch import apply_patch, link_created_files
 from skillforge.skill.validate import validate_skill
 
 SKILL = """---
