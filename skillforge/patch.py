@@ -12,7 +12,7 @@ import copy
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import orjson
 
@@ -22,10 +22,9 @@ Op = Literal[
     "insert_after", "insert_before", "append_to_section", "replace_in_section",
     "add_section", "delete_section", "create_file", "delete_file",
 ]
-OPS: tuple[str, ...] = (
-    "insert_after", "insert_before", "append_to_section", "replace_in_section",
-    "add_section", "delete_section", "create_file", "delete_file",
-)
+OPS: tuple[str, ...] = get_args(Op)
+"""Every patch operation, in one place: the schema's ``op`` enum and the applier's table are tested
+equal to it (tests/skill/test_patch.py)."""
 
 REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "insert_after": ("target_text", "content"),

@@ -23,13 +23,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
-from types import ModuleType
 from typing import Any, Protocol
 
 import orjson
 
 from skillforge.analyze import comparative, judge
-from skillforge.analyze.analysts import ANALYSTS, analyst_for
+from skillforge.analyze.analysts import ANALYSTS, Analyst, analyst_for
 from skillforge.analyze.grounding import grounding_problems, snap_evidence
 from skillforge.analyze.output_schema import MAX_LESSONS, bind_evidence, reply_schema
 from skillforge.analyze.render_trajectory import LazyBudget, RenderedTrajectory, render_trajectory
@@ -90,7 +89,7 @@ class AnalystPass:
     """
 
     pass_id: str
-    analyst: ModuleType
+    analyst: Analyst
     trajectories: list[Trajectory]
     task_id: str | None = None
 

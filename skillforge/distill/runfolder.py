@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import tempfile
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,6 +38,7 @@ from typing import Any
 import orjson
 
 from skillforge.errors import SkillforgeError
+from skillforge.fsutil import write_atomic
 from skillforge.lesson import Lesson
 from skillforge.trajectory import Trajectory
 
@@ -222,12 +222,7 @@ class RunFolder:
 
     def write_bytes(self, relative: str, data: bytes) -> Path:
         """Write ``data`` to ``relative`` under the run folder atomically (temporary file, then rename)."""
-        path = self.root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("wb", dir=path.parent, prefix=f".{path.name}.", delete=False) as handle:
-            handle.write(data)
-        os.replace(handle.name, path)
-        return path
+        return write_atomic(self.root / relative, data)
 
     def _write(self, name: str, data: bytes) -> None:
         self.write_bytes(name, data)

@@ -34,11 +34,9 @@ from skillforge import __version__
 from skillforge.distill.runfolder import RunFolder
 from skillforge.errors import SkillforgeError
 from skillforge.provenance import Provenance
-from skillforge.resources import schema_validator
 from skillforge.skill.document import SKILL_MD, SkillDoc
-from skillforge.skill.frontmatter import parse_frontmatter
+from skillforge.skill.frontmatter import name_problems, parse_frontmatter
 from skillforge.skill.layout import remove_evidence
-from skillforge.skill.rules import RESERVED_WORDS
 from skillforge.skill.templates import describe_skill, template_environment, when_to_use_text
 from skillforge.store.git_store import SkillStore
 
@@ -88,21 +86,12 @@ class StartVersion:
 
 
 def check_skill_name(name: str) -> None:
-    """Refuse a skill name the validator would reject: the ``name`` rules of
-    ``schemas/skill-frontmatter.schema.json`` (Agent Skills spec: 1-64 characters of a-z, 0-9 and
-    single hyphens) and the reserved words of :data:`skillforge.skill.rules.RESERVED_WORDS`.
+    """Refuse a skill name the validator would reject (:func:`skillforge.skill.frontmatter.name_problems`).
 
     Raises:
         SkillforgeError: one line saying what is wrong and suggesting ``--skill``.
     """
-    problems = [
-        error.message
-        for error in schema_validator("skill-frontmatter").iter_errors({"name": name, "description": "-"})
-        if list(error.path) == ["name"]
-    ]
-    if problems:
-        problems = ["use 1-64 lowercase letters, digits and single hyphens"]
-    problems += [f"it contains the reserved word {word!r}" for word in RESERVED_WORDS if word in name.lower()]
+    problems = name_problems(name)
     if problems:
         raise SkillforgeError(
             f"skill name {name!r} is not valid: {'; '.join(problems)}; choose a name with --skill NAME"

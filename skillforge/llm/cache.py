@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import orjson
+
+from skillforge.fsutil import write_atomic
 
 
 class ResponseCache:
@@ -55,8 +55,4 @@ class ResponseCache:
         Raises:
             OSError: when the cache folder cannot be written.
         """
-        target = self.path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("wb", dir=target.parent, prefix=".tmp-", delete=False) as handle:
-            handle.write(orjson.dumps(record))
-        os.replace(handle.name, target)
+        write_atomic(self.path(key), orjson.dumps(record))

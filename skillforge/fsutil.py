@@ -1,0 +1,48 @@
+"""Atomic file writes: the one helper every writer of skillforge uses.
+
+A file is written to a temporary name in its own folder and renamed over the target
+(:func:`os.replace`, atomic on POSIX and Windows within one file system), so a reader or a killed
+process never sees half a file. Where a skill version is written, the data is also flushed to disk
+(``fsync``) before the rename, so that the rename cannot reach the disk before the content.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_atomic(path: Path, data: bytes | str, *, mode: int | None = None, fsync: bool = False) -> Path:
+    """Replace ``path`` with ``data`` atomically; parent folders are created.
+
+    Args:
+        path: the file to write.
+        data: its new content (``str`` is written as UTF-8).
+        mode: permission bits to give the file (e.g. ``0o755``); None keeps the temporary file's
+            default (0600 from :func:`tempfile.mkstemp`).
+        fsync: flush the content to disk before the rename (used where a version is written).
+
+    Returns:
+        ``path``.
+
+    Raises:
+        OSError: the folder cannot be created or written; the temporary file is removed.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(payload)
+            if fsync:
+                stream.flush()
+                os.fsync(stream.fileno())
+        if mode is not None:
+            os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
