@@ -9,7 +9,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from skillforge.llm import backends
-from skillforge.llm.client import LLMClient, LLMSettings, structured_output_format
+from skillforge.llm.backends import structured_output_format
+from skillforge.llm.client import LLMClient, LLMSettings
 from skillforge.llm.errors import LLMError
 from skillforge.llm.lib import litellm
 from skillforge.llm.replies import InvalidOutput, parse_json_reply

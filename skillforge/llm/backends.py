@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
+from skillforge.llm.lib import litellm
+
 JSON_SCHEMA = "json_schema"
 JSON_OBJECT_WITH_SCHEMA = "json_object+schema"
 JSON_OBJECT = "json_object"
@@ -215,3 +217,26 @@ def is_rejected_request(exc: BaseException) -> bool:
     if status not in (400, 422):
         return False
     return any(word in text for word in ("response_format", "json_schema", "json_object", "schema", "grammar"))
+
+
+def structured_output_format(
+    model: str, schema: dict[str, Any], name: str, *, api_base: str | None = None
+) -> dict[str, Any] | None:
+    """The ``response_format`` to request for ``model``, or None to rely on the prompt and validation.
+
+    The choice is the capability table in this module (``json_schema`` for hosted
+    models and Ollama/vLLM/LM Studio, ``json_object`` + ``schema`` for llama.cpp-style
+    OpenAI-compatible servers at ``api_base``, plain JSON mode or nothing otherwise); this
+    function only adds litellm's facts about the model.
+    """
+    lib = litellm()
+    try:
+        supports_schema = bool(lib.supports_response_schema(model=model))
+    except Exception:  # unknown model/provider
+        supports_schema = False
+    try:
+        supports_format = "response_format" in (lib.get_supported_openai_params(model=model) or [])
+    except Exception:  # unknown model/provider
+        supports_format = False
+    backend = choose_backend(model, api_base, supports_schema=supports_schema, supports_response_format=supports_format)
+    return response_format_for(backend.mode, schema, name)

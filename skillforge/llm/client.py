@@ -326,7 +326,7 @@ class LLMClient:
         if self.settings.max_tokens is not None:
             kwargs["max_tokens"] = self.settings.max_tokens
         if self._fallback_mode is None:
-            response_format = structured_output_format(
+            response_format = backends.structured_output_format(
                 self.settings.model, schema, schema_name, api_base=self.settings.api_base
             )
         else:
@@ -381,28 +381,3 @@ class LLMClient:
         choice = response.choices[0]
         result.finish_reason = str(getattr(choice, "finish_reason", "") or "")
         return choice.message.content or ""
-
-
-def structured_output_format(
-    model: str, schema: dict[str, Any], name: str, *, api_base: str | None = None
-) -> dict[str, Any] | None:
-    """The ``response_format`` to request for ``model``, or None to rely on the prompt and validation.
-
-    The choice is the capability table in :mod:`skillforge.llm.backends` (``json_schema`` for hosted
-    models and Ollama/vLLM/LM Studio, ``json_object`` + ``schema`` for llama.cpp-style
-    OpenAI-compatible servers at ``api_base``, plain JSON mode or nothing otherwise); this
-    function only adds litellm's facts about the model.
-    """
-    lib = litellm()
-    try:
-        supports_schema = bool(lib.supports_response_schema(model=model))
-    except Exception:  # unknown model/provider
-        supports_schema = False
-    try:
-        supports_format = "response_format" in (lib.get_supported_openai_params(model=model) or [])
-    except Exception:  # unknown model/provider
-        supports_format = False
-    backend = backends.choose_backend(
-        model, api_base, supports_schema=supports_schema, supports_response_format=supports_format
-    )
-    return backends.response_format_for(backend.mode, schema, name)

@@ -29,7 +29,8 @@ from typing import Literal
 from urllib.parse import unquote
 
 from skillforge.patch import Edit, Patch
-from skillforge.skill.document import SKILL_MD, Heading, Line, SkillDoc, safe_relative_path
+from skillforge.skill.document import SKILL_MD, Line, SkillDoc, safe_relative_path
+from skillforge.skill.locate import EditRefused, TargetMissing, edit_region, find_once, find_section, find_text, locate
 
 Status = Literal["applied", "unmatched", "rejected"]
 
@@ -68,14 +69,6 @@ class EditResult:
         return {"index": self.index, "status": self.status, "reason": self.reason, "notes": self.notes, "edit": self.edit.to_dict()}
 
 
-class _Miss(Exception):
-    """The edit's target is not in the file (→ ``unmatched``)."""
-
-
-class _Refuse(Exception):
-    """The edit breaks a rule (→ ``rejected``)."""
-
-
 def apply_patch(doc: SkillDoc, patch: Patch, *, origin: str = "edit", indexes: list[int] | None = None) -> list[EditResult]:
     """Apply the edits of ``patch`` to ``doc`` in order, in place.
 
@@ -93,9 +86,9 @@ def apply_patch(doc: SkillDoc, patch: Patch, *, origin: str = "edit", indexes: l
         result = EditResult(indexes[position] if indexes else position, edit, "applied")
         try:
             result.notes.extend(apply_edit(doc, edit, origin=origin))
-        except _Miss as miss:
+        except TargetMissing as miss:
             result.status, result.reason = "unmatched", str(miss)
-        except _Refuse as refusal:
+        except EditRefused as refusal:
             result.status, result.reason = "rejected", str(refusal)
         results.append(result)
     return results
@@ -105,21 +98,21 @@ def apply_edit(doc: SkillDoc, edit: Edit, *, origin: str = "edit") -> list[str]:
     """Apply one edit to ``doc`` in place; return notes on what code added around it.
 
     Raises:
-        _Miss: the target is not found exactly (module-private; :func:`apply_patch` reports it).
-        _Refuse: the edit breaks a rule.
+        TargetMissing: the target is not found exactly (module-private; :func:`apply_patch` reports it).
+        EditRefused: the edit breaks a rule.
     """
     file = safe_relative_path(edit.file)
     if file is None:
-        raise _Refuse(f"unsafe path {edit.file!r} (must be relative, inside the skill folder)")
+        raise EditRefused(f"unsafe path {edit.file!r} (must be relative, inside the skill folder)")
     if edit.op not in _OPERATIONS:
-        raise _Refuse(f"unknown operation {edit.op!r}")
+        raise EditRefused(f"unknown operation {edit.op!r}")
     missing = edit.missing_fields()
     if missing:
-        raise _Refuse(f"{edit.op} needs {', '.join(missing)}")
+        raise EditRefused(f"{edit.op} needs {', '.join(missing)}")
     if edit.op not in ("create_file",) and file not in doc.files:
         if file in doc.binary:
-            raise _Refuse(f"{file} is not a text file")
-        raise _Miss(f"file {file} does not exist")
+            raise EditRefused(f"{file} is not a text file")
+        raise TargetMissing(f"file {file} does not exist")
     tags = tuple(edit.lesson_ids)
     return _OPERATIONS[edit.op](doc, file, edit, tags, origin) or []
 
@@ -128,17 +121,17 @@ def apply_edit(doc: SkillDoc, edit: Edit, *, origin: str = "edit") -> list[str]:
 
 
 def _insert_after(doc: SkillDoc, file: str, edit: Edit, tags, origin):
-    _, last = _find_text(doc, file, edit.target_text or "", edit.target_section)
+    _, last = find_text(doc, file, edit.target_text or "", edit.target_section)
     _insert_block(doc, file, last + 1, _content_lines(doc, file, edit.content, tags, origin))
 
 
 def _insert_before(doc: SkillDoc, file: str, edit: Edit, tags, origin):
-    first, _ = _find_text(doc, file, edit.target_text or "", edit.target_section)
+    first, _ = find_text(doc, file, edit.target_text or "", edit.target_section)
     _insert_block(doc, file, first, _content_lines(doc, file, edit.content, tags, origin))
 
 
 def _append_to_section(doc: SkillDoc, file: str, edit: Edit, tags, origin):
-    heading = _find_section(doc, file, edit.target_section or "")
+    heading = find_section(doc, file, edit.target_section or "")
     lines = doc.files[file]
     end = doc.own_body_end(file, heading)
     at = end
@@ -150,10 +143,10 @@ def _append_to_section(doc: SkillDoc, file: str, edit: Edit, tags, origin):
 def _replace_in_section(doc: SkillDoc, file: str, edit: Edit, tags, origin):
     lines = doc.files[file]
     old = edit.old_text or ""
-    start, end = _region(doc, file, edit.target_section)
-    position = _find_once(doc, file, start, end, old, edit.target_section)
-    first, first_offset = _locate(lines, start, position)
-    last, last_offset = _locate(lines, start, position + len(old) - 1)
+    start, end = edit_region(doc, file, edit.target_section)
+    position = find_once(doc, file, start, end, old, edit.target_section)
+    first, first_offset = locate(lines, start, position)
+    last, last_offset = locate(lines, start, position + len(old) - 1)
     prefix = lines[first].text[:first_offset]
     suffix = lines[last].text[last_offset + 1 :]
     replaced = prefix + (edit.content or "") + suffix
@@ -178,12 +171,12 @@ def _add_section(doc: SkillDoc, file: str, edit: Edit, tags, origin):
         target = edit.target_section.strip()
         heading_line = target if target.startswith("#") else f"## {target}"
     if heading_line is None:
-        raise _Refuse("add_section needs a heading (in content or target_section); placeholder sections are not added")
+        raise EditRefused("add_section needs a heading (in content or target_section); placeholder sections are not added")
     title = re.sub(r"^#+\s*", "", heading_line).strip().strip("#").strip()
     if title.lower() in PLACEHOLDER_TITLES:
-        raise _Refuse(f"placeholder heading {heading_line!r}")
+        raise EditRefused(f"placeholder heading {heading_line!r}")
     if not body:
-        raise _Refuse(f"add_section {heading_line!r} has no content (empty sections are not added)")
+        raise EditRefused(f"add_section {heading_line!r} has no content (empty sections are not added)")
     existing = doc.find_headings(file, heading_line)
     if existing:
         # the section exists already: add the text to it instead of a second heading
@@ -192,7 +185,7 @@ def _add_section(doc: SkillDoc, file: str, edit: Edit, tags, origin):
         return [f"section {heading_line!r} exists; content appended to it"]
     lines = doc.files[file]
     if edit.after_section:
-        anchor = _find_section(doc, file, edit.after_section)
+        anchor = find_section(doc, file, edit.after_section)
         at = doc.section_end(file, anchor)
         while at - 1 > anchor.index and not lines[at - 1].bare.strip():
             at -= 1
@@ -206,9 +199,9 @@ def _add_section(doc: SkillDoc, file: str, edit: Edit, tags, origin):
 
 
 def _delete_section(doc: SkillDoc, file: str, edit: Edit, tags, origin):
-    heading = _find_section(doc, file, edit.target_section or "")
+    heading = find_section(doc, file, edit.target_section or "")
     if file == SKILL_MD and heading.level == 1:
-        raise _Refuse(f"deleting the top-level section {heading.line!r} would empty SKILL.md")
+        raise EditRefused(f"deleting the top-level section {heading.line!r} would empty SKILL.md")
     lines = doc.files[file]
     end = doc.section_end(file, heading)
     del lines[heading.index : end]
@@ -219,11 +212,11 @@ def _delete_section(doc: SkillDoc, file: str, edit: Edit, tags, origin):
 
 def _create_file(doc: SkillDoc, file: str, edit: Edit, tags, origin):
     if file == SKILL_MD:
-        raise _Refuse("SKILL.md cannot be created by a patch")
+        raise EditRefused("SKILL.md cannot be created by a patch")
     if file.split("/", 1)[0] not in CREATABLE_FOLDERS or "/" not in file:
-        raise _Refuse(f"{file}: new files go under {', '.join(f'{d}/' for d in CREATABLE_FOLDERS)} (no README, CHANGELOG or other top-level files)")
+        raise EditRefused(f"{file}: new files go under {', '.join(f'{d}/' for d in CREATABLE_FOLDERS)} (no README, CHANGELOG or other top-level files)")
     if file in doc.files or file in doc.binary:
-        raise _Refuse(f"{file} exists already (edit it instead of creating it)")
+        raise EditRefused(f"{file} exists already (edit it instead of creating it)")
     newline = "\n"
     body = _strip_blank_edges((edit.content or "").splitlines())
     doc.files[file] = [Line(t + newline, tags, origin) for t in body]
@@ -231,7 +224,7 @@ def _create_file(doc: SkillDoc, file: str, edit: Edit, tags, origin):
 
 def _delete_file(doc: SkillDoc, file: str, edit: Edit, tags, origin):
     if file == SKILL_MD:
-        raise _Refuse("SKILL.md cannot be deleted")
+        raise EditRefused("SKILL.md cannot be deleted")
     del doc.files[file]
     notes = []
     lines = doc.files.get(SKILL_MD, [])
@@ -286,7 +279,7 @@ def link_created_files(doc: SkillDoc, results: list[EditResult]) -> list[str]:
             link = Edit(file=SKILL_MD, op="add_section", lesson_ids=result.edit.lesson_ids, content=f"{REFERENCES_HEADING}\n\n{link.content}")
         try:
             apply_edit(doc, link, origin="code")
-        except (_Miss, _Refuse) as problem:  # e.g. two "## References" sections: undo the create
+        except (TargetMissing, EditRefused) as problem:  # e.g. two "## References" sections: undo the create
             del doc.files[file]
             result.status, result.reason = "rejected", f"created without a link from SKILL.md, and the link could not be added: {problem}"
             notes.append(f"{file}: {result.reason}")
@@ -313,70 +306,6 @@ def _link_path(target: str) -> str:
 def _first_heading_title(doc: SkillDoc, file: str) -> str | None:
     headings = doc.headings(file)
     return headings[0].title if headings else None
-
-
-# --- matching --------------------------------------------------------------------------------------
-
-
-def _find_section(doc: SkillDoc, file: str, target: str) -> Heading:
-    if not target.strip():
-        raise _Miss("no target_section given")
-    found = doc.find_headings(file, target)
-    if not found:
-        raise _Miss(f"section {target.strip()!r} not found in {file}")
-    if len(found) > 1:
-        raise _Miss(f"section {target.strip()!r} occurs {len(found)} times in {file}")
-    return found[0]
-
-
-def _region(doc: SkillDoc, file: str, target_section: str | None) -> tuple[int, int]:
-    """Line range [start, end) an edit may touch: its section, or the file after the frontmatter."""
-    if target_section and target_section.strip():
-        heading = _find_section(doc, file, target_section)
-        return heading.index, doc.section_end(file, heading)
-    return doc.body_start(file), len(doc.files[file])
-
-
-def _find_once(doc: SkillDoc, file: str, start: int, end: int, needle: str, where: str | None) -> int:
-    """Offset of the one occurrence of ``needle`` in lines [start, end) of ``file``."""
-    place = f" in section {where.strip()!r}" if where else ""
-    if not needle:
-        raise _Miss("empty target text")
-    lines = doc.files[file]
-    text = "".join(line.text for line in lines[start:end])
-    count = text.count(needle)
-    if count == 0:
-        if needle in "".join(line.text for line in lines[: doc.body_start(file)]):
-            raise _Refuse("the frontmatter is not editable by patches (the skill's name never changes)")
-        raise _Miss(f"text {_short(needle)!r} not found{place}")
-    if count > 1:
-        raise _Miss(f"text {_short(needle)!r} occurs {count} times{place}; it must occur once")
-    return text.index(needle)
-
-
-def _find_text(doc: SkillDoc, file: str, needle: str, target_section: str | None) -> tuple[int, int]:
-    """Indexes of the first and last line the exact text ``needle`` covers."""
-    start, end = _region(doc, file, target_section)
-    lines = doc.files[file]
-    position = _find_once(doc, file, start, end, needle, target_section)
-    first, _ = _locate(lines, start, position)
-    last, _ = _locate(lines, start, position + max(len(needle.rstrip("\r\n")), 1) - 1)
-    return first, last
-
-
-def _locate(lines: list[Line], start: int, offset: int) -> tuple[int, int]:
-    """(line index, offset in that line) of character ``offset`` of the text starting at line ``start``."""
-    for index in range(start, len(lines)):
-        size = len(lines[index].text)
-        if offset < size:
-            return index, offset
-        offset -= size
-    return len(lines) - 1, len(lines[-1].text) - 1
-
-
-def _short(text: str, width: int = 60) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 # --- inserting blocks ------------------------------------------------------------------------------
