@@ -20,6 +20,7 @@ from skillforge.llm.client import LLMClient, LLMSettings
 from skillforge.merge.report import ConsolidationReport
 from skillforge.skill.validate import validate_skill
 from skillforge.store.git_store import SkillStore
+from tests.cli_runner import run as run_cli
 from tests.conftest import REPO, SAMPLE_TRACES, require_shared_traces
 from tests.merge.skill_model import (
     block_after,
@@ -118,7 +119,7 @@ def test_planted_contradiction_is_reported_with_evidence(shared_traces: Path, tm
     # both sides stay in the skill: the conflict is reported, not settled silently
     skill = (build.folder / "SKILL.md").read_text()
     assert "Always confirm with the user" in skill and "Do not confirm with the user" in skill
-    shown = subprocess.run([sys.executable, "-m", "skillforge.cli", "report", str(tmp_path / "run")], capture_output=True, text=True, cwd=tmp_path, timeout=120, env={"COLUMNS": "250", "PATH": ""})
+    shown = run_cli("report", str(tmp_path / "run"), cwd=tmp_path, columns=250)
     assert shown.returncode == 0, shown.stderr
     assert "Contradictions" in shown.stdout and "L-plant" not in shown.stdout  # guidance and evidence shown, not ids
     assert "Always confirm with the user" in shown.stdout and trajectories[0].session_id in shown.stdout
@@ -384,9 +385,9 @@ def test_report_command_shows_levels(tmp_path: Path) -> None:
     lessons, trajectories = _lessons(SAMPLE_TRACES)
     runs = tmp_path / ".skillforge" / "runs"
     _build(lessons, seed_start(RunFolder(runs / "r1"), "sample-traces", trajectory_count=len(trajectories)), runs / "r1", trajectory_count=len(trajectories))
-    shown = subprocess.run([sys.executable, "-m", "skillforge.cli", "report", "r1"], capture_output=True, text=True, cwd=tmp_path, timeout=120, env={"COLUMNS": "200", "PATH": ""})
+    shown = run_cli("report", "r1", cwd=tmp_path, columns=200)
     assert shown.returncode == 0, shown.stderr
     assert "Consolidation, level by level" in shown.stdout and "offline" in shown.stdout and "filter" in shown.stdout
     assert "one-off: support 1 < 2" in shown.stdout and "the skill validates" in shown.stdout
-    missing = subprocess.run([sys.executable, "-m", "skillforge.cli", "report", "nope"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    missing = run_cli("report", "nope", cwd=tmp_path)
     assert missing.returncode == 1 and "no run 'nope'" in missing.stderr and "Traceback" not in missing.stderr

@@ -13,12 +13,14 @@ import pytest
 from skillforge.analyze.grounding import normalize_whitespace
 from skillforge.ingest import ingest
 from skillforge.ingest.report import IngestReport
+from tests.cli_runner import Result
+from tests.cli_runner import run as run_cli
 
 EVIDENCE_CELL = re.compile(r"`([^`]+)`: ([\d, ]+)")
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "skillforge.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+def run(*args: str, cwd: Path) -> Result:
+    return run_cli(*args, cwd=cwd, columns=None)
 
 
 def _evidence(skill_md: str) -> list[tuple[str, list[int]]]:

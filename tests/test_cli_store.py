@@ -4,7 +4,6 @@ two distill runs at once."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -17,14 +16,15 @@ from skillforge.provenance import Provenance, Span
 from skillforge.skill.frontmatter import parse_frontmatter
 from skillforge.skill.rules import RULES
 from skillforge.store.git_store import SkillStore
+from tests.cli_runner import Result
+from tests.cli_runner import run as run_cli
 
 
-def run(*args: str, cwd: Path, columns: int | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "COLUMNS": str(columns)} if columns else None
-    return subprocess.run([sys.executable, "-m", "skillforge.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300, env=env)
+def run(*args: str, cwd: Path, columns: int | None = None) -> Result:
+    return run_cli(*args, cwd=cwd, columns=columns)
 
 
-def _one_line_error(result: subprocess.CompletedProcess, fragment: str) -> None:
+def _one_line_error(result: Result, fragment: str) -> None:
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]

@@ -12,7 +12,7 @@ import sys
 import typer
 
 from skillforge.cli import distill, export, ingest, report, store, validate
-from skillforge.cli.output import err_console, error
+from skillforge.cli.output import error, out
 from skillforge.errors import SkillforgeError
 
 app = typer.Typer(
@@ -35,13 +35,16 @@ app.command("rollback")(store.rollback)
 app.command("blame")(store.blame)
 
 
-def main() -> None:
-    """Console-script entry point: run the app, turning :class:`SkillforgeError` into its exit code (1 by default)."""
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the app on ``argv`` (default: ``sys.argv[1:]``), turning
+    :class:`SkillforgeError` into one ``error:`` line and its exit code (1 by default), Ctrl-C into
+    exit code 130. Always ends with :class:`SystemExit`."""
+    out.configure()
     try:
-        app()
+        app(args=argv, prog_name="skillforge")
     except SkillforgeError as exc:
         error(str(exc))
         sys.exit(getattr(exc, "exit_code", 1))
     except KeyboardInterrupt:
-        err_console.print("[bold red]interrupted[/]", highlight=False)
+        out.err.print("[bold red]interrupted[/]", highlight=False)
         sys.exit(130)

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from skillforge.cli.output import console, err_console, print_problems, print_violations
+from skillforge.cli.output import out, print_problems, print_violations
 from skillforge.cli.params import OutcomesOption, StoreOption
 from skillforge.errors import SkillforgeError
 
 
 def distill(
     logs: Annotated[
-        Optional[list[Path]], typer.Argument(help="Log files or folders (any supported format).", show_default=False)
+        list[Path] | None, typer.Argument(help="Log files or folders (any supported format).", show_default=False)
     ] = None,
     skill: Annotated[str, typer.Option("--skill", help="Skill name (kebab-case). Default: from the first path.")] = "",
     store: StoreOption = Path("skills"),
@@ -27,39 +27,41 @@ def distill(
         ),
     ] = "auto",
     model: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             "--model",
-            help="litellm model name, e.g. gpt-4o-mini (key from the provider's env var). Else SKILLFORGE_MODEL or skillforge.toml.",
+            help="litellm model name, e.g. gpt-4o-mini (key from the provider's env var). Else SKILLFORGE_MODEL or "
+            "skillforge.toml.",
         ),
     ] = None,
     api_base: Annotated[
-        Optional[str], typer.Option("--api-base", help="Base URL of a self-hosted OpenAI-compatible server.")
+        str | None, typer.Option("--api-base", help="Base URL of a self-hosted OpenAI-compatible server.")
     ] = None,
     concurrency: Annotated[
-        Optional[int], typer.Option("--concurrency", help="Most LLM calls in flight at once (default 8).", min=1)
+        int | None, typer.Option("--concurrency", help="Most LLM calls in flight at once (default 8).", min=1)
     ] = None,
     context_tokens: Annotated[
-        Optional[int],
+        int | None,
         typer.Option(
             "--context-tokens", help="Model context in tokens (default: from litellm's model map, else 8192).", min=256
         ),
     ] = None,
     budget: Annotated[
-        Optional[float],
+        float | None,
         typer.Option("--budget", help="Stop cleanly before LLM spending in USD would exceed this.", min=0.0),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the calls, tokens and USD per stage; call nothing, write nothing.")
     ] = False,
     resume: Annotated[
-        Optional[str], typer.Option("--resume", help="Resume an interrupted or stopped run (its id, or 'latest').")
+        str | None, typer.Option("--resume", help="Resume an interrupted or stopped run (its id, or 'latest').")
     ] = None,
     from_path: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             "--from",
-            help="Deepen this skill folder (e.g. one a person wrote) instead of the store's latest version or a new seed.",
+            help="Deepen this skill folder (e.g. one a person wrote) instead of the store's latest version or a new "
+            "seed.",
         ),
     ] = None,
     propose_batch: Annotated[int, typer.Option("--propose-batch", help="Lessons per proposal call.", min=1)] = 4,
@@ -70,7 +72,7 @@ def distill(
         int, typer.Option("--max-fix-rounds", help="LLM fix rounds when the skill fails validation.", min=0)
     ] = 3,
     min_support: Annotated[
-        Optional[int],
+        int | None,
         typer.Option(
             "--min-support",
             help="Distinct trajectories an item needs to be kept (default: 2 from 10 trajectories on, else 1).",
@@ -118,7 +120,7 @@ def distill(
         TimeElapsedColumn(),
         TextColumn("{task.fields[stats]}"),
     )
-    with Progress(*columns, console=err_console, disable=quiet, transient=False) as progress:
+    with Progress(*columns, console=out.err, disable=quiet, transient=False) as progress:
         if dry_run:
             plan = estimate(options, progress)
         else:
@@ -129,20 +131,22 @@ def distill(
         return
     print_problems(result.ingest_report.problems)
     if result.hint:
-        err_console.print(f"[yellow]note:[/] {escape(result.hint)}", highlight=False, soft_wrap=True)
+        out.err.print(f"[yellow]note:[/] {escape(result.hint)}", highlight=False, soft_wrap=True)
     for title, problems in result.dropped_lessons[:20]:
-        err_console.print(
+        out.err.print(
             f"[yellow]lesson dropped[/] {escape(title)}: {escape('; '.join(problems))}", highlight=False, soft_wrap=True
         )
     for warning in result.warnings:
-        err_console.print(f"[yellow]note:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+        out.err.print(f"[yellow]note:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     analysis = result.manifest.get("analysis", {})
     shortened = analysis.get("shortened") or {}
     if shortened.get("trajectories"):
         context = (result.manifest.get("model") or {}).get("context_tokens")
-        err_console.print(
-            f"[yellow]note:[/] to fit the context{f' of {context:,} tokens' if context else ''}, {shortened['trajectories']} "
-            f"trajector{'y was' if shortened['trajectories'] == 1 else 'ies were'} shortened ({shortened['cut_blocks']} long texts cut, "
+        out.err.print(
+            f"[yellow]note:[/] to fit the context{f' of {context:,} tokens' if context else ''}, "
+            f"{shortened['trajectories']} "
+            f"trajector{'y was' if shortened['trajectories'] == 1 else 'ies were'} shortened "
+            f"({shortened['cut_blocks']} long texts cut, "
             f"{shortened['omitted_steps']} steps omitted, marked in the prompts"
             + (f"; still too long: {', '.join(shortened['not_fitting'])}" if shortened["not_fitting"] else "")
             + f"); per pass in {result.run.root / 'passes.jsonl' if result.run else 'the run folder'}",
@@ -151,13 +155,13 @@ def distill(
         )
     failed_passes = analysis.get("failed_passes", [])
     for failed in failed_passes[:20]:
-        err_console.print(
+        out.err.print(
             f"[red]pass failed[/] {escape(failed['pass_id'])}: {escape(str(failed['error']))}",
             highlight=False,
             soft_wrap=True,
         )
     if failed_passes:
-        err_console.print(
+        out.err.print(
             f"[yellow]{len(failed_passes)} analyst passes failed[/]; run the same command again to retry them "
             "(finished passes are answered from the cache)",
             highlight=False,
@@ -171,9 +175,10 @@ def distill(
             if result.stopped_stage == "analyse"
             else "during consolidation"
         )
-        err_console.print(
+        out.err.print(
             f"[yellow]stopped:[/] the budget of ${budget} was reached {where}; finished work is kept "
-            f"in {result.run.root if result.run else ''} ({usage}). Continue with: skillforge distill --resume {run_id} --budget <USD>",
+            f"in {result.run.root if result.run else ''} ({usage}). Continue with: skillforge distill --resume "
+            f"{run_id} --budget <USD>",
             highlight=False,
             soft_wrap=True,
         )
@@ -182,15 +187,14 @@ def distill(
     assert build is not None
     contradictions = len(build.report.contradictions)
     if contradictions:
-        err_console.print(
-            f"[yellow]{contradictions} contradictions[/] between lessons were not settled; see skillforge report {run_id}",
+        out.err.print(
+            f"[yellow]{contradictions} contradictions[/] between lessons were not settled; see skillforge report "
+            f"{run_id}",
             highlight=False,
             soft_wrap=True,
         )
     for item in build.report.apply.get("unmatched", [])[:20]:
-        err_console.print(
-            f"[yellow]edit not applied[/] {escape(item.get('reason', ''))}", highlight=False, soft_wrap=True
-        )
+        out.err.print(f"[yellow]edit not applied[/] {escape(item.get('reason', ''))}", highlight=False, soft_wrap=True)
     if result.version is None:
         print_violations(build.validation.violations)
         raise SkillforgeError(
@@ -198,9 +202,10 @@ def distill(
         )
     version = result.version
     start = "a new seed" if result.start is None or result.start.mode == "seed" else result.start.source
-    console.print(
+    out.console.print(
         f"[bold green]stored[/] {version.name} v{version.version} in {store / version.name} "
-        f"({result.trajectories} trajectories, {len(result.lessons)} lessons, {build.report.apply.get('applied', 0)} edits applied to {start}"
+        f"({result.trajectories} trajectories, {len(result.lessons)} lessons, {build.report.apply.get('applied', 0)} "
+        f"edits applied to {start}"
         f"{'; ' + usage if usage else ''}; run {run_id})",
         highlight=False,
         soft_wrap=True,
@@ -245,12 +250,13 @@ def _print_dry_run(plan) -> None:
             usd,
             escape(stage.note),
         )
-    console.print(table)
+    out.console.print(table)
     if plan.hint:
-        err_console.print(f"[yellow]note:[/] {escape(plan.hint)}", highlight=False, soft_wrap=True)
+        out.err.print(f"[yellow]note:[/] {escape(plan.hint)}", highlight=False, soft_wrap=True)
     if plan.analyst == "llm" and not plan.priced:
-        err_console.print(
-            f"[yellow]note:[/] litellm's cost map has no price for {plan.model}, so USD is unknown and --budget cannot apply",
+        out.err.print(
+            f"[yellow]note:[/] litellm's cost map has no price for {plan.model}, so USD is unknown and --budget "
+            f"cannot apply",
             highlight=False,
         )
-    console.print("nothing was called and nothing was written (dry run)", highlight=False)
+    out.console.print("nothing was called and nothing was written (dry run)", highlight=False)

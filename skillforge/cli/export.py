@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
-from skillforge.cli.output import console, err_console, print_violations
+from skillforge.cli.output import out, print_violations
 from skillforge.cli.params import StoreOption
 from skillforge.errors import SkillforgeError
 
@@ -16,19 +16,19 @@ if TYPE_CHECKING:
 
 
 def export(
-    ref: Annotated[Optional[str], typer.Argument(help="NAME or NAME@vN (default: the latest version).")] = None,
+    ref: Annotated[str | None, typer.Argument(help="NAME or NAME@vN (default: the latest version).")] = None,
     to: Annotated[str, typer.Option("--to", help="Host to export to (see --list).")] = "",
     scope: Annotated[
         str, typer.Option("--scope", help="project (under the current folder) or user (under $HOME).")
     ] = "project",
     dest: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             "--dest", help="Use this folder instead of the current folder or $HOME; for bundle, where NAME.skill goes."
         ),
     ] = None,
     globs: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             "--globs",
             help="Comma-separated globs for rule hosts (Cursor globs, Copilot applyTo, Windsurf glob trigger).",
@@ -68,21 +68,21 @@ def export(
         print_violations(exc.report.violations)
         raise
     for warning in result.warnings:
-        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        out.err.print(f"[yellow]warning:[/] {warning}", highlight=False)
     verb = "would " if dry_run else ""
     for action in result.actions:
         style = {"conflict": "red", "keep": "yellow", "overwrite": "yellow", "unchanged": "dim"}.get(
             action.kind, "green"
         )
         reason = f" ({action.reason})" if action.reason else ""
-        console.print(f"[{style}]{verb}{action.kind:9}[/] {result.root / action.path}{reason}", highlight=False)
+        out.console.print(f"[{style}]{verb}{action.kind:9}[/] {result.root / action.path}{reason}", highlight=False)
     counts = {
         kind: sum(a.kind == kind for a in result.actions)
         for kind in ("create", "update", "overwrite", "remove", "unchanged", "conflict")
     }
     summary = ", ".join(f"{n} {kind}" for kind, n in counts.items() if n)
     head = "dry run:" if dry_run else "exported"
-    console.print(
+    out.console.print(
         f"[bold green]{head}[/] {result.name} v{result.version} to {result.host} ({result.scope}): {summary}",
         highlight=False,
     )
@@ -102,13 +102,13 @@ def import_(
         print_violations(exc.report.violations)
         raise
     for skipped in result.skipped:
-        err_console.print(f"[yellow]skipped[/] {skipped} (not part of a packaged skill)", highlight=False)
+        out.err.print(f"[yellow]skipped[/] {skipped} (not part of a packaged skill)", highlight=False)
     if result.stored:
-        console.print(
+        out.console.print(
             f"[bold green]stored[/] {result.name} v{result.version.version} in {store / result.name}", highlight=False
         )
     else:
-        console.print(
+        out.console.print(
             f"unchanged: {path} is identical to {result.name} v{result.version.version}; nothing stored",
             highlight=False,
         )
@@ -117,13 +117,15 @@ def import_(
 def _print_hosts() -> None:
     from skillforge.export.registry import HOSTS
 
-    console.print(
+    out.console.print(
         "Paths are under the project folder (--scope project) or $HOME (--scope user); --dest replaces either.\n"
     )
     for host in HOSTS.values():
         user = f"~/{host.paths['user']}" if "user" in host.paths else "—"
-        console.print(
+        out.console.print(
             f"[bold]{host.name}[/] ({host.kind})  project: {host.paths.get('project', '—')}  user: {user}",
             highlight=False,
         )
-        console.print(f"    keeps: {host.keeps}\n    drops: {host.drops}\n    source: {host.source}", highlight=False)
+        out.console.print(
+            f"    keeps: {host.keeps}\n    drops: {host.drops}\n    source: {host.source}", highlight=False
+        )

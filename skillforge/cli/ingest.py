@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from skillforge.cli.output import console, print_problems, shown_path
+from skillforge.cli.output import out, print_problems, shown_path
 from skillforge.cli.params import OutcomesOption
 from skillforge.errors import SkillforgeError
 
@@ -18,21 +18,24 @@ def ingest_logs(
     logs: Annotated[list[Path], typer.Argument(help="Log files or folders (any supported format).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     to: Annotated[
-        Optional[tuple[str, Path]],
+        tuple[str, Path] | None,
         typer.Option("--to", metavar="FORMAT DIR", help="Also write each trajectory to DIR in FORMAT (atif)."),
     ] = None,
     outcomes: OutcomesOption = None,
     jobs: Annotated[
-        Optional[int],
+        int | None,
         typer.Option(
             "--jobs",
             "-j",
             min=1,
-            help="Processes reading files at once (default: the usable CPUs, at most 8; 1: no worker processes). The output is the same for every value.",
+            help="Processes reading files at once (default: the usable CPUs, at most 8; 1: no worker processes). The "
+            "output is the same for every value.",
         ),
     ] = None,
 ) -> None:
-    """Read LOGS and show, per file, its format and what it holds (secrets redacted). Exit 1 only when nothing could be read."""
+    """Read LOGS and show, per file, its format and what it holds (secrets redacted).
+
+    Exit 1 only when nothing could be read."""
     from skillforge.ingest.command import nothing_read, run_ingest
 
     result = run_ingest(logs, outcomes, to, jobs)
@@ -60,10 +63,10 @@ def ingest_logs(
                 )
                 table.add_row(*(escape(str(cell)) for cell in row))
         if table.row_count:
-            console.print(table)
+            out.console.print(table)
         totals = result.totals()
         redacted = ", ".join(f"{n} {kind}" for kind, n in result.report.redactions.most_common()) or "none"
-        console.print(
+        out.console.print(
             f"{totals['trajectories']} trajectories from {totals['files']} files; secrets redacted: {redacted}"
             + (f"; {len(result.written)} ATIF files written to {escape(str(to[1]))}" if to else ""),
             highlight=False,

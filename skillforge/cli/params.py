@@ -12,7 +12,8 @@ OutcomesOption = Annotated[
     Optional[Path],  # noqa: UP045 - typer reads the annotation at run time
     typer.Option(
         "--outcomes",
-        help="Labels file (CSV or JSONL: session id, task id or file → success/failure/reward) for logs without an outcome.",
+        help="Labels file (CSV or JSONL: session id, task id or file → success/failure/reward) for logs without an "
+        "outcome.",
     ),
 ]
 RefArgument = Annotated[str, typer.Argument(help="NAME or NAME@vN (latest version by default).")]

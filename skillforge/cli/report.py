@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from skillforge.cli.output import console
+from skillforge.cli.output import out
 from skillforge.errors import SkillforgeError
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ def report(
     from skillforge.distill.runfolder import RunFolder
 
     for renderable in run_report(RunFolder.find(runs, run, also=("consolidation.json",))):
-        console.print(renderable)
+        out.console.print(renderable)
 
 
 def run_report(run: RunFolder) -> list[Any]:
@@ -68,9 +68,11 @@ def render_analysis(manifest: dict[str, Any]) -> list[Any]:
     model = (manifest.get("model") or {}).get("name") or "no model (offline)"
     out: list[Any] = [
         Text.from_markup(
-            f"[bold]run {escape(str(manifest.get('run_id', '')))}[/]: status [bold]{escape(str(manifest.get('status', '?')))}[/], "
+            f"[bold]run {escape(str(manifest.get('run_id', '')))}[/]: "
+            f"status [bold]{escape(str(manifest.get('status', '?')))}[/], "
             f"analyst {escape(str(manifest.get('analyst', '?')))}, model {escape(model)}, "
-            f"{(manifest.get('counts') or {}).get('trajectories', '?')} trajectories, attempts {manifest.get('attempts', 1)}"
+            f"{(manifest.get('counts') or {}).get('trajectories', '?')} trajectories, attempts "
+            f"{manifest.get('attempts', 1)}"
         )
     ]
     analysis = manifest.get("analysis") or {}
@@ -81,7 +83,8 @@ def render_analysis(manifest: dict[str, Any]) -> list[Any]:
             Text(
                 "analysts: "
                 + (", ".join(f"{name} {count}" for name, count in sorted(passes.items())) or "none")
-                + f" passes; lessons kept {lessons.get('kept', 0)}, repaired {lessons.get('repaired', 0)}, dropped {lessons.get('dropped', 0)}"
+                + f" passes; lessons kept {lessons.get('kept', 0)}, repaired {lessons.get('repaired', 0)}, "
+                f"dropped {lessons.get('dropped', 0)}"
                 + (f"; {len(analysis.get('failed_passes', []))} passes failed" if analysis.get("failed_passes") else "")
                 + (f"; {len(analysis.get('not_run', []))} passes not run" if analysis.get("not_run") else "")
             )
@@ -125,7 +128,8 @@ def render_report(report: ConsolidationReport) -> list[Any]:
     origin = start.get("mode", "?") + (f" {source}" if source and source != start.get("mode") else "")
     out.append(
         Text.from_markup(
-            f"[bold]{escape(report.skill)}[/] — {report.mode} build ({escape(report.model or 'no model')}) from {escape(origin)}: "
+            f"[bold]{escape(report.skill)}[/] — {report.mode} build ({escape(report.model or 'no model')}) from "
+            f"{escape(origin)}: "
             f"{report.lessons} lessons, one-off threshold support < {report.min_support} "
             f"({report.trajectories} trajectories); status [bold]{report.status}[/]"
         )
@@ -171,9 +175,12 @@ def render_report(report: ConsolidationReport) -> list[Any]:
     if calls:
         out.append(
             Text(
-                f"LLM calls: {calls.get('total', 0)} = propose {calls.get('propose', 0)} + merge {calls.get('merge', 0)} + translate "
-                f"{calls.get('translate', 0)} + fix {calls.get('fix', 0)}; reused from the run folder: {calls.get('reused', 0)}. "
-                f"Merge tree: {calls.get('formula', '')}; depth {calls.get('merge_depth', 0)} (expected {calls.get('expected_depth', 0)})."
+                f"LLM calls: {calls.get('total', 0)} = propose {calls.get('propose', 0)} + "
+                f"merge {calls.get('merge', 0)} + translate "
+                f"{calls.get('translate', 0)} + fix {calls.get('fix', 0)}; reused from the run folder: "
+                f"{calls.get('reused', 0)}. "
+                f"Merge tree: {calls.get('formula', '')}; depth {calls.get('merge_depth', 0)} (expected "
+                f"{calls.get('expected_depth', 0)})."
             )
         )
     dropped = [(level, d) for level in report.levels for d in level.dropped]
@@ -221,7 +228,8 @@ def render_report(report: ConsolidationReport) -> list[Any]:
     for fix in report.fix_rounds:
         out.append(
             Text(
-                f"fix round {fix.get('round')}: {fix.get('violations', 0)} violations, {fix.get('applied', 0)} fix edits applied"
+                f"fix round {fix.get('round')}: {fix.get('violations', 0)} violations, {fix.get('applied', 0)} fix "
+                f"edits applied"
             )
         )
     for note in report.layout:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from skillforge.cli.output import console, err_console
+from skillforge.cli.output import out
 from skillforge.cli.params import FileOption, RefArgument, StoreOption
 from skillforge.errors import SkillforgeError
 
@@ -56,24 +56,24 @@ def log(
     # columns no version has a value for (no run ids or costs yet, say) are left out
     columns = [c for c in rows[0] if c in ("version", "date") or any(row[c] for row in rows)]
     widths = {c: max(len(c), *(len(row[c]) for row in rows)) for c in columns}
-    if sum(widths.values()) + 3 * len(columns) > console.width:
+    if sum(widths.values()) + 3 * len(columns) > out.console.width:
         # a narrow terminal: one block per version reads better than a cropped table
-        console.print(f"[bold]{escape(name)}[/] in {escape(str(store))}", highlight=False)
+        out.console.print(f"[bold]{escape(name)}[/] in {escape(str(store))}", highlight=False)
         for row in rows:
             facts = [f"{row[c]} {c}" for c in ("traj.", "lessons") if row[c]] + [
                 row[c] for c in ("model", "cost", "note") if row[c]
             ]
-            console.print(f"[bold]{row['version']}[/]  {row['date']}  {escape(row['run'])}", highlight=False)
-            console.print(f"    {escape(' · '.join(facts))}", highlight=False)
+            out.console.print(f"[bold]{row['version']}[/]  {row['date']}  {escape(row['run'])}", highlight=False)
+            out.console.print(f"    {escape(' · '.join(facts))}", highlight=False)
             if row["inputs"]:
-                console.print(f"    inputs: {escape(row['inputs'])}", highlight=False)
+                out.console.print(f"    inputs: {escape(row['inputs'])}", highlight=False)
         return
     table = Table(title=f"{name} in {store}", box=box.SIMPLE_HEAD)
     for column in columns:
         table.add_column(column, no_wrap=True)
     for row in rows:
         table.add_row(*(escape(row[c]) for c in columns))
-    console.print(table)
+    out.console.print(table)
 
 
 def show(
@@ -98,9 +98,9 @@ def show(
     if raw:
         sys.stdout.write(text)
         return
-    console.print(Rule(escape(f"{name} v{info.version} · {file} · {info.date}")))
+    out.console.print(Rule(escape(f"{name} v{info.version} · {file} · {info.date}")))
     if not file.lower().endswith(".md"):
-        console.print(Syntax(text, Syntax.guess_lexer(file, text), line_numbers=True))
+        out.console.print(Syntax(text, Syntax.guess_lexer(file, text), line_numbers=True))
         return
     body = text
     if file == "SKILL.md":
@@ -113,20 +113,20 @@ def show(
             for key, value in frontmatter.items():
                 shown = ", ".join(f"{k}: {v}" for k, v in value.items()) if isinstance(value, dict) else str(value)
                 table.add_row(f"[bold]{escape(str(key))}[/]", escape(shown))
-            console.print(table)
-            console.print()
+            out.console.print(table)
+            out.console.print()
             body = "\n".join(text.splitlines()[body_start:])
-    console.print(Markdown(body))
+    out.console.print(Markdown(body))
     others = [f for f in skills.files(name, info.version) if f != file]
     if others:
-        console.print(Rule())
-        console.print(escape(f"other files: {', '.join(others)} (show them with --file)"), highlight=False)
+        out.console.print(Rule())
+        out.console.print(escape(f"other files: {', '.join(others)} (show them with --file)"), highlight=False)
 
 
 def diff(
     name: Annotated[str, typer.Argument(help="Skill name.")],
-    old: Annotated[Optional[str], typer.Argument(help="Older version (vN); default: the one before NEW.")] = None,
-    new: Annotated[Optional[str], typer.Argument(help="Newer version (vN); default: the latest.")] = None,
+    old: Annotated[str | None, typer.Argument(help="Older version (vN); default: the one before NEW.")] = None,
+    new: Annotated[str | None, typer.Argument(help="Newer version (vN); default: the latest.")] = None,
     store: StoreOption = Path("skills"),
     stat: Annotated[bool, typer.Option("--stat", help="Only which files changed and by how many lines.")] = False,
 ) -> None:
@@ -140,13 +140,13 @@ def diff(
         name, parse_version(old) if old else None, parse_version(new) if new else None, stat=stat
     )
     if not text.strip():
-        console.print(f"{name}: no changes between v{older.version} and v{newer.version}", highlight=False)
+        out.console.print(f"{name}: no changes between v{older.version} and v{newer.version}", highlight=False)
         return
-    err_console.print(f"[bold]{name}[/] v{older.version} → v{newer.version}", highlight=False)
-    if stat or not console.is_terminal:
+    out.err.print(f"[bold]{name}[/] v{older.version} → v{newer.version}", highlight=False)
+    if stat or not out.console.is_terminal:
         sys.stdout.write(text.rstrip("\n") + "\n")  # piped: the plain patch, unwrapped, usable by `git apply`
     else:
-        console.print(Syntax(text, "diff", theme="ansi_dark", background_color="default", word_wrap=True))
+        out.console.print(Syntax(text, "diff", theme="ansi_dark", background_color="default", word_wrap=True))
 
 
 def rollback(
@@ -160,7 +160,7 @@ def rollback(
 
     number = parse_version(version)
     stored = SkillStore(store).rollback(name, number)
-    console.print(
+    out.console.print(
         f"[bold green]rolled back[/] {name} to v{number}: stored as v{stored.version}; "
         f"every earlier version stays in history (`skillforge diff {name}` shows what changed)",
         highlight=False,
@@ -199,8 +199,10 @@ def blame(
     for line in result.lines:
         citations = "; ".join(f"{c.session_id}: {', '.join(map(str, c.step_ids))}" for c in line.citations)
         table.add_row(str(line.number), escape(line.text), escape(", ".join(line.lesson_ids)), escape(citations))
-    console.print(table)
+    out.console.print(table)
     used = sorted({lesson for line in result.lines for lesson in line.lesson_ids})
     for lesson in used:
-        console.print(escape(f"  {lesson}: {result.titles.get(lesson, '(not in the provenance)')}"), highlight=False)
-    console.print(f"{result.traced} of {len(result.lines)} lines traced to {len(used)} lessons", highlight=False)
+        out.console.print(
+            escape(f"  {lesson}: {result.titles.get(lesson, '(not in the provenance)')}"), highlight=False
+        )
+    out.console.print(f"{result.traced} of {len(result.lines)} lines traced to {len(used)} lessons", highlight=False)

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from skillforge.cli.output import console, print_violations
+from skillforge.cli.output import out, print_violations
 from skillforge.cli.params import StoreOption
 from skillforge.errors import SkillforgeError
 
 
 def validate(
     target: Annotated[
-        Optional[str],
+        str | None,
         typer.Argument(
             help="A skill folder (or its SKILL.md), or the NAME[@vN] of a stored skill (latest version by default)."
         ),
@@ -36,7 +36,7 @@ def validate(
         table = Table("rule", "severity", "what it demands", "source")
         for rule in RULES.values():
             table.add_row(rule.id, rule.severity, rule.summary, rule.source)
-        console.print(table)
+        out.console.print(table)
         return
     if target is None:
         raise SkillforgeError("give a skill folder or a stored skill name (or --rules)")
@@ -51,9 +51,9 @@ def validate(
     if as_json:
         print(json.dumps({**report.to_dict(), "skill_dir": label}, indent=2))
     else:
-        print_violations(report.violations, to=console)
+        print_violations(report.violations, to=out.console)
         summary = f"{len(report.errors)} errors, {len(report.warnings)} warnings"
-        console.print(
+        out.console.print(
             f"[bold green]valid[/] {escape(label)} ({summary})"
             if report.ok
             else f"[bold red]invalid[/] {escape(label)} ({summary})",

@@ -8,8 +8,6 @@ nor loses the untouched files beside the broken one.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import orjson
@@ -19,6 +17,7 @@ from hypothesis import strategies as st
 
 from skillforge.ingest import ingest
 from skillforge.ingest.report import IngestReport
+from tests.cli_runner import run as run_cli
 
 REAL_FILES = {
     "claude-code": "claude-code/spotter/tool_heavy.jsonl",
@@ -80,11 +79,10 @@ def test_a_100_mb_single_line(tmp_path: Path) -> None:
 
 def test_cli_exit_code_is_non_zero_only_when_nothing_was_read(sample_traces: Path, tmp_path: Path) -> None:
     (tmp_path / "broken.jsonl").write_bytes(b'{"type": "user", "sessionId": "s", "uuid": "u", "message": {"con')
-    command = [sys.executable, "-m", "skillforge.cli", "ingest"]
-    nothing = subprocess.run([*command, str(tmp_path)], capture_output=True, text=True, timeout=120)
+    nothing = run_cli("ingest", str(tmp_path), cwd=tmp_path)
     assert nothing.returncode == 1 and "Traceback" not in nothing.stderr
     assert f"{tmp_path / 'broken.jsonl'}:1" in nothing.stderr
-    some = subprocess.run([*command, str(tmp_path), str(sample_traces / "claude-code")], capture_output=True, text=True, timeout=120)
+    some = run_cli("ingest", str(tmp_path), str(sample_traces / "claude-code"), cwd=tmp_path)
     assert some.returncode == 0, some.stderr
     assert "broken.jsonl:1" in some.stderr  # still reported
 
