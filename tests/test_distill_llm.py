@@ -96,8 +96,11 @@ def test_rerun_on_the_same_logs_makes_zero_calls(sample_traces: Path, workdir: P
     state = install(pipeline_responder())
     second = distill(_options(sample_traces), _quiet())
     assert state.calls == []
-    # v2 deepens v1 with the same lessons: all of them weighed already, nothing is proposed again
-    assert second.version is not None and second.version.version == 2 and second.start.mode == "store"
+    # deepening v1 with the same lessons: all of them weighed already, nothing is proposed again,
+    # and a v2 equal to v1 is not stored
+    assert second.version is None and second.start.mode == "store"
+    assert second.not_stored and "nothing new: the skill would equal" in second.not_stored
+    assert second.manifest["status"] == "nothing-new"
     assert second.manifest["usage"]["calls"] == 0 and second.manifest["usage"]["cached"] == SAMPLE_PASSES
     assert second.build.report.calls["total"] == 0 and second.build.report.lessons == 0
     assert [lesson.id for lesson in second.lessons] == [lesson.id for lesson in first.lessons]

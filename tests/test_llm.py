@@ -185,6 +185,7 @@ def test_budget_counts_calls_in_flight() -> None:
     state = install(lambda messages, i: '{"answer": 42}', latency_s=0.05)
     client = _client(model=model, max_tokens=100, concurrency=8)
     client.budget_usd = 3.5 * client.estimate(MESSAGES, SCHEMA).cost_usd
+    client.answered = True  # past the first reply, calls go out in parallel (before it, one at a time)
 
     async def many():
         return await asyncio.gather(*(client.complete_json(MESSAGES, SCHEMA) for _ in range(8)), return_exceptions=True)

@@ -35,7 +35,7 @@ from skillforge.analyze.render_trajectory import LazyBudget, RenderedTrajectory,
 from skillforge.analyze.signals import compute_signals
 from skillforge.lesson import Evidence, Lesson, lesson_id
 from skillforge.llm.client import Completion, LLMClient
-from skillforge.llm.errors import BudgetExceeded, LLMError
+from skillforge.llm.errors import BudgetExceeded, FatalLLMError, LLMError
 from skillforge.llm.tokens import count_tokens, messages_size_bound
 from skillforge.prompts import PromptTemplate, prompt_template
 from skillforge.trajectory import Trajectory
@@ -483,7 +483,7 @@ async def _analyze(
             async with window:
                 try:
                     record = await runner.run(analysis)
-                except BudgetExceeded:
+                except (BudgetExceeded, FatalLLMError):  # the run stops: left for a resumed run
                     report.not_run.append(analysis.pass_id)
                     return None
             run.append_pass(record)
@@ -495,6 +495,9 @@ async def _analyze(
         report.records.extend(finished[p.pass_id] for p in passes if p.pass_id in finished)
         if stage == STAGE_ANALYSE:
             apply_judged_outcomes(trajectories, report.records)
+        if runner.client.fatal is not None:
+            report.stopped = "fatal"
+            break
         if runner.client.budget_stopped:
             report.stopped = "budget"
             break

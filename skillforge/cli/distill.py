@@ -12,6 +12,7 @@ from rich.table import Table
 from skillforge.cli.output import out, print_problems, print_violations
 from skillforge.cli.params import OutcomesOption, StoreOption
 from skillforge.errors import SkillforgeError
+from skillforge.wording import counted
 
 
 def distill(
@@ -79,6 +80,13 @@ def distill(
             min=1,
         ),
     ] = None,
+    allow_empty: Annotated[
+        bool,
+        typer.Option(
+            "--allow-empty",
+            help="Store the version even when it holds nothing new (no item, or the same skill as before).",
+        ),
+    ] = False,
     description: Annotated[
         str, typer.Option("--description", help="Frontmatter description of a new skill (default: derived).")
     ] = "",
@@ -86,6 +94,9 @@ def distill(
     outcomes: OutcomesOption = None,
 ) -> None:
     """Distill the trajectories in LOGS into a new version of a skill."""
+    if not quiet:  # the first line, before anything heavy is imported (litellm takes seconds)
+        what = f"resuming run {resume}" if resume else "reading " + ", ".join(str(path) for path in logs or [])
+        out.err.print(f"skillforge distill: {escape(what)}", highlight=False, soft_wrap=True)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from skillforge.config import resolve_config
@@ -111,6 +122,7 @@ def distill(
         fan_in=fan_in,
         max_fix_rounds=max_fix_rounds,
         min_support=min_support,
+        allow_empty=allow_empty,
     )
     columns = (
         SpinnerColumn(),
@@ -162,7 +174,8 @@ def distill(
         )
     if failed_passes:
         out.err.print(
-            f"[yellow]{len(failed_passes)} analyst passes failed[/]; run the same command again to retry them "
+            f"[yellow]{counted(len(failed_passes), 'analyst pass', 'analyst passes')} failed[/]; "
+            "run the same command again to retry them "
             "(finished passes are answered from the cache)",
             highlight=False,
             soft_wrap=True,
@@ -171,7 +184,7 @@ def distill(
     run_id = result.run.run_id if result.run else ""
     if result.stopped == "budget":
         where = (
-            f"with {len(analysis.get('not_run', []))} analyst passes left"
+            f"with {counted(len(analysis.get('not_run', [])), 'analyst pass', 'analyst passes')} left"
             if result.stopped_stage == "analyse"
             else "during consolidation"
         )
@@ -188,13 +201,17 @@ def distill(
     contradictions = len(build.report.contradictions)
     if contradictions:
         out.err.print(
-            f"[yellow]{contradictions} contradictions[/] between lessons were not settled; see skillforge report "
+            f"[yellow]{counted(contradictions, 'contradiction')}[/] between lessons not settled; see skillforge report "
             f"{run_id}",
             highlight=False,
             soft_wrap=True,
         )
     for item in build.report.apply.get("unmatched", [])[:20]:
         out.err.print(f"[yellow]edit not applied[/] {escape(item.get('reason', ''))}", highlight=False, soft_wrap=True)
+    if result.not_stored:
+        from skillforge.distill.stages import NothingNew
+
+        raise NothingNew(f"{result.not_stored}; run {run_id}")
     if result.version is None:
         print_violations(build.validation.violations)
         raise SkillforgeError(
@@ -204,8 +221,8 @@ def distill(
     start = "a new seed" if result.start is None or result.start.mode == "seed" else result.start.source
     out.console.print(
         f"[bold green]stored[/] {version.name} v{version.version} in {store / version.name} "
-        f"({result.trajectories} trajectories, {len(result.lessons)} lessons, {build.report.apply.get('applied', 0)} "
-        f"edits applied to {start}"
+        f"({counted(result.trajectories, 'trajectory')}, {counted(len(result.lessons), 'lesson')}, "
+        f"{counted(build.report.apply.get('applied', 0), 'edit')} applied to {start}"
         f"{'; ' + usage if usage else ''}; run {run_id})",
         highlight=False,
         soft_wrap=True,
@@ -221,7 +238,7 @@ def _usage_line(manifest: dict) -> str:
 
 def _print_dry_run(plan) -> None:
     title = (
-        f"dry run: {plan.trajectories} trajectories, analyst {plan.analyst}"
+        f"dry run: {counted(plan.trajectories, 'trajectory')}, analyst {plan.analyst}"
         + (f", model {plan.model}" if plan.model else "")
         + f", start: {plan.start}"
     )
@@ -253,6 +270,8 @@ def _print_dry_run(plan) -> None:
     out.console.print(table)
     if plan.hint:
         out.err.print(f"[yellow]note:[/] {escape(plan.hint)}", highlight=False, soft_wrap=True)
+    for warning in plan.warnings:
+        out.err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     if plan.analyst == "llm" and not plan.priced:
         out.err.print(
             f"[yellow]note:[/] litellm's cost map has no price for {plan.model}, so USD is unknown and --budget "

@@ -12,6 +12,7 @@ from rich.table import Table
 from skillforge.cli.output import out, print_problems, shown_path
 from skillforge.cli.params import OutcomesOption
 from skillforge.errors import SkillforgeError
+from skillforge.wording import counted
 
 
 def ingest_logs(
@@ -67,8 +68,9 @@ def ingest_logs(
         totals = result.totals()
         redacted = ", ".join(f"{n} {kind}" for kind, n in result.report.redactions.most_common()) or "none"
         out.console.print(
-            f"{totals['trajectories']} trajectories from {totals['files']} files; secrets redacted: {redacted}"
-            + (f"; {len(result.written)} ATIF files written to {escape(str(to[1]))}" if to else ""),
+            f"{counted(totals['trajectories'], 'trajectory')} from {counted(totals['files'], 'file')}; "
+            f"secrets redacted: {redacted}"
+            + (f"; {counted(len(result.written), 'ATIF file')} written to {escape(str(to[1]))}" if to else ""),
             highlight=False,
         )
     if result.report.trajectories == 0:

@@ -34,7 +34,7 @@ from skillforge.distill.runfolder import RunFolder
 from skillforge.distill.start import StartVersion
 from skillforge.errors import SkillforgeError
 from skillforge.lesson import Lesson
-from skillforge.llm.errors import BudgetExceeded
+from skillforge.llm.errors import BudgetExceeded, FatalLLMError
 from skillforge.merge.consolidate import consolidate, expected_tree
 from skillforge.merge.contradictions import Contradiction, find_contradictions, meeting_level
 from skillforge.merge.offline import group_lessons
@@ -150,7 +150,7 @@ async def build_skill(
         kept, node_inputs = await _consolidate(unique, by_id, start, snapshot, headings, client, options, run, report, needed, bars)
         _contradictions(report, unique, by_id, node_inputs, needed)
         doc, validation = await _apply_and_validate(kept, start, by_id, client, options, run, report, bars)
-    except BudgetExceeded:
+    except (BudgetExceeded, FatalLLMError):
         report.status = "stopped"
         report.save(run)
         raise

@@ -57,6 +57,7 @@ from skillforge.distill.start import (
 )
 from skillforge.ingest.report import IngestReport
 from skillforge.lesson import Lesson
+from skillforge.llm import backends
 from skillforge.llm.tokens import CallEstimate, StageEstimate
 from skillforge.merge.consolidate import expected_tree
 from skillforge.processes import FORKS, usable_cpus, worker_pool
@@ -317,6 +318,7 @@ class DryRun:
             merge, translate, fix; offline: analyse and build, without calls).
         priced: False when the model has no price in litellm's map (USD unknown).
         start: how the skill would start (``seed``, ``store …``, ``folder …``).
+        warnings: one-line notes for the user (a provider key variable that is unset).
     """
 
     analyst: str
@@ -327,6 +329,7 @@ class DryRun:
     priced: bool = True
     ingest_report: IngestReport = field(default_factory=IngestReport)
     start: str = ""
+    warnings: list[str] = field(default_factory=list)
 
 
 def estimate(options: DistillOptions, progress: Progress) -> DryRun:
@@ -406,5 +409,12 @@ def estimate(options: DistillOptions, progress: Progress) -> DryRun:
             run=run,
         )
         dry.priced = has_price(analysis.runner.client.settings.model)
+        settings = analysis.runner.client.settings
+        missing = backends.missing_keys(settings.model, settings.api_base)
+        if missing:
+            dry.warnings.append(
+                f"{' or '.join(missing)} is not set: a real run would stop at its first call; "
+                "set it in the environment (never in a file)"
+            )
         bar.finish()
     return dry

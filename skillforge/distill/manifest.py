@@ -131,6 +131,7 @@ def new_manifest(
             "fan_in": options.fan_in,
             "max_fix_rounds": options.max_fix_rounds,
             "min_support": options.min_support,
+            "allow_empty": options.allow_empty,
         },
         "analyst": analyst,
         "model": model,

@@ -55,6 +55,8 @@ class DistillOptions:
         propose_batch: lessons per proposal call (``--propose-batch``).
         fan_in: patches per merge call (``--fan-in``).
         max_fix_rounds: LLM fix rounds when the skill fails validation (``--max-fix-rounds``).
+        allow_empty: store a version even when it holds nothing new (``--allow-empty``; see
+            :func:`skillforge.distill.stages.nothing_new`).
         min_support: the support (distinct trajectories) an edit needs to stay (``--min-support``);
             None: 2 in runs of 10 trajectories or more, else 1 (:mod:`skillforge.merge.support`).
     """
@@ -74,6 +76,7 @@ class DistillOptions:
     fan_in: int = 5
     max_fix_rounds: int = 3
     min_support: int | None = None
+    allow_empty: bool = False
 
 
 def skill_name_from(path: Path) -> str:
@@ -247,4 +250,5 @@ def resumed_options(options: DistillOptions, manifest: dict[str, Any]) -> Distil
         fan_in=saved.get("fan_in", options.fan_in),
         max_fix_rounds=saved.get("max_fix_rounds", options.max_fix_rounds),
         min_support=saved.get("min_support"),
+        allow_empty=saved.get("allow_empty", False),
     )

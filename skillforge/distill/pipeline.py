@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.progress import Progress
 
@@ -31,6 +31,7 @@ from skillforge.distill.options import (
 from skillforge.distill.progress import StageBars
 from skillforge.distill.runfolder import RunFolder
 from skillforge.distill.stages import (
+    NothingNew,
     analyze_stage,
     build_stage,
     ingest_stage,
@@ -43,9 +44,12 @@ from skillforge.distill.start import (
 from skillforge.errors import SkillforgeError
 from skillforge.ingest.report import IngestReport
 from skillforge.lesson import Lesson
-from skillforge.llm.errors import BudgetExceeded
+from skillforge.llm.errors import BudgetExceeded, FatalLLMError
 from skillforge.skill.validate import ValidationReport
 from skillforge.store.git_store import SkillStore, VersionInfo
+
+if TYPE_CHECKING:
+    from skillforge.llm.client import LLMClient
 
 
 class RunInterrupted(SkillforgeError):
@@ -73,6 +77,7 @@ class DistillResult:
         stopped: ``"budget"`` when the budget stopped the run; stopped_stage: ``analyse`` or ``build``.
         manifest: the final run manifest.
         warnings: one-line notes for the user (e.g. a budget that cannot apply).
+        not_stored: why a valid skill was not stored (:class:`~skillforge.distill.stages.NothingNew`).
     """
 
     ingest_report: IngestReport
@@ -90,6 +95,7 @@ class DistillResult:
     stopped_stage: str | None = None
     manifest: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    not_stored: str | None = None
 
 
 def distill(options: DistillOptions, progress: Progress) -> DistillResult:
@@ -176,6 +182,8 @@ def distill(options: DistillOptions, progress: Progress) -> DistillResult:
             result.stopped_stage = "analyse"
             save("stopped")
             result.manifest = manifest
+            if result.stopped == "fatal":
+                raise _stopped_by(client, run)
             return result
 
         clock = time.monotonic()
@@ -185,6 +193,11 @@ def distill(options: DistillOptions, progress: Progress) -> DistillResult:
         build_options.trajectory_count = len(trajectories)
         try:
             result.build = build_stage(result.lessons, result.start, run, client, build_options, bars)
+        except FatalLLMError:
+            timed("build", clock)
+            manifest["consolidation"] = consolidation_summary(run)
+            save("stopped")
+            raise _stopped_by(client, run) from None
         except BudgetExceeded:
             timed("build", clock)
             result.stopped, result.stopped_stage = "budget", "build"
@@ -215,8 +228,20 @@ def distill(options: DistillOptions, progress: Progress) -> DistillResult:
             "cost_usd": usage.get("cost_usd", 0.0),
             "formats": sorted({t.source.format for t in trajectories}),
         }
-        result.version = store_stage(result.build, options.store_dir, info)
+        try:
+            result.version = store_stage(
+                result.build,
+                options.store_dir,
+                info,
+                start=result.start,
+                analysis=manifest.get("analysis") or {},
+                allow_empty=options.allow_empty,
+            )
+        except NothingNew as nothing:
+            result.not_stored = str(nothing)
         timed("store", clock)
+    except FatalLLMError:
+        raise
     except KeyboardInterrupt:
         save("interrupted")
         raise RunInterrupted(
@@ -232,6 +257,17 @@ def distill(options: DistillOptions, progress: Progress) -> DistillResult:
     }
     if result.version is not None:
         manifest["version"] = {"name": result.version.name, "version": result.version.version}
-    save("done" if result.version is not None else "invalid")
+    save("done" if result.version is not None else "nothing-new" if result.not_stored else "invalid")
     result.manifest = manifest
     return result
+
+
+def _stopped_by(client: LLMClient | None, run: RunFolder) -> FatalLLMError:
+    """The error that stopped the run, saying that its work is kept and how to go on."""
+    fatal = client.fatal if client is not None else None
+    message = str(fatal) if fatal is not None else "a model call failed in a way no retry can fix"
+    return FatalLLMError(
+        f"{message} (nothing was stored; run {run.run_id} keeps what was done: "
+        f"skillforge distill --resume {run.run_id})",
+        fatal.reason if fatal is not None else "credentials",
+    )

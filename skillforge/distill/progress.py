@@ -14,6 +14,11 @@ from dataclasses import dataclass, field
 
 from rich.progress import Progress, TaskID
 
+from skillforge.llm.errors import shorten
+
+LAST_FAILURE_CHARS = 60
+"""How much of the last failure's reason a progress line shows."""
+
 
 @contextmanager
 def display_paused(progress: Progress) -> Iterator[None]:
@@ -62,17 +67,21 @@ class Bar:
         self.bars.progress.update(self.task, total=done, completed=done, stats=self.stats())
 
     def stats(self) -> str:
-        """``calls N · cached N · failed N · T tokens · $X`` for this stage ('' without a client)."""
+        """``calls N · cached N · failed N · T tokens · $X`` for this stage ('' without a client), and
+        ``· last failure: <reason>`` (shortened) once a call of the stage failed."""
         client = self.bars.client
         if client is None:
             return ""
         now = client.totals.to_dict()
         delta = {key: now[key] - self.start.get(key, 0) for key in ("calls", "cached", "failed_calls", "prompt_tokens", "completion_tokens", "cost_usd")}
         tokens = delta["prompt_tokens"] + delta["completion_tokens"]
-        return (
+        line = (
             f"calls {delta['calls']} · cached {delta['cached'] + self.reused} · failed {delta['failed_calls']} · "
             f"{tokens:,} tokens · ${delta['cost_usd']:.4f}"
         )
+        if delta["failed_calls"] and client.last_error:
+            line += f" · last failure: {shorten(client.last_error, LAST_FAILURE_CHARS)}"
+        return line
 
 
 class StageBars:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -45,8 +46,10 @@ from skillforge.ingest.command import nothing_read
 from skillforge.ingest.outcomes import load_labels
 from skillforge.ingest.report import IngestReport
 from skillforge.lesson import Lesson
+from skillforge.store.compare import same_skill
 from skillforge.store.git_store import SkillStore, VersionInfo
 from skillforge.trajectory import Trajectory
+from skillforge.wording import counted
 
 
 def ingest_stage(
@@ -193,8 +196,47 @@ def build_stage(
     return build
 
 
-def store_stage(build: SkillBuild, store_dir: Path, info: dict[str, Any]) -> VersionInfo | None:
-    """Commit the built skill as the next version with its provenance, when it validates.
+class NothingNew(SkillforgeError):
+    """The run would store a version with nothing new in it (the message says why); exit code 3."""
+
+    exit_code = 3
+
+
+def nothing_new(build: SkillBuild, start: StartVersion, store: SkillStore, analysis: dict[str, Any]) -> str | None:
+    """Why the built skill is not worth a version, or None when it is.
+
+    Not worth one: every analyst pass failed; a new skill (from the seed) that received no item; a
+    skill whose files equal the ``--from`` folder it started from, or the store's latest version of
+    the skill (also when another run stored it meanwhile), ``metadata.version`` aside
+    (:func:`skillforge.store.compare.same_skill`).
+    """
+    finished = sum((analysis.get("passes") or {}).values())
+    failed = len(analysis.get("failed_passes") or [])
+    if failed and not finished:
+        return f"every analyst pass failed ({failed} of {failed}), so nothing was learned"
+    if start.mode == "seed" and build.report.apply.get("applied", 0) == 0:
+        return f"no item came out of the {counted(build.report.trajectories, 'trajectory')}"
+    if start.mode == "folder" and same_skill(build.folder, Path(start.source)):
+        return f"nothing new: the skill would equal {start.source}"
+    latest = store.latest_version(start.name)
+    if latest:
+        with tempfile.TemporaryDirectory(prefix="skillforge-latest-") as scratch:
+            if same_skill(build.folder, store.materialize(start.name, latest, Path(scratch) / start.name)):
+                return f"nothing new: the skill would equal {store.root}:{start.name}@v{latest}"
+    return None
+
+
+def store_stage(
+    build: SkillBuild,
+    store_dir: Path,
+    info: dict[str, Any],
+    *,
+    start: StartVersion,
+    analysis: dict[str, Any],
+    allow_empty: bool = False,
+) -> VersionInfo | None:
+    """Commit the built skill as the next version with its provenance, when it validates and has
+    something new (:func:`nothing_new`; ``allow_empty`` stores it anyway).
 
     A run stores one version however often it is resumed: when the store already holds a version
     committed by this run (``info["run"]``; it was killed after the commit), that version is
@@ -202,6 +244,9 @@ def store_stage(build: SkillBuild, store_dir: Path, info: dict[str, Any]) -> Ver
 
     Returns:
         The stored version, or None when the skill fails validation (nothing is stored).
+
+    Raises:
+        NothingNew: the version would hold nothing new (nothing is stored).
     """
     if not build.ok:
         return None
@@ -210,6 +255,9 @@ def store_stage(build: SkillBuild, store_dir: Path, info: dict[str, Any]) -> Ver
     for stored in reversed(store.versions(build.report.skill)):
         if stored.info.get("run") == info["run"]:
             return stored  # a resumed run that had stored its version before it stopped
+    reason = None if allow_empty else nothing_new(build, start, store, analysis)
+    if reason is not None:
+        raise NothingNew(f"nothing stored: {reason} (--allow-empty stores such a version anyway)")
     return store.commit_version(
         build.report.skill, build.provenance.version, build.folder, info, provenance=build.provenance
     )

@@ -31,6 +31,7 @@ the request (:func:`is_rejected_request`) is asked again one step down the ladde
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -240,3 +241,16 @@ def structured_output_format(
         supports_format = False
     backend = choose_backend(model, api_base, supports_schema=supports_schema, supports_response_format=supports_format)
     return response_format_for(backend.mode, schema, name)
+
+
+def missing_keys(model: str, api_base: str | None) -> list[str]:
+    """The environment variables ``model``'s provider needs that are unset (``OPENAI_API_KEY``…),
+    from ``litellm.validate_environment``; empty when none is missing or the call goes to a
+    self-hosted server that gets a placeholder key (:func:`placeholder_api_key`)."""
+    if placeholder_api_key(model, api_base, os.environ):
+        return []
+    try:
+        found = litellm().validate_environment(model=model, api_base=api_base)
+    except Exception:  # a provider litellm cannot check
+        return []
+    return [str(key) for key in found.get("missing_keys") or [] if key not in os.environ]

@@ -40,11 +40,12 @@ from tenacity import AsyncRetrying, retry_if_exception
 
 from skillforge.llm import backends
 from skillforge.llm.cache import ResponseCache
-from skillforge.llm.errors import BudgetExceeded, LLMError
+from skillforge.llm.errors import BudgetExceeded, FatalLLMError, LLMError, shorten
 from skillforge.llm.lib import litellm
 from skillforge.llm.replies import TRUNCATED_ECHO_CHARS, InvalidOutput, parse_json_reply
 from skillforge.llm.retry import (
     DEFAULT_MAX_ATTEMPTS,
+    fatal_reason,
     is_transient,
     stopper,
     waiter,
@@ -59,9 +60,9 @@ from skillforge.llm.tokens import (
 from skillforge.usage import UsageTotals
 
 DEFAULT_TIMEOUT_S = 120.0
-
-
+"""Seconds one API attempt may take (hosted models; a local server gets more: :mod:`.backends`)."""
 DEFAULT_CONCURRENCY = 8
+"""Calls in flight at once."""
 
 
 @dataclass
@@ -143,10 +144,14 @@ class LLMClient:
         self.cache = cache
         self.budget_usd = budget_usd
         self.budget_stopped = False
+        self.fatal: FatalLLMError | None = None
+        self.answered = False
+        self.last_error = ""
         self._reserved_usd = 0.0
         self._fallback_mode: str | None = None  # set when the server refused the table's request
         self.concurrency = max(1, concurrency)
         self._semaphores: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+        self._gates: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
 
     @property
     def _semaphore(self) -> asyncio.Semaphore:
@@ -156,6 +161,15 @@ class LLMClient:
         if loop not in self._semaphores:
             self._semaphores = {loop: asyncio.Semaphore(self.concurrency)}
         return self._semaphores[loop]
+
+    @property
+    def _gate(self) -> asyncio.Lock:
+        """Until a call is answered, calls go one at a time: a missing key or a wrong server then
+        costs one call, not one per slot of the concurrency (per event loop, as the semaphore)."""
+        loop = asyncio.get_running_loop()
+        if loop not in self._gates:
+            self._gates = {loop: asyncio.Lock()}
+        return self._gates[loop]
 
     @property
     def expected_completion_tokens(self) -> int:
@@ -216,6 +230,9 @@ class LLMClient:
             LLMError: retries exhausted on a transient error, a non-retryable API error, or a
                 reply still invalid after one repair round.
             BudgetExceeded: the next API attempt would pass the budget (nothing was sent).
+            FatalLLMError: the provider refused the credentials, the model does not exist or the
+                server cannot be reached (:func:`~skillforge.llm.retry.fatal_reason`); then, or
+                after any earlier such error of this client, nothing is sent.
         """
         validator = Draft202012Validator(schema)
         key = self.cache_key(messages, schema, template_hash) if self.cache is not None else ""
@@ -224,48 +241,70 @@ class LLMClient:
             if record is not None and not any(True for _ in validator.iter_errors(record["data"])):
                 self.totals.cached += 1
                 return Completion(data=record["data"], text=record.get("text", ""), cached=True)
-        result = Completion(data=None, text="")
         async with self._semaphore:
+            if not self.answered:
+                async with self._gate:
+                    if not self.answered:  # the first call, or the next try after a first one failed
+                        completion = await self._complete(messages, schema, schema_name, validator)
+                        return self._store(key, template_hash, messages, completion)
+            completion = await self._complete(messages, schema, schema_name, validator)
+            return self._store(key, template_hash, messages, completion)
+
+    async def _complete(
+        self, messages: list[dict[str, Any]], schema: dict[str, Any], schema_name: str, validator: Draft202012Validator
+    ) -> Completion:
+        """One call (attempts, the repair round), counted in :attr:`totals`; see :meth:`complete_json`."""
+        if self.fatal is not None:
+            raise FatalLLMError(str(self.fatal), self.fatal.reason)
+        result = Completion(data=None, text="")
+        try:
+            text = await self._call(messages, schema, schema_name, result)
             try:
-                text = await self._call(messages, schema, schema_name, result)
+                result.data = parse_json_reply(text, validator)
+            except InvalidOutput as invalid:
+                problem, shown = str(invalid), text
+                if result.finish_reason == "length":  # say why, or a small model repeats the long reply
+                    limit = f" ({self.settings.max_tokens} tokens)" if self.settings.max_tokens else ""
+                    problem = (
+                        f"the reply was cut off at the completion-token limit{limit} before the JSON ended; "
+                        "write a shorter, complete JSON (fewer and shorter items)"
+                    )
+                    # echo only its start: the whole of it would crowd a small context window
+                    shown = text[:TRUNCATED_ECHO_CHARS] + " [… cut off]"
+                repair = [
+                    *messages,
+                    {"role": "assistant", "content": shown},
+                    {
+                        "role": "user",
+                        "content": f"Your reply was not valid: {problem}. Reply again with only the corrected JSON, nothing else.",
+                    },
+                ]
+                text = await self._call(repair, schema, schema_name, result)
                 try:
                     result.data = parse_json_reply(text, validator)
-                except InvalidOutput as invalid:
-                    problem, shown = str(invalid), text
-                    if result.finish_reason == "length":  # say why, or a small model repeats the long reply
-                        limit = f" ({self.settings.max_tokens} tokens)" if self.settings.max_tokens else ""
-                        problem = (
-                            f"the reply was cut off at the completion-token limit{limit} before the JSON ended; "
-                            "write a shorter, complete JSON (fewer and shorter items)"
-                        )
-                        # echo only its start: the whole of it would crowd a small context window
-                        shown = text[:TRUNCATED_ECHO_CHARS] + " [… cut off]"
-                    repair = [
-                        *messages,
-                        {"role": "assistant", "content": shown},
-                        {
-                            "role": "user",
-                            "content": f"Your reply was not valid: {problem}. Reply again with only the corrected JSON, nothing else.",
-                        },
-                    ]
-                    text = await self._call(repair, schema, schema_name, result)
-                    try:
-                        result.data = parse_json_reply(text, validator)
-                    except InvalidOutput as again:
-                        raise LLMError(
-                            f"model output still invalid after a repair round: {again}", result.attempts
-                        ) from again
-                    result.repaired = True
-            except LLMError:
-                self.totals.failed_calls += 1
-                raise
-            except BudgetExceeded:
-                self.totals.refused += 1
-                raise
-            finally:
-                if result.attempts:
-                    self.totals.calls += 1
+                except InvalidOutput as again:
+                    raise LLMError(
+                        f"model output still invalid after a repair round: {again}", result.attempts
+                    ) from again
+                result.repaired = True
+        except LLMError as exc:
+            self.totals.failed_calls += 1
+            self.last_error = shorten(str(exc))
+            raise
+        except BudgetExceeded:
+            self.totals.refused += 1
+            raise
+        except FatalLLMError:
+            self.totals.failed_calls += 1 if result.attempts else 0
+            raise
+        finally:
+            if result.attempts:
+                self.totals.calls += 1
         result.text = text
+        return result
+
+    def _store(self, key: str, template_hash: str, messages: list[dict[str, Any]], result: Completion) -> Completion:
+        """Keep a fresh valid reply in the cache, with the prompt that produced it; return it."""
         if self.cache is not None:
             self.cache.put(
                 key,
@@ -274,7 +313,7 @@ class LLMClient:
                     "template": template_hash,
                     "messages": messages,
                     "data": result.data,
-                    "text": text,
+                    "text": result.text,
                     "prompt_tokens": result.prompt_tokens,
                     "completion_tokens": result.completion_tokens,
                     "cost_usd": result.cost_usd,
@@ -335,7 +374,11 @@ class LLMClient:
             kwargs["response_format"] = response_format
         retrying = AsyncRetrying(
             retry=retry_if_exception(
-                lambda exc: is_transient(exc) and not (response_format and backends.is_rejected_request(exc))
+                lambda exc: (
+                    is_transient(exc)
+                    and not (response_format and backends.is_rejected_request(exc))
+                    and fatal_reason(exc, answered=self.answered) is None
+                )
             ),
             stop=stopper(self.settings.max_attempts),
             wait=waiter(self.settings.backoff_initial_s, self.settings.backoff_max_s),
@@ -357,6 +400,11 @@ class LLMClient:
         except BudgetExceeded:
             raise
         except Exception as exc:  # litellm maps provider errors onto openai exception classes
+            reason = fatal_reason(exc, answered=self.answered)
+            if reason is not None:
+                self.fatal = FatalLLMError(self._fatal_message(reason, exc), reason)
+                self.last_error = shorten(str(self.fatal))
+                raise self.fatal from exc
             if response_format is not None and backends.is_rejected_request(exc):
                 # this server refuses that field: step down the ladder for this and later calls
                 self._fallback_mode = backends.fallback_mode(response_format)
@@ -367,6 +415,7 @@ class LLMClient:
                 f"{self.settings.model}: {kind} after {tries} attempt(s): {type(exc).__name__}: {first_line}",
                 result.attempts,
             ) from exc
+        self.answered = True
         usage = getattr(response, "usage", None)
         prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
         completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
@@ -381,3 +430,19 @@ class LLMClient:
         choice = response.choices[0]
         result.finish_reason = str(getattr(choice, "finish_reason", "") or "")
         return choice.message.content or ""
+
+    def _fatal_message(self, reason: str, exc: BaseException) -> str:
+        """One line: the provider's message and what to set (see :class:`FatalLLMError`)."""
+        model = self.settings.model
+        said = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        if reason == "credentials":
+            keys = backends.missing_keys(model, self.settings.api_base)
+            what = f"set {' or '.join(keys)} in the environment" if keys else "check the provider's API key"
+            return f"{model}: the provider refused the call for its credentials ({said}); {what} and run again"
+        if reason == "model":
+            return (
+                f"{model}: no such model ({said}); give --model a litellm model name "
+                "(https://docs.litellm.ai/docs/providers)"
+            )
+        where = self.settings.api_base or "the provider"
+        return f"{model}: cannot reach {where} ({said}); is the server running? check --api-base"

@@ -6,19 +6,68 @@ not count as attempts (they only pace the caller) up to :data:`RATE_LIMIT_PATIEN
 from __future__ import annotations
 
 import asyncio
+import re
+import socket
 
 from tenacity import RetryCallState, wait_exponential_jitter
 
 from skillforge.llm.lib import litellm
 
 DEFAULT_MAX_ATTEMPTS = 5
-
-
+"""API attempts per call, retries included."""
 MAX_RETRY_AFTER_S = 120.0
-
-
+"""The longest ``Retry-After`` honoured (seconds)."""
 RATE_LIMIT_PATIENCE_S = 600.0
 """How long one call keeps retrying rate limits (429), in seconds; they do not count as attempts."""
+
+
+_CREDENTIALS = re.compile(
+    r"missing credentials|api[_ ]?key\b[^.]*\b(?:must be set|is required|not (?:set|provided|found)|invalid|incorrect)"
+    r"|(?:invalid|incorrect|no) api[_ ]?key|unauthori[sz]ed|authentication|permission denied|forbidden",
+    re.IGNORECASE,
+)
+"""Provider messages that mean the credentials are missing or refused. litellm reports a key the
+OpenAI SDK found missing as a 500 (``InternalServerError: … Missing credentials``), so the message
+is read as well as the class and status."""
+_UNROUTABLE = re.compile(
+    r"LLM Provider NOT provided|model[^.]*(?:does not exist|not found)|unknown model", re.IGNORECASE
+)
+"""litellm's and providers' messages for a model name that cannot be called."""
+_UNREACHABLE = re.compile(
+    r"connection error|connection refused|failed to establish|name or service not known|nodename nor servname"
+    r"|no route to host|cannot connect",
+    re.IGNORECASE,
+)
+"""Messages of a server that cannot be reached at all (not a timeout)."""
+
+
+def fatal_reason(exc: BaseException, *, answered: bool) -> str | None:
+    """Why no retry can fix ``exc``, or None when one might.
+
+    ``credentials`` (HTTP 401/403, or a provider saying the key is missing or wrong), ``model`` (HTTP
+    404, or a model litellm cannot route), ``unreachable`` (a refused or unresolvable connection,
+    only while no call of the run has been ``answered``: later, the same error is a passing fault).
+    The exception and its causes (``__cause__``/``__context__``) are all looked at.
+    """
+    lib = litellm()
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(chain) < 6:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    statuses = {getattr(e, "status_code", None) for e in chain}
+    text = " ".join(str(e) for e in chain)
+    if any(isinstance(e, (lib.AuthenticationError, lib.PermissionDeniedError)) for e in chain) or statuses & {401, 403}:
+        return "credentials"
+    if _CREDENTIALS.search(text):
+        return "credentials"
+    if any(isinstance(e, lib.NotFoundError) for e in chain) or 404 in statuses or _UNROUTABLE.search(text):
+        return "model"
+    timed_out = any(isinstance(e, (lib.Timeout, asyncio.TimeoutError, TimeoutError)) for e in chain)
+    refused = any(isinstance(e, (ConnectionError, socket.gaierror)) for e in chain)
+    if not answered and not timed_out and (refused or _UNREACHABLE.search(text)):
+        return "unreachable"
+    return None
 
 
 def is_transient(exc: BaseException) -> bool:

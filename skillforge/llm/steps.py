@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import orjson
 
-from skillforge.llm.errors import BudgetExceeded
+from skillforge.llm.errors import BudgetExceeded, FatalLLMError
 from skillforge.usage import Usage
 
 if TYPE_CHECKING:
@@ -104,6 +104,7 @@ async def cached_step(
 
     Raises:
         BudgetExceeded: the call would pass the budget (nothing was sent, nothing saved).
+        FatalLLMError: no retry can fix the call (credentials, model, server); nothing saved.
     """
     saved = journal.load_step(relative, key)
     if saved is not None:
@@ -111,7 +112,7 @@ async def cached_step(
     prompt = messages() if callable(messages) else messages
     try:
         completion = await client.complete_json(prompt, schema, schema_name=schema_name, template_hash=template_hash)
-    except BudgetExceeded:
+    except (BudgetExceeded, FatalLLMError):
         raise
     except Exception as exc:  # LLMError, or a bug in a provider: the caller falls back
         error = f"{type(exc).__name__}: {exc}"

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from skillforge.lesson import Lesson
-from skillforge.llm.errors import BudgetExceeded
+from skillforge.llm.errors import BudgetExceeded, FatalLLMError
 from skillforge.llm.steps import StepJournal, cached_step, digest
 from skillforge.merge.offline import LessonGroup, group_lessons
 from skillforge.patch import Edit, Patch, patch_schema
@@ -177,7 +177,7 @@ async def gather_all(calls) -> list:
     results = await asyncio.gather(*calls, return_exceptions=True)
     errors = [r for r in results if isinstance(r, BaseException)]
     if errors:
-        raise next((e for e in errors if isinstance(e, BudgetExceeded)), errors[0])
+        raise next((e for e in errors if isinstance(e, (BudgetExceeded, FatalLLMError))), errors[0])
     return list(results)
 
 
