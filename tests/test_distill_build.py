@@ -298,7 +298,7 @@ def test_a_skill_that_stays_invalid_is_not_stored(workdir: Path) -> None:
     assert result.exit_code == 1
     assert "references/missing.md" in result.output and "links.resolve" in result.output and "was not stored" in result.output
     assert log.count("fix") == 2 and not (workdir / "skills").exists()
-    run = RunFolder.open(workdir / ".skillforge", "latest")
+    run = RunFolder.find(workdir / ".skillforge" / "runs", "latest")
     assert run.read_manifest()["status"] == "invalid"
     assert orjson.loads((run.root / "validation.json").read_bytes())["ok"] is False
 
