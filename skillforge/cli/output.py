@@ -5,6 +5,7 @@ progress (stderr), and the shared ways of listing problems and violations (after
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +105,7 @@ def shorten_left(text: str, width: int) -> str:
 
 def print_rows(
     headers: list[str],
-    rows: list[list[str]],
+    rows: Sequence[Sequence[object]],
     *,
     title: str | None = None,
     right: tuple[int, ...] = (),

@@ -6,7 +6,7 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -196,7 +196,7 @@ def list_skills(
     from skillforge.store.git_store import SkillStore
 
     skills = SkillStore(store)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in skills.skill_names():
         latest = skills.version(name)
         items = count_items(skills.read_file(name, latest.version))
