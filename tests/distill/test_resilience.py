@@ -12,7 +12,7 @@
   run's, and asks the model no prompt again except the one in flight when the process died.
 
 Covered elsewhere, not repeated here: two concurrent distills into one store
-(tests/test_cli_store.py::test_two_distill_runs_at_once_each_store_a_version: both versions, ``git
+(tests/cli/test_cli_store.py::test_two_distill_runs_at_once_each_store_a_version: both versions, ``git
 fsck --strict``) and fuzzed logs of every format (tests/ingest/test_bad_input.py::
 test_fuzzed_real_files_never_raise).
 """
