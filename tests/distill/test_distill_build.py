@@ -35,9 +35,9 @@ from skillforge.skill.document import SkillDoc
 from skillforge.skill.validate import validate_skill
 from skillforge.store.git_store import SkillStore
 from tests.conftest import REPO, SAMPLE_TRACES, require_shared_traces
+from tests.distill.test_build import HUMAN_GUIDE, HUMAN_SKILL, write_human_skill
 from tests.merge.skill_model import block_after, propose_with_broken_link, responder, useless_fix
 from tests.scripted_llm import install, is_analyst_prompt, pipeline_responder, register_price
-from tests.distill.test_build import HUMAN_GUIDE, HUMAN_SKILL, write_human_skill
 
 
 def _quiet() -> Progress:
