@@ -23,11 +23,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from skillforge.analyze.signals import (
+    LABEL_ARGUMENTS,
     CallRecord,
     Signals,
     ToolFailure,
     call_records,
-    LABEL_ARGUMENTS,
     canonical_arguments,
     error_pattern,
     error_summary,

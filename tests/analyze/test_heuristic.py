@@ -8,7 +8,7 @@ from skillforge.analyze import heuristic
 from skillforge.analyze.grounding import grounding_problems
 from skillforge.analyze.signals import compute_signals, error_pattern, error_summary
 from skillforge.ingest import ingest
-from skillforge.ingest.base import IngestReport
+from skillforge.ingest.report import IngestReport
 from skillforge.lesson import Evidence, Lesson
 from skillforge.resources import schema_validator
 
