@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -122,7 +123,7 @@ class AbResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Spec, per-arm figures, each later arm against the one before it, and every trial record."""
-        pairs = [self.compare(a, b).to_dict() for a, b in zip(self.arms, self.arms[1:])]
+        pairs = [self.compare(a, b).to_dict() for a, b in pairwise(self.arms)]
         return {
             "skill": self.skill,
             "arms": self.summaries(),

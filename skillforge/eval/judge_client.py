@@ -1,24 +1,21 @@
 """The eval package's one seam to the LLM module: every name it uses from it is imported here.
 
-(``skillforge/llm.py`` and ``backends.py`` are becoming the package ``skillforge/llm/``; when they
-move, the two import lines below are the only ones to change.)
+(The LLM module is the package ``skillforge/llm/``; if its modules move again, the imports below are
+the only ones to change.)
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from skillforge import backends
 from skillforge.config import ModelConfig
 from skillforge.errors import SkillforgeError
-from skillforge.llm import (
+from skillforge.llm import backends
+from skillforge.llm.cache import ResponseCache
+from skillforge.llm.client import Completion, LLMClient, LLMSettings
+from skillforge.llm.errors import BudgetExceeded, LLMError
+from skillforge.llm.tokens import (
     DEFAULT_EXPECTED_COMPLETION_TOKENS,
-    BudgetExceeded,
-    Completion,
-    LLMClient,
-    LLMError,
-    LLMSettings,
-    ResponseCache,
     StageEstimate,
     context_window,
     count_tokens,
@@ -54,16 +51,16 @@ def judge_client(model: ModelConfig, workspace: Path, budget_usd: float | None =
     Raises:
         SkillforgeError: no model configured (the retrospective judge needs one).
     """
-    require_model(model)
-    local = backends.local_settings(model.model, model.api_base, DEFAULT_EXPECTED_COMPLETION_TOKENS)
-    settings = LLMSettings(model=model.model, api_base=model.api_base, **local)
+    name = require_model(model)
+    local = backends.local_settings(name, model.api_base, DEFAULT_EXPECTED_COMPLETION_TOKENS)
+    settings = LLMSettings(model=name, api_base=model.api_base, **local)
     return LLMClient(
         settings, model.concurrency, cache=ResponseCache(Path(workspace) / CACHE_DIR), budget_usd=budget_usd
     )
 
 
-def require_model(model: ModelConfig) -> None:
-    """Check that a model is configured, before anything is read or run.
+def require_model(model: ModelConfig) -> str:
+    """Check that a model is configured, before anything is read or run; return its name.
 
     Raises:
         SkillforgeError: no model (the retrospective judge needs one).
@@ -73,6 +70,7 @@ def require_model(model: ModelConfig) -> None:
             "the retrospective judge needs a model: pass --model <litellm model name>, or set SKILLFORGE_MODEL, "
             "or model under [llm] in skillforge.toml"
         )
+    return model.model
 
 
 def judge_context_tokens(model: ModelConfig) -> int:

@@ -20,7 +20,7 @@ An evaluation of one kind replaces the earlier one of that kind; the others are 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,7 @@ def save_eval(
     record[kind] = result
     if gate is not None:
         record.setdefault("gate", {})[kind] = gate
-    record["updated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    record["updated"] = datetime.now(UTC).isoformat(timespec="seconds")
     data = orjson.dumps(record, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
     store.commit_record(
         eval_record_path(name, version), data, f"eval {name} v{version}: {kind}\n\n{summary_line(record)}\n"

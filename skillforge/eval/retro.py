@@ -369,10 +369,12 @@ def judge_versions(
 
     async def main() -> list[list[Judgement]]:
         return list(
-            await asyncio.gather(*(asyncio.gather(*(one(s, r, t) for t in judged)) for s, r in zip(skills, results)))
+            await asyncio.gather(
+                *(asyncio.gather(*(one(s, r, t) for t in judged)) for s, r in zip(skills, results, strict=True))
+            )
         )
 
-    for result, judgements in zip(results, asyncio.run(main())):
+    for result, judgements in zip(results, asyncio.run(main()), strict=True):
         result.judgements = list(judgements)
     return results
 

@@ -114,7 +114,7 @@ def split_holdout(trajectories: Iterable[Trajectory], fraction: float, salt: str
     with_task = sum(1 for k in keys if k.startswith("task:"))
     by: SplitBy = "none" if not keys else "task" if with_task == len(keys) else "session" if with_task == 0 else "mixed"
     split = HoldoutSplit(fraction, salt, by, sorted(chosen))
-    for trajectory, key in zip(trajectories, keys):
+    for trajectory, key in zip(trajectories, keys, strict=True):
         (split.held_out if key in chosen else split.kept).append(trajectory)
     return split
 

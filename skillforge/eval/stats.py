@@ -132,7 +132,7 @@ def compare_arms(records: list[dict[str, Any]], baseline: str, candidate: str) -
     differences = [cand[t] - base[t] for t in tasks]
     comparison.delta = sum(differences) / len(differences)
     comparison.ci_low, comparison.ci_high = _paired_interval([base[t] for t in tasks], [cand[t] for t in tasks])
-    for task, difference in zip(tasks, differences):
+    for task, difference in zip(tasks, differences, strict=True):
         if difference > 0:
             comparison.up += 1
         elif difference < 0:
@@ -150,7 +150,7 @@ def _paired_interval(base: list[float], cand: list[float]) -> tuple[float | None
     """95 % paired-bootstrap interval of mean(cand - base); a point when every difference is equal."""
     if len(base) < 2:
         return None, None
-    differences = {c - b for b, c in zip(base, cand)}
+    differences = {c - b for b, c in zip(base, cand, strict=True)}
     if len(differences) == 1:
         value = differences.pop()
         return value, value

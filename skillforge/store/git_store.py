@@ -427,7 +427,7 @@ class SkillStore:
             raise SkillforgeError(f"{relative!r}: a store record lives under a folder starting with '.'")
         with self._write_lock():
             command = self._git()
-            _write_atomic(self.location.root / relative, data)
+            write_atomic(self.location.root / relative, data, fsync=True)
             command.add("--", relative)
             if not command.diff("--cached", "--name-only", "--", relative).strip():
                 return None
