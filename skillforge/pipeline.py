@@ -687,7 +687,11 @@ def _heuristic_analysis(trajectories: list[Trajectory], bars: StageBars) -> Anal
             dropped.append((lesson.title, problems))
         else:
             kept.append(lesson)
-    summary = {"passes": {"heuristic": len(trajectories)}, "lessons": {"kept": len(kept), "repaired": 0, "dropped": len(dropped)}}
+    summary = {
+        "passes": {"heuristic": len(trajectories)},
+        "lessons": {"kept": len(kept), "repaired": 0, "dropped": len(dropped)},
+        "dropped_lessons": [{"title": title, "problems": problems} for title, problems in dropped],  # shown by the HTML report
+    }
     return Analysis(kept, dropped, None, summary)
 
 
