@@ -8,4 +8,4 @@ validation, eval results when present). :mod:`.data` builds the page model, :mod
 
 from skillforge.report.html import REPORT_FILE, REPORTS_DIR, render_html, write_run_report, write_version_report
 
-__all__ = ["REPORT_FILE", "REPORTS_DIR", "render_html", "write_run_report", "write_version_report"]
+__all__ = ["REPORTS_DIR", "REPORT_FILE", "render_html", "write_run_report", "write_version_report"]

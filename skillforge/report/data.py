@@ -16,14 +16,13 @@ cannot be read is named (file and line) in ``notes`` and skipped.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from skillforge import __version__
-from skillforge.errors import SkillforgeError
 from skillforge.report.evidence import cited_sessions, compact_trajectory, lesson_entries, share_texts
 from skillforge.report.run import run_model
 from skillforge.report.skill import skill_model
@@ -44,8 +43,15 @@ def run_report_model(run_dir: Path) -> dict[str, Any]:
 
     Returns:
         ``{"kind": "run", "title", "generated", "skillforge", "skill", "lessons", "trajectories",
-        "run", "version", "eval", "notes"}`` (see :func:`_page`); ``skill`` is None when the run
-        stopped before the skill was built.
+        "texts", "run", "version", "eval", "notes"}``: ``skill`` is
+        :func:`skillforge.report.skill.skill_model`'s dict plus ``name``, ``version``, ``start``
+        (``{"mode", "label"}``) and ``behind`` (``{"lessons", "trajectories"}`` behind its items),
+        or None when the run stopped before the skill was built; ``lessons`` is
+        :func:`~skillforge.report.evidence.lesson_entries`' dict; ``trajectories`` the cited ones,
+        compact (:func:`~skillforge.report.evidence.compact_trajectory`), their repeated long texts
+        in ``texts`` (:func:`~skillforge.report.evidence.share_texts`); ``run`` is
+        :func:`skillforge.report.run.run_model`'s dict; ``eval`` ``{"path", "data"}`` or None;
+        ``notes`` what could not be read, by file and line.
 
     Raises:
         SkillforgeError: the folder is not a run folder (no manifest, no consolidation report).
@@ -76,7 +82,9 @@ def run_report_model(run_dir: Path) -> dict[str, Any]:
     return _page("run", title, skill, lessons, trajectories, run_part, None, evaluation, notes, base=_started_in(run))
 
 
-def version_report_model(store_dir: Path, name: str, version: int | None = None, workspace: Path | None = None) -> dict[str, Any]:
+def version_report_model(
+    store_dir: Path, name: str, version: int | None = None, workspace: Path | None = None
+) -> dict[str, Any]:
     """The page model of one stored version.
 
     Args:
@@ -107,44 +115,92 @@ def version_report_model(store_dir: Path, name: str, version: int | None = None,
     provenance = store.provenance(name, info.version)
     if provenance is None:
         notes.append(f"{name} v{info.version} has no provenance recorded: its lines cannot be traced to lessons")
-    run_id = str(info.info.get("run") or "")
-    run = None
-    if run_id and workspace is not None and (Path(workspace) / "runs" / run_id).is_dir():
-        run = RunFolder(Path(workspace) / "runs" / run_id)
-    elif run_id:
-        where = f"not in {workspace}" if workspace is not None else "not looked for (no workspace given)"
-        notes.append(f"the run {run_id} that made this version is {where}: citations are shown without their trajectory steps")
+    runs = _version_runs(store, name, info.version, workspace, notes)
+    run = runs.get(str(info.info.get("run") or ""))
     start_files, start_label = (None, {"mode": "none", "label": "nothing (every line counts as added)"})
     if run is not None and (run.root / "start" / name).is_dir():
         start_files, start_label = _run_start(run, name)
     elif info.version > 1 and any(v.version < info.version for v in store.versions(name)):
         previous = [v for v in store.versions(name) if v.version < info.version][-1]
-        start_files = {path: store.read_file(name, previous.version, path) for path in store.files(name, previous.version)}
+        start_files = {
+            path: store.read_file(name, previous.version, path) for path in store.files(name, previous.version)
+        }
         start_label = {"mode": "store", "label": f"the stored {name} v{previous.version}"}
     skill = skill_model(files, start_files, provenance.spans if provenance else [])
     skill.update(name=name, version=info.version, start=start_label)
     lessons: dict[str, dict[str, Any]] = dict(provenance.lessons) if provenance else {}
     trajectories: dict[str, Trajectory] = {}
+    for folder in runs.values():  # oldest first: a later run's copy of a trajectory wins
+        trajectories.update(_read_trajectories(folder.root / TRAJECTORIES, notes))
+        recorded = _read_lessons(folder.root / LESSONS, notes)
+        lessons.update({key: value for key, value in recorded.items() if key in lessons or folder is run})
     run_part = None
     if run is not None:
         run_part = run_model(run)
         notes += run_part["notes"]
-        trajectories = _read_trajectories(run.root / TRAJECTORIES, notes)
-        lessons.update(_read_lessons(run.root / LESSONS, notes))
-    version_part = {"name": info.name, "version": info.version, "tag": info.tag, "commit": info.commit, "date": info.date, "info": info.info}
+    version_part = {
+        "name": info.name,
+        "version": info.version,
+        "tag": info.tag,
+        "commit": info.commit,
+        "date": info.date,
+        "info": info.info,
+    }
     evaluation = _eval(Path(store_dir), name, info.version, notes)
     base = Path(workspace).resolve().parent if workspace is not None else None
-    return _page("version", f"{name} v{info.version}", skill, lessons, trajectories, run_part, version_part, evaluation, notes, base=base)
+    return _page(
+        "version",
+        f"{name} v{info.version}",
+        skill,
+        lessons,
+        trajectories,
+        run_part,
+        version_part,
+        evaluation,
+        notes,
+        base=base,
+    )
 
 
-def _page(kind, title, skill, lessons, trajectories, run_part, version_part, evaluation, notes, *, base: Path | None) -> dict[str, Any]:
+def _version_runs(
+    store: SkillStore, name: str, version: int, workspace: Path | None, notes: list[str]
+) -> dict[str, RunFolder]:
+    """The run folders of the versions up to ``version`` (oldest first) still in ``workspace``: a
+    deepened version keeps items whose lessons cite the trajectories of earlier runs."""
+    found: dict[str, RunFolder] = {}
+    for stored in store.versions(name):
+        run_id = str(stored.info.get("run") or "")
+        if stored.version > version or not run_id or run_id in found:
+            continue
+        folder = Path(workspace) / "runs" / run_id if workspace is not None else None
+        if folder is not None and folder.is_dir():
+            found[run_id] = RunFolder(folder)
+        else:
+            where = f"not in {workspace}" if workspace is not None else "not looked for (no workspace given)"
+            notes.append(
+                f"the run {run_id} that made v{stored.version} is {where}: its citations are shown without their trajectory steps"
+            )
+    return found
+
+
+def _page(
+    kind, title, skill, lessons, trajectories, run_part, version_part, evaluation, notes, *, base: Path | None
+) -> dict[str, Any]:
     entries = lesson_entries(lessons, trajectories)
-    embedded = {session: compact_trajectory(trajectories[session], base) for session in sorted(cited_sessions(entries)) if session in trajectories}
+    embedded = {
+        session: compact_trajectory(trajectories[session], base)
+        for session in sorted(cited_sessions(entries))
+        if session in trajectories
+    }
     texts = share_texts(embedded)  # long texts repeated across trajectories, stored once
+    if skill is not None:
+        behind = {lesson for item in skill["items"] for lesson in item["lessons"] if lesson in entries}
+        sessions = {e["session"] for lesson in behind for e in entries[lesson]["evidence"]}
+        skill["behind"] = {"lessons": len(behind), "trajectories": len(sessions)}
     return {
         "kind": kind,
         "title": title,
-        "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "skillforge": __version__,
         "skill": skill,
         "lessons": entries,
@@ -171,7 +227,10 @@ def _run_start(run: RunFolder, name: str) -> tuple[dict[str, str] | None, dict[s
 def _folder_files(folder: Path, notes: list[str]) -> dict[str, str]:
     """Text files of a skill folder by relative path, ``SKILL.md`` first."""
     files = {}
-    for path in sorted((p for p in folder.rglob("*") if p.is_file()), key=lambda p: (p.relative_to(folder).as_posix() != "SKILL.md", p.relative_to(folder).as_posix())):
+    for path in sorted(
+        (p for p in folder.rglob("*") if p.is_file()),
+        key=lambda p: (p.relative_to(folder).as_posix() != "SKILL.md", p.relative_to(folder).as_posix()),
+    ):
         relative = path.relative_to(folder).as_posix()
         try:
             files[relative] = path.read_text(encoding="utf-8")
@@ -195,7 +254,11 @@ def _read_trajectories(path: Path, notes: list[str]) -> dict[str, Trajectory]:
 def _read_lessons(path: Path, notes: list[str]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for number, record in _jsonl(path, notes):
-        if not isinstance(record, dict) or not isinstance(record.get("id"), str) or not isinstance(record.get("evidence"), list):
+        if (
+            not isinstance(record, dict)
+            or not isinstance(record.get("id"), str)
+            or not isinstance(record.get("evidence"), list)
+        ):
             notes.append(f"{path}:{number}: not a lesson; skipped")
             continue
         out[record["id"]] = record
@@ -244,7 +307,9 @@ def _eval(store_dir: Path, name: str, version: int, notes: list[str]) -> dict[st
 def _store_dir(run: RunFolder, store_dir: str) -> Path | None:
     """The store a run wrote to: its ``store_dir`` option, absolute or relative to the folder the
     run was started in (the workspace's parent; else the current folder)."""
-    candidates = [Path(store_dir)] if Path(store_dir).is_absolute() else [_started_in(run) / store_dir, Path.cwd() / store_dir]
+    candidates = (
+        [Path(store_dir)] if Path(store_dir).is_absolute() else [_started_in(run) / store_dir, Path.cwd() / store_dir]
+    )
     return next((c for c in candidates if c.is_dir()), None)
 
 
@@ -264,4 +329,3 @@ def _json(path: Path) -> Any:
         return orjson.loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError):
         return None
-

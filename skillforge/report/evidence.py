@@ -62,9 +62,13 @@ def compact_trajectory(trajectory: Trajectory, base: Path | None = None) -> dict
         if step.reasoning_content:
             entry["r"] = step.reasoning_content
         if step.tool_calls:
-            entry["c"] = [[call.function_name, _arguments_text(call.arguments), call.tool_call_id] for call in step.tool_calls]
+            entry["c"] = [
+                [call.function_name, _arguments_text(call.arguments), call.tool_call_id] for call in step.tool_calls
+            ]
         if step.observation and step.observation.results:
-            entry["o"] = [[result.content, bool(result.is_error), result.source_call_id] for result in step.observation.results]
+            entry["o"] = [
+                [result.content, bool(result.is_error), result.source_call_id] for result in step.observation.results
+            ]
         steps.append(entry)
     agent = " ".join(part for part in (trajectory.agent.name, trajectory.agent.model_name) if part)
     outcome = trajectory.outcome
@@ -78,7 +82,12 @@ def compact_trajectory(trajectory: Trajectory, base: Path | None = None) -> dict
             "line": trajectory.source.line,
             "href": source_href(trajectory.source.path, base),
         },
-        "outcome": {"status": outcome.status, "reward": outcome.reward, "origin": outcome.origin, "detail": outcome.detail},
+        "outcome": {
+            "status": outcome.status,
+            "reward": outcome.reward,
+            "origin": outcome.origin,
+            "detail": outcome.detail,
+        },
         "steps": steps,
     }
 
@@ -162,13 +171,22 @@ def locate_quote(quote: str, steps: Iterable[Step]) -> list[dict[str, Any]]:
         for step in steps:
             for name, text in step_fields(step).items():
                 for match in regex.finditer(text):
-                    marks.append({"step": step.step_id, "field": name, "start": _utf16(text, match.start()), "end": _utf16(text, match.end())})
+                    marks.append(
+                        {
+                            "step": step.step_id,
+                            "field": name,
+                            "start": _utf16(text, match.start()),
+                            "end": _utf16(text, match.end()),
+                        }
+                    )
         if marks:
             return marks
     return []
 
 
-def lesson_entries(lessons: Mapping[str, Mapping[str, Any]], trajectories: Mapping[str, Trajectory]) -> dict[str, dict[str, Any]]:
+def lesson_entries(
+    lessons: Mapping[str, Mapping[str, Any]], trajectories: Mapping[str, Trajectory]
+) -> dict[str, dict[str, Any]]:
     """Lessons as the viewer reads them, each citation located in its trajectory.
 
     Args:
@@ -194,7 +212,9 @@ def lesson_entries(lessons: Mapping[str, Mapping[str, Any]], trajectories: Mappi
             if trajectory is not None:
                 cited = [step for step in (trajectory.step(step_id) for step_id in step_ids) if step is not None]
                 marks = locate_quote(quote, cited)
-            evidence.append({"session": session, "steps": step_ids, "quote": quote, "marks": marks, "found": trajectory is not None})
+            evidence.append(
+                {"session": session, "steps": step_ids, "quote": quote, "marks": marks, "found": trajectory is not None}
+            )
         out[lesson_id] = {
             "id": lesson_id,
             "title": str(lesson.get("title", "")),

@@ -58,7 +58,14 @@ def write_run_report(run_dir: Path, out: Path | None = None) -> Path:
     return _write(target, render_html(model))
 
 
-def write_version_report(store_dir: Path, name: str, version: int | None, out: Path | None = None, *, workspace: Path | None = Path(".skillforge")) -> Path:
+def write_version_report(
+    store_dir: Path,
+    name: str,
+    version: int | None,
+    out: Path | None = None,
+    *,
+    workspace: Path | None = Path(".skillforge"),
+) -> Path:
     """Write the HTML report of one stored version.
 
     Args:
@@ -99,7 +106,9 @@ def render_html(model: dict[str, Any]) -> str:
         script=Markup(script),
         style=Markup(style),
         script_hash=f"sha256-{digest}",
-        data_json=Markup(embed_json({key: model[key] for key in ("lessons", "trajectories", "texts")} | {"items": items})),
+        data_json=Markup(
+            embed_json({key: model[key] for key in ("lessons", "trajectories", "texts")} | {"items": items})
+        ),
         render_file=lambda file: render_file(file, items, files),
         render_frontmatter=render_frontmatter,
     )
@@ -133,7 +142,9 @@ def _write(path: Path, text: str) -> Path:
     """Write ``text`` to ``path`` atomically (a temporary file, then a rename)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False) as handle:
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False
+        ) as handle:
             handle.write(text)
         os.replace(handle.name, path)
     except OSError as exc:

@@ -96,9 +96,12 @@ def _rewrite_links(inline: Token, path: str, skill_files: Sequence[str]) -> None
         if child.type != "link_open":
             continue
         href = str(child.attrGet("href") or "")
-        target = posixpath.normpath(posixpath.join(posixpath.dirname(path), href.split("#", 1)[0])) if href and "://" not in href and not href.startswith(("#", "mailto:")) else ""
+        target = (
+            posixpath.normpath(posixpath.join(posixpath.dirname(path), href.split("#", 1)[0]))
+            if href and "://" not in href and not href.startswith(("#", "mailto:"))
+            else ""
+        )
         if target in skill_files:
             child.attrSet("href", "#" + anchor(target))
         else:
             child.attrSet("rel", "noopener noreferrer")
-

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from jsonschema import ValidationError
 
 from skillforge.errors import SkillforgeError
 from skillforge.patch import Edit, Patch
@@ -52,9 +53,13 @@ def run_model(run: RunFolder) -> dict[str, Any]:
         "model": model,
         "attempts": manifest.get("attempts", 1),
         "trajectories": (manifest.get("counts") or {}).get("trajectories"),
-        "inputs": [{"path": i.get("path"), "format": i.get("format"), "trajectories": i.get("trajectories")} for i in manifest.get("inputs") or []],
+        "inputs": [
+            {"path": i.get("path"), "format": i.get("format"), "trajectories": i.get("trajectories")}
+            for i in manifest.get("inputs") or []
+        ],
         "stages": _stages(manifest),
-        "total": _usage(manifest.get("usage") or {}) | {"seconds": round(sum((manifest.get("timings_s") or {}).values()), 3)},
+        "total": _usage(manifest.get("usage") or {})
+        | {"seconds": round(sum((manifest.get("timings_s") or {}).values()), 3)},
         "analysis": {"passes": analysis.get("passes") or {}, "lessons": analysis.get("lessons") or {}},
         "consolidation": None,
         "dropped": {
@@ -67,7 +72,9 @@ def run_model(run: RunFolder) -> dict[str, Any]:
             "unapplied": [],
         },
         "contradictions": [],
-        "validation": _read_json(run.root / "validation.json", notes) if (run.root / "validation.json").is_file() else None,
+        "validation": _read_json(run.root / "validation.json", notes)
+        if (run.root / "validation.json").is_file()
+        else None,
         "fix_rounds": [],
         "layout": [],
         "notes": notes,
@@ -75,11 +82,18 @@ def run_model(run: RunFolder) -> dict[str, Any]:
     if consolidation is not None:
         out["consolidation"] = _consolidation(run, consolidation, notes)
         out["dropped"]["support"] = [
-            {"level": level.get("level"), "stage": level.get("stage"), **item} for level in consolidation.get("levels") or [] for item in level.get("dropped") or []
+            {"level": level.get("level"), "stage": level.get("stage"), **item}
+            for level in consolidation.get("levels") or []
+            for item in level.get("dropped") or []
         ]
         apply = consolidation.get("apply") or {}
         out["dropped"]["unapplied"] = [
-            {"status": item.get("status", ""), "reason": item.get("reason", ""), "edit": _edit_summary(item.get("edit") or {}), "lessons": list((item.get("edit") or {}).get("lesson_ids") or [])}
+            {
+                "status": item.get("status", ""),
+                "reason": item.get("reason", ""),
+                "edit": _edit_summary(item.get("edit") or {}),
+                "lessons": list((item.get("edit") or {}).get("lesson_ids") or []),
+            }
             for item in [*(apply.get("unmatched") or []), *(apply.get("rejected") or [])]
         ]
         out["contradictions"] = list(consolidation.get("contradictions") or [])
@@ -129,16 +143,21 @@ def _consolidation(run: RunFolder, data: dict[str, Any], notes: list[str]) -> di
         patch = _patch(saved.get("patch"), path, notes)
         if patch is not None:
             names[patch.digest()] = label
-        proposals.append({
-            "label": label,
-            "status": saved.get("status", "?"),
-            "lessons": list(saved.get("lesson_ids") or []),
-            "edits": len(patch.edits) if patch is not None else 0,
-            "usage": saved.get("usage") or {},
-            "error": saved.get("error"),
-        })
+        proposals.append(
+            {
+                "label": label,
+                "status": saved.get("status", "?"),
+                "lessons": list(saved.get("lesson_ids") or []),
+                "edits": len(patch.edits) if patch is not None else 0,
+                "usage": saved.get("usage") or {},
+                "error": saved.get("error"),
+            }
+        )
     merges: list[dict[str, Any]] = []
-    for folder in sorted(run.root.glob("merge_level_*"), key=lambda p: int(p.name.rsplit("_", 1)[1]) if p.name.rsplit("_", 1)[1].isdigit() else 0):
+    for folder in sorted(
+        run.root.glob("merge_level_*"),
+        key=lambda p: int(p.name.rsplit("_", 1)[1]) if p.name.rsplit("_", 1)[1].isdigit() else 0,
+    ):
         level = int(folder.name.rsplit("_", 1)[1]) if folder.name.rsplit("_", 1)[1].isdigit() else 0
         for path in sorted(folder.glob("node_*.json")):
             saved = _read_json(path, notes)
@@ -150,17 +169,19 @@ def _consolidation(run: RunFolder, data: dict[str, Any], notes: list[str]) -> di
             patch = _patch(reply.get("patch"), path, notes) if reply else None
             if patch is not None:
                 names[patch.digest()] = label
-            merges.append({
-                "level": level,
-                "label": label,
-                "status": saved.get("status", "?"),
-                "inputs": list(saved.get("inputs") or []),
-                "edits": len(patch.edits) if patch is not None else 0,
-                "lessons": len(patch.lesson_ids) if patch is not None else 0,
-                "dropped": len(reply.get("dropped") or []),
-                "usage": saved.get("usage") or {},
-                "error": saved.get("error"),
-            })
+            merges.append(
+                {
+                    "level": level,
+                    "label": label,
+                    "status": saved.get("status", "?"),
+                    "inputs": list(saved.get("inputs") or []),
+                    "edits": len(patch.edits) if patch is not None else 0,
+                    "lessons": len(patch.lesson_ids) if patch is not None else 0,
+                    "dropped": len(reply.get("dropped") or []),
+                    "usage": saved.get("usage") or {},
+                    "error": saved.get("error"),
+                }
+            )
     for merge in merges:
         merge["inputs"] = [names.get(digest, digest[:10]) for digest in merge["inputs"]]
     return {
@@ -181,7 +202,7 @@ def _patch(data: Any, path: Path, notes: list[str]) -> Patch | None:
         return None
     try:
         return Patch.from_dict(data)
-    except Exception as exc:  # jsonschema.ValidationError or a malformed field: named, left out
+    except (ValidationError, KeyError, TypeError, ValueError) as exc:  # named, left out
         notes.append(f"{path}: not a readable patch ({type(exc).__name__}); left out of the merge tree")
         return None
 

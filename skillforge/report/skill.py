@@ -23,7 +23,9 @@ DIFF_CONTEXT = 3
 _FRONTMATTER = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?---[ \t]*(\r?\n|\Z)", re.DOTALL)
 
 
-def skill_model(files: Mapping[str, str], start_files: Mapping[str, str] | None, spans: Iterable[Span]) -> dict[str, Any]:
+def skill_model(
+    files: Mapping[str, str], start_files: Mapping[str, str] | None, spans: Iterable[Span]
+) -> dict[str, Any]:
     """Files, items and diffs of one skill version.
 
     Args:
@@ -55,16 +57,18 @@ def skill_model(files: Mapping[str, str], start_files: Mapping[str, str] | None,
     items = []
     for index, span in enumerate(sorted(spans, key=lambda s: (_file_order(files, s.file), s.start, s.end))):
         lines = files.get(span.file, "").splitlines()[span.start - 1 : span.end]
-        items.append({
-            "id": index,
-            "file": span.file,
-            "start": span.start,
-            "end": span.end,
-            "section": span.section,
-            "support": span.support,
-            "lessons": list(span.lesson_ids),
-            "text": "\n".join(lines),
-        })
+        items.append(
+            {
+                "id": index,
+                "file": span.file,
+                "start": span.start,
+                "end": span.end,
+                "section": span.section,
+                "support": span.support,
+                "lessons": list(span.lesson_ids),
+                "text": "\n".join(lines),
+            }
+        )
     return {"files": models, "removed_files": removed_files, "items": items, "changes": totals}
 
 

@@ -4,6 +4,7 @@ the scripted model), and a log with HTML/JS payloads planted in its text."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from rich.progress import Progress
@@ -11,7 +12,7 @@ from rich.progress import Progress
 from skillforge.config import ModelConfig
 from skillforge.pipeline import DistillOptions, DistillResult, distill
 from tests.conftest import SAMPLE_TRACES
-from tests.scripted_llm import install, pipeline_responder
+from tests.scripted_llm import Fault, install, pipeline_responder
 
 PAYLOAD = (
     '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
@@ -24,18 +25,26 @@ PLANTED_ERROR = "HAT030 not available"
 so that the offline analyst's failure lessons quote it and the skill's items carry it."""
 
 
+def _distill(options: DistillOptions) -> DistillResult:
+    """``distill`` in a thread of its own: Playwright's sync API keeps an event loop running in the
+    test's thread, where ``asyncio.run`` (the build stage) may not start another."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(distill, options, Progress(disable=True)).result()
+
+
 def distill_offline(logs: Path, name: str, store: Path = Path("skills")) -> DistillResult:
     """An offline (heuristic analyst) distill of ``logs`` into the skill ``name``, run in the current folder."""
-    result = distill(DistillOptions(paths=[logs], skill_name=name, store_dir=store), Progress(disable=True))
+    result = _distill(DistillOptions(paths=[logs], skill_name=name, store_dir=store))
     assert result.version is not None, "the distilled skill did not validate"
     return result
 
 
-def distill_scripted(logs: Path, name: str) -> DistillResult:
-    """A distill of ``logs`` with the LLM analysts and build, answered by the scripted model."""
-    install(pipeline_responder())
+def distill_scripted(logs: Path, name: str, fault: Fault | None = None) -> DistillResult:
+    """A distill of ``logs`` with the LLM analysts and build, answered by the scripted model
+    (``fault``: see :func:`tests.scripted_llm.lesson_responder`)."""
+    install(pipeline_responder(fault))
     options = DistillOptions(paths=[logs], skill_name=name, model=ModelConfig(model="scripted/build", concurrency=8))
-    result = distill(options, Progress(disable=True))
+    result = _distill(options)
     assert result.version is not None and result.analyst == "llm"
     return result
 

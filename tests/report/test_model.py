@@ -18,6 +18,7 @@ from skillforge.store.git_store import SkillStore
 from skillforge.trajectory import Trajectory
 from tests.conftest import SAMPLE_TRACES
 from tests.report.runs import PAYLOAD, distill_offline, distill_scripted, payload_logs
+from tests.scripted_llm import PromptView, analyst_reply
 
 
 def _utf16_slice(text: str, start: int, end: int) -> str:
@@ -36,7 +37,9 @@ def _assert_evidence_located(model: dict, run_root: Path) -> int:
             for mark in evidence["marks"]:
                 assert mark["step"] in evidence["steps"]
                 text = step_fields(trajectory.step(mark["step"]))[mark["field"]]
-                assert " ".join(_utf16_slice(text, mark["start"], mark["end"]).split()) == " ".join(evidence["quote"].split())
+                assert " ".join(_utf16_slice(text, mark["start"], mark["end"]).split()) == " ".join(
+                    evidence["quote"].split()
+                )
                 checked += 1
     return checked
 
@@ -59,7 +62,9 @@ def test_offline_run_model_links_every_item_to_located_evidence(workdir: Path) -
     assert [row["stage"] for row in run["stages"]] == ["ingest", "analyse", "build", "store"]
     assert run["consolidation"]["mode"] == "offline" and run["validation"]["ok"]
     dropped = run["dropped"]["support"]
-    assert dropped and all(d["reason"].startswith("one-off") and set(d["lesson_ids"]) <= set(model["lessons"]) for d in dropped)
+    assert dropped and all(
+        d["reason"].startswith("one-off") and set(d["lesson_ids"]) <= set(model["lessons"]) for d in dropped
+    )
     assert model["eval"] is None and model["notes"] == []
 
 
@@ -74,6 +79,27 @@ def test_scripted_run_model_names_every_patch_of_the_merge_tree(workdir: Path) -
     assert model["run"]["stages"][1]["stage"] == "analyse" and model["run"]["stages"][1]["calls"] > 0
     assert model["run"]["total"]["calls"] == result.manifest["usage"]["calls"]
     _assert_evidence_located(model, result.run.root)
+
+
+def test_lessons_the_grounding_check_dropped_are_listed_with_why(workdir: Path, tmp_path: Path) -> None:
+    target: list[str] = []
+
+    def misquote(view: PromptView, index: int) -> str | None:
+        """Every analyst pass over the first trajectory seen quotes words its steps never say."""
+        session = next(iter(view.sessions))
+        if view.analyst == "comparative" or (target and session != target[0]):
+            return None
+        target[:1] = [session]
+        reply = analyst_reply(view, shared_title=True, quote="words that no step of this run ever says")
+        return json.dumps({"lessons": reply["lessons"]} if view.repair == "grounding" else reply)
+
+    result = distill_scripted(SAMPLE_TRACES, "report-grounding", fault=misquote)
+    model = run_report_model(result.run.root)
+    dropped = model["run"]["dropped"]["grounding"]
+    assert dropped and model["run"]["dropped"]["grounding_count"] == len(dropped)
+    assert all("quote not found" in " ".join(d["problems"]) and target[0] in " ".join(d["problems"]) for d in dropped)
+    html = write_run_report(result.run.root, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert 'id="dropped-grounding"' in html and "words that no step of this run ever says" in html
 
 
 def test_version_report_diffs_against_the_version_it_deepened(workdir: Path, tmp_path: Path) -> None:
@@ -113,7 +139,9 @@ def test_a_broken_line_of_the_run_folder_is_named_and_skipped(workdir: Path, tmp
     path.write_bytes(b"\n".join([lines[0], b"{not json", *lines[1:]]) + b"\n")
     model = run_report_model(result.run.root)
     assert f"{path}:2: not JSON" in model["notes"][0]
-    assert len(model["trajectories"]) == len({e["session"] for lesson in model["lessons"].values() for e in lesson["evidence"]})
+    assert len(model["trajectories"]) == len(
+        {e["session"] for lesson in model["lessons"].values() for e in lesson["evidence"]}
+    )
     assert write_run_report(result.run.root, tmp_path / "r.html").is_file()
 
 
@@ -140,7 +168,10 @@ def test_page_is_self_contained_and_payloads_stay_text(workdir: Path, tmp_path: 
     parser.feed(html)
     tags = parser.tags
     # nothing outside the file is referenced, and the payload made no live markup
-    assert [tag for tag, _ in tags if tag in ("script", "img", "link", "iframe", "object", "embed", "base")] == ["script", "script"]
+    assert [tag for tag, _ in tags if tag in ("script", "img", "link", "iframe", "object", "embed", "base")] == [
+        "script",
+        "script",
+    ]
     assert all(not name.startswith("on") for _, attrs in tags for name in attrs)
     hrefs = [attrs["href"] or "" for tag, attrs in tags if "href" in attrs]
     assert all(href.startswith(("#", "file:")) for href in hrefs), hrefs
@@ -170,11 +201,23 @@ def test_embedded_json_cannot_end_its_script_block() -> None:
 
 
 def test_quotes_are_located_in_utf16_units_across_whitespace() -> None:
-    trajectory = Trajectory.from_dict({
-        "session_id": "s", "agent": {"name": "a"}, "source": {"format": "x", "path": "p"},
-        "steps": [{"step_id": 1, "source": "agent", "message": "😀 ok then:\n  Error:   disk   full",
-                   "tool_calls": [{"tool_call_id": "c", "function_name": "df", "arguments": {"path": "/", "human": True}}]}],
-    })
+    trajectory = Trajectory.from_dict(
+        {
+            "session_id": "s",
+            "agent": {"name": "a"},
+            "source": {"format": "x", "path": "p"},
+            "steps": [
+                {
+                    "step_id": 1,
+                    "source": "agent",
+                    "message": "😀 ok then:\n  Error:   disk   full",
+                    "tool_calls": [
+                        {"tool_call_id": "c", "function_name": "df", "arguments": {"path": "/", "human": True}}
+                    ],
+                }
+            ],
+        }
+    )
     step = trajectory.steps[0]
     [mark] = locate_quote("Error: disk full", [step])
     assert mark["field"] == "m" and _utf16_slice(step.message, mark["start"], mark["end"]) == "Error:   disk   full"
