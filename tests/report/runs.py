@@ -20,6 +20,9 @@ PAYLOAD = (
 )
 """Markup and script planted in trajectory text: it must show as text and never run."""
 
+SECRET = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"
+"""A GitHub token planted beside the payload: ingest redacts it, and the page must never show it."""
+
 PLANTED_ERROR = "HAT030 not available"
 """Text of the error observations (in sample_traces' tau-bench file) the payload is planted into,
 so that the offline analyst's failure lessons quote it and the skill's items carry it."""
@@ -52,7 +55,8 @@ def distill_scripted(logs: Path, name: str, fault: Fault | None = None) -> Disti
 def payload_logs(folder: Path) -> Path:
     """A copy of ``sample_traces/tau-bench/gpt-4o-airline-sample.json`` (tau-bench's own
     historical trajectories) with :data:`PAYLOAD` planted in every error observation that says
-    :data:`PLANTED_ERROR` and in the first user message of every trajectory. Returns the folder."""
+    :data:`PLANTED_ERROR` and in the first user message of every trajectory (with :data:`SECRET`).
+    Returns the folder."""
     records = json.loads((SAMPLE_TRACES / "tau-bench" / "gpt-4o-airline-sample.json").read_text(encoding="utf-8"))
     planted = 0
     for record in records:
@@ -62,7 +66,7 @@ def payload_logs(folder: Path) -> Path:
                 message["content"] = content.replace("HAT030", "HAT030 " + PAYLOAD)
                 planted += 1
         first_user = next(m for m in record["traj"] if m["role"] == "user")
-        first_user["content"] += " " + PAYLOAD
+        first_user["content"] += f" {PAYLOAD} token: {SECRET}"
     assert planted >= 2, "the sample no longer has the error the payload is planted into"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "payload-airline.json").write_text(json.dumps(records), encoding="utf-8")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from skillforge.run import RunFolder
 from skillforge.store.git_store import SkillStore
 from skillforge.trajectory import Trajectory
 from tests.conftest import SAMPLE_TRACES
-from tests.report.runs import PAYLOAD, distill_offline, distill_scripted, payload_logs
+from tests.report.runs import PAYLOAD, SECRET, distill_offline, distill_scripted, payload_logs
 from tests.scripted_llm import PromptView, analyst_reply
 
 
@@ -145,6 +146,18 @@ def test_a_broken_line_of_the_run_folder_is_named_and_skipped(workdir: Path, tmp
     assert write_run_report(result.run.root, tmp_path / "r.html").is_file()
 
 
+def test_a_run_stopped_before_the_build_still_gets_a_page(workdir: Path, tmp_path: Path) -> None:
+    result = distill_offline(SAMPLE_TRACES, "stopped")
+    for name in ("consolidation.json", "provenance.json", "validation.json", "final_patch.json"):
+        (result.run.root / name).unlink()
+    shutil.rmtree(result.run.root / "skill")  # what a run stopped in the analysis leaves
+    model = run_report_model(result.run.root)
+    assert model["skill"] is None and model["run"]["consolidation"] is None and model["lessons"]
+    assert "the run stopped before the skill was built" in model["notes"][0]
+    html = write_run_report(result.run.root, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "No skill was built in this run yet." in html and 'id="stages"' in html
+
+
 def test_not_a_run_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(SkillforgeError, match="neither a run manifest nor a consolidation report"):
         run_report_model(tmp_path)
@@ -180,6 +193,8 @@ def test_page_is_self_contained_and_payloads_stay_text(workdir: Path, tmp_path: 
     assert "&lt;script&gt;window.__pwned=" in html  # the skill quotes the error with its ids normalised
     data = html.split('<script type="application/json" id="report-data">', 1)[1].split("</script>", 1)[0]
     assert "<" not in data and any(PAYLOAD in text for text in _strings(json.loads(data)))
+    # redacted by ingest, and still redacted in the page
+    assert SECRET not in html and any("[REDACTED:" in text and PAYLOAD in text for text in _strings(json.loads(data)))
 
 
 def _strings(value):
