@@ -27,17 +27,17 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
+from rich.console import Console  # noqa: E402
+from rich.progress import Progress  # noqa: E402
+from rich.table import Table  # noqa: E402
 
-from skillforge.config import ModelConfig
-from skillforge.distill.options import DistillOptions
-from skillforge.distill.pipeline import distill
-from skillforge.report import write_run_report
-from skillforge.report.data import run_report_model
-from tests.report.browser import CHROMIUM, CHROMIUM_ARGS, missing_browser, open_report
-from tests.scripted_llm import install, pipeline_responder
+from skillforge.config import ModelConfig  # noqa: E402
+from skillforge.distill.options import DistillOptions  # noqa: E402
+from skillforge.distill.pipeline import distill  # noqa: E402
+from skillforge.report import write_run_report  # noqa: E402
+from skillforge.report.data import run_report_model  # noqa: E402
+from tests.report.browser import CHROMIUM, CHROMIUM_ARGS, missing_browser, open_report  # noqa: E402
+from tests.scripted_llm import install, pipeline_responder  # noqa: E402
 
 SHARED = Path(os.environ.get("SKILLFORGE_SHARED_TRACES", REPO.parent / "shared" / "traces"))
 

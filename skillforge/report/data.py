@@ -178,7 +178,8 @@ def _version_runs(
         else:
             where = f"not in {runs}" if runs is not None else "not looked for (no folder of runs given)"
             notes.append(
-                f"the run {run_id} that made v{stored.version} is {where}: its citations are shown without their trajectory steps"
+                f"the run {run_id} that made v{stored.version} is {where}: "
+                "its citations are shown without their trajectory steps"
             )
     return found
 

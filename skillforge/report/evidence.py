@@ -49,7 +49,8 @@ def compact_trajectory(trajectory: Trajectory, base: Path | None = None) -> dict
 
     Returns:
         ``{"id", "agent", "task", "source": {"format", "path", "line", "href"}, "outcome": {...},
-        "steps": [{"n", "src", "t", "m", "r", "c": [[name, arguments, call_id]], "o": [[content, is_error, call_id]]}]}``;
+        "steps": [{"n", "src", "t", "m", "r", "c": [[name, arguments, call_id]],
+        "o": [[content, is_error, call_id]]}]}``;
         ``href`` is a ``file://`` URL of the log when the file exists, else None.
     """
     steps = []
@@ -139,7 +140,8 @@ def _texts(trajectories: Mapping[str, dict[str, Any]]) -> Iterable[str]:
 
 
 def source_href(path: str, base: Path | None = None) -> str | None:
-    """A ``file://`` URL of the log ``path`` (relative paths resolved against ``base``), or None when it is not a file."""
+    """A ``file://`` URL of the log ``path`` (relative paths resolved against ``base``), or None when it is
+    not a file."""
     candidate = Path(path)
     if not candidate.is_absolute() and base is not None:
         candidate = base / candidate

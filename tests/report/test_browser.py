@@ -167,7 +167,8 @@ def test_planted_html_and_js_payloads_show_as_text_and_never_run(browser, workdi
             pwned: window.__pwned === undefined ? null : window.__pwned,
             scripts: document.querySelectorAll('script').length,
             live: document.querySelectorAll('img, iframe, object, embed, a[href^="javascript:"]').length,
-            handlers: [...document.querySelectorAll('*')].filter(n => [...n.attributes].some(a => a.name.startsWith('on'))).length,
+            handlers: [...document.querySelectorAll('*')]
+                .filter(n => [...n.attributes].some(a => a.name.startsWith('on'))).length,
             skill: document.getElementById('panel-skill').textContent,
         })"""
     )
