@@ -44,6 +44,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from math import log2
+from typing import Any, cast
 
 MIN_SECRET_CHARS = 8
 """Texts shorter than this are not scanned (no detector matches fewer characters)."""
@@ -569,11 +570,15 @@ def _rules_and_gates() -> tuple[tuple[_Detector | str, str], ...]:
     from detect_secrets.plugins.base import RegexBasedDetector
 
     pairs: list[tuple[_Detector | str, str]] = []
-    for secret_type, plugin_class in sorted(get_mapping_from_secret_type_to_class().items()):
+    # detect-secrets is untyped; Any keeps mypy's inference the same across its versions.
+    plugins: dict[str, Any] = dict(get_mapping_from_secret_type_to_class())
+    for secret_type in sorted(plugins):
+        plugin_class: Any = plugins[secret_type]
         if secret_type in _EXCLUDED_TYPES or not issubclass(plugin_class, RegexBasedDetector):
             continue
         kind = _slug(secret_type)
-        for regex in plugin_class().denylist:
+        plugin: Any = cast(Any, plugin_class)()
+        for regex in plugin.denylist:
             pairs.append((_Detector(kind, (_fast_regex(regex),)), _PLUGIN_GATES.get(kind) or _gate_source(regex)))
     for kind, source, gate in _EXTRA_PATTERNS:
         pairs.append((_Detector(kind, (_fast_regex(re.compile(source)),)), gate))

@@ -155,3 +155,13 @@ def print_rows(
     for row in rows:
         facts = [f"{header} {cell}" for header, cell in zip(headers, row, strict=True) if str(cell) != ""]
         console.print(" · ".join(facts), highlight=False, soft_wrap=True, markup=False)
+
+
+def announce_report(path: Path, open_page: bool) -> None:
+    """Say where an HTML report was written; with ``open_page``, open it in the web browser
+    (:mod:`webbrowser`: the user's default browser, nothing fetched)."""
+    out.console.print(f"wrote {path}", highlight=False, markup=False)
+    if open_page:
+        import webbrowser
+
+        webbrowser.open(path.resolve().as_uri())

@@ -283,5 +283,6 @@ def heuristic_analysis(trajectories: list[Trajectory], bars: StageBars) -> Analy
     summary = {
         "passes": {"heuristic": len(trajectories)},
         "lessons": {"kept": len(kept), "repaired": 0, "dropped": len(dropped)},
+        "dropped_lessons": [{"title": title, "problems": problems} for title, problems in dropped],  # HTML report
     }
     return Analysis(kept, dropped, None, summary)
