@@ -14,6 +14,7 @@ The gate's thresholds come from ``[eval]`` in ``skillforge.toml`` (:func:`skillf
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,11 +23,12 @@ from skillforge.distill.options import DistillOptions
 from skillforge.distill.runfolder import RunFolder
 from skillforge.errors import SkillforgeError
 from skillforge.eval.command import EvalOptions, EvalReport, gate_candidate, record_gate
-from skillforge.eval.split import load_split, save_split, split_holdout
+from skillforge.eval.split import HoldoutSplit, load_split, save_split, split_holdout
 from skillforge.trajectory import Trajectory
 
 if TYPE_CHECKING:
     from skillforge.llm.client import LLMClient
+    from skillforge.llm.tokens import StageEstimate
 
 GATES = ("retro", "ab")
 """The ``--gate`` choices."""
@@ -118,6 +120,66 @@ def gate_stage(
     )
     mode = "retro" if options.gate == "retro" else "ab"
     return gate_candidate(build.folder, name, mode, evaluation, held_out, client=client)
+
+
+def planned_split(options: DistillOptions, run: RunFolder | None, trajectories: list[Trajectory]) -> HoldoutSplit:
+    """The dry run's split: the resumed run's recorded one (its trajectories are the kept ones), else
+    the split :func:`hold_out` would make (nothing written)."""
+    if run is not None:
+        if options.holdout <= 0.0:
+            return HoldoutSplit(0.0, kept=trajectories)
+        _, held_out = load_split(run.root)
+        return HoldoutSplit(options.holdout, held_out=held_out, kept=trajectories)
+    return split_holdout(trajectories, options.holdout)
+
+
+def estimate_gate(
+    options: DistillOptions, held_out: list[Trajectory], start_folder: Path, name: str, workspace: Path
+) -> StageEstimate:
+    """The dry run's ``gate`` row: the judge's calls, tokens and USD (``retro``: one call per held-out
+    trajectory of known outcome and version judged, counted locally; the candidate is counted at the
+    size of the start version, which it grows from), or the agent runs (``ab``, in the note).
+    """
+    from skillforge.eval.citations import SkillUnderTest
+    from skillforge.eval.judge_client import StageEstimate, judge_client, judge_context_tokens
+    from skillforge.eval.retro import RetroJudge, estimate_versions
+    from skillforge.store.git_store import SkillStore
+
+    store = SkillStore(options.store_dir)
+    current = store.latest_version(name)
+    if options.gate == "ab":
+        from skillforge.eval.ab import load_tasks
+
+        assert options.gate_tasks is not None
+        arms = 3 if current else 2
+        runs = len(load_tasks(options.gate_tasks)) * arms * options.gate_trials
+        return StageEstimate("gate", note=f"ab: {runs} agent runs ({arms} arms), no model calls")
+    context = judge_context_tokens(options.model)
+    candidate = SkillUnderTest.from_folder(start_folder, "candidate", name)
+    # the candidate's prompts are new: counted without the cache
+    stage = estimate_versions(
+        [candidate], held_out, RetroJudge(judge_client(options.model, workspace, cached=False), context)
+    )
+    versions = 1
+    if current:
+        with tempfile.TemporaryDirectory(prefix="skillforge-gate-") as scratch:
+            folder = store.materialize(name, current, Path(scratch) / name)
+            old = estimate_versions(
+                [SkillUnderTest.from_folder(folder, f"v{current}", name)],
+                held_out,
+                RetroJudge(judge_client(options.model, workspace), context),
+            )
+        versions = 2
+        stage.calls, stage.cached = stage.calls + old.calls, stage.cached + old.cached
+        stage.prompt_tokens, stage.completion_tokens = (
+            stage.prompt_tokens + old.prompt_tokens,
+            stage.completion_tokens + old.completion_tokens,
+        )
+        stage.cost_usd = None if stage.cost_usd is None or old.cost_usd is None else stage.cost_usd + old.cost_usd
+    stage.stage = "gate"
+    known = sum(1 for t in held_out if t.outcome.status in ("success", "failure"))
+    stage.note = f"retro: {known} held-out trajectories × {versions} versions; candidate at the start's size"
+    return stage
 
 
 def gate_record(report: EvalReport) -> dict[str, Any]:

@@ -43,10 +43,13 @@ DEFAULT_CONTEXT_TOKENS = 8192
 """Context assumed for a model litellm's model map does not know (tokens), as ``distill`` does."""
 
 
-def judge_client(model: ModelConfig, workspace: Path, budget_usd: float | None = None) -> LLMClient:
+def judge_client(
+    model: ModelConfig, workspace: Path, budget_usd: float | None = None, *, cached: bool = True
+) -> LLMClient:
     """An :class:`LLMClient` for the judge, configured as ``distill`` configures its analysts: the
-    response cache in ``<workspace>/cache`` (a rerun of the same evaluation costs nothing), the
-    settings a self-hosted server needs, and the budget (USD).
+    response cache in ``<workspace>/cache`` (a rerun of the same evaluation costs nothing; ``cached``
+    False: no cache, for estimating prompts that cannot have been answered yet), the settings a
+    self-hosted server needs, and the budget (USD).
 
     Raises:
         SkillforgeError: no model configured (the retrospective judge needs one).
@@ -54,9 +57,8 @@ def judge_client(model: ModelConfig, workspace: Path, budget_usd: float | None =
     name = require_model(model)
     local = backends.local_settings(name, model.api_base, DEFAULT_EXPECTED_COMPLETION_TOKENS)
     settings = LLMSettings(model=name, api_base=model.api_base, **local)
-    return LLMClient(
-        settings, model.concurrency, cache=ResponseCache(Path(workspace) / CACHE_DIR), budget_usd=budget_usd
-    )
+    cache = ResponseCache(Path(workspace) / CACHE_DIR) if cached else None
+    return LLMClient(settings, model.concurrency, cache=cache, budget_usd=budget_usd)
 
 
 def require_model(model: ModelConfig) -> str:
