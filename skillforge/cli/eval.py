@@ -157,7 +157,7 @@ def _run_with_progress(ref: str, retro: bool, ab: bool, options, quiet: bool) ->
     from skillforge.eval.command import run_eval
 
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    with Progress(*columns, console=out.err, disable=quiet, transient=True) as progress:
+    with Progress(*columns, console=out.err, disable=quiet or not out.err.is_terminal, transient=True) as progress:
         judged = progress.add_task("judging: 0 judgements", visible=retro)
         trials = progress.add_task("A/B: 0 trials", visible=ab)
         counts = {"judged": 0, "trials": 0}

@@ -5,8 +5,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import orjson
 import pytest
 
+from skillforge.eval.split import save_split, split_holdout
+from skillforge.ingest import ingest
+from skillforge.ingest.report import IngestReport
 from skillforge.store.git_store import SkillStore
 
 FAKE_AGENT = Path(__file__).with_name("fake_agent.py")
@@ -49,3 +53,25 @@ def tasks_file(tmp_path: Path) -> Path:
         "# the fake agent's tasks\nchange-flight\ncancel-flight\n\nbaggage\nbook-flight\n", encoding="utf-8"
     )
     return path
+
+
+RUN_ID = "20250101-000000-abcdef"
+
+
+@pytest.fixture
+def distilled(shared_traces, workdir: Path):
+    """What ``distill --holdout 0.2`` on tau-bench leaves: a run folder whose trajectories.jsonl holds
+    the kept runs and whose split is recorded, and two stored versions made by that run (v2 adds
+    two rules on tools of the held-out failures: :data:`tests.eval.test_retro.FLIGHTS`, ``TRANSFER``)."""
+    from tests.eval.test_retro import FLIGHTS, TRANSFER
+
+    trajectories = list(ingest([shared_traces / "tau-bench"], IngestReport()))
+    split = split_holdout(trajectories, 0.2)
+    run = workdir / ".skillforge" / "runs" / RUN_ID  # the run folder's layout (DESIGN §4)
+    run.mkdir(parents=True)
+    (run / "trajectories.jsonl").write_bytes(b"".join(orjson.dumps(t.to_dict()) + b"\n" for t in split.kept))
+    save_split(run, split)
+    store = store_versions(
+        workdir / "skills", workdir / "stage", (BASE,), (BASE, FLIGHTS, TRANSFER), info={"run": RUN_ID}
+    )
+    return store, split, trajectories

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import orjson
 import pytest
 
 from skillforge.config import ModelConfig
@@ -13,31 +12,10 @@ from skillforge.errors import SkillforgeError
 from skillforge.eval.command import EvalOptions, dry_run, gate_candidate, record_gate, run_eval
 from skillforge.eval.judge_client import judge_client
 from skillforge.eval.results import load_eval, summary_line
-from skillforge.eval.split import save_split, split_holdout
-from skillforge.ingest import ingest
-from skillforge.ingest.base import IngestReport
 from tests import scripted_llm
-from tests.eval.conftest import BASE, store_versions, write_skill
+from tests.eval.conftest import BASE, RUN_ID, store_versions, write_skill
 from tests.eval.judge_model import judge_responder
 from tests.eval.test_retro import FLIGHTS, NEVER, TRANSFER
-
-RUN_ID = "20250101-000000-abcdef"
-
-
-@pytest.fixture
-def distilled(shared_traces, workdir: Path):
-    """What ``distill --holdout 0.2`` on tau-bench leaves: a run folder whose trajectories.jsonl holds
-    the kept runs and whose split is recorded, and two stored versions made by that run."""
-    trajectories = list(ingest([shared_traces / "tau-bench"], IngestReport()))
-    split = split_holdout(trajectories, 0.2)
-    run = workdir / ".skillforge" / "runs" / RUN_ID  # the run folder's layout (DESIGN §4)
-    run.mkdir(parents=True)
-    (run / "trajectories.jsonl").write_bytes(b"".join(orjson.dumps(t.to_dict()) + b"\n" for t in split.kept))
-    save_split(run, split)
-    store = store_versions(
-        workdir / "skills", workdir / "stage", (BASE,), (BASE, FLIGHTS, TRANSFER), info={"run": RUN_ID}
-    )
-    return store, split, trajectories
 
 
 def opts(workdir: Path, **extra) -> EvalOptions:
