@@ -22,7 +22,7 @@ from skillforge.distill.build import SkillBuild
 from skillforge.distill.options import DistillOptions
 from skillforge.distill.runfolder import RunFolder
 from skillforge.errors import SkillforgeError
-from skillforge.eval.command import EvalOptions, EvalReport, gate_candidate, record_gate
+from skillforge.eval.command import EvalOptions, EvalReport, Mode, gate_candidate, record_gate
 from skillforge.eval.split import HoldoutSplit, load_split, save_split, split_holdout
 from skillforge.trajectory import Trajectory
 
@@ -118,7 +118,7 @@ def gate_stage(
         agent_cmd=options.gate_agent_cmd,
         trials=options.gate_trials,
     )
-    mode = "retro" if options.gate == "retro" else "ab"
+    mode: Mode = "retro" if options.gate == "retro" else "ab"
     return gate_candidate(build.folder, name, mode, evaluation, held_out, client=client)
 
 
