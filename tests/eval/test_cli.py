@@ -166,3 +166,27 @@ def test_distill_ab_gate_promotes_the_guidance_and_rejects_its_removal(sample_tr
     assert "fare rules" in store.read_file("airline", 2, "SKILL.md")
     log = run("log", "airline", cwd=workdir)
     assert "ab gate passed" in log.stdout and log.stdout.count("eval: ab:") == 2
+
+
+def test_a_budget_stop_in_the_gate_resumes_without_repeating_a_judgement(shared_traces, workdir):
+    logs = str(shared_traces / "tau-bench")
+    model = scripted_llm.register_price()
+    state = scripted_llm.install(judge_responder())
+    flags = ("--analyst", "heuristic", "--model", model, "--concurrency", "1", "--holdout", "0.2", "--gate", "retro")
+    stopped = run("distill", logs, "--skill", "airline", *flags, "--budget", "0.01", "-q", cwd=workdir)
+    assert stopped.returncode == 2, stopped.stderr
+    assert "the budget of $0.01 was reached during the gate" in stopped.stderr and "--resume" in stopped.stderr
+    assert "retro gate failed (candidate vs none)" in stopped.stdout and "incomplete" in stopped.stdout
+    folder = _only_run(workdir)
+    assert orjson.loads((folder / "manifest.json").read_bytes())["status"] == "stopped"
+    assert not (workdir / "skills" / "airline").exists()
+    first = _judged_sessions(state)
+    assert 0 < len(first) < 60
+
+    state = scripted_llm.install(judge_responder())
+    resumed = run("distill", "--resume", folder.name, "--budget", "10", "-q", cwd=workdir)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "retro gate passed (candidate vs none)" in resumed.stdout and "stored airline v1" in resumed.stdout
+    assert len(state.calls) == 60 - len(first) and _judged_sessions(state).isdisjoint(first)  # cached ones kept
+    manifest = orjson.loads((folder / "manifest.json").read_bytes())
+    assert manifest["status"] == "done" and manifest["gate"]["retro"]["promote"]
