@@ -15,11 +15,15 @@ How a text is scanned (:func:`find_secrets`):
      Stripe, OpenAI, JWT, private-key headers, basic-auth URLs, SendGrid, Twilio, npm, PyPI, Azure
      storage, Discord, Telegram, Square, Mailchimp, Artifactory, Cloudant, IBM, SoftLayer), minus
      the public-IP plugin (addresses are not secrets);
-   * patterns detect-secrets misses, added here (:data:`_EXTRA_PATTERNS`): Anthropic and current
-     OpenAI project keys, Google API keys and OAuth tokens, Hugging Face, npm and GitHub
-     fine-grained tokens, DigitalOcean, Shopify, Stripe test keys, Groq, Replicate, Slack app
-     tokens, Azure ``SharedAccessKey``; whole PEM private-key blocks (also with ``\\n``-escaped
-     newlines, as in service-account JSON); ``Authorization: Bearer``/``Basic`` headers.
+   * patterns detect-secrets misses, added here (:data:`_EXTRA_PATTERNS`): JSON Web Tokens whole
+     (detect-secrets' pattern stops before the signature), Google API keys and OAuth tokens,
+     Hugging Face and npm tokens, Groq, Replicate, Slack app tokens, Azure ``SharedAccessKey``;
+     whole PEM private-key blocks (also with ``\\n``-escaped newlines, as in service-account JSON);
+     ``Authorization: Bearer``/``Basic`` headers;
+   * tokens with a provider's secret prefix (``sk_live_``, ``sk-proj-``, ``xoxb-``, ``ghp_``…),
+     whatever their length and to the end of their character class, and ``.env``-style
+     ``NAME_KEY`` / ``NAME_TOKEN`` / ``NAME_SECRET`` assignments with a random-looking value
+     (:mod:`skillforge.secret_rules`).
 3. **Keyword assignments** (``password = "…"``, ``"api_key": "…"``, ``DB_PASSWORD=…``, ``.env``
    lines, ``?token=…`` in URLs): the name must *end* with a secret word (after detect-secrets'
    keyword list), and the value must look like a secret (:func:`plausible_secret_value`: not a
@@ -40,7 +44,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from math import log2
@@ -90,8 +94,8 @@ _SECRET_WORDS = (
 # before quotes are allowed so that JSON shown inside a tool output (\"password\": \"…\") matches.
 _KEYWORD_SOURCE = (
     r"(?i)([A-Za-z0-9_.\-]*(?:" + _SECRET_WORDS + r"))\\?[\"']?[ \t]*(?:=|:=|:|=>)[ \t]*"
-    r'(?:\\?"([^"\\\r\n]{1,200})\\?"|\\?\'([^\'\\\r\n]{1,200})\\?\'|`([^`\\\r\n]{1,200})`'
-    r"|([^\s\"'`,;&)}\]\\]{1,200}))"
+    r'(?:\\?"([^"\\\r\n]+)\\?"|\\?\'([^\'\\\r\n]+)\\?\'|`([^`\\\r\n]+)`'
+    r"|([^\s\"'`,;&)}\]\\]+))"
 )
 _KEYWORD_NAME = re.compile(r"(?i)(?:^|[^A-Za-z0-9])(?:" + _SECRET_WORDS + r")$|^(?:" + _SECRET_WORDS + r")$")
 _COUNT_NAME = re.compile(r"(?i)tokens$|_count$|^max_|^num_")
@@ -108,17 +112,14 @@ _PEM_BLOCK = re.compile(
 # Patterns detect-secrets misses: (kind, regex, gate). A gate is a cheap RE2 pattern (mostly a
 # literal) that fires wherever the regex could match.
 _EXTRA_PATTERNS: tuple[tuple[str, str, str], ...] = (
-    ("anthropic-api-key", r"sk-ant-(?:api|admin|oat)[0-9]{2}-[A-Za-z0-9_\-]{32,}", r"\bsk-"),
-    ("openai-token", r"sk-(?:proj|svcacct|admin|None)-[A-Za-z0-9_\-]{20,}", r"\bsk-"),
+    # detect-secrets' own JWT pattern ends lazily before the signature: the whole token here
+    ("json-web-token", r"eyJ[A-Za-z0-9_=\-]+\.[A-Za-z0-9_=\-]+(?:\.[A-Za-z0-9_.+/=\-]*)?", "eyJ"),
+    ("openai-token", r"sk-None-[A-Za-z0-9_\-]{20,}", r"\bsk-"),
     ("openai-token", r"\bsk-[A-Za-z0-9]{48}\b", r"\bsk-"),
     ("google-api-key", r"AIza[0-9A-Za-z_\-]{35}", "AIza"),
     ("google-oauth-token", r"\bya29\.[0-9A-Za-z_\-]{20,}", r"ya29\."),
     ("huggingface-token", r"\bhf_[A-Za-z0-9]{30,}", r"\bhf_"),
-    ("npm-tokens", r"\bnpm_[A-Za-z0-9]{36}\b", r"\bnpm_"),
-    ("github-token", r"\bgithub_pat_[A-Za-z0-9_]{50,}", "github_pat_"),
-    ("digitalocean-token", r"\bdo[por]_v1_[a-f0-9]{64}\b", "do[por]_v1_"),
-    ("shopify-token", r"\bshp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}\b", "shp(?:at|ss|ca|pa)_"),
-    ("stripe-access-key", r"\b(?:sk|rk)_(?:test|live)_[0-9a-zA-Z]{24,}", "k_(?:test|live)_"),
+    ("npm-tokens", r"\bnpm_[A-Za-z0-9]{36,}", r"\bnpm_"),
     ("groq-api-key", r"\bgsk_[A-Za-z0-9]{48,}", r"\bgsk_"),
     ("replicate-token", r"\br8_[A-Za-z0-9]{37,}", r"\br8_"),
     ("slack-token", r"\bxapp-[0-9]-[A-Z0-9]+-[0-9]+-[a-z0-9]+", "xapp-"),
@@ -197,6 +198,10 @@ class SecretFinding:
 class _Detector:
     kind: str
     regexes: tuple  # compiled re or re2 patterns (same match API)
+
+
+_Rule = _Detector | str | Callable[[str], Iterator[tuple[int, int, str]]]
+"""A rule: compiled regexes, ``"pem"``/``"keyword"`` (run here), or a function yielding spans."""
 
 
 def find_secrets(text: str) -> list[SecretFinding]:
@@ -407,8 +412,10 @@ def _spans(text: str, hits=None) -> Iterator[tuple[int, int, str]]:
                 yield from _run(rules[index], text)
 
 
-def _run(rule: _Detector | str, text: str) -> Iterator[tuple[int, int, str]]:
-    if rule == "pem":
+def _run(rule: _Rule, text: str) -> Iterator[tuple[int, int, str]]:
+    if callable(rule):
+        yield from rule(text)
+    elif rule == "pem":
         for match in _PEM_BLOCK.finditer(text):
             yield match.start(), match.end(), "private-key"
     elif rule == "keyword":
@@ -558,17 +565,18 @@ def load_detectors() -> None:
 
 
 @cache
-def _rules() -> tuple[_Detector | str, ...]:
-    """Every rule: detect-secrets' regex plugins, ours, then ``"pem"`` and ``"keyword"``."""
+def _rules() -> tuple[_Rule, ...]:
+    """Every rule: detect-secrets' regex plugins, ours, ``"pem"``, ``"keyword"``, then the span
+    functions of :mod:`skillforge.secret_rules`."""
     return tuple(rule for rule, _ in _rules_and_gates())
 
 
 @cache
-def _rules_and_gates() -> tuple[tuple[_Detector | str, str], ...]:
+def _rules_and_gates() -> tuple[tuple[_Rule, str], ...]:
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
     from detect_secrets.plugins.base import RegexBasedDetector
 
-    pairs: list[tuple[_Detector | str, str]] = []
+    pairs: list[tuple[_Rule, str]] = []
     for secret_type, plugin_class in sorted(get_mapping_from_secret_type_to_class().items()):
         if secret_type in _EXCLUDED_TYPES or not issubclass(plugin_class, RegexBasedDetector):
             continue
@@ -579,6 +587,10 @@ def _rules_and_gates() -> tuple[tuple[_Detector | str, str], ...]:
         pairs.append((_Detector(kind, (_fast_regex(re.compile(source)),)), gate))
     pairs.append(("pem", _PEM_GATE))
     pairs.append(("keyword", _KEYWORD_GATE))
+    from skillforge.secret_rules import ENV_GATE, env_spans, prefix_gate, prefixed_spans
+
+    pairs.append((prefixed_spans, prefix_gate()))
+    pairs.append((env_spans, ENV_GATE))
     return tuple(pairs)
 
 
