@@ -441,7 +441,9 @@ def _keyword_spans(text: str) -> Iterator[tuple[int, int, str]]:
         if group == 5 and _BARE_IDENTIFIER.match(value):
             continue  # token = csrfToken, password: String: a variable or a type, not a value
         if plausible_secret_value(value):
-            yield match.start(group), match.end(group), "secret-keyword"
+            # a bare value's trailing full stop ends the sentence, not the secret
+            end = match.end(group) - (len(value) - len(value.rstrip(".")) if group == 5 else 0)
+            yield match.start(group), end, "secret-keyword"
 
 
 def _entropy_spans(text: str) -> Iterator[tuple[int, int, str]]:
@@ -624,11 +626,15 @@ def _fast_regex(regex: re.Pattern):
 
     detect-secrets' keyword-style plugins open with ``(?:(?<=\\W)|(?<=^))`` (a word start); RE2
     has no lookbehind, so that prefix becomes ``(?:^|\\W)``, which consumes one character: those
-    plugins' secrets are capture groups, so the redacted span does not move.
+    plugins' secrets are capture groups, so the redacted span does not move. A "not followed by"
+    inside a pattern becomes the same kind of consuming class; one that ends the pattern is kept
+    (Python ``re``), since the consumed character would then be redacted with the token.
     """
     import re2
 
     source = regex.pattern.replace(_WORD_START, "(?:^|\\W)")
+    if any(found.end() == len(source) for found in _NOT_FOLLOWED_BY.finditer(source)):
+        return regex  # at the very end the consumed character would be part of the match (GitLab's tokens)
     if regex.groups:  # a trailing "not followed by" may consume its character outside the secret group
         source = _NOT_FOLLOWED_BY.sub(lambda m: "(?:\\W|$)" if m.group(1) == "\\w" else f"(?:[^{m.group(1)[1:-1]}]|$)", source)
     if _LOOKAROUND.search(source) or regex.flags & re.VERBOSE:

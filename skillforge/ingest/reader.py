@@ -204,4 +204,6 @@ def _parsed(trajectory: Trajectory, keep: Keep) -> Parsed:
             trajectory.outcome,
             extra={"task_id": extra["task_id"]} if "task_id" in extra else {},
         )
-    return Parsed(trajectory, len(steps), tool_calls, tool_errors, redactions or None, outcome_redactions or None, task_id, document, session_id)
+    return Parsed(
+        trajectory, len(steps), tool_calls, tool_errors, redactions or None, outcome_redactions or None, task_id, document, session_id
+    )

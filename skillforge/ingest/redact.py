@@ -95,7 +95,8 @@ class _Slots:
         if isinstance(value, dict):
             for key, item in value.items():
                 if isinstance(item, str):
-                    if isinstance(key, str) and (is_secret_name(key) and plausible_secret_value(item) or secret_by_name(key, item)):
+                    named = isinstance(key, str) and (is_secret_name(key) and plausible_secret_value(item) or secret_by_name(key, item))
+                    if named:
                         value[key] = f"[REDACTED:{KEYWORD_KIND}]"
                         self.counts[KEYWORD_KIND] += 1
                     elif item:

@@ -84,7 +84,7 @@ PLANTED: list[tuple[str, str, str]] = [
     ("jwt", "Authorization: JWT {}", _jwt() + _pick(ALNUM + "-_", 300)),
     ("github-token", "remote: https://{}@github.com/acme/app.git", "ghp_" + _pick(ALNUM, 48)),
     ("github-token", "runner token {} issued", "ghs_" + _pick(ALNUM + "_", 70)),
-    ("slack-token", "slack bot {} posted", f"xoxb-{_pick(string.digits, 13)}-{_pick(string.digits, 13)}-{_pick(ALNUM, 24)}"),
+    ("slack-token", "slack bot {} posted", f"xoxb-{_pick(string.digits, 13)}-{_pick(string.digits, 13)}-" + _pick(ALNUM, 24)),
     # a provider's secret prefix, whatever the length
     ("prefixed-short", "charged with {} then refunded", "sk_live_" + _pick(ALNUM, 12)),
     ("prefixed-short", "restricted key {} for reports", "rk_live_" + _pick(ALNUM, 9)),
@@ -141,4 +141,5 @@ def planted_lines() -> list[str]:
 
 def all_secrets() -> list[str]:
     """Every secret value, for the 'nothing left anywhere' check."""
-    return [secret for _, _, secret in PLANTED] + list(ARGUMENT_SECRETS.values()) + list(ENV_ARGUMENT_SECRETS.values()) + list(PLACED.values())
+    named = [*ARGUMENT_SECRETS.values(), *ENV_ARGUMENT_SECRETS.values(), *PLACED.values()]
+    return [secret for _, _, secret in PLANTED] + named

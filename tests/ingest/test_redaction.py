@@ -77,7 +77,7 @@ def test_placed_secrets_are_redacted_from_every_part_of_a_trajectory() -> None:
     )
     steps = [
         Step(1, "user", "deploy the app"),
-        Step(2, "agent", "running it", reasoning_content=f"the key in the notes is {PLACED['reasoning']}; use it", tool_calls=[call]),
+        Step(2, "agent", "running", reasoning_content=f"the key in the notes is {PLACED['reasoning']}; use it", tool_calls=[call]),
         Step(3, "system", "", observation=Observation([ObservationResult("toolu_01", escaped)])),
     ]
     trajectory = Trajectory(f"deploy-{PLACED['session_id']}", Agent("test"), steps, SourceRef("x", "log.jsonl"))
@@ -88,7 +88,8 @@ def test_placed_secrets_are_redacted_from_every_part_of_a_trajectory() -> None:
     assert call.arguments["file_path"] == "/srv/keys/[REDACTED:stripe-access-key]/id.json"
     assert call.arguments["options"]["env"] == {name: "[REDACTED:secret-keyword]" for name in ENV_ARGUMENT_SECRETS}
     assert steps[1].reasoning_content == "the key in the notes is [REDACTED:anthropic-api-key]; use it"
-    assert orjson.loads(orjson.loads(steps[2].observation.results[0].content)["body"]) == {"token": "[REDACTED:json-web-token]"}
+    body = orjson.loads(steps[2].observation.results[0].content)["body"]  # type: ignore[union-attr]
+    assert orjson.loads(body) == {"token": "[REDACTED:json-web-token]"}
     assert sum(counts.values()) == len(PLACED) + len(ENV_ARGUMENT_SECRETS)
 
 
@@ -140,7 +141,8 @@ def _plant_logs(sample_traces: Path, shared_traces: Path, folder: Path) -> int:
         if record.get("type") == "user" and isinstance(message, dict) and isinstance(message.get("content"), list):
             for block in message["content"]:
                 if block.get("type") == "tool_result":
-                    block["content"] = "\n".join(chunks[0][6:]) + "\n" + orjson.dumps({"token": PLACED["json_escaped"]}).decode()
+                    escaped = orjson.dumps({"token": PLACED["json_escaped"]}).decode()
+                    block["content"] = "\n".join(chunks[0][6:]) + "\n" + escaped
         if record.get("sessionId"):  # a session id with a secret in it
             record["sessionId"] = f"{record['sessionId']}-{PLACED['session_id']}"
     (folder / "claude.jsonl").write_bytes(b"\n".join(orjson.dumps(r) for r in records) + b"\n")
@@ -223,7 +225,7 @@ def test_few_false_positives_on_the_real_corpus(shared_traces: Path) -> None:
     assert found <= MAX_FALSE_POSITIVES, dict(report.redactions)
 
 
-def test_a_session_id_with_a_secret_is_redacted_and_still_matches_its_label(sample_traces: Path, tmp_path: Path) -> None:
+def test_a_secret_in_a_session_id_is_redacted_and_its_label_still_matches(sample_traces: Path, tmp_path: Path) -> None:
     """Labels are matched on the log's own session id; what comes out carries only the redacted one."""
     from skillforge.ingest.outcomes import load_labels
 
@@ -236,7 +238,8 @@ def test_a_session_id_with_a_secret_is_redacted_and_still_matches_its_label(samp
     (tmp_path / "s.jsonl").write_bytes(b"\n".join(orjson.dumps(r) for r in records) + b"\n")
     (tmp_path / "labels.csv").write_text(f"session_id,outcome\n{original}-{secret},failure\n")
     report = IngestReport()
-    [trajectory] = [t for t in ingest([tmp_path / "s.jsonl"], report, labels=load_labels(tmp_path / "labels.csv")) if "parent_session_id" not in t.extra]
+    labels = load_labels(tmp_path / "labels.csv")
+    [trajectory] = [t for t in ingest([tmp_path / "s.jsonl"], report, labels=labels) if "parent_session_id" not in t.extra]
     assert trajectory.session_id == f"{original}-[REDACTED:github-token]"
     assert trajectory.outcome.status == "failure" and trajectory.outcome.origin == "labels"
     assert secret not in orjson.dumps(trajectory.to_dict()).decode() and secret not in str(report.problems)
