@@ -1,4 +1,5 @@
-"""Shared fixtures: where the real traces are, a scratch working directory, a real local model."""
+"""Shared fixtures: where the real traces are, a scratch working directory, a real local model,
+and a guard that fails any test writing skillforge's default folders into the working directory."""
 
 from __future__ import annotations
 
@@ -11,6 +12,35 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_TRACES = REPO / "sample_traces"
 SHARED_TRACES = Path(os.environ.get("SKILLFORGE_SHARED_TRACES", REPO.parent / "shared" / "traces"))
+DEFAULT_FOLDERS = ("skills", ".skillforge")
+"""What skillforge writes into the current folder by default (the store, the run folders and cache)."""
+_STARTED_IN = Path.cwd()
+
+
+def _fingerprint(folder: Path) -> tuple | None:
+    """None when ``folder`` is absent, else the modification times of it and of the folders two
+    levels below it (a new skill, version, run or cache entry changes one of them)."""
+    try:
+        stamps = [("", folder.stat().st_mtime_ns)]
+        for child in folder.iterdir():
+            if child.is_dir() and not child.is_symlink():
+                stamps.append((child.name, child.stat().st_mtime_ns))
+                stamps += [(f"{child.name}/{g.name}", g.stat().st_mtime_ns) for g in child.iterdir() if g.is_dir() and not g.is_symlink()]
+    except FileNotFoundError:
+        return None
+    return tuple(sorted(stamps))
+
+
+@pytest.fixture(autouse=True)
+def _nothing_written_into_the_working_directory() -> Iterator[None]:
+    """Fail the test that creates or changes ``skills/`` or ``.skillforge/`` in the repository or in
+    the folder pytest started in: tests use ``tmp_path`` or the ``workdir`` fixture instead."""
+    guarded = [root / name for root in dict.fromkeys((REPO, _STARTED_IN)) for name in DEFAULT_FOLDERS]
+    before = [_fingerprint(folder) for folder in guarded]
+    yield
+    changed = [str(folder) for folder, was in zip(guarded, before) if _fingerprint(folder) != was]
+    if changed:
+        pytest.fail(f"this test wrote into the working directory: {', '.join(changed)} (use tmp_path or the workdir fixture)", pytrace=False)
 
 
 @pytest.fixture

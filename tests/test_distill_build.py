@@ -34,6 +34,7 @@ from skillforge.skill.document import SkillDoc
 from skillforge.skill.validate import validate_skill
 from skillforge.store.git_store import SkillStore
 from tests.conftest import REPO, SAMPLE_TRACES, SHARED_TRACES
+from tests.readiness import wait_until
 from tests.merge.skill_model import block_after, propose_with_broken_link, responder, useless_fix
 from tests.scripted_llm import install, is_analyst_prompt, pipeline_responder, register_price
 from tests.test_build import HUMAN_GUIDE, HUMAN_SKILL, write_human_skill
@@ -219,7 +220,7 @@ def test_budget_stops_the_build_cleanly_and_resume_repeats_no_call(workdir: Path
 KILLED_DISTILL = """
 import sys
 from tests.scripted_llm import install, pipeline_responder
-install(pipeline_responder(), hang_from=int(sys.argv[2]))
+install(pipeline_responder(), hang_from=int(sys.argv[2]), hang_signal=sys.argv[3])
 from skillforge.cli import main
 sys.argv = ["skillforge", "distill", sys.argv[1], "--model", "scripted/kill", "--concurrency", "1", "--propose-batch", "1", "-q"]
 main()
@@ -233,18 +234,21 @@ def test_interrupted_consolidation_resumes_without_repeating_a_finished_call(how
     passes, proposals = 22, 18
     answered = passes + proposals + 2
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    process = subprocess.Popen([sys.executable, "-c", KILLED_DISTILL, str(SAMPLE_TRACES), str(answered)], cwd=workdir, env=env, stderr=subprocess.PIPE)
-    run_dir = None
-    deadline = time.monotonic() + 180
+    hanging = workdir / "hanging.signal"  # written by the model when the call that never ends starts
+    command = [sys.executable, "-c", KILLED_DISTILL, str(SAMPLE_TRACES), str(answered), str(hanging)]
+    process = subprocess.Popen(command, cwd=workdir, env=env, stderr=subprocess.PIPE)
+    run_dir: Path | None = None
+
+    def ready() -> bool:  # the hung call is in flight and every call before it has been recorded
+        nonlocal run_dir
+        found = list((workdir / ".skillforge" / "runs").glob("*/merge_level_1/node_0001.json"))
+        if hanging.exists() and found and orjson.loads(found[0].read_bytes())["status"] == "done":
+            run_dir = found[0].parents[1]
+        return run_dir is not None
+
     try:
-        while time.monotonic() < deadline:
-            found = list((workdir / ".skillforge" / "runs").glob("*/merge_level_1/node_0001.json"))
-            if found and orjson.loads(found[0].read_bytes())["status"] == "done":
-                run_dir = found[0].parents[1]
-                break
-            assert process.poll() is None, "the run ended before it could be interrupted"
-            time.sleep(0.1)
-        time.sleep(0.5)  # the hung call is in flight
+        wait_until(ready, process, "the call that never ends was made")
+        assert hanging.read_text() == f"hang {answered}\n"
     finally:
         process.send_signal(signal.SIGINT if how == "ctrl-c" else signal.SIGKILL)
         _, stderr = process.communicate(timeout=60)

@@ -26,6 +26,7 @@ import pytest
 from skillforge.resources import schema_validator
 from skillforge.run import RunFolder
 from tests.conftest import SHARED_TRACES
+from tests.local_model import LlamaServer
 
 pytestmark = pytest.mark.local_model
 
@@ -43,10 +44,14 @@ def _pick_tau_bench(corpus: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     return failed, success
 
 
-def _skillforge(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run the installed ``skillforge`` command (the venv's console script)."""
+def _skillforge(*args: str, cwd: Path, timeout: float = 120, server: LlamaServer | None = None) -> subprocess.CompletedProcess:
+    """Run the installed ``skillforge`` command (the venv's console script); with ``server``, stop
+    it as soon as that server dies (``ServerCrashed``: its exit status and log, not the run's
+    thousands of connection errors)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SKILLFORGE_")} | {"COLUMNS": "200"}
     command = [str(Path(sys.executable).with_name("skillforge")), *args]
+    if server is not None:
+        return server.run(command, cwd=cwd, env=env, timeout=timeout)
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -67,7 +72,7 @@ def e2e(local_model_server, tmp_path_factory: pytest.TempPathFactory) -> dict[st
         "distill", "logs", "--skill", SKILL, "--quiet",
         "--model", "openai/local", "--api-base", local_model_server.api_base,
         "--context-tokens", str(CONTEXT_TOKENS), "--concurrency", "1",
-        cwd=work, timeout=TIMEOUT_S,
+        cwd=work, timeout=TIMEOUT_S, server=local_model_server,
     )  # fmt: skip
     seconds = time.monotonic() - started
     assert distill.returncode == 0, f"distill failed:\n{distill.stdout}\n{distill.stderr}\nserver log:\n{local_model_server.log_tail()}"

@@ -52,7 +52,8 @@ def test_llama_cpp_server_returns_schema_valid_json(local_model_server) -> None:
     request = structured_output_format("openai/local", schema, "lessons", api_base=local_model_server.api_base)
     assert request == {"type": "json_object", "schema": schema}  # the row the table picks for this server
     client = _client(local_model_server)
-    result = asyncio.run(client.complete_json(MESSAGES, schema, schema_name="lessons"))
+    with local_model_server.watching():
+        result = asyncio.run(client.complete_json(MESSAGES, schema, schema_name="lessons"))
     lessons = result.data["lessons"]
     assert 1 <= len(lessons) <= 2
     assert all(lesson["kind"] in ("failure", "success") and lesson["evidence"] for lesson in lessons)
@@ -68,6 +69,7 @@ def test_json_schema_refused_by_llama_cpp_steps_down_to_json_object(local_model_
     assert structured_output_format("openai/gpt-4o-mini", schema, "x", api_base=local_model_server.api_base)["type"] == "json_schema"
     client = _client(local_model_server, model="openai/gpt-4o-mini")
     messages = [{"role": "user", "content": "Step 4 called update_reservation_flights and got 'Error: payment method not found'. Which tool, and did it fail?"}]
-    result = asyncio.run(client.complete_json(messages, schema, schema_name="x"))
+    with local_model_server.watching():
+        result = asyncio.run(client.complete_json(messages, schema, schema_name="x"))
     assert isinstance(result.data["tool"], str) and isinstance(result.data["failed"], bool)
     assert result.attempts == 2 and not result.repaired  # the refused request, then the grammar-constrained one

@@ -4,6 +4,7 @@ what it must."""
 
 from __future__ import annotations
 
+import gc
 import os
 import resource
 import shutil
@@ -22,11 +23,13 @@ from skillforge.ingest import codex, discover, ingest, tau_bench, workers
 from skillforge.ingest.base import IngestReport
 from skillforge.ingest.command import run_ingest
 from skillforge.ingest.outcomes import load_labels
+from tests.readiness import wait_until
 
 CLI = [sys.executable, "-m", "skillforge.cli", "ingest"]
 
 
 def _children_cpu() -> float:
+    gc.collect()  # children an earlier test left to the garbage collector (GitPython's git processes) are reaped now
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
@@ -220,10 +223,12 @@ def test_a_crashed_worker_loses_only_its_file(shared_traces: Path, tmp_path: Pat
 
 _SLOW_CLI = textwrap.dedent(
     """
-    import sys, time
+    import os, sys, time
     from skillforge.ingest import tau_bench
     parse = tau_bench.parse
     def slow(path, report):
+        with open(os.environ["SLOW_INGEST_READY"], "a") as ready:  # the test waits for both workers' lines
+            ready.write(f"{os.getpid()}\\n")
         time.sleep(120)  # a worker busy with a long file
         yield from parse(path, report)
     tau_bench.parse = slow
@@ -237,23 +242,24 @@ _SLOW_CLI = textwrap.dedent(
 @pytest.fixture
 def slow_ingest(shared_traces: Path, tmp_path: Path) -> Iterator[subprocess.Popen]:
     """``skillforge ingest --jobs 2`` in its own process group (as a shell starts a command), its
-    two workers started and busy for minutes; whatever is left of the group is killed afterwards."""
+    two workers started and busy for minutes; whatever is left of the group is killed afterwards.
+
+    Ready when both workers have written their line into the readiness file from inside the file
+    they read (so both are past their start-up, SIGINT handling included), not after some time."""
     logs = tmp_path / "logs"
     for copy in "abcd":
         shutil.copytree(shared_traces / "tau-bench", logs / copy)
+    ready = tmp_path / "workers-ready"
     process = subprocess.Popen(
         [sys.executable, "-c", _SLOW_CLI, str(logs), "--jobs", "2", "--json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        env={**os.environ, "SLOW_INGEST_READY": str(ready)},
     )
     try:
-        deadline = time.monotonic() + 60
-        while len(_children(process.pid)) < 2:
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("the workers never started")
-            time.sleep(0.05)
-        time.sleep(0.3)
+        wait_until(lambda: ready.exists() and len(ready.read_text().split()) >= 2, process, "both workers were busy")
+        assert set(ready.read_text().split()) <= set(_children(process.pid))
         yield process
     finally:
         try:

@@ -97,6 +97,7 @@ def test_real_distilled_skills_are_clean(sample_traces: Path, tmp_path: Path) ->
 
     from skillforge.pipeline import DistillOptions, distill
 
-    result = distill(DistillOptions(paths=[sample_traces], skill_name="real", store_dir=tmp_path / "skills"), Progress(disable=True))
+    options = DistillOptions(paths=[sample_traces], skill_name="real", store_dir=tmp_path / "skills", workspace=tmp_path / ".skillforge")
+    result = distill(options, Progress(disable=True))
     assert result.version is not None
     assert scan_skill(tmp_path / "skills" / "real") == []
