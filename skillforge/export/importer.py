@@ -2,9 +2,10 @@
 
 The files are read safely (bundles: :func:`skillforge.export.bundle.read_bundle`; folders:
 :func:`skillforge.export.source.read_files`), staged, validated, and stored as the next version,
-byte for byte (SKILL.md is not rewritten, so ``metadata.version`` keeps whatever the author put
-there; the store's version number is the tag ``<name>/v<N>``). Importing content identical to
-the latest stored version stores nothing.
+byte for byte except for SKILL.md's ``metadata.version``, which is set to the number the version
+is stored as (the tag ``<name>/v<N>``), so the store and the file agree: a bundle exported from
+v3 of one store and imported into another as v1 says version 1 there. Importing content identical
+to the latest stored version (the version number aside) stores nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from skillforge.export.paths import check_name, safe_target
 from skillforge.export.source import SkillFile, materialize, read_files
 from skillforge.export.validity import require_valid
 from skillforge.store.git_store import SkillStore, VersionInfo
+from skillforge.store.rollback import SKILL_FILE, stamped
 
 
 @dataclass
@@ -90,8 +92,9 @@ def import_skill(path: Path, store_root: Path = Path("skills")) -> ImportResult:
         latest = store.latest_version(name)
         if latest:
             current, _ = read_files(materialize(store, name, latest, Path(scratch) / "latest"))
-            if current == files:
+            as_latest = [SkillFile(f.path, stamped(f.data, latest), f.executable) if f.path == SKILL_FILE else f for f in files]
+            if current == as_latest:  # the same content, but for the version number
                 return ImportResult(name, store.version(name, latest), stored=False, skipped=skipped)
         info = {"inputs": [str(path)], "analyst": "import", "files": len(files)}
-        version = store.commit_version(name, latest + 1, staged, info)
+        version = store.commit_version(name, latest + 1, staged, info, stamp=True)
     return ImportResult(name, version, stored=True, skipped=skipped)

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import git
 import yaml
@@ -40,6 +40,9 @@ from skillforge.skill.validate import parse_frontmatter
 from skillforge.store.location import MARKER_KEY, MARKER_SECTION, StoreLocation, git_environment, locate
 from skillforge.store.provenance import PROVENANCE_DIR, Provenance, provenance_path
 from skillforge.store.stamp import stamp_version
+
+if TYPE_CHECKING:
+    from skillforge.store.rollback import RollbackResult
 
 INFO_PREFIX = "skillforge-info: "
 LOCK_FILE = "skillforge.lock"
@@ -364,8 +367,8 @@ class SkillStore:
                 ``version`` is set to the stored number.
             stamp: write the stored number into the copy's ``metadata.version``. None (default):
                 only when the caller rendered ``version`` into it and that number was taken by a
-                concurrent writer (so a distilled skill always names its own version, while an
-                imported one is kept byte for byte); True: always (rollback); False: never.
+                concurrent writer (so a distilled skill always names its own version); True:
+                always (rollback, import: the rest of the files byte for byte); False: never.
 
         Raises:
             SkillforgeError: when ``version`` is beyond the next version number, ``staged`` is not
@@ -414,18 +417,23 @@ class SkillStore:
         command.tag(tag, sha)
         return tag
 
-    def rollback(self, name: str, version: int) -> VersionInfo:
+    def rollback(self, name: str, version: int) -> RollbackResult:
         """Store version ``version`` of ``name`` again, as a new version (history is not rewritten).
 
         The new version has the old one's files with ``metadata.version`` set to its own number,
-        the old one's provenance (if any), and ``rollback_of`` in its info.
+        the old one's provenance (if any), and ``rollback_of`` in its info. When those files are
+        the latest version's (the version number aside: an earlier rollback to the same content),
+        nothing is stored.
 
         Returns:
-            The new version.
+            A :class:`~skillforge.store.rollback.RollbackResult`: the new version, or the latest
+            one with ``stored`` False; its ``message`` says which.
 
         Raises:
             SkillforgeError: unknown skill or version, or ``version`` is already the latest.
         """
+        from skillforge.store.rollback import RollbackResult, same_content
+
         source = self.version(name, version)
         latest = self.latest_version(name)
         if source.version == latest:
@@ -435,7 +443,10 @@ class SkillStore:
         info["rollback_of"] = source.version
         with tempfile.TemporaryDirectory(prefix="skillforge-rollback-") as scratch:
             folder = self.materialize(name, version, Path(scratch))
-            return self.commit_version(name, None, folder, info, provenance, stamp=True)
+            if same_content(folder, self.materialize(name, latest, Path(scratch) / "latest"), latest):
+                return RollbackResult(**vars(self.version(name, latest)), restored=version, stored=False)
+            stored = self.commit_version(name, None, folder, info, provenance, stamp=True)
+            return RollbackResult(**vars(stored), restored=version)
 
 
 def _stamp(folder: Path, number: int, provenance: Provenance | None, *, always: bool, rendered: int | None) -> Provenance | None:

@@ -163,6 +163,25 @@ def test_rollback_stores_the_old_version_as_a_new_one(tmp_path: Path) -> None:
     repo.git.fsck("--strict")
 
 
+def test_rollback_to_the_latest_content_stores_nothing_and_says_so(tmp_path: Path) -> None:
+    store = SkillStore(tmp_path / "skills")
+    store.commit_version("demo", 1, _real_skill(tmp_path, "good advice"), {})
+    store.commit_version("demo", 2, _real_skill(tmp_path, "bad advice", version=2), {})
+    first = store.rollback("demo", 1)
+    assert first.stored and first.version == 3 and first.restored == 1
+    assert first.message.startswith("rolled back demo to v1: stored as v3;")
+    again = store.rollback("demo", 1)  # v3 holds v1's content, its number aside
+    assert not again.stored and again.version == 3 and again.restored == 1 and again.tag == "demo/v3"
+    assert again.message == "demo v1 has the same content as the latest version, v3: nothing stored"
+    assert [v.version for v in store.versions("demo")] == [1, 2, 3]
+    assert len(list(git.Repo(tmp_path / "skills").iter_commits())) == 3
+    staged = _real_skill(tmp_path, "good advice", version=4)  # v1's text plus one file: not the same content
+    (staged / "scripts").mkdir()
+    (staged / "scripts" / "x.sh").write_text("echo x\n")
+    store.commit_version("demo", 4, staged, {})
+    assert store.rollback("demo", 1).stored and store.latest_version("demo") == 5
+
+
 def test_rollback_of_a_version_without_provenance(tmp_path: Path) -> None:
     store = SkillStore(tmp_path / "skills")
     store.commit_version("demo", 1, _real_skill(tmp_path, "one"), {})
