@@ -152,8 +152,13 @@ def test_instructions_files_get_a_managed_block(host: str, limit: int, unit: str
     assert span is not None and not span.edited and span.start == 0 and span.end == len(text)
     assert text.startswith("<!-- skillforge:begin airline v1 sha256:")
     assert span.inner.startswith(f"## Airline\n\n{stored_description(store)}\n\n")
-    assert "\n### Pitfalls\n" in span.inner and "\n### Reference: evidence\n" in span.inner  # headings one level down
-    assert "\n### Reference: evidence\n\n#### Evidence: all items\n" in span.inner and span.inner.count("| Lesson | Kind | Support |") == 2
+    assert "\n### Pitfalls\n" in span.inner  # headings one level down
+    # loaded into every conversation: the evidence table stays in the store, one line says where
+    assert "| Lesson | Kind | Support |" not in span.inner and "Reference: evidence" not in span.inner
+    evidence = span.inner.split("\n### Evidence\n", 1)[1]
+    assert evidence.strip() == evidence_pointer_line("airline@v1")
+    stored = stored_files(store, "airline")
+    assert size < (len(stored["SKILL.md"]) + len(stored["references/evidence.md"])) * 3 // 4  # much smaller
     assert result.warnings == []
 
 
@@ -182,6 +187,13 @@ def test_unsupported_scope_is_a_clear_error(store: Path, project: Path) -> None:
     with pytest.raises(SkillforgeError, match="airline has no v9"):
         export_version("airline@v9", "claude-code", store_root=store)
     assert tree(project) == {}
+
+
+def evidence_pointer_line(ref: str) -> str:
+    return (
+        "The lessons and trajectory steps behind each item are kept in the skill store, out of this "
+        f"always-loaded file: `skillforge blame {ref}` shows them."
+    )
 
 
 def stored_description(store: Path) -> str:
