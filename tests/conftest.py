@@ -4,7 +4,9 @@ and a guard that fails any test writing skillforge's default folders into the wo
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -62,6 +64,43 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Run the test from an empty temporary folder (the default store ./skills lands there)."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture
+def make_unwritable() -> Iterator[Callable[[Path], str]]:
+    """``make_unwritable(folder)``: nothing can be created, removed or renamed in ``folder``
+    (created if needed) until the test ends; returns how.
+
+    A normal user gets ``chmod 555``. Root ignores permission bits, so for root the folder gets the
+    immutable attribute (``chattr +i``), which binds root too. When neither works here (root
+    without CAP_LINUX_IMMUTABLE, a file system without attributes) the test is skipped, saying so.
+    """
+    made: list[tuple[str, Path]] = []
+
+    def make(folder: Path) -> str:
+        folder.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() != 0:
+            folder.chmod(0o555)
+            made.append(("chmod 555", folder))
+        else:
+            chattr = shutil.which("chattr")
+            done = chattr is not None and subprocess.run([chattr, "+i", str(folder)], capture_output=True).returncode == 0
+            if not done:
+                pytest.skip(f"cannot make {folder} unwritable for root here (chattr +i failed or is missing)")
+            made.append(("chattr +i", folder))
+        try:
+            (folder / ".probe").touch()
+        except OSError:
+            return made[-1][0]
+        (folder / ".probe").unlink()
+        pytest.skip(f"{made[-1][0]} did not make {folder} unwritable here")
+
+    yield make
+    for how, folder in reversed(made):
+        if how == "chattr +i":
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+        else:
+            folder.chmod(0o755)
 
 
 def _in_ci() -> bool:

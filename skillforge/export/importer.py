@@ -15,11 +15,14 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import git
+
 from skillforge.errors import SkillforgeError
 from skillforge.export.bundle import read_bundle
 from skillforge.export.paths import check_name, safe_target
 from skillforge.export.source import SkillFile, materialize, read_files
 from skillforge.export.validity import require_valid
+from skillforge.export.writable import check_writable, writing
 from skillforge.store.git_store import SkillStore, VersionInfo
 from skillforge.store.rollback import SKILL_FILE, stamped
 
@@ -78,7 +81,8 @@ def import_skill(path: Path, store_root: Path = Path("skills")) -> ImportResult:
         An :class:`ImportResult`.
 
     Raises:
-        SkillforgeError: unreadable or unsafe input (nothing is stored).
+        SkillforgeError: unreadable or unsafe input (nothing is stored); a store that cannot be
+            written (``cannot write PATH: reason``).
         skillforge.export.validity.InvalidSkillError: the skill does not pass the validator (nothing is stored).
     """
     path = Path(path)
@@ -96,5 +100,14 @@ def import_skill(path: Path, store_root: Path = Path("skills")) -> ImportResult:
             if current == as_latest:  # the same content, but for the version number
                 return ImportResult(name, store.version(name, latest), stored=False, skipped=skipped)
         info = {"inputs": [str(path)], "analyst": "import", "files": len(files)}
-        version = store.commit_version(name, latest + 1, staged, info, stamp=True)
+        location = store.location
+        for folder in (location.root, location.git_dir):  # a read-only store: one line, nothing touched
+            check_writable(folder)
+        try:
+            with writing(location.root):
+                version = store.commit_version(name, latest + 1, staged, info, stamp=True)
+        except git.GitCommandError as error:  # git could not write its objects or refs
+            lines = (error.stderr or "").strip().removeprefix("stderr: ").strip("'").splitlines()
+            reason = lines[-1] if lines else str(error)
+            raise SkillforgeError(f"cannot write the skill store {location.root}: {reason}") from error
     return ImportResult(name, version, stored=True, skipped=skipped)

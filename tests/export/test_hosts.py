@@ -166,7 +166,7 @@ def test_bundle_is_a_zip_with_one_top_level_folder(store: Path, project: Path, t
     dist = tmp_path / "dist"
     result = export_version("airline", "bundle", store_root=store, dest=dist)
     assert result.root == dist
-    assert set(tree(dist)) == {"airline.skill", MANIFEST_PATH}
+    assert set(tree(dist)) == {"airline.skill"}  # the bundle only: no export manifest beside it
     assert tree(project) == {}
     with zipfile.ZipFile(io.BytesIO((dist / "airline.skill").read_bytes())) as archive:
         assert archive.testzip() is None
