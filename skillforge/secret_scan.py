@@ -15,11 +15,16 @@ How a text is scanned (:func:`find_secrets`):
      Stripe, OpenAI, JWT, private-key headers, basic-auth URLs, SendGrid, Twilio, npm, PyPI, Azure
      storage, Discord, Telegram, Square, Mailchimp, Artifactory, Cloudant, IBM, SoftLayer), minus
      the public-IP plugin (addresses are not secrets);
-   * patterns detect-secrets misses, added here (:data:`_EXTRA_PATTERNS`): Anthropic and current
-     OpenAI project keys, Google API keys and OAuth tokens, Hugging Face, npm and GitHub
-     fine-grained tokens, DigitalOcean, Shopify, Stripe test keys, Groq, Replicate, Slack app
-     tokens, Azure ``SharedAccessKey``; whole PEM private-key blocks (also with ``\\n``-escaped
-     newlines, as in service-account JSON); ``Authorization: Bearer``/``Basic`` headers.
+   * patterns detect-secrets misses, added here (:data:`_EXTRA_PATTERNS`): JSON Web Tokens whole
+     (detect-secrets' pattern stops before the signature), Google API keys and OAuth tokens,
+     Hugging Face and npm tokens, Groq, Replicate, Slack app tokens, Azure ``SharedAccessKey``;
+     whole PEM private-key blocks (also with ``
+``-escaped newlines, as in service-account JSON);
+     ``Authorization: Bearer``/``Basic`` headers;
+   * tokens with a provider's secret prefix (``sk_live_``, ``sk-proj-``, ``xoxb-``, ``ghp_``…),
+     whatever their length and to the end of their character class, and ``.env``-style
+     ``NAME_KEY`` / ``NAME_TOKEN`` / ``NAME_SECRET`` assignments with a random-looking value
+     (:mod:`skillforge.secret_rules`).
 3. **Keyword assignments** (``password = "…"``, ``"api_key": "…"``, ``DB_PASSWORD=…``, ``.env``
    lines, ``?token=…`` in URLs): the name must *end* with a secret word (after detect-secrets'
    keyword list), and the value must look like a secret (:func:`plausible_secret_value`: not a
@@ -40,34 +45,51 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from math import log2
 from typing import Any, cast
+
+from skillforge.secret_rules import ENV_GATE, env_spans, prefix_gate, prefixed_spans
+from skillforge.secret_values import (
+    PLACEHOLDERS,
+    WORD,
+    entropy,
+    entropy_limit,
+    plausible_secret_value,
+)
 
 MIN_SECRET_CHARS = 8
 """Texts shorter than this are not scanned (no detector matches fewer characters)."""
 
+
 MIN_GROUP_SECRET = 8
 """A regex group at least this long is the secret value itself (else the whole match is redacted)."""
+
 
 CACHE_MIN_CHARS = 1024
 """Texts at least this long are remembered with their redaction: system prompts, policies and
 files read again and again recur across the trajectories of one run and are scanned once."""
 
+
 CACHE_MAX_CHARS = 64 * 1024 * 1024
 """The cache is emptied when it would hold more characters than this (0 turns it off)."""
 
+
 _CACHE: dict[str, tuple[str, Counter]] = {}
+
+
 _CACHED_CHARS = 0
+
 
 MIN_ENTROPY_TOKEN = 24
 """Shortest run of base64 alphanumerics the entropy rule looks at (22-character short UUIDs, as
 Inspect AI uses for every id, stay below it)."""
 
+
 BLOB_CHARS = 300
 """A base64 region at least this long is data (an image, an encrypted blob, a signature), not a key."""
+
 
 ID_PREFIXES = frozenset(
     "toolu srvtoolu msg call req chatcmpl gen resp rs fc ws item run thread asst step evt file batch "
@@ -75,51 +97,54 @@ ID_PREFIXES = frozenset(
 )
 """Prefixes of provider object ids (``toolu_…``, ``call_…``, ``chatcmpl-…``): random, but not secrets."""
 
-PLACEHOLDERS = frozenset(
-    "password passwd pass pwd secret token apikey key changeme changeit example test testing none null nil "
-    "true false undefined default user username admin root foo bar baz xxx redacted hidden masked dummy "
-    "sample placeholder yourpassword yourtoken yourapikey yoursecret mypassword mytoken mysecret".split()
-)
-"""Values (lower-cased, letters and digits only) that stand in for a secret rather than being one."""
 
 _SECRET_WORDS = (
     r"pass(?:word|wd|phrase)?|pwd|secrets?|token|api[_\-]?keys?|apikeys?|access[_\-]?keys?|private[_\-]?keys?"
     r"|secret[_\-]?keys?|client[_\-]?secret|credentials?|auth[_\-]?key|signing[_\-]?key|encryption[_\-]?key"
 )
+
+
 # A name that ends with a secret word, an assignment, then a quoted or bare value (RE2 syntax:
 # groups 2-4 are the value in double, single or back quotes, group 5 a bare value). Backslashes
 # before quotes are allowed so that JSON shown inside a tool output (\"password\": \"…\") matches.
 _KEYWORD_SOURCE = (
     r"(?i)([A-Za-z0-9_.\-]*(?:" + _SECRET_WORDS + r"))\\?[\"']?[ \t]*(?:=|:=|:|=>)[ \t]*"
-    r'(?:\\?"([^"\\\r\n]{1,200})\\?"|\\?\'([^\'\\\r\n]{1,200})\\?\'|`([^`\\\r\n]{1,200})`'
-    r"|([^\s\"'`,;&)}\]\\]{1,200}))"
+    r'(?:\\?"([^"\\\r\n]+)\\?"|\\?\'([^\'\\\r\n]+)\\?\'|`([^`\\\r\n]+)`'
+    r"|([^\s\"'`,;&)}\]\\]+))"
 )
+
+
 _KEYWORD_NAME = re.compile(r"(?i)(?:^|[^A-Za-z0-9])(?:" + _SECRET_WORDS + r")$|^(?:" + _SECRET_WORDS + r")$")
+
+
 _COUNT_NAME = re.compile(r"(?i)tokens$|_count$|^max_|^num_")
+
+
 _BASE64_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-")
+
+
 _HEX = frozenset("0123456789abcdefABCDEF")
-_WORD = re.compile(r"[A-Z]?[a-z]{3,}")
+
+
 _BARE_IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z_$]*$")
-_EMAIL = re.compile(r"^[\w.+\-]+@[\w\-]+\.[\w.\-]+$")
-_CODE_REFERENCE = re.compile(r"^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$|^[A-Z][A-Z0-9_]*$")
+
+
 _PEM_BLOCK = re.compile(
     r"-----BEGIN[A-Z ]*PRIVATE KEY(?: BLOCK)?-----(?:[A-Za-z0-9+/=\s:,\-]|\\[nr])*?(?:-----END[A-Z ]*PRIVATE KEY(?: BLOCK)?-----|(?=[\"'`]|$))",
 )
 
+
 # Patterns detect-secrets misses: (kind, regex, gate). A gate is a cheap RE2 pattern (mostly a
 # literal) that fires wherever the regex could match.
 _EXTRA_PATTERNS: tuple[tuple[str, str, str], ...] = (
-    ("anthropic-api-key", r"sk-ant-(?:api|admin|oat)[0-9]{2}-[A-Za-z0-9_\-]{32,}", r"\bsk-"),
-    ("openai-token", r"sk-(?:proj|svcacct|admin|None)-[A-Za-z0-9_\-]{20,}", r"\bsk-"),
+    # detect-secrets' own JWT pattern ends lazily before the signature: the whole token here
+    ("json-web-token", r"eyJ[A-Za-z0-9_=\-]+\.[A-Za-z0-9_=\-]+(?:\.[A-Za-z0-9_.+/=\-]*)?", "eyJ"),
+    ("openai-token", r"sk-None-[A-Za-z0-9_\-]{20,}", r"\bsk-"),
     ("openai-token", r"\bsk-[A-Za-z0-9]{48}\b", r"\bsk-"),
     ("google-api-key", r"AIza[0-9A-Za-z_\-]{35}", "AIza"),
     ("google-oauth-token", r"\bya29\.[0-9A-Za-z_\-]{20,}", r"ya29\."),
     ("huggingface-token", r"\bhf_[A-Za-z0-9]{30,}", r"\bhf_"),
-    ("npm-tokens", r"\bnpm_[A-Za-z0-9]{36}\b", r"\bnpm_"),
-    ("github-token", r"\bgithub_pat_[A-Za-z0-9_]{50,}", "github_pat_"),
-    ("digitalocean-token", r"\bdo[por]_v1_[a-f0-9]{64}\b", "do[por]_v1_"),
-    ("shopify-token", r"\bshp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}\b", "shp(?:at|ss|ca|pa)_"),
-    ("stripe-access-key", r"\b(?:sk|rk)_(?:test|live)_[0-9a-zA-Z]{24,}", "k_(?:test|live)_"),
+    ("npm-tokens", r"\bnpm_[A-Za-z0-9]{36,}", r"\bnpm_"),
     ("groq-api-key", r"\bgsk_[A-Za-z0-9]{48,}", r"\bgsk_"),
     ("replicate-token", r"\br8_[A-Za-z0-9]{37,}", r"\br8_"),
     ("slack-token", r"\bxapp-[0-9]-[A-Z0-9]+-[0-9]+-[a-z0-9]+", "xapp-"),
@@ -130,8 +155,10 @@ _EXTRA_PATTERNS: tuple[tuple[str, str, str], ...] = (
     ("basic-auth-credentials", r"(?i)\bauthorization[\"']?[ \t]*[:=][ \t]*[\"']?basic[ \t]+([A-Za-z0-9+/]{8,}=*)", "(?i)authorization"),
 )
 
+
 _ENTROPY_GATE_KEY = "entropy"
 """Gate name of rules that run wherever the entropy rule's gate fires (a long base64 run)."""
+
 
 # Gates of detect-secrets' plugins, by kind: literals and short classes that every match of the
 # plugin's regexes contains (RE2 runs a Set of literals at memory speed; the plugins' own regexes,
@@ -165,22 +192,38 @@ _PLUGIN_GATES: dict[str, str] = {
     "twilio-api-key": "AC[a-z0-9]{4}|SK[a-z0-9]{4}",
 }
 
+
 # Gates of the rules that are not plain regexes. The entropy rule's gate (a counted repetition that
 # would multiply the Set's automaton) runs as a separate RE2 pass.
 _PEM_GATE = r"-----BEGIN[A-Z ]*PRIVATE KEY"
+
+
 _KEYWORD_GATE = r"(?i)(?:pass|passwd|password|passphrase|pwd|secrets?|token|keys?|credentials?)[\"'\\\]]*[ \t]*(?:=|:)"
+
+
 _ENTROPY_GATE = r"[A-Za-z0-9+]{%d,}={0,2}" % MIN_ENTROPY_TOKEN
+
+
 # The entropy rule's gate in the Set: a run of exactly MIN_ENTROPY_TOKEN characters is found
 # wherever _ENTROPY_GATE matches, and a fixed count keeps the Set's automaton small.
 _ENTROPY_RUN = r"[A-Za-z0-9+]{%d}" % MIN_ENTROPY_TOKEN
 
+
 # Value-checked kinds: a match of these is kept only when its value passes plausible_secret_value.
 _VALUE_CHECKED = {"basic-auth-credentials", "bearer-token"}
+
+
 _GENERIC = {"high-entropy-string", "secret-keyword"}
+
+
 # Kinds found from their context (a URL's password part, a header's value) rather than from the
 # token's own shape: where such a span equals a token detector's, the token's kind names it.
 _CONTEXTUAL = {"basic-auth-credentials", "bearer-token"}
+
+
 _EXCLUDED_TYPES = {"Public IP (ipv4)"}
+
+
 _SEPARATOR = "\n\x00\n"
 
 
@@ -198,6 +241,10 @@ class SecretFinding:
 class _Detector:
     kind: str
     regexes: tuple  # compiled re or re2 patterns (same match API)
+
+
+_Rule = _Detector | str | Callable[[str], Iterator[tuple[int, int, str]]]
+"""A rule: compiled regexes, ``"pem"``/``"keyword"`` (run here), or a function yielding spans."""
 
 
 def find_secrets(text: str) -> list[SecretFinding]:
@@ -342,52 +389,6 @@ def is_secret_name(name: str) -> bool:
     return bool(_KEYWORD_NAME.search(name)) and not _COUNT_NAME.search(name)
 
 
-def plausible_secret_value(value: str) -> bool:
-    """True when ``value`` (assigned to a secret-named field) looks like a real secret.
-
-    Rejected, as detect-secrets' heuristic filters do for its keyword plugin: fewer than 6
-    characters, placeholders (``changeme``, ``REDACTED``, ``xxxx``, ``****``, ``<token>``,
-    ``${TOKEN}``, ``{{ secret }}``, ``%s``), code references (``self.password``,
-    ``os.environ[...]``, ``get_token()``, ``API_KEY``), paths and URLs, numbers, and values made of
-    one character class only (``proxy-handled``: a real password mixes cases, digits or symbols).
-    """
-    value = value.strip()
-    if len(value) < 6 or value[0] in "$<{%/~.[(#*" or value[-1] in ">})]":
-        return False
-    lowered = value.lower()
-    if lowered.startswith(("http:", "https:", "file:", "env:", "vault:")) or "redacted" in lowered:
-        return False
-    normalized = re.sub(r"[^a-z0-9]", "", lowered)
-    if normalized in PLACEHOLDERS or len(set(normalized)) <= 2 or "xxxx" in lowered or "****" in value or "..." in value or "…" in value:
-        return False
-    if "(" in value or "[" in value or _CODE_REFERENCE.match(value) or _EMAIL.match(value):
-        return False
-    if any(c.isspace() for c in value):
-        return False  # prose, a command line
-    if value.replace(".", "", 1).replace("-", "", 1).isdigit():
-        return False
-    classes = (
-        any(c.islower() for c in value)
-        + any(c.isupper() for c in value)
-        + any(c.isdigit() for c in value)
-        + any(not c.isalnum() and c not in "-_." for c in value)
-    )
-    return classes >= 2
-
-
-def entropy_limit(length: int) -> float:
-    """Shannon entropy (bits per character) a token of ``length`` characters must reach.
-
-    A random base62 token of n characters has about ``log2(n)`` bits per character up to ~5.5;
-    English-like identifiers and ids of repeated characters stay well below. The limit is 85 % of
-    ``log2(length)``, capped at 4.5 (detect-secrets' default for base64 strings).
-    """
-    return min(4.5, 0.85 * log2(length))
-
-
-# --------------------------------------------------------------------------- scanning
-
-
 def _spans(text: str, hits=None) -> Iterator[tuple[int, int, str]]:
     """Spans of every rule whose gate fires in ``text``; ``hits`` (indices of the gates of
     :func:`_gates` that fire, the entropy gate's included) are computed here unless the caller
@@ -408,8 +409,10 @@ def _spans(text: str, hits=None) -> Iterator[tuple[int, int, str]]:
                 yield from _run(rules[index], text)
 
 
-def _run(rule: _Detector | str, text: str) -> Iterator[tuple[int, int, str]]:
-    if rule == "pem":
+def _run(rule: _Rule, text: str) -> Iterator[tuple[int, int, str]]:
+    if callable(rule):
+        yield from rule(text)
+    elif rule == "pem":
         for match in _PEM_BLOCK.finditer(text):
             yield match.start(), match.end(), "private-key"
     elif rule == "keyword":
@@ -435,7 +438,9 @@ def _keyword_spans(text: str) -> Iterator[tuple[int, int, str]]:
         if group == 5 and _BARE_IDENTIFIER.match(value):
             continue  # token = csrfToken, password: String: a variable or a type, not a value
         if plausible_secret_value(value):
-            yield match.start(group), match.end(group), "secret-keyword"
+            # a bare value's trailing full stop ends the sentence, not the secret
+            end = match.end(group) - (len(value) - len(value.rstrip(".")) if group == 5 else 0)
+            yield match.start(group), end, "secret-keyword"
 
 
 def _entropy_spans(text: str) -> Iterator[tuple[int, int, str]]:
@@ -487,9 +492,9 @@ def _looks_random(token: str) -> bool:
         return False
     from detect_secrets.filters.heuristic import is_sequential_string
 
-    if is_sequential_string(token) or sum(len(word) for word in _WORD.findall(token)) * 2 >= len(token):
+    if is_sequential_string(token) or sum(len(word) for word in WORD.findall(token)) * 2 >= len(token):
         return False  # an identifier made of words (ThreadSafeFinalizeIvZNS), not random
-    return _entropy(token) >= entropy_limit(len(token))
+    return entropy(token) >= entropy_limit(len(token))
 
 
 _ID_KEY = re.compile(
@@ -544,9 +549,6 @@ def _slug(secret_type: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", secret_type.lower()).strip("-")
 
 
-# --------------------------------------------------------------------------- detector tables
-
-
 def load_detectors() -> None:
     """Load and compile every detector now rather than on the first text (about 0.2 s, mostly
     importing detect-secrets' plugins): a process about to fork workers calls it first, so that
@@ -559,17 +561,18 @@ def load_detectors() -> None:
 
 
 @cache
-def _rules() -> tuple[_Detector | str, ...]:
-    """Every rule: detect-secrets' regex plugins, ours, then ``"pem"`` and ``"keyword"``."""
+def _rules() -> tuple[_Rule, ...]:
+    """Every rule: detect-secrets' regex plugins, ours, ``"pem"``, ``"keyword"``, then the span
+    functions of :mod:`skillforge.secret_rules`."""
     return tuple(rule for rule, _ in _rules_and_gates())
 
 
 @cache
-def _rules_and_gates() -> tuple[tuple[_Detector | str, str], ...]:
+def _rules_and_gates() -> tuple[tuple[_Rule, str], ...]:
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
     from detect_secrets.plugins.base import RegexBasedDetector
 
-    pairs: list[tuple[_Detector | str, str]] = []
+    pairs: list[tuple[_Rule, str]] = []
     # detect-secrets is untyped; Any keeps mypy's inference the same across its versions.
     plugins: dict[str, Any] = dict(get_mapping_from_secret_type_to_class())
     for secret_type in sorted(plugins):
@@ -584,6 +587,8 @@ def _rules_and_gates() -> tuple[tuple[_Detector | str, str], ...]:
         pairs.append((_Detector(kind, (_fast_regex(re.compile(source)),)), gate))
     pairs.append(("pem", _PEM_GATE))
     pairs.append(("keyword", _KEYWORD_GATE))
+    pairs.append((prefixed_spans, prefix_gate()))
+    pairs.append((env_spans, ENV_GATE))
     return tuple(pairs)
 
 
@@ -608,7 +613,11 @@ def _gate_rules() -> tuple[tuple[int, ...], ...]:
 
 
 _LOOKAROUND = re.compile(r"\(\?<?[=!]")
+
+
 _WORD_START = "(?:(?<=\\W)|(?<=^))"
+
+
 _NOT_FOLLOWED_BY = re.compile(r"\(\?!(\\w|\[[^\]^]*\])\)")
 
 
@@ -617,11 +626,15 @@ def _fast_regex(regex: re.Pattern):
 
     detect-secrets' keyword-style plugins open with ``(?:(?<=\\W)|(?<=^))`` (a word start); RE2
     has no lookbehind, so that prefix becomes ``(?:^|\\W)``, which consumes one character: those
-    plugins' secrets are capture groups, so the redacted span does not move.
+    plugins' secrets are capture groups, so the redacted span does not move. A "not followed by"
+    inside a pattern becomes the same kind of consuming class; one that ends the pattern is kept
+    (Python ``re``), since the consumed character would then be redacted with the token.
     """
     import re2
 
     source = regex.pattern.replace(_WORD_START, "(?:^|\\W)")
+    if any(found.end() == len(source) for found in _NOT_FOLLOWED_BY.finditer(source)):
+        return regex  # at the very end the consumed character would be part of the match (GitLab's tokens)
     if regex.groups:  # a trailing "not followed by" may consume its character outside the secret group
         source = _NOT_FOLLOWED_BY.sub(lambda m: "(?:\\W|$)" if m.group(1) == "\\w" else f"(?:[^{m.group(1)[1:-1]}]|$)", source)
     if _LOOKAROUND.search(source) or regex.flags & re.VERBOSE:
@@ -701,11 +714,3 @@ def _re2_patterns():
     import re2
 
     return re2.compile(_KEYWORD_SOURCE), re2.compile(_ENTROPY_GATE)
-
-
-def _entropy(token: str) -> float:
-    """Shannon entropy in bits per character (the quantity detect-secrets' entropy plugins use,
-    computed over the token's own characters instead of once per alphabet character: same value,
-    a tenth of the time)."""
-    length = len(token)
-    return -sum(n / length * log2(n / length) for n in Counter(token).values())
