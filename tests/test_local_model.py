@@ -12,7 +12,8 @@ import asyncio
 import pytest
 
 from skillforge.llm.backends import structured_output_format
-from skillforge.llm.client import LLMClient, LLMSettings
+from skillforge.llm.client import LLMClient
+from skillforge.llm.types import LLMSettings
 from skillforge.resources import load_schema
 
 pytestmark = pytest.mark.local_model

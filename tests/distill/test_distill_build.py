@@ -28,7 +28,8 @@ from skillforge.distill.runfolder import RunFolder
 from skillforge.errors import SkillforgeError
 from skillforge.ingest import ingest
 from skillforge.ingest.report import IngestReport
-from skillforge.llm.client import LLMClient, LLMSettings
+from skillforge.llm.client import LLMClient
+from skillforge.llm.types import LLMSettings
 from skillforge.merge.consolidate import expected_tree
 from skillforge.merge.propose import plan_proposals
 from skillforge.skill.document import SkillDoc
