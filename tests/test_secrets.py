@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from skillforge.secret_rules import PREFIXES
 from skillforge.secret_scan import find_secrets, redact_text
+from skillforge.secret_scan.rules import PREFIXES
 
 
 def test_common_secrets_are_redacted() -> None:

@@ -7,7 +7,7 @@ names a secret (``{"password": "hunter2"}``, ``{"GITHUB_TOKEN": "…"}``;
 :func:`skillforge.secret_scan.is_secret_name`) is replaced whole when it looks like a real value, since
 the key is the only hint there is; so is a random-looking value of an environment-style key
 ending in ``_KEY``, ``_TOKEN`` or ``_SECRET`` (``{"STRIPE_KEY": "…"}``;
-:func:`skillforge.secret_rules.secret_by_name`). In a session id only the secret itself is
+:func:`skillforge.secret_scan.rules.secret_by_name`). In a session id only the secret itself is
 replaced (``deploy-[REDACTED:github-token]``), so ids stay distinct.
 
 Only redacted data leaves ingest: the pipeline, the cache, the run folder and every LLM call see
@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from skillforge.secret_rules import secret_by_name
 from skillforge.secret_scan import is_secret_name, plausible_secret_value, redact_texts
+from skillforge.secret_scan.rules import secret_by_name
 from skillforge.trajectory import Outcome, Trajectory
 
 KEYWORD_KIND = "secret-keyword"

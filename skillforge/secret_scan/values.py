@@ -1,5 +1,5 @@
 """What a secret value looks like: placeholders, code references, entropy (shared by the scanner,
-:mod:`skillforge.secret_scan`, and its extra rules, :mod:`skillforge.secret_rules`).
+:mod:`skillforge.secret_scan`, and its extra rules, :mod:`skillforge.secret_scan.rules`).
 
 The filters follow detect-secrets' heuristic filters for its keyword plugin
 (``detect_secrets/filters/heuristic.py``); the entropy is Shannon's, as its entropy plugins use.

@@ -5,7 +5,7 @@ the strings ``"pem"``/``"keyword"``; each has a *gate* pattern that RE2 can run 
 gates are compiled into one ``re2.Set`` so that one pass over a text says which rules can match.
 The table is detect-secrets' regex plugins (``detect_secrets/plugins/*.py``, public-IP excluded),
 the patterns it misses (:data:`_EXTRA_PATTERNS`, sources listed there), PEM blocks, keyword
-assignments and the prefix and ``.env``-name rules of :mod:`skillforge.secret_rules`. A
+assignments and the prefix and ``.env``-name rules of :mod:`skillforge.secret_scan.rules`. A
 detect-secrets regex RE2 cannot run (look-arounds) gets an RE2-safe gate derived from it, while
 the regex itself still runs in Python ``re``.
 """
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, cast
 
-from skillforge.secret_rules import ENV_GATE, env_spans, prefix_gate, prefixed_spans
+from skillforge.secret_scan.rules import ENV_GATE, env_spans, prefix_gate, prefixed_spans
 
 MIN_ENTROPY_TOKEN = 24
 """Shortest run of base64 alphanumerics the entropy rule looks at (22-character short UUIDs, as
@@ -160,7 +160,7 @@ def load_detectors() -> None:
 @cache
 def rules_in_order() -> tuple[Rule, ...]:
     """Every rule: detect-secrets' regex plugins, ours, ``"pem"``, ``"keyword"``, then the span
-    functions of :mod:`skillforge.secret_rules`."""
+    functions of :mod:`skillforge.secret_scan.rules`."""
     return tuple(rule for rule, _ in _rules_and_gates())
 
 

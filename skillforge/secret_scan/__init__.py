@@ -24,7 +24,7 @@ How a text is scanned (:func:`find_secrets`):
    * tokens with a provider's secret prefix (``sk_live_``, ``sk-proj-``, ``xoxb-``, ``ghp_``…),
      whatever their length and to the end of their character class, and ``.env``-style
      ``NAME_KEY`` / ``NAME_TOKEN`` / ``NAME_SECRET`` assignments with a random-looking value
-     (:mod:`skillforge.secret_rules`).
+     (:mod:`skillforge.secret_scan.rules`).
 3. **Keyword assignments** (``password = "…"``, ``"api_key": "…"``, ``DB_PASSWORD=…``, ``.env``
    lines, ``?token=…`` in URLs): the name must *end* with a secret word (after detect-secrets'
    keyword list), and the value must look like a secret (:func:`plausible_secret_value`: not a
@@ -49,7 +49,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from skillforge.secret_detectors import (
+from skillforge.secret_scan.detectors import (
     MIN_ENTROPY_TOKEN,
     PEM_BLOCK,
     SECRET_WORDS,
@@ -61,7 +61,7 @@ from skillforge.secret_detectors import (
     re2_patterns,
     rules_in_order,
 )
-from skillforge.secret_values import (
+from skillforge.secret_scan.values import (
     PLACEHOLDERS,
     WORD,
     entropy,

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
-from skillforge.secret_values import PLACEHOLDERS, WORD, entropy, entropy_limit, plausible_secret_value
+from skillforge.secret_scan.values import PLACEHOLDERS, WORD, entropy, entropy_limit, plausible_secret_value
 
 ESCAPES = ("\\n", "\\r", "\\t")
 """JSON and shell escapes a token may directly follow in escaped text (``"…\\nghp_…"``)."""
