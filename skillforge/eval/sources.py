@@ -24,7 +24,8 @@ from skillforge.ingest import ingest
 from skillforge.ingest.base import IngestReport
 from skillforge.ingest.command import nothing_read
 from skillforge.ingest.outcomes import load_labels
-from skillforge.store.git_store import SkillStore, VersionInfo
+from skillforge.store.git_store import SkillStore
+from skillforge.store.version_info import VersionInfo
 from skillforge.trajectory import Trajectory
 
 TRAJECTORIES = "trajectories.jsonl"
