@@ -36,7 +36,7 @@ def detect(path: Path, head: bytes) -> bool:
     if not mentions(head, "schema_version"):
         return False
     shape = sniff(head)
-    return shape.kind == "object" and str(shape.values.get("schema_version") or "").startswith("ATIF-")
+    return shape.kind == "object" and str(shape.value("schema_version") or "").startswith("ATIF-")
 
 
 def parse(path: Path, report: IngestReport) -> Iterator[Trajectory]:

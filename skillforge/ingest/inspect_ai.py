@@ -51,7 +51,7 @@ def detect(path: Path, head: bytes) -> bool:
     if not mentions(head, "eval"):
         return False
     shape = sniff(head)
-    return shape.kind == "object" and shape.has("version", "eval") and bool({"samples", "plan", "results", "status"} & set(shape.keys))
+    return shape.kind == "object" and shape.has("version", "eval") and any(shape.has(key) for key in ("samples", "plan", "results", "status"))
 
 
 def parse(path: Path, report: IngestReport) -> Iterator[Trajectory]:

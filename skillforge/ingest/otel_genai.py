@@ -50,7 +50,7 @@ def detect(path: Path, head: bytes) -> bool:
     if not mentions(head, "resourceSpans"):
         return False
     shape = sniff(head)
-    return shape.kind in ("object", "jsonl") and "resourceSpans" in shape.keys
+    return shape.kind in ("object", "jsonl") and shape.has("resourceSpans")
 
 
 def parse(path: Path, report: IngestReport) -> Iterator[Trajectory]:

@@ -21,7 +21,7 @@ from skillforge.ingest.base import Format
 from skillforge.ingest.formats import FORMATS
 from skillforge.ingest.redact import redact_outcome, redact_trajectory
 from skillforge.ingest.report import FileSummary, IngestReport, Problem
-from skillforge.ingest.sniff import HEAD_BYTES
+from skillforge.ingest.sniff import HEAD_BYTES, cut_document, streaming
 from skillforge.trajectory import Trajectory
 
 _JSONISH = (b"{", b"[")
@@ -110,6 +110,9 @@ def detect(path: Path, head: bytes | None = None) -> Format | None:
     """Return the format module that recognises ``path`` from its first bytes, or None.
 
     Formats are tried in registry order; a ``detect()`` that raises counts as "not this format".
+    When none claims a file whose head ends inside a JSON document, they are asked again with
+    the file read on past the head, key by key (:func:`~skillforge.ingest.sniff.streaming`): the
+    key that tells a format may sit anywhere among the top-level keys.
 
     Raises:
         OSError: when ``head`` is not given and the file cannot be read.
@@ -117,6 +120,14 @@ def detect(path: Path, head: bytes | None = None) -> Format | None:
     if head is None:
         with open(path, "rb") as handle:
             head = handle.read(HEAD_BYTES)
+    module = _first_claim(path, head)
+    if module is None and cut_document(head, HEAD_BYTES):
+        with streaming(path, head):
+            module = _first_claim(path, head)
+    return module
+
+
+def _first_claim(path: Path, head: bytes) -> Format | None:
     for module in FORMATS.values():
         try:
             if module.detect(path, head):

@@ -29,11 +29,12 @@ NAME = "tau2-bench"
 
 
 def detect(path: Path, head: bytes) -> bool:
-    """True for a JSON object with ``simulations`` (and ``tasks`` or ``info``) at the top level."""
+    """True for a JSON object with ``simulations`` (and ``tasks`` or ``info``) among its top-level
+    keys, wherever they sit (``tasks`` may run to hundreds of KB before ``simulations``)."""
     if not mentions(head, "simulations"):
         return False
     shape = sniff(head)
-    return shape.kind == "object" and "simulations" in shape.keys and ("tasks" in shape.keys or "info" in shape.keys)
+    return shape.kind == "object" and shape.has("simulations") and (shape.has("tasks") or shape.has("info"))
 
 
 def parse(path: Path, report: IngestReport) -> Iterator[Trajectory]:

@@ -9,6 +9,7 @@ a fault in skillforge's readers cannot leak into the expected values.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import zipfile
@@ -115,24 +116,23 @@ _CODEX_INJECTED = (
 
 
 def codex(path: Path) -> Raw:
-    """User prompts from either record kind (each text once), and every tool call item."""
+    """User prompts (the ``user_message`` events when the file has them — one per prompt the person
+    sent — else the non-injected ``response_item`` user messages) and every tool call item."""
     raw = Raw()
+    events: list[str] = []
+    items: list[str] = []
     for record in _jsonl(path):
         payload = record.get("payload") if isinstance(record.get("payload"), dict) else record
         kind = payload.get("type")
         if record.get("type") == "event_msg" and kind == "user_message":
-            text = payload.get("message") or ""
+            events.append(payload.get("message") or "")
         elif kind == "message" and payload.get("role") == "user":
             text = _text(payload.get("content"))
-            if text.lstrip().startswith(_CODEX_INJECTED):
-                continue
+            if not text.lstrip().startswith(_CODEX_INJECTED):
+                items.append(text)
         elif kind in _CODEX_CALLS:
             raw.calls.append(payload.get("arguments") or payload.get("input") or payload.get("action"))
-            continue
-        else:
-            continue
-        if text.strip() and text not in raw.prompts:
-            raw.prompts.append(text)
+    raw.prompts = [t for t in (events or items) if t.strip()]
     return raw
 
 
@@ -201,13 +201,23 @@ def tau_bench(path: Path) -> Raw:
 
 # SWE-agent: sweagent/types.py ``TrajectoryStep`` (SWE-agent/SWE-agent): one ``action`` per step.
 def swe_agent(path: Path) -> Raw:
-    """One call per ``trajectory`` step with an action; the task is the first non-demo user message."""
+    """One call per function-calling ``tool_calls`` entry of the (non-demo) history, else one per
+    ``trajectory`` step with an action; the task is the first non-demo user message."""
     data = json.loads(path.read_text(encoding="utf-8"))
-    raw = Raw(
-        calls=[step.get("action") for step in data.get("trajectory") or [] if str(step.get("action") or "").strip()]
-    )
-    for message in data.get("history") or []:
-        if message.get("role") == "user" and not message.get("is_demo") and _text(message.get("content")).strip():
+    raw = Raw()
+    history = [
+        m for m in data.get("history") or [] if not m.get("is_demo") and m.get("message_type") != "demonstration"
+    ]
+    for message in history:
+        calls = message.get("tool_calls")
+        if isinstance(calls, str):
+            calls = ast.literal_eval(calls)
+        raw.calls.extend((call.get("function") or {}).get("arguments") for call in calls or [])
+    if not raw.calls:
+        steps = data.get("trajectory") or []
+        raw.calls = [step.get("action") for step in steps if str(step.get("action") or "").strip()]
+    for message in history:
+        if message.get("role") == "user" and _text(message.get("content")).strip():
             raw.prompts.append(_text(message.get("content")))
             break
     return raw

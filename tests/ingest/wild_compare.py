@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from skillforge.ingest import ingest
+from skillforge.ingest import detect, ingest
 from skillforge.ingest.report import IngestReport
-from skillforge.trajectory import Trajectory
+from skillforge.trajectory import Outcome, Trajectory
 from tests.ingest.upstream import READERS, Raw
 
 
@@ -28,13 +28,12 @@ class Comparison:
     format: str | None
     raw: Raw | None
     trajectories: list[Trajectory]
+    outcomes: list[Outcome]
 
     @property
     def calls(self) -> int:
-        """Tool calls over all trajectories, each call id once (branches repeat shared steps)."""
-        return len(
-            {(_conversation(t), c.tool_call_id) for t in self.trajectories for s in t.steps for c in s.tool_calls}
-        )
+        """Tool calls over all trajectories; a branch counts only past the steps it shares."""
+        return sum(len(s.tool_calls) for t in self.trajectories for s in t.steps[int(t.extra.get("fork_step") or 0) :])
 
     @property
     def errors(self) -> int:
@@ -66,8 +65,8 @@ class Comparison:
     def origins(self) -> str:
         """Outcome status/origin per trajectory, counted."""
         counts: dict[str, int] = {}
-        for trajectory in self.trajectories:
-            key = f"{trajectory.outcome.status}/{trajectory.outcome.origin or '-'}"
+        for outcome in self.outcomes:
+            key = f"{outcome.status}/{outcome.origin or '-'}"
             counts[key] = counts.get(key, 0) + 1
         return " ".join(f"{n} {k}" for k, n in sorted(counts.items()))
 
@@ -108,12 +107,15 @@ def _filled(arguments: Any) -> bool:
 
 
 def compare(path: Path) -> Comparison:
-    """Ingest ``path`` alone and read it the upstream way."""
-    report = IngestReport()
-    trajectories = list(ingest([path], report, jobs=1))
-    fmt = report.files[0].format if report.files else None
-    reader = READERS.get(fmt or "")
-    return Comparison(path, fmt, reader(path) if reader else None, trajectories)
+    """Read ``path`` with its format module (before redaction, which rewrites secrets in the text
+    compared here) and the upstream way; outcomes are those ``ingest`` settles."""
+    module = detect(path)
+    if module is None:
+        return Comparison(path, None, None, [], [])
+    trajectories = list(module.parse(path, IngestReport()))
+    reader = READERS.get(module.NAME)
+    settled = [t.outcome for t in ingest([path], IngestReport(), jobs=1, whole=False)]
+    return Comparison(path, module.NAME, reader(path) if reader else None, trajectories, settled)
 
 
 def main(folders: list[str]) -> None:
