@@ -12,6 +12,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from skillforge.errors import SkillforgeError
+
 
 def write_atomic(path: Path, data: bytes | str, *, mode: int | None = None, fsync: bool = False) -> Path:
     """Replace ``path`` with ``data`` atomically; parent folders are created.
@@ -27,12 +29,16 @@ def write_atomic(path: Path, data: bytes | str, *, mode: int | None = None, fsyn
         ``path``.
 
     Raises:
-        OSError: the folder cannot be created or written; the temporary file is removed.
+        OSError: the folder cannot be created or written (``filename`` is ``path``); the temporary
+            file is removed.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:  # name the file that was to be written, not a temporary one
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(payload)
@@ -46,3 +52,30 @@ def write_atomic(path: Path, data: bytes | str, *, mode: int | None = None, fsyn
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+def check_writable(folder: Path, what: str) -> None:
+    """Fail early, before any work, when files cannot be written in ``folder`` (made if missing).
+
+    A file is created and removed in ``folder``, or in its nearest existing parent when it does not
+    exist yet (a probe finds what a permission check misses: read-only mounts, immutable folders,
+    ACLs).
+
+    Args:
+        folder: the folder the command will write in.
+        what: what it is, for the message (``the skill store``, ``the run folder``).
+
+    Raises:
+        SkillforgeError: one line naming the folder and the reason.
+    """
+    folder = Path(folder)
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise SkillforgeError(f"cannot write {what} {folder}: {probe} is not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=probe, prefix=".skillforge-probe-"):
+            pass
+    except OSError as exc:
+        raise SkillforgeError(f"cannot write {what} {folder}: {exc.strerror or exc}") from None

@@ -1,5 +1,5 @@
 """A ``skillforge distill`` that SIGKILLs itself at a chosen point (run as a subprocess by
-tests/test_resilience.py).
+tests/distill/test_resilience.py).
 
 Usage: python -m tests.killed_distill LOGS ASKED_LOG POINT
 

@@ -72,7 +72,7 @@ def e2e(local_model_server, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     assert distill.returncode == 0, f"distill failed:\n{distill.stdout}\n{distill.stderr}\nserver log:\n{local_model_server.log_tail()}"
     validate = _skillforge("validate", f"skills/{SKILL}", cwd=work)
     export = _skillforge("export", SKILL, "--to", "agents", "--dest", str(work / "exported"), cwd=work)
-    run = RunFolder.open(work / ".skillforge", "latest")
+    run = RunFolder.find(work / ".skillforge" / "runs", "latest")
     print(f"e2e distill: {seconds:.0f} s; usage {run.read_manifest().get('usage')}")  # shown with -s / in CI logs on failure
     return {"work": work, "distill": distill, "validate": validate, "export": export, "run": run, "seconds": seconds}
 

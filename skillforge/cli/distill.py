@@ -2,80 +2,100 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from skillforge.cli.output import out, print_problems, print_violations
-from skillforge.cli.params import OutcomesOption, StoreOption
+from skillforge.cli.output import out, print_problems, print_rows, print_skipped, print_violations
+from skillforge.cli.params import OutcomesOption, RunsOption, StoreOption
 from skillforge.errors import SkillforgeError
 from skillforge.wording import counted
 
 
 def distill(
     logs: Annotated[
-        list[Path] | None, typer.Argument(help="Log files or folders (any supported format).", show_default=False)
+        list[Path] | None,
+        typer.Argument(metavar="LOGS", help="Log files or folders (any supported format).", show_default=False),
     ] = None,
-    skill: Annotated[str, typer.Option("--skill", help="Skill name (kebab-case). Default: from the first path.")] = "",
+    skill: Annotated[
+        str, typer.Option("--skill", metavar="NAME", help="Skill name (kebab-case). Default: from the first path.")
+    ] = "",
     store: StoreOption = Path("skills"),
+    runs: RunsOption = None,
     analyst: Annotated[
         str,
         typer.Option(
-            "--analyst", help="auto (an LLM when a model is configured, else heuristic), heuristic (offline) or llm."
+            "--analyst",
+            metavar="auto|heuristic|llm",
+            help="auto (an LLM when a model is configured, else heuristic), heuristic (offline) or llm.",
         ),
     ] = "auto",
     model: Annotated[
         str | None,
         typer.Option(
             "--model",
+            metavar="MODEL",
             help="litellm model name, e.g. gpt-4o-mini (key from the provider's env var). Else SKILLFORGE_MODEL or "
             "skillforge.toml.",
         ),
     ] = None,
     api_base: Annotated[
-        str | None, typer.Option("--api-base", help="Base URL of a self-hosted OpenAI-compatible server.")
+        str | None,
+        typer.Option("--api-base", metavar="URL", help="Base URL of a self-hosted OpenAI-compatible server."),
     ] = None,
     concurrency: Annotated[
-        int | None, typer.Option("--concurrency", help="Most LLM calls in flight at once (default 8).", min=1)
+        int | None,
+        typer.Option("--concurrency", metavar="N", help="Most LLM calls in flight at once (default 8).", min=1),
     ] = None,
     context_tokens: Annotated[
         int | None,
         typer.Option(
-            "--context-tokens", help="Model context in tokens (default: from litellm's model map, else 8192).", min=256
+            "--context-tokens",
+            metavar="N",
+            help="Model context in tokens (default: from litellm's model map, else 8192).",
+            min=256,
         ),
     ] = None,
     budget: Annotated[
         float | None,
-        typer.Option("--budget", help="Stop cleanly before LLM spending in USD would exceed this.", min=0.0),
+        typer.Option(
+            "--budget", metavar="USD", help="Stop cleanly before LLM spending in USD would exceed this.", min=0.0
+        ),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the calls, tokens and USD per stage; call nothing, write nothing.")
     ] = False,
     resume: Annotated[
-        str | None, typer.Option("--resume", help="Resume an interrupted or stopped run (its id, or 'latest').")
+        str | None,
+        typer.Option("--resume", metavar="RUN", help="Resume an interrupted or stopped run (its id, or 'latest')."),
     ] = None,
     from_path: Annotated[
         Path | None,
         typer.Option(
             "--from",
+            metavar="DIR",
             help="Deepen this skill folder (e.g. one a person wrote) instead of the store's latest version or a new "
             "seed.",
         ),
     ] = None,
-    propose_batch: Annotated[int, typer.Option("--propose-batch", help="Lessons per proposal call.", min=1)] = 4,
+    propose_batch: Annotated[
+        int, typer.Option("--propose-batch", metavar="N", help="Lessons per proposal call.", min=1)
+    ] = 4,
     fan_in: Annotated[
-        int, typer.Option("--fan-in", help="Patches merged per merge call (the merge tree's k).", min=2)
+        int, typer.Option("--fan-in", metavar="N", help="Patches merged per merge call (the merge tree's k).", min=2)
     ] = 5,
     max_fix_rounds: Annotated[
-        int, typer.Option("--max-fix-rounds", help="LLM fix rounds when the skill fails validation.", min=0)
+        int,
+        typer.Option("--max-fix-rounds", metavar="N", help="LLM fix rounds when the skill fails validation.", min=0),
     ] = 3,
     min_support: Annotated[
         int | None,
         typer.Option(
             "--min-support",
+            metavar="N",
             help="Distinct trajectories an item needs to be kept (default: 2 from 10 trajectories on, else 1).",
             min=1,
         ),
@@ -88,10 +108,16 @@ def distill(
         ),
     ] = False,
     description: Annotated[
-        str, typer.Option("--description", help="Frontmatter description of a new skill (default: derived).")
+        str,
+        typer.Option(
+            "--description", metavar="TEXT", help="Frontmatter description of a new skill (default: derived)."
+        ),
     ] = "",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
     outcomes: OutcomesOption = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the result (or the dry run's plan) as JSON on stdout.")
+    ] = False,
 ) -> None:
     """Distill the trajectories in LOGS into a new version of a skill."""
     if not quiet:  # the first line, before anything heavy is imported (litellm takes seconds)
@@ -99,7 +125,7 @@ def distill(
         out.err.print(f"skillforge distill: {escape(what)}", highlight=False, soft_wrap=True)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from skillforge.config import resolve_config
+    from skillforge.config import resolve_config, resolve_runs
     from skillforge.distill.estimate import estimate
     from skillforge.distill.options import DistillOptions
     from skillforge.distill.pipeline import distill as run_distill
@@ -123,6 +149,7 @@ def distill(
         max_fix_rounds=max_fix_rounds,
         min_support=min_support,
         allow_empty=allow_empty,
+        runs=resolve_runs(runs),
     )
     columns = (
         SpinnerColumn(),
@@ -139,9 +166,15 @@ def distill(
             result = run_distill(options, progress)
     if dry_run:
         print_problems(plan.ingest_report.problems)
+        if as_json:
+            print(json.dumps(_plan_document(plan), indent=2))
+            return
         _print_dry_run(plan)
         return
+    if as_json:
+        print(json.dumps(_result_document(result), indent=2))
     print_problems(result.ingest_report.problems)
+    print_skipped(result.ingest_report.files)
     if result.hint:
         out.err.print(f"[yellow]note:[/] {escape(result.hint)}", highlight=False, soft_wrap=True)
     for title, problems in result.dropped_lessons[:20]:
@@ -242,32 +275,32 @@ def _print_dry_run(plan) -> None:
         + (f", model {plan.model}" if plan.model else "")
         + f", start: {plan.start}"
     )
-    table = Table(title=title, show_footer=True)
     priced = plan.priced and all(stage.cost_usd is not None for stage in plan.stages)
-    total_usd = f"{sum(stage.cost_usd or 0.0 for stage in plan.stages):.4f}" if priced else "unknown"
-    totals = {
-        "stage": "total (at most)",
-        "calls": str(sum(stage.calls for stage in plan.stages)),
-        "cached": str(sum(stage.cached for stage in plan.stages)),
-        "prompt tokens": f"{sum(stage.prompt_tokens for stage in plan.stages):,}",
-        "completion tokens": f"{sum(stage.completion_tokens for stage in plan.stages):,}",
-        "USD": total_usd,
-        "note": "",
-    }
-    for column in totals:
-        table.add_column(column, justify="left" if column in ("stage", "note") else "right", footer=totals[column])
-    for stage in plan.stages:
-        usd = "unknown" if stage.cost_usd is None or not plan.priced else f"{stage.cost_usd:.4f}"
-        table.add_row(
+    rows = [
+        [
             stage.stage,
-            str(stage.calls),
-            str(stage.cached),
+            stage.calls,
+            stage.cached,
             f"{stage.prompt_tokens:,}",
             f"{stage.completion_tokens:,}",
-            usd,
-            escape(stage.note),
-        )
-    out.console.print(table)
+            "unknown" if stage.cost_usd is None or not plan.priced else f"{stage.cost_usd:.4f}",
+            stage.note,
+        ]
+        for stage in plan.stages
+    ]
+    rows.append(
+        [
+            "total (at most)",
+            sum(stage.calls for stage in plan.stages),
+            sum(stage.cached for stage in plan.stages),
+            f"{sum(stage.prompt_tokens for stage in plan.stages):,}",
+            f"{sum(stage.completion_tokens for stage in plan.stages):,}",
+            f"{sum(stage.cost_usd or 0.0 for stage in plan.stages):.4f}" if priced else "unknown",
+            "",
+        ]
+    )
+    headers = ["stage", "calls", "cached", "prompt tokens", "completion tokens", "USD", "note"]
+    print_rows(headers, rows, title=title, right=(1, 2, 3, 4, 5))
     if plan.hint:
         out.err.print(f"[yellow]note:[/] {escape(plan.hint)}", highlight=False, soft_wrap=True)
     for warning in plan.warnings:
@@ -279,3 +312,49 @@ def _print_dry_run(plan) -> None:
             highlight=False,
         )
     out.console.print("nothing was called and nothing was written (dry run)", highlight=False)
+
+
+def _result_document(result) -> dict:
+    """The ``--json`` form of a :class:`~skillforge.distill.pipeline.DistillResult`."""
+    build = result.build
+    version = result.version
+    return {
+        "run": result.run.run_id if result.run else None,
+        "analyst": result.analyst,
+        "stored": {"name": version.name, "version": version.version, "tag": version.tag} if version else None,
+        "not_stored": result.not_stored,
+        "stopped": result.stopped,
+        "trajectories": result.trajectories,
+        "lessons": len(result.lessons),
+        "edits_applied": build.report.apply.get("applied", 0) if build else 0,
+        "valid": build.validation.ok if build else None,
+        "usage": result.manifest.get("usage") or {},
+        "dropped_lessons": [{"title": title, "problems": problems} for title, problems in result.dropped_lessons],
+        "skipped_files": [{"path": f.path, "reason": f.skipped} for f in result.ingest_report.files if not f.format],
+        "problems": [str(problem) for problem in result.ingest_report.problems],
+        "warnings": list(result.warnings) + ([result.hint] if result.hint else []),
+    }
+
+
+def _plan_document(plan) -> dict:
+    """The ``--json`` form of a dry run's :class:`~skillforge.distill.estimate.DryRun`."""
+    return {
+        "analyst": plan.analyst,
+        "model": plan.model,
+        "trajectories": plan.trajectories,
+        "start": plan.start,
+        "priced": plan.priced,
+        "stages": [
+            {
+                "stage": s.stage,
+                "calls": s.calls,
+                "cached": s.cached,
+                "prompt_tokens": s.prompt_tokens,
+                "completion_tokens": s.completion_tokens,
+                "cost_usd": s.cost_usd,
+                "note": s.note,
+            }
+            for s in plan.stages
+        ],
+        "warnings": list(plan.warnings) + ([plan.hint] if plan.hint else []),
+    }

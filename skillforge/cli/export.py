@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, cast
 
@@ -16,21 +17,29 @@ if TYPE_CHECKING:
 
 
 def export(
-    ref: Annotated[str | None, typer.Argument(help="NAME or NAME@vN (default: the latest version).")] = None,
-    to: Annotated[str, typer.Option("--to", help="Host to export to (see --list).")] = "",
+    ref: Annotated[
+        str | None, typer.Argument(metavar="NAME[@vN]", help="NAME or NAME@vN (default: the latest version).")
+    ] = None,
+    to: Annotated[str, typer.Option("--to", metavar="HOST", help="Host to export to (see --list).")] = "",
     scope: Annotated[
-        str, typer.Option("--scope", help="project (under the current folder) or user (under $HOME).")
+        str,
+        typer.Option(
+            "--scope", metavar="project|user", help="project (under the current folder) or user (under $HOME)."
+        ),
     ] = "project",
     dest: Annotated[
         Path | None,
         typer.Option(
-            "--dest", help="Use this folder instead of the current folder or $HOME; for bundle, where NAME.skill goes."
+            "--dest",
+            metavar="DIR",
+            help="Use this folder instead of the current folder or $HOME; for bundle, where NAME.skill goes.",
         ),
     ] = None,
     globs: Annotated[
         str | None,
         typer.Option(
             "--globs",
+            metavar="GLOBS",
             help="Comma-separated globs for rule hosts (Cursor globs, Copilot applyTo, Windsurf glob trigger).",
         ),
     ] = None,
@@ -42,6 +51,7 @@ def export(
     list_hosts: Annotated[
         bool, typer.Option("--list", help="List the hosts, their paths and what each keeps or drops.")
     ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print what was (or would be) done as JSON.")] = False,
 ) -> None:
     """Export a stored, validated version of a skill where a host loads it."""
     from skillforge.export.exporter import export_version
@@ -67,6 +77,19 @@ def export(
     except InvalidSkillError as exc:
         print_violations(exc.report.violations)
         raise
+    if as_json:
+        document = {
+            "name": result.name,
+            "version": result.version,
+            "host": result.host,
+            "scope": result.scope,
+            "root": str(result.root),
+            "dry_run": dry_run,
+            "actions": [{"path": a.path, "kind": a.kind, "reason": a.reason} for a in result.actions],
+            "warnings": list(result.warnings),
+        }
+        print(json.dumps(document, indent=2))
+        return
     for warning in result.warnings:
         out.err.print(f"[yellow]warning:[/] {warning}", highlight=False)
     verb = "would " if dry_run else ""
@@ -89,8 +112,9 @@ def export(
 
 
 def import_(
-    path: Annotated[Path, typer.Argument(help="A .skill bundle or a skill folder.")],
+    path: Annotated[Path, typer.Argument(metavar="PATH", help="A .skill bundle or a skill folder.")],
     store: StoreOption = Path("skills"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print what was stored as JSON.")] = False,
 ) -> None:
     """Import a skill (.skill bundle or folder) into the store as a new version, after validation."""
     from skillforge.export.importer import import_skill
@@ -101,6 +125,15 @@ def import_(
     except InvalidSkillError as exc:
         print_violations(exc.report.violations)
         raise
+    if as_json:
+        document = {
+            "name": result.name,
+            "version": result.version.version,
+            "stored": result.stored,
+            "skipped": list(result.skipped),
+        }
+        print(json.dumps(document, indent=2))
+        return
     for skipped in result.skipped:
         out.err.print(f"[yellow]skipped[/] {skipped} (not part of a packaged skill)", highlight=False)
     if result.stored:

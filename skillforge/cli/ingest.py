@@ -7,16 +7,15 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from skillforge.cli.output import out, print_problems, shown_path
+from skillforge.cli.output import out, print_problems, print_rows, print_skipped, shown_path
 from skillforge.cli.params import OutcomesOption
 from skillforge.errors import SkillforgeError
 from skillforge.wording import counted
 
 
 def ingest_logs(
-    logs: Annotated[list[Path], typer.Argument(help="Log files or folders (any supported format).")],
+    logs: Annotated[list[Path], typer.Argument(metavar="LOGS", help="Log files or folders (any supported format).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     to: Annotated[
         tuple[str, Path] | None,
@@ -28,6 +27,7 @@ def ingest_logs(
         typer.Option(
             "--jobs",
             "-j",
+            metavar="N",
             min=1,
             help="Processes reading files at once (default: the usable CPUs, at most 8; 1: no worker processes). The "
             "output is the same for every value.",
@@ -44,27 +44,23 @@ def ingest_logs(
         print(result.to_json())
     else:
         print_problems(result.report.problems)
-        table = Table(title="ingested logs")
-        for column in ("file", "format", "trajectories", "steps", "tool calls", "tool errors", "outcome"):
-            numeric = column not in ("file", "format", "outcome")
-            table.add_column(
-                column, justify="right" if numeric else "left", overflow="fold", no_wrap=column == "format"
-            )
-        for summary in result.report.files:
-            if summary.format:
-                outcome = " ".join(f"{n} {status}" for status, n in sorted(summary.outcomes.items()))
-                row = (
-                    shown_path(summary.path, logs),
-                    summary.format,
-                    summary.trajectories,
-                    summary.steps,
-                    summary.tool_calls,
-                    summary.tool_errors,
-                    outcome or "-",
-                )
-                table.add_row(*(escape(str(cell)) for cell in row))
-        if table.row_count:
-            out.console.print(table)
+        print_skipped(result.report.files)
+        rows = [
+            [
+                shown_path(summary.path, logs),
+                summary.format,
+                summary.trajectories,
+                summary.steps,
+                summary.tool_calls,
+                summary.tool_errors,
+                " ".join(f"{n} {status}" for status, n in sorted(summary.outcomes.items())) or "-",
+            ]
+            for summary in result.report.files
+            if summary.format
+        ]
+        if rows:
+            headers = ["file", "format", "traj.", "steps", "calls", "errors", "outcome"]
+            print_rows(headers, rows, title="ingested logs", right=(2, 3, 4, 5), path_column=0)
         totals = result.totals()
         redacted = ", ".join(f"{n} {kind}" for kind, n in result.report.redactions.most_common()) or "none"
         out.console.print(

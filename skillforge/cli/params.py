@@ -7,16 +7,32 @@ from typing import Annotated, Optional
 
 import typer
 
-StoreOption = Annotated[Path, typer.Option("--store", help="Skill store folder (a git repository skillforge owns).")]
+StoreOption = Annotated[
+    Path, typer.Option("--store", metavar="DIR", help="Skill store folder (a git repository skillforge owns).")
+]
 OutcomesOption = Annotated[
     Optional[Path],  # noqa: UP045 - typer reads the annotation at run time
     typer.Option(
         "--outcomes",
+        metavar="FILE",
         help="Labels file (CSV or JSONL: session id, task id or file → success/failure/reward) for logs without an "
         "outcome.",
     ),
 ]
-RefArgument = Annotated[str, typer.Argument(help="NAME or NAME@vN (latest version by default).")]
+RefArgument = Annotated[str, typer.Argument(metavar="NAME[@vN]", help="NAME or NAME@vN (latest version by default).")]
 FileOption = Annotated[
-    str, typer.Option("--file", help="A file of the skill other than SKILL.md (e.g. references/pitfalls.md).")
+    str,
+    typer.Option(
+        "--file", metavar="FILE", help="A file of the skill other than SKILL.md (e.g. references/pitfalls.md)."
+    ),
+]
+RunsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--runs",
+        metavar="DIR",
+        help="Folder of run folders (default: $SKILLFORGE_RUNS, else runs in the paths table of "
+        "skillforge.toml, else .skillforge/runs).",
+        show_default=False,
+    ),
 ]

@@ -1,13 +1,19 @@
-"""``skillforge report``: what a run did, from its manifest and its consolidation report."""
+"""``skillforge report``: what a run did, from its manifest and its consolidation report.
+
+Tables are printed with :func:`skillforge.cli.output.print_rows`, so at 80 columns or in a pipe a
+table that would not fit becomes one line per row, and no header or cell is cut.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import json
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 
-from skillforge.cli.output import out
+from skillforge.cli.output import out, print_rows
+from skillforge.cli.params import RunsOption
 from skillforge.errors import SkillforgeError
 
 if TYPE_CHECKING:
@@ -16,235 +22,210 @@ if TYPE_CHECKING:
 
 
 def report(
-    run: Annotated[str, typer.Argument(help="A run folder, a run id under --runs, or 'latest'.")],
-    runs: Annotated[Path, typer.Option("--runs", help="Folder holding the runs.")] = Path(".skillforge/runs"),
+    run: Annotated[str, typer.Argument(help="A run folder, a run id under --runs, or 'latest'.", metavar="RUN")],
+    runs: RunsOption = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the manifest and the consolidation report as JSON.")
+    ] = False,
 ) -> None:
     """Show a run: the analysts' totals, then the consolidation level by level (inputs, outputs,
     dropped edits and why, contradictions, tokens and cost), apply, fix and validation results."""
+    from skillforge.config import resolve_runs
     from skillforge.distill.runfolder import RunFolder
 
-    for renderable in run_report(RunFolder.find(runs, run, also=("consolidation.json",))):
-        out.console.print(renderable)
+    folder = RunFolder.find(resolve_runs(runs), run, also=("consolidation.json",))
+    if as_json:
+        print(json.dumps(run_document(folder), indent=2))
+        return
+    print_run(folder)
 
 
-def run_report(run: RunFolder) -> list[Any]:
-    """Rich renderables for ``skillforge report``: the analysts' totals from the run's manifest
-    (:func:`render_analysis`), then the consolidation report (:func:`render_report`), each when the
-    run got that far.
+def run_document(run: RunFolder) -> dict[str, Any]:
+    """``{"run", "manifest", "consolidation"}``: the run's manifest and consolidation report as JSON
+    objects (None for a part the run has not reached).
+
+    Raises:
+        SkillforgeError: the run has neither.
+    """
+    from skillforge.merge.report import REPORT_FILE, ConsolidationReport
+
+    manifest = run.read_manifest() if (run.root / "manifest.json").is_file() else None
+    consolidation = ConsolidationReport.load(run).to_dict() if (run.root / REPORT_FILE).is_file() else None
+    if manifest is None and consolidation is None:
+        raise SkillforgeError(f"{run.root}: neither a run manifest nor a consolidation report")
+    return {"run": run.run_id, "manifest": manifest, "consolidation": consolidation}
+
+
+def print_run(run: RunFolder) -> None:
+    """Print the analysts' totals from the run's manifest (:func:`print_analysis`), then the
+    consolidation report (:func:`print_consolidation`), each when the run got that far.
 
     Raises:
         SkillforgeError: the run has neither a manifest nor a consolidation report.
     """
-    from rich.text import Text
+    from skillforge.merge.report import ConsolidationReport
 
-    from skillforge.merge.report import REPORT_FILE, ConsolidationReport
-
-    out: list[Any] = []
-    has_manifest = (run.root / "manifest.json").is_file()
-    if has_manifest:
-        out += render_analysis(run.read_manifest())
-    if (run.root / REPORT_FILE).is_file():
-        out += render_report(ConsolidationReport.load(run))
-    elif has_manifest:
-        out.append(
-            Text(
-                "no consolidation yet: the run stopped before it (resume it with skillforge distill --resume "
-                + run.run_id
-                + ")"
-            )
-        )
+    document = run_document(run)
+    if document["manifest"] is not None:
+        print_analysis(document["manifest"])
+    if document["consolidation"] is not None:
+        print_consolidation(ConsolidationReport.load(run))
     else:
-        raise SkillforgeError(f"{run.root}: neither a run manifest nor a consolidation report")
-    return out
+        out.console.print(
+            "no consolidation yet: the run stopped before it "
+            f"(resume it with skillforge distill --resume {run.run_id})",
+            highlight=False,
+        )
 
 
-def render_analysis(manifest: dict[str, Any]) -> list[Any]:
+def print_analysis(manifest: dict[str, Any]) -> None:
     """The run's header and its analysts' totals: passes by analyst, lessons kept/repaired/dropped,
     and per stage calls, cached, failed, tokens and USD (``manifest["stages"]``)."""
-    from rich.markup import escape
-    from rich.table import Table
-    from rich.text import Text
-
     model = (manifest.get("model") or {}).get("name") or "no model (offline)"
-    out: list[Any] = [
-        Text.from_markup(
-            f"[bold]run {escape(str(manifest.get('run_id', '')))}[/]: "
-            f"status [bold]{escape(str(manifest.get('status', '?')))}[/], "
-            f"analyst {escape(str(manifest.get('analyst', '?')))}, model {escape(model)}, "
-            f"{(manifest.get('counts') or {}).get('trajectories', '?')} trajectories, attempts "
-            f"{manifest.get('attempts', 1)}"
-        )
-    ]
+    out.console.print(
+        f"[bold]run {escape(str(manifest.get('run_id', '')))}[/]: "
+        f"status [bold]{escape(str(manifest.get('status', '?')))}[/], "
+        f"analyst {escape(str(manifest.get('analyst', '?')))}, model {escape(model)}, "
+        f"{(manifest.get('counts') or {}).get('trajectories', '?')} trajectories, attempts "
+        f"{manifest.get('attempts', 1)}",
+        highlight=False,
+    )
     analysis = manifest.get("analysis") or {}
     passes = analysis.get("passes") or {}
     lessons = analysis.get("lessons") or {}
     if analysis:
-        out.append(
-            Text(
-                "analysts: "
-                + (", ".join(f"{name} {count}" for name, count in sorted(passes.items())) or "none")
-                + f" passes; lessons kept {lessons.get('kept', 0)}, repaired {lessons.get('repaired', 0)}, "
-                f"dropped {lessons.get('dropped', 0)}"
-                + (f"; {len(analysis.get('failed_passes', []))} passes failed" if analysis.get("failed_passes") else "")
-                + (f"; {len(analysis.get('not_run', []))} passes not run" if analysis.get("not_run") else "")
-            )
+        line = (
+            "analysts: "
+            + (", ".join(f"{name} {count}" for name, count in sorted(passes.items())) or "none")
+            + f" passes; lessons kept {lessons.get('kept', 0)}, repaired {lessons.get('repaired', 0)}, "
+            f"dropped {lessons.get('dropped', 0)}"
+            + (f"; {len(analysis.get('failed_passes', []))} passes failed" if analysis.get("failed_passes") else "")
+            + (f"; {len(analysis.get('not_run', []))} passes not run" if analysis.get("not_run") else "")
         )
+        out.console.print(line, highlight=False, markup=False)
     stages = manifest.get("stages") or {}
     if stages:
-        table = Table(title="LLM usage by stage")
-        for column in ("stage", "calls", "cached", "failed", "retries", "tokens in/out", "cost USD"):
-            table.add_column(column, justify="left" if column == "stage" else "right")
-        rows = [*stages.items(), ("total", manifest.get("usage") or {})]
-        for stage, usage in rows:
-            table.add_row(
+        rows = [
+            [
                 stage,
-                str(usage.get("calls", 0)),
-                str(usage.get("cached", 0)),
-                str(usage.get("failed_calls", 0)),
-                str(usage.get("retries", 0)),
+                usage.get("calls", 0),
+                usage.get("cached", 0),
+                usage.get("failed_calls", 0),
+                usage.get("retries", 0),
                 f"{usage.get('prompt_tokens', 0)}/{usage.get('completion_tokens', 0)}",
                 f"{usage.get('cost_usd', 0.0):.4f}",
-            )
-        out.append(table)
-    return out
+            ]
+            for stage, usage in [*stages.items(), ("total", manifest.get("usage") or {})]
+        ]
+        headers = ["stage", "calls", "cached", "failed", "retries", "tokens in/out", "cost USD"]
+        print_rows(headers, rows, title="LLM usage by stage", right=(1, 2, 3, 4, 5, 6))
 
 
-def render_report(report: ConsolidationReport) -> list[Any]:
-    """Rich renderables for the terminal: a summary line, the per-level table, dropped edits,
-    contradictions with their evidence, unapplied edits, fix rounds and validation."""
-    from rich.markup import escape
-    from rich.table import Table as RichTable
-    from rich.text import Text
-
-    class Table(RichTable):
-        """A table whose cells are plain text (no rich markup: edits contain ``[…]``)."""
-
-        def add_row(self, *cells, **kwargs) -> None:
-            super().add_row(*(Text(str(cell)) for cell in cells), **kwargs)
-
-    out: list[Any] = []
+def print_consolidation(report: ConsolidationReport) -> None:
+    """A summary line, the per-level table, dropped edits, contradictions with their evidence,
+    unapplied edits, fix rounds and validation."""
     start = report.start
     source = start.get("source", "")
     origin = start.get("mode", "?") + (f" {source}" if source and source != start.get("mode") else "")
-    out.append(
-        Text.from_markup(
-            f"[bold]{escape(report.skill)}[/] — {report.mode} build ({escape(report.model or 'no model')}) from "
-            f"{escape(origin)}: "
-            f"{report.lessons} lessons, one-off threshold support < {report.min_support} "
-            f"({report.trajectories} trajectories); status [bold]{report.status}[/]"
-        )
+    out.console.print(
+        f"[bold]{escape(report.skill)}[/] — {report.mode} build ({escape(report.model or 'no model')}) from "
+        f"{escape(origin)}: {report.lessons} lessons, one-off threshold support < {report.min_support} "
+        f"({report.trajectories} trajectories); status [bold]{report.status}[/]",
+        highlight=False,
     )
-    table = Table(title="Consolidation, level by level")
-    for column in (
-        "level",
-        "stage",
-        "in",
-        "in edits",
-        "out",
-        "out edits",
-        "calls",
-        "reused",
-        "failed",
-        "passed up",
-        "dropped",
-        "contradictions",
-        "tokens in/out",
-        "cost USD",
-    ):
-        table.add_column(column, justify="left" if column == "stage" else "right")
-    for level in report.levels:
-        table.add_row(
-            str(level.level),
+    headers = ["level", "stage", "in", "in edits", "out", "out edits", "calls", "reused", "failed", "passed up"]
+    headers += ["dropped", "contradictions", "tokens in/out", "cost USD"]
+    rows = [
+        [
+            level.level,
             level.stage,
-            str(level.inputs),
-            str(level.input_edits),
-            str(level.outputs),
-            str(level.output_edits),
-            str(level.calls),
-            str(level.reused),
-            str(level.failed),
-            str(level.passed_up),
-            str(len(level.dropped)),
-            str(len(level.contradictions)),
+            level.inputs,
+            level.input_edits,
+            level.outputs,
+            level.output_edits,
+            level.calls,
+            level.reused,
+            level.failed,
+            level.passed_up,
+            len(level.dropped),
+            len(level.contradictions),
             f"{level.prompt_tokens}/{level.completion_tokens}",
             f"{level.cost_usd:.4f}",
-        )
-    table.caption = f"total tokens {report.prompt_tokens}/{report.completion_tokens}, cost {report.cost_usd:.4f} USD"
-    out.append(table)
+        ]
+        for level in report.levels
+    ]
+    print_rows(headers, rows, title="Consolidation, level by level", right=tuple(i for i in range(14) if i != 1))
+    out.console.print(
+        f"total tokens {report.prompt_tokens}/{report.completion_tokens}, cost {report.cost_usd:.4f} USD",
+        highlight=False,
+    )
     calls = report.calls
     if calls:
-        out.append(
-            Text(
-                f"LLM calls: {calls.get('total', 0)} = propose {calls.get('propose', 0)} + "
-                f"merge {calls.get('merge', 0)} + translate "
-                f"{calls.get('translate', 0)} + fix {calls.get('fix', 0)}; reused from the run folder: "
-                f"{calls.get('reused', 0)}. "
-                f"Merge tree: {calls.get('formula', '')}; depth {calls.get('merge_depth', 0)} (expected "
-                f"{calls.get('expected_depth', 0)})."
-            )
+        out.console.print(
+            f"LLM calls: {calls.get('total', 0)} = propose {calls.get('propose', 0)} + merge {calls.get('merge', 0)} "
+            f"+ translate {calls.get('translate', 0)} + fix {calls.get('fix', 0)}; reused from the run folder: "
+            f"{calls.get('reused', 0)}. Merge tree: {calls.get('formula', '')}; depth {calls.get('merge_depth', 0)} "
+            f"(expected {calls.get('expected_depth', 0)}).",
+            highlight=False,
+            markup=False,
         )
     dropped = [(level, d) for level in report.levels for d in level.dropped]
     if dropped:
-        table = Table(title="Dropped edits and why")
-        for column in ("level", "support", "reason", "edit / lessons"):
-            table.add_column(column)
-        for level, item in dropped:
-            table.add_row(
-                str(level.level),
-                str(item.get("support", "")),
+        rows = [
+            [
+                level.level,
+                item.get("support", ""),
                 item.get("reason", ""),
                 item.get("edit") or ", ".join(item.get("lesson_ids", [])),
-            )
-        out.append(table)
+            ]
+            for level, item in dropped
+        ]
+        print_rows(["level", "support", "reason", "edit / lessons"], rows, title="Dropped edits and why")
     if report.contradictions:
-        table = Table(title="Contradictions (not resolved silently)")
-        for column in ("situation", "side A (support)", "side B (support)", "evidence", "source"):
-            table.add_column(column)
+        rows = []
         for item in report.contradictions:
             a, b = item["sides"]
-            evidence = "A: " + "; ".join(a["evidence"][:3]) + "\nB: " + "; ".join(b["evidence"][:3])
-            source = item.get("source", "") + (f" (level {item['level']})" if item.get("level") is not None else "")
-            table.add_row(
-                item["situation"],
-                f"{a['guidance']} ({a['support']})",
-                f"{b['guidance']} ({b['support']})",
-                evidence,
-                source,
+            evidence = "A: " + "; ".join(a["evidence"][:3]) + " / B: " + "; ".join(b["evidence"][:3])
+            where = item.get("source", "") + (f" (level {item['level']})" if item.get("level") is not None else "")
+            rows.append(
+                [
+                    item["situation"],
+                    f"{a['guidance']} ({a['support']})",
+                    f"{b['guidance']} ({b['support']})",
+                    evidence,
+                    where,
+                ]
             )
-        out.append(table)
+        headers = ["situation", "side A (support)", "side B (support)", "evidence", "source"]
+        print_rows(headers, rows, title="Contradictions (not resolved silently)")
     unapplied = report.apply.get("unmatched", []) + report.apply.get("rejected", [])
     if unapplied:
-        table = Table(title="Edits not applied")
-        for column in ("status", "reason", "edit"):
-            table.add_column(column)
+        rows = []
         for item in unapplied:
             edit = item.get("edit", {})
-            table.add_row(
-                item.get("status", ""),
-                item.get("reason", ""),
-                f"{edit.get('op')} {edit.get('file')}: {' '.join(str(edit.get('content') or '').split())[:80]}",
+            content = " ".join(str(edit.get("content") or "").split())[:80]
+            rows.append(
+                [item.get("status", ""), item.get("reason", ""), f"{edit.get('op')} {edit.get('file')}: {content}"]
             )
-        out.append(table)
+        print_rows(["status", "reason", "edit"], rows, title="Edits not applied")
     for fix in report.fix_rounds:
-        out.append(
-            Text(
-                f"fix round {fix.get('round')}: {fix.get('violations', 0)} violations, {fix.get('applied', 0)} fix "
-                f"edits applied"
-            )
+        out.console.print(
+            f"fix round {fix.get('round')}: {fix.get('violations', 0)} violations, "
+            f"{fix.get('applied', 0)} fix edits applied",
+            highlight=False,
         )
     for note in report.layout:
-        out.append(Text(f"layout: {note}"))
+        out.console.print(f"layout: {note}", highlight=False, markup=False)
     validation = report.validation
     if validation:
         errors = [v for v in validation.get("violations", []) if v.get("severity") == "error"]
-        out.append(
-            Text.from_markup(
-                "[bold green]the skill validates[/]"
-                if validation.get("ok")
-                else f"[bold red]the skill fails validation[/] ({len(errors)} errors)"
-            )
+        ok = validation.get("ok")
+        out.console.print(
+            "[bold green]the skill validates[/]"
+            if ok
+            else f"[bold red]the skill fails validation[/] ({len(errors)} errors)",
+            highlight=False,
         )
         for violation in errors[:20]:
             where = f"{violation['file']}:{violation['line']}" if violation.get("line") else violation["file"]
-            out.append(Text(f"  {where}: {violation['message']} [{violation['rule']}]"))
-    return out
+            out.console.print(f"  {where}: {violation['message']} [{violation['rule']}]", highlight=False, markup=False)

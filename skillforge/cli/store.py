@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from skillforge.cli.output import out
+from skillforge.cli.output import out, print_rows
 from skillforge.cli.params import FileOption, RefArgument, StoreOption
 from skillforge.errors import SkillforgeError
+from skillforge.wording import counted
 
 
 def log(
-    name: Annotated[str, typer.Argument(help="Skill name.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Skill name.")],
     store: StoreOption = Path("skills"),
     as_json: Annotated[bool, typer.Option("--json", help="Print the versions as JSON.")] = False,
 ) -> None:
@@ -32,48 +34,26 @@ def log(
     if as_json:
         print(json.dumps([asdict(v) for v in versions], indent=2))
         return
-    from rich import box
-
-    rows = []
-    for v in reversed(versions):
+    out.console.print(f"[bold]{escape(name)}[/] in {escape(str(store))}", highlight=False)
+    for v in reversed(versions):  # one block per version, newest first: the same layout at any width
         info = v.info
         cost = info.get("cost_usd")
-        rows.append(
-            {
-                "version": f"v{v.version}",
-                "date": v.date[:16].replace("T", " "),
-                "run": str(info.get("run") or info.get("run_id") or ""),
-                "model": str(info.get("model") or info.get("analyst") or ""),
-                "traj.": str(info.get("trajectories", "")),
-                "lessons": str(info.get("lessons", "")),
-                "cost": f"${cost:.4f}" if isinstance(cost, (int, float)) else "",
-                "note": f"rollback of v{info['rollback_of']}"
-                if info.get("rollback_of")
-                else str(info.get("note") or ""),
-                "inputs": ", ".join(map(str, info.get("inputs") or [])),
-            }
-        )
-    # columns no version has a value for (no run ids or costs yet, say) are left out
-    columns = [c for c in rows[0] if c in ("version", "date") or any(row[c] for row in rows)]
-    widths = {c: max(len(c), *(len(row[c]) for row in rows)) for c in columns}
-    if sum(widths.values()) + 3 * len(columns) > out.console.width:
-        # a narrow terminal: one block per version reads better than a cropped table
-        out.console.print(f"[bold]{escape(name)}[/] in {escape(str(store))}", highlight=False)
-        for row in rows:
-            facts = [f"{row[c]} {c}" for c in ("traj.", "lessons") if row[c]] + [
-                row[c] for c in ("model", "cost", "note") if row[c]
-            ]
-            out.console.print(f"[bold]{row['version']}[/]  {row['date']}  {escape(row['run'])}", highlight=False)
-            out.console.print(f"    {escape(' · '.join(facts))}", highlight=False)
-            if row["inputs"]:
-                out.console.print(f"    inputs: {escape(row['inputs'])}", highlight=False)
-        return
-    table = Table(title=f"{name} in {store}", box=box.SIMPLE_HEAD)
-    for column in columns:
-        table.add_column(column, no_wrap=True)
-    for row in rows:
-        table.add_row(*(escape(row[c]) for c in columns))
-    out.console.print(table)
+        facts = [
+            *(
+                counted(int(info[key]), noun)
+                for key, noun in (("trajectories", "trajectory"), ("lessons", "lesson"))
+                if isinstance(info.get(key), int)
+            ),
+            str(info.get("model") or info.get("analyst") or ""),
+            f"${cost:.4f}" if isinstance(cost, (int, float)) else "",
+            f"rollback of v{info['rollback_of']}" if info.get("rollback_of") else str(info.get("note") or ""),
+        ]
+        run = str(info.get("run") or info.get("run_id") or "")
+        out.console.print(f"[bold]v{v.version}[/]  {v.date[:16].replace('T', ' ')}  {escape(run)}", highlight=False)
+        if any(facts):
+            out.console.print(f"    {escape(' · '.join(fact for fact in facts if fact))}", highlight=False)
+        if info.get("inputs"):
+            out.console.print(f"    inputs: {escape(', '.join(map(str, info['inputs'])))}", highlight=False)
 
 
 def show(
@@ -88,7 +68,6 @@ def show(
     from rich.syntax import Syntax
 
     from skillforge.export.exporter import parse_ref
-    from skillforge.skill.frontmatter import parse_frontmatter
     from skillforge.store.git_store import SkillStore
 
     name, version = parse_ref(ref)
@@ -104,10 +83,7 @@ def show(
         return
     body = text
     if file == "SKILL.md":
-        try:
-            frontmatter, body_start = parse_frontmatter(text)
-        except Exception:  # noqa: BLE001 - malformed YAML: show the text as it is
-            frontmatter, body_start = None, 0
+        frontmatter, body_start = parse_frontmatter_safely(text)  # malformed YAML: the text as it is
         if frontmatter:
             table = Table(show_header=False, box=None, padding=(0, 1))
             for key, value in frontmatter.items():
@@ -124,9 +100,11 @@ def show(
 
 
 def diff(
-    name: Annotated[str, typer.Argument(help="Skill name.")],
-    old: Annotated[str | None, typer.Argument(help="Older version (vN); default: the one before NEW.")] = None,
-    new: Annotated[str | None, typer.Argument(help="Newer version (vN); default: the latest.")] = None,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Skill name.")],
+    old: Annotated[
+        str | None, typer.Argument(metavar="vA", help="Older version (vN); default: the one before vB.")
+    ] = None,
+    new: Annotated[str | None, typer.Argument(metavar="vB", help="Newer version (vN); default: the latest.")] = None,
     store: StoreOption = Path("skills"),
     stat: Annotated[bool, typer.Option("--stat", help="Only which files changed and by how many lines.")] = False,
 ) -> None:
@@ -150,8 +128,8 @@ def diff(
 
 
 def rollback(
-    name: Annotated[str, typer.Argument(help="Skill name.")],
-    version: Annotated[str, typer.Argument(help="The version to restore (vN).")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Skill name.")],
+    version: Annotated[str, typer.Argument(metavar="vN", help="The version to restore (vN).")],
     store: StoreOption = Path("skills"),
 ) -> None:
     """Restore an old version as a new version; every version stays in history."""
@@ -192,17 +170,63 @@ def blame(
         }
         print(json.dumps(payload, indent=2))
         return
-    table = Table(title=escape(f"{name} v{result.version.version} {file}"))
-    table.add_column("line", justify="right", no_wrap=True)
-    for column in ("text", "lessons", "trajectories: steps"):
-        table.add_column(column, overflow="fold")
-    for line in result.lines:
-        citations = "; ".join(f"{c.session_id}: {', '.join(map(str, c.step_ids))}" for c in line.citations)
-        table.add_row(str(line.number), escape(line.text), escape(", ".join(line.lesson_ids)), escape(citations))
-    out.console.print(table)
+    out.console.print(escape(f"{name} v{result.version.version} {file}"), style="bold", highlight=False)
+    width = len(str(len(result.lines)))
+    for line in result.lines:  # one output line per source line, whatever the terminal's width
+        lessons = f"  ← {', '.join(line.lesson_ids)}" if line.lesson_ids else ""
+        out.console.print(f"{line.number:>{width}} │ {line.text}{lessons}", highlight=False, markup=False)
     used = sorted({lesson for line in result.lines for lesson in line.lesson_ids})
+    cited: dict[str, list[str]] = {}
+    for line in result.lines:
+        for citation in line.citations:
+            cited.setdefault(citation.session_id, []).extend(map(str, citation.step_ids))
     for lesson in used:
-        out.console.print(
-            escape(f"  {lesson}: {result.titles.get(lesson, '(not in the provenance)')}"), highlight=False
-        )
+        title = result.titles.get(lesson, "(not in the provenance)")
+        out.console.print(f"  {lesson}: {title}", highlight=False, markup=False)
+    for session, steps in cited.items():
+        out.console.print(f"  {session}: steps {', '.join(dict.fromkeys(steps))}", highlight=False, markup=False)
     out.console.print(f"{result.traced} of {len(result.lines)} lines traced to {len(used)} lessons", highlight=False)
+
+
+def list_skills(
+    store: StoreOption = Path("skills"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the skills as JSON.")] = False,
+) -> None:
+    """List the skills in a store: name, latest version, its date, and how many items its SKILL.md holds."""
+    from skillforge.store.git_store import SkillStore
+
+    skills = SkillStore(store)
+    rows: list[dict[str, Any]] = []
+    for name in skills.skill_names():
+        latest = skills.version(name)
+        items = count_items(skills.read_file(name, latest.version))
+        rows.append({"name": name, "version": latest.version, "date": latest.date, "items": items})
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        out.console.print(f"no skills in {store}", highlight=False)
+        return
+    table = [[row["name"], f"v{row['version']}", row["date"][:16].replace("T", " "), row["items"]] for row in rows]
+    print_rows(["skill", "latest", "date", "items"], table, title=f"skills in {store}", right=(3,))
+
+
+_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
+"""A Markdown list item (CommonMark bullet or ordered list marker)."""
+
+
+def count_items(skill_md: str) -> int:
+    """List items in a SKILL.md's body, the generated ``## Evidence`` section left out."""
+    body = skill_md.split("\n## Evidence\n", 1)[0]
+    _, end = parse_frontmatter_safely(body)
+    return sum(1 for line in body.splitlines()[end:] if _ITEM.match(line))
+
+
+def parse_frontmatter_safely(text: str) -> tuple[dict | None, int]:
+    """:func:`skillforge.skill.frontmatter.parse_frontmatter`, with malformed YAML read as no frontmatter."""
+    from skillforge.skill.frontmatter import parse_frontmatter
+
+    try:
+        return parse_frontmatter(text)
+    except Exception:  # noqa: BLE001 - malformed YAML: the whole text is body
+        return None, 0

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from skillforge.cli.output import out, print_violations
+from skillforge.cli.output import out, print_rows, print_violations
 from skillforge.cli.params import StoreOption
 from skillforge.errors import SkillforgeError
 
@@ -19,7 +19,8 @@ def validate(
     target: Annotated[
         str | None,
         typer.Argument(
-            help="A skill folder (or its SKILL.md), or the NAME[@vN] of a stored skill (latest version by default)."
+            metavar="PATH|NAME[@vN]",
+            help="A skill folder (or its SKILL.md), or the NAME[@vN] of a stored skill (latest version by default).",
         ),
     ] = None,
     store: StoreOption = Path("skills"),
@@ -33,14 +34,17 @@ def validate(
     from skillforge.skill.validate import validate_skill
 
     if rules:
-        table = Table("rule", "severity", "what it demands", "source")
-        for rule in RULES.values():
-            table.add_row(rule.id, rule.severity, rule.summary, rule.source)
-        out.console.print(table)
+        if as_json:
+            print(json.dumps([asdict(rule) for rule in RULES.values()], indent=2))
+            return
+        rows = [[rule.id, rule.severity, rule.summary, rule.source] for rule in RULES.values()]
+        print_rows(["rule", "severity", "what it demands", "source"], rows)
         return
     if target is None:
         raise SkillforgeError("give a skill folder or a stored skill name (or --rules)")
     path = Path(target)
+    if not path.exists() and (path.name == "SKILL.md" or len(path.parts) > 1 or target.startswith((".", "~"))):
+        raise SkillforgeError(f"{target}: no such folder")
     if path.exists():
         folder = path.parent if path.name == "SKILL.md" else path
         if not folder.is_dir():

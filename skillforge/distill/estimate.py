@@ -349,7 +349,7 @@ def estimate(options: DistillOptions, progress: Progress) -> DryRun:
     """
     from skillforge.llm.tokens import StageEstimate, has_price
 
-    prepared = prepare(options)
+    prepared = prepare(options, writing=False)
     run, manifest, options, analyst, hint, name = (
         prepared.run,
         prepared.manifest,

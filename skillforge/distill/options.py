@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from skillforge.config import OFFLINE_HINT, ModelConfig
 from skillforge.distill.build import BuildOptions, check_options
-from skillforge.distill.runfolder import RunFolder
+from skillforge.distill.runfolder import FINISHED, RUNS_DIR, RunFolder
 from skillforge.distill.start import (
     check_skill_name,
     folder_skill_name,
 )
 from skillforge.errors import SkillforgeError
+from skillforge.fsutil import check_writable
 
 if TYPE_CHECKING:
     from skillforge.llm.client import LLMClient
@@ -48,7 +49,9 @@ class DistillOptions:
         model: the resolved model settings (:func:`skillforge.config.resolve_config`).
         budget_usd: most USD this invocation may spend on LLM calls; None for no limit.
         resume: a run id (or ``latest``, or a run folder path) to resume; None for a new run.
-        workspace: where run folders and the response cache live (``.skillforge``).
+        workspace: where the response cache lives, and the run folders unless ``runs`` is given
+            (``.skillforge``).
+        runs: the folder of run folders (``--runs``; :func:`skillforge.config.resolve_runs`).
         outcomes: labels file for logs without an outcome (:mod:`skillforge.ingest.outcomes`).
         from_path: a skill folder to deepen (``--from``); None: the store's latest version of the
             skill when there is one, else a seed.
@@ -77,6 +80,12 @@ class DistillOptions:
     max_fix_rounds: int = 3
     min_support: int | None = None
     allow_empty: bool = False
+    runs: Path | None = None
+
+    @property
+    def runs_dir(self) -> Path:
+        """The folder of run folders: ``runs`` when given, else ``<workspace>/runs``."""
+        return Path(self.runs) if self.runs is not None else Path(self.workspace) / RUNS_DIR
 
 
 def skill_name_from(path: Path) -> str:
@@ -155,7 +164,7 @@ class Prepared:
     name: str
 
 
-def prepare(options: DistillOptions) -> Prepared:
+def prepare(options: DistillOptions, *, writing: bool = True) -> Prepared:
     """What :func:`~skillforge.distill.pipeline.distill` and the dry run settle first: the run to
     resume (with its manifest and the options it was started with), the analyst and the skill name.
 
@@ -165,10 +174,15 @@ def prepare(options: DistillOptions) -> Prepared:
     run: RunFolder | None = None
     manifest: dict[str, Any] = {}
     if options.resume:
-        run = RunFolder.open(options.workspace, options.resume)
+        run = RunFolder.find(options.runs_dir, options.resume, unfinished=True)
         manifest = run.read_manifest()
         options = resumed_options(options, manifest)
     analyst, hint = resolve_analyst(options.analyst, options.model)
+    if writing:  # before any log is read: a run that cannot store its work must not start
+        check_writable(options.store_dir, "the skill store")
+        check_writable(run.root if run is not None else options.runs_dir, "the run folder")
+        if analyst == "llm":
+            check_writable(Path(options.workspace) / CACHE_DIR, "the response cache")
     name = (
         options.skill_name if options.resume else resolve_skill_name(options)
     )  # a resumed run's name was checked when it began
@@ -216,10 +230,10 @@ def model_context_tokens(model: ModelConfig) -> int:
 def resumed_options(options: DistillOptions, manifest: dict[str, Any]) -> DistillOptions:
     """The options a run was started with; only concurrency and budget may change on resume."""
     status = manifest.get("status")
-    if status == "done":
-        raise SkillforgeError(
-            f"run {manifest.get('run_id')} is already finished (stored {manifest.get('version')}); start a new run instead"
-        )
+    if status in FINISHED:
+        stored = manifest.get("version") or {}
+        what = f"it stored {stored.get('name')} v{stored.get('version')}" if stored else f"its status is {status}"
+        raise SkillforgeError(f"run {manifest.get('run_id')} has already finished ({what}); start a new run instead")
     saved = manifest["options"]
     saved_model = manifest.get("model") or {}
     if (

@@ -133,7 +133,7 @@ def distill(options: DistillOptions, progress: Progress) -> DistillResult:
         timings.update(manifest.get("timings_s") or {})
     else:
         trajectories, report = ingest_stage(options.paths, progress, options.outcomes)
-        run = RunFolder.create(options.workspace)
+        run = RunFolder.create(options.runs_dir)
         manifest = new_manifest(run, options, name, analyst, report, trajectories)
         run.write_trajectories(trajectories)
         run.write_manifest(manifest)  # from here on the run can be resumed, whenever it stops

@@ -43,6 +43,9 @@ from skillforge.lesson import Lesson
 from skillforge.trajectory import Trajectory
 
 RUNS_DIR = "runs"
+"""The folder of runs under the workspace (``.skillforge/runs``), unless configured elsewhere."""
+FINISHED = ("done", "nothing-new", "invalid")
+"""Manifest statuses of a run that finished (anything else can be resumed)."""
 MANIFEST = "manifest.json"
 TRAJECTORIES = "trajectories.jsonl"
 PASSES = "passes.jsonl"
@@ -59,7 +62,8 @@ class RunFolder:
     """One run's folder. Create with :meth:`create`, reopen with :meth:`open`.
 
     Attributes:
-        root: the folder (``<workspace>/runs/<run_id>``).
+        root: the folder (``<runs>/<run_id>``; ``<runs>`` is ``.skillforge/runs`` unless
+            ``--runs``, ``SKILLFORGE_RUNS`` or ``skillforge.toml`` say otherwise).
         run_id: its name.
     """
 
@@ -68,13 +72,13 @@ class RunFolder:
         self.run_id = self.root.name
 
     @classmethod
-    def create(cls, workspace: Path, run_id: str | None = None) -> RunFolder:
-        """Make a new, empty run folder under ``<workspace>/runs/``.
+    def create(cls, runs: Path, run_id: str | None = None) -> RunFolder:
+        """Make a new, empty run folder in the folder of runs ``runs``.
 
         Raises:
             SkillforgeError: the folder cannot be created (or already exists).
         """
-        root = Path(workspace) / RUNS_DIR / (run_id or new_run_id())
+        root = Path(runs) / (run_id or new_run_id())
         try:
             root.mkdir(parents=True, exist_ok=False)
         except OSError as exc:
@@ -82,27 +86,25 @@ class RunFolder:
         return cls(root)
 
     @classmethod
-    def open(cls, workspace: Path, run: str) -> RunFolder:
-        """Reopen a run by id (``<workspace>/runs/<id>``), by path, or ``latest``.
-
-        Raises:
-            SkillforgeError: no such run, or the folder has no manifest.
-        """
-        return cls.find(Path(workspace) / RUNS_DIR, run)
-
-    @classmethod
-    def find(cls, runs: Path, run: str, *, also: tuple[str, ...] = ()) -> RunFolder:
+    def find(cls, runs: Path, run: str, *, also: tuple[str, ...] = (), unfinished: bool = False) -> RunFolder:
         """The run ``run`` (an id under ``runs``, a folder path, or ``latest``) holding a manifest
         (or, for a folder that has none, one of the files named in ``also``).
 
+        ``latest`` is the newest run, or with ``unfinished`` the newest one that did not finish
+        (its status is not one of :data:`FINISHED`): the one ``--resume latest`` means.
+
         Raises:
-            SkillforgeError: no such run.
+            SkillforgeError: no such run (one line: "no runs in …", "no unfinished run in …").
         """
         runs = Path(runs)
         if run == "latest":
             candidates = sorted(p for p in runs.glob("*") if (p / MANIFEST).is_file()) if runs.is_dir() else []
             if not candidates:
-                raise SkillforgeError(f"no run to resume in {runs}")
+                raise SkillforgeError(f"no runs in {runs}")
+            if unfinished:
+                candidates = [p for p in candidates if _status(p) not in FINISHED]
+                if not candidates:
+                    raise SkillforgeError(f"no unfinished run in {runs}: every run there has finished")
             root = candidates[-1]
         else:
             root = Path(run) if Path(run).is_dir() else runs / run
@@ -226,3 +228,12 @@ class RunFolder:
 
     def _write(self, name: str, data: bytes) -> None:
         self.write_bytes(name, data)
+
+
+def _status(root: Path) -> str:
+    """The ``status`` in a run folder's manifest ('' when it cannot be read)."""
+    try:
+        manifest = orjson.loads((root / MANIFEST).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return ""
+    return str(manifest.get("status", "")) if isinstance(manifest, dict) else ""

@@ -89,6 +89,7 @@ def _settled(paths: Iterable[Path], report: IngestReport, labels: Labels | None,
     else:
         for path in files:
             yield from merge.file(read_file(path, keep))
+    merge.resolver.finish()
 
 
 class _Merge:

@@ -156,12 +156,12 @@ def read_file(path: Path, keep: Keep = "whole") -> Iterator[Event]:
         with open(path, "rb") as handle:
             head = handle.read(HEAD_BYTES)
     except OSError as exc:
-        yield FileSummary(str(path), None)
+        yield FileSummary(str(path), None, skipped="unreadable")
         report.problem(path, None, failure_message(exc))
         yield from problems
         return
     module = detect(path, head)
-    yield FileSummary(str(path), module.NAME if module else None)
+    yield FileSummary(str(path), module.NAME if module else None, skipped="" if module else _skip_reason(head))
     if module is None:
         if head.lstrip()[:1] in _JSONISH and path.name != "report.json":
             report.problem(path, None, "not a known agent log format; file skipped", "warning")
@@ -176,6 +176,20 @@ def read_file(path: Path, keep: Keep = "whole") -> Iterator[Event]:
     except Exception as exc:  # a format module's bug or an input it did not foresee: lose the file, not the run
         report.problem(path, None, failure_message(exc))
     yield from problems
+
+
+def _skip_reason(head: bytes) -> str:
+    """Why a file no format recognised was skipped: ``binary`` (a NUL byte, or not UTF-8 text, in its
+    first bytes; a multi-byte character cut by the head's end is allowed) or ``not a known agent log
+    format``."""
+    if b"\x00" in head:
+        return "binary"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:
+            return "binary"
+    return "not a known agent log format"
 
 
 def failure_message(exc: BaseException) -> str:

@@ -47,6 +47,8 @@ class FileSummary:
         trajectories, steps, tool_calls, tool_errors: counts over the file's trajectories.
         outcomes: trajectories per outcome status (``success``/``failure``/``unknown``).
         redactions: secrets replaced per kind.
+        skipped: why a file without a format was skipped (``binary``, ``unreadable``, ``not a known
+            agent log format``); empty for a file that was read.
     """
 
     path: str
@@ -57,6 +59,7 @@ class FileSummary:
     tool_errors: int = 0
     outcomes: Counter = field(default_factory=Counter)
     redactions: Counter = field(default_factory=Counter)
+    skipped: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types (for ``skillforge ingest --json`` and the run manifest)."""

@@ -198,7 +198,7 @@ def _alone(path: Path, keep: Keep) -> list[Event]:
             message = failure_message(exc)
     report = IngestReport()
     report.problem(path, None, message)
-    return [FileSummary(str(path), None), *report.problems]
+    return [FileSummary(str(path), None, skipped="unreadable"), *report.problems]
 
 
 def _terminate(executor: ProcessPoolExecutor) -> None:

@@ -2,8 +2,8 @@
 contradictions, tokens and cost; then apply, fix and validation results.
 
 Saved as ``<run>/consolidation.json`` (after every stage, so a killed run leaves what it did)
-and shown by ``skillforge report RUN`` after the analysts' totals (:func:`render_analysis`, read from
-the run's manifest).
+and shown by ``skillforge report RUN`` after the analysts' totals
+(:func:`skillforge.cli.report.print_analysis`, read from the run's manifest).
 """
 
 from __future__ import annotations

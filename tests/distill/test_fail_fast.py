@@ -31,7 +31,7 @@ def test_refused_key_costs_one_call_and_stores_nothing(sample_traces: Path, work
     assert len(state.calls) == 1  # the other 21 passes were never sent, and the one call was not retried
     assert stopped.value.reason == "credentials" and "Incorrect API key provided" in str(stopped.value)
     assert SkillStore(Path("skills")).versions("sample-traces") == []
-    run = RunFolder.open(Path(".skillforge"), "latest")
+    run = RunFolder.find(Path(".skillforge") / "runs", "latest")
     assert run.read_manifest()["status"] == "stopped"  # resumable once the key is set
     # resumed with a working model, it finishes and stores one version
     state = install(pipeline_responder())
@@ -125,7 +125,7 @@ def test_progress_line_shows_the_last_failure(sample_traces: Path, workdir: Path
     from skillforge.ingest.report import IngestReport
 
     trajectories = list(ingest([sample_traces], IngestReport()))
-    analyze_with_llm(trajectories, PassRunner(client, 16000), RunFolder.create(workdir / ".skillforge"))
+    analyze_with_llm(trajectories, PassRunner(client, 16000), RunFolder.create(workdir / ".skillforge" / "runs"))
     line = bar.stats()
     assert "failed 1" in line and "last failure: scripted/test: retries exhausted after 1 attempt(s)" in line
     assert len(line.split("last failure: ", 1)[1]) <= 60

@@ -12,7 +12,7 @@
   run's, and asks the model no prompt again except the one in flight when the process died.
 
 Covered elsewhere, not repeated here: two concurrent distills into one store
-(tests/test_cli_store.py::test_two_distill_runs_at_once_each_store_a_version: both versions, ``git
+(tests/cli/test_cli_store.py::test_two_distill_runs_at_once_each_store_a_version: both versions, ``git
 fsck --strict``) and fuzzed logs of every format (tests/ingest/test_bad_input.py::
 test_fuzzed_real_files_never_raise).
 """
@@ -137,7 +137,7 @@ def test_llm_faults_on_30_percent_of_calls_lose_nothing(workdir: Path, monkeypat
     assert sum(faults.values()) / len(first_asks) >= 0.29 and sum(faults.values()) >= 12
     assert len(state.calls) == clean_calls + sum(faults.values())  # each fault cost one more call, no more
 
-    run = RunFolder.open(workdir / ".skillforge", "latest")
+    run = RunFolder.find(workdir / ".skillforge" / "runs", "latest")
     manifest = run.read_manifest()
     assert manifest["status"] == "done" and manifest["analysis"]["failed_passes"] == []
     # every trajectory analysed exactly once: one finished pass each, one answered analyst prompt each
@@ -151,7 +151,7 @@ def test_llm_faults_on_30_percent_of_calls_lose_nothing(workdir: Path, monkeypat
             answered[next(iter(read_prompt(call.messages).sessions))] += 1
     assert set(answered) == set(analysed) and set(answered.values()) == {1}
     # no lesson lost: the same lessons and the same stored skill as the run without faults
-    assert sorted(lesson.id for lesson in RunFolder.open(workdir / ".skillforge", "latest").read_lessons()) == sorted(lesson.id for lesson in reference.lessons)
+    assert sorted(lesson.id for lesson in RunFolder.find(workdir / ".skillforge" / "runs", "latest").read_lessons()) == sorted(lesson.id for lesson in reference.lessons)
     assert _skill_md(workdir / "skills") == _skill_md(workdir / "clean")
 
 
@@ -210,7 +210,7 @@ def test_killed_anywhere_resume_finishes_and_repeats_no_finished_call(point: str
 
     # the store as any reader finds it: whole versions only, a clean git object store
     assert _store_is_whole(workdir / "skills", workdir / "after-kill") in ([], [1])
-    run = RunFolder.open(workdir / ".skillforge", "latest")
+    run = RunFolder.find(workdir / ".skillforge" / "runs", "latest")
     assert run.read_manifest()["status"] == "running"  # nobody wrote a final status
 
     after: list[str] = []

@@ -35,9 +35,9 @@ from skillforge.skill.document import SkillDoc
 from skillforge.skill.validate import validate_skill
 from skillforge.store.git_store import SkillStore
 from tests.conftest import REPO, SAMPLE_TRACES, require_shared_traces
+from tests.distill.test_build import HUMAN_GUIDE, HUMAN_SKILL, write_human_skill
 from tests.merge.skill_model import block_after, propose_with_broken_link, responder, useless_fix
 from tests.scripted_llm import install, is_analyst_prompt, pipeline_responder, register_price
-from tests.test_build import HUMAN_GUIDE, HUMAN_SKILL, write_human_skill
 
 
 def _quiet() -> Progress:
@@ -298,7 +298,7 @@ def test_a_skill_that_stays_invalid_is_not_stored(workdir: Path) -> None:
     assert result.exit_code == 1
     assert "references/missing.md" in result.output and "links.resolve" in result.output and "was not stored" in result.output
     assert log.count("fix") == 2 and not (workdir / "skills").exists()
-    run = RunFolder.open(workdir / ".skillforge", "latest")
+    run = RunFolder.find(workdir / ".skillforge" / "runs", "latest")
     assert run.read_manifest()["status"] == "invalid"
     assert orjson.loads((run.root / "validation.json").read_bytes())["ok"] is False
 

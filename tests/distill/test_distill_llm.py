@@ -121,7 +121,7 @@ def test_budget_stops_cleanly_and_resume_finishes(sample_traces: Path, workdir: 
     assert "budget" in stopped.output and "--resume" in stopped.output
     first_calls = _analysed_sessions(state)
     assert 0 < len(first_calls) < 18 and not (workdir / "skills").exists()
-    run = RunFolder.open(workdir / ".skillforge", "latest")
+    run = RunFolder.find(workdir / ".skillforge" / "runs", "latest")
     manifest = run.read_manifest()
     assert manifest["status"] == "stopped" and manifest["usage"]["refused"] >= 1
     assert 0 < manifest["usage"]["cost_usd"] <= 0.02
@@ -155,7 +155,7 @@ def test_ctrl_c_then_resume_repeats_no_finished_call(sample_traces: Path, workdi
     with pytest.raises(RunInterrupted, match="--resume"):
         distill(_options(sample_traces, concurrency=1), _quiet())
     interrupted = _analysed_sessions(state)
-    run = RunFolder.open(workdir / ".skillforge", "latest")
+    run = RunFolder.find(workdir / ".skillforge" / "runs", "latest")
     assert run.read_manifest()["status"] == "interrupted"
     finished = {r["sessions"][0] for r in run.read_passes().values()}
     assert len(finished) == 6 and finished == set(interrupted[:6])
@@ -237,7 +237,7 @@ def test_small_context_prompts_fit_and_the_cuts_are_reported(sample_traces: Path
     assert result.exit_code == 0, result.output
     first_round = [c.messages for c in state.calls if is_analyst_prompt(c.messages) and read_prompt(c.messages).repair is None]
     assert first_round and all(count_tokens("scripted/test", messages=m) <= 4096 - 1000 for m in first_round)
-    run = RunFolder.open(workdir / ".skillforge", "latest")
+    run = RunFolder.find(workdir / ".skillforge" / "runs", "latest")
     records = list(run.read_passes().values())
     shortened = {s: cut for r in records for s, cut in r["shortened"].items()}
     assert shortened and all(cut["cut_blocks"] or cut["omitted_steps"] for cut in shortened.values())
