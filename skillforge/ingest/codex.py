@@ -335,6 +335,7 @@ class _Session:
         line, opened = self._turn_open
         reason = f"no task_complete, turn_aborted or final answer after the {opened} on line {line}"
         self.extra["truncated"] = {"turn_line": line, "reason": reason}
+        self.report.problem(self.path, line, f"capture stops mid-turn ({reason}); marked truncated", "warning")
         self.builder.steps[-1].extra["truncated"] = True
 
     def _apply_exit_codes(self) -> None:

@@ -136,7 +136,7 @@ def _row(path: Path, number: int, row: dict[str, Any], history: list[Any], repor
     if error:
         trajectory.outcome = Outcome("failure", None, "log", f"error: {error[:200]}")
     elif isinstance(row.get("success"), bool):
-        explanation = as_str(row.get("result_explanation")) or ""
+        explanation = as_str(row.get("result_explanation")) or as_str(row.get("success_explanation")) or ""
         trajectory.outcome = Outcome("success" if row["success"] else "failure", None, "judge", f"resolver success={row['success']} {explanation[:160]}".strip())
     return trajectory
 

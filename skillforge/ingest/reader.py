@@ -34,7 +34,8 @@ class Parsed:
     Attributes:
         trajectory: parsed and redacted (its outcome is the log's, and may still be replaced).
             Unless ``keep`` is ``"whole"``, only ``session_id``, ``agent``, ``source``, ``outcome``
-            and ``extra["task_id"]`` are kept (what settling the outcome reads; cheap to send).
+            and ``extra["task_id"]``/``["truncated"]`` are kept (what settling the outcome and the
+            report read; cheap to send).
         steps, tool_calls, tool_errors: counts over the whole trajectory.
         redactions: secrets replaced per kind, the outcome detail's not included; None when there
             were none (most trajectories: less to send between processes).
@@ -59,6 +60,9 @@ class Parsed:
 
 Event = FileSummary | Problem | Parsed
 """What :func:`read_file` yields."""
+
+_LIGHT_EXTRA = ("task_id", "truncated")
+"""``extra`` kept on a light trajectory: what settling its outcome and the report read."""
 
 Keep = Literal["whole", "light", "atif"]
 """What :func:`read_file` keeps of a trajectory: all of it, what settling its outcome needs
@@ -224,6 +228,6 @@ def _parsed(trajectory: Trajectory, keep: Keep) -> Parsed:
             [],
             trajectory.source,
             trajectory.outcome,
-            extra={"task_id": extra["task_id"]} if "task_id" in extra else {},
+            extra={key: extra[key] for key in _LIGHT_EXTRA if key in extra},
         )
     return Parsed(trajectory, len(steps), tool_calls, tool_errors, redactions or None, outcome_redactions or None, task_id, document)

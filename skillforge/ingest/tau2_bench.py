@@ -8,7 +8,8 @@ turn_idx, timestamp, cost, usage}``; tool messages ``{id, role: "tool", content,
 error: bool}``.
 
 One trajectory per simulation; outcome from ``reward_info.reward`` (1.0 success, else failure;
-origin ``log``). In the telecom domain the *user simulator* calls tools too (``requestor:
+origin ``log``, or ``judge`` when ``reward_info.reward_basis`` includes ``NL_ASSERTION``: those
+assertions are graded by an LLM, ``src/tau2/evaluator/evaluator_nl_assertions.py``). In the telecom domain the *user simulator* calls tools too (``requestor:
 "user"``): those calls stay on the user's step and are listed in ``extra.user_call_ids``, so
 "tool call ⇒ agent action" is never assumed. Large files are streamed simulation by simulation.
 """
@@ -57,7 +58,10 @@ def _simulation(path: Path, index: int, simulation: Any) -> Trajectory:
     reward_info = simulation.get("reward_info") if isinstance(simulation.get("reward_info"), dict) else {}
     reward = reward_info.get("reward")
     if isinstance(reward, (int, float)) and not isinstance(reward, bool):
-        outcome = Outcome("success" if reward >= 1.0 else "failure", float(reward), "log", f"reward_info.reward {reward}")
+        basis = reward_info.get("reward_basis") if isinstance(reward_info.get("reward_basis"), list) else []
+        origin = "judge" if "NL_ASSERTION" in basis else "log"
+        status = "success" if reward >= 1.0 else "failure"
+        outcome = Outcome(status, float(reward), origin, f"reward_info.reward {reward}")
     else:
         outcome = Outcome()
     task_id = simulation.get("task_id")

@@ -20,10 +20,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-from skillforge.ingest.steps import StepBuilder
 from skillforge.trajectory import ObservationResult, Step
+
+
+class _Builder(Protocol):
+    """What :func:`add_result` needs of :class:`~skillforge.ingest.steps.StepBuilder` (which marks
+    kinds through this module, so this module does not import it)."""
+
+    def result(self, call_id: Any, content: Any, is_error: bool = False, **orphan_fields: Any) -> ObservationResult: ...
+
+    def step_of(self, call_id: str | None) -> Step | None: ...
+
+    def last(self, source: Any = None) -> Step | None: ...
+
 
 ErrorKind = Literal["exit_code", "flag", "status", "timeout", "format_error", "rejected", "harness", "generic"]
 """``exit_code``: a non-zero return/exit code; ``flag``: the format's own error field
@@ -90,7 +101,7 @@ def mark(step: Step, result: ObservationResult, kind: ErrorKind) -> None:
 
 
 def add_result(
-    builder: StepBuilder, call_id: Any, content: Any, kind: ErrorKind | None, **orphan_fields: Any
+    builder: _Builder, call_id: Any, content: Any, kind: ErrorKind | None, **orphan_fields: Any
 ) -> ObservationResult:
     """:meth:`StepBuilder.result` that records the error's ``kind`` (None: not an error) on the
     step holding the call (or on the orphan step made for it)."""
