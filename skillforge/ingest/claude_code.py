@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from skillforge.ingest.claude_resume import continued_in, prefix_of
+from skillforge.ingest.claude_resume import continued_in, defers, prefix_of
 from skillforge.ingest.coerce import as_int, as_str, content_text
 from skillforge.ingest.jsonio import iter_jsonl
 from skillforge.ingest.report import IngestReport
@@ -133,7 +133,7 @@ def _conversation(path: Path, report: IngestReport, segment: _Segment) -> Iterat
     reads it whole (:func:`~skillforge.ingest.claude_resume.continued_in`)."""
     if segment.records and not any(r.agent_id or r.sidechain for r in segment.records[:3]):
         later = continued_in(path, segment.uuids)
-        if later is not None:
+        if later is not None and defers(path, later, segment.external_parent()):
             line = segment.records[0].line
             report.problem(path, line, f"conversation continues in {later.name}; read there, whole", "warning")
             return

@@ -40,6 +40,19 @@ def continued_in(path: Path, uuids: set[str]) -> Path | None:
     return None
 
 
+def defers(path: Path, later: Path, parent: str | None) -> bool:
+    """Whether ``path`` leaves its conversation to ``later`` (found by :func:`continued_in`).
+
+    It does, unless the two files continue each other (their records interleave: ``path``'s
+    conversation also starts from ``parent``, a record of ``later``): then the file with the later
+    name reads the conversation, with the other's records before ``parent`` as its prefix, so it is
+    read once and never by neither.
+    """
+    if parent is None or _holder(path.parent, parent, {path.name}) != later:
+        return True
+    return path.name < later.name
+
+
 def prefix_of(path: Path, parent: str) -> tuple[list[tuple[int, dict[str, Any]]], list[Path]]:
     """The records (line number, record) leading to ``parent`` in the sibling files of ``path``,
     oldest file first, and those files; empty when no sibling holds ``parent``.

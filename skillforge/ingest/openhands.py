@@ -211,7 +211,9 @@ class _State:
         thought = args.get("thought") if isinstance(args.get("thought"), str) else ""
         if action == "finish":
             final = content_text(args.get("final_thought")) or content_text(event.get("message"))
-            step = self.builder.step("agent", final, timestamp=stamp, extra={"finish": True})
+            step = self.builder.step("agent", final or thought, timestamp=stamp, extra={"finish": True})
+            if final and thought.strip() and thought.strip() != final.strip():
+                step.reasoning_content = thought  # the agent's last thought (the flat history's only text)
             self.response_step = None
             return
         if self.response_step is not None and response_id is not None and self.response_step[0] == response_id:

@@ -31,9 +31,7 @@ LOG_SUFFIXES = (".json", ".jsonl", ".traj", ".eval")
 
 
 def _logs(root: Path) -> list[str]:
-    return sorted(
-        str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and p.suffix in LOG_SUFFIXES
-    )
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and p.suffix in LOG_SUFFIXES)
 
 
 SHARED_FILES = _logs(SHARED_TRACES) if SHARED_TRACES.is_dir() else ["(corpus absent)"]
