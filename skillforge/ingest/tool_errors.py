@@ -65,10 +65,26 @@ class HarnessMessage:
 
 def harness_error(text: str, messages: tuple[HarnessMessage, ...]) -> ErrorKind | None:
     """The kind of the first of ``messages`` found in ``text``, or None."""
+    if not messages:
+        return None
+    ends = _ends(text)
+    if _any_of(messages).search(ends) is None:  # one pass over the text for the common case: none
+        return None
     for message in messages:
-        if message.search(text):
+        if _compiled(message.pattern).search(ends) is not None:
             return message.kind
     return None
+
+
+_ANY: dict[tuple[HarnessMessage, ...], re.Pattern[str]] = {}
+
+
+def _any_of(messages: tuple[HarnessMessage, ...]) -> re.Pattern[str]:
+    """One pattern that matches where any of ``messages`` does (they are tried in order only then)."""
+    pattern = _ANY.get(messages)
+    if pattern is None:
+        pattern = _ANY[messages] = re.compile("|".join(f"(?:{m.pattern})" for m in messages), re.MULTILINE)
+    return pattern
 
 
 _GENERIC = re.compile(
@@ -79,10 +95,18 @@ _GENERIC = re.compile(
 )
 
 
+_GENERIC_WORDS = ("rror", "RROR", "xception", "atal", "ATAL", "Traceback", "command not found", "No such file")
+"""Substrings one of which every match of :data:`_GENERIC` holds: a cheap test that rules out most
+outputs before the regular expression runs."""
+
+
 def generic_error(text: str) -> bool:
     """The last resort: a traceback, a line starting with an error label, or a shell's "command
     not found" / "No such file or directory" — never a word inside an identifier."""
-    return _GENERIC.search(_ends(text)) is not None
+    ends = _ends(text)
+    if not any(word in ends for word in _GENERIC_WORDS):
+        return False
+    return _GENERIC.search(ends) is not None
 
 
 def classify(text: str, messages: tuple[HarnessMessage, ...] = (), generic: bool = True) -> ErrorKind | None:
