@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,5 +103,10 @@ def run_check(
     """
     labels = load_labels(outcomes) if outcomes is not None else None
     report = IngestReport()
-    with closing(ingest(paths, report, labels, jobs=default_jobs() if jobs is None else jobs)) as trajectories:
+    trajectories = ingest(paths, report, labels, jobs=default_jobs() if jobs is None else jobs)
+    try:
         return [check_trajectory(t) for t in trajectories], report
+    finally:  # on Ctrl-C too: the generator stops its worker processes when closed
+        close = getattr(trajectories, "close", None)
+        if close is not None:
+            close()

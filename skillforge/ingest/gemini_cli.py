@@ -27,7 +27,7 @@ from skillforge.ingest.jsonio import load_object
 from skillforge.ingest.report import IngestReport
 from skillforge.ingest.sniff import HEAD_BYTES, mentions, sniff
 from skillforge.ingest.steps import StepBuilder
-from skillforge.ingest.tool_errors import add_result
+from skillforge.ingest.tool_errors import ErrorKind, add_result
 from skillforge.trajectory import Agent, SourceRef, StepMetrics, Trajectory
 
 NAME = "gemini-cli"
@@ -85,7 +85,9 @@ def parse(path: Path, report: IngestReport) -> Iterator[Trajectory]:
                 tool_call = builder.call(step, call.get("id"), call.get("name"), call.get("args"))
                 status = call.get("status")
                 output = _output(call.get("result")) or content_text(call.get("resultDisplay"))
-                error = None if status in (None, "success") else "rejected" if status == "cancelled" else "status"
+                error: ErrorKind | None = None
+                if status not in (None, "success"):
+                    error = "rejected" if status == "cancelled" else "status"
                 add_result(builder, tool_call.tool_call_id, output, error)
                 if status == "cancelled":
                     step.extra.setdefault("rejected_call_ids", []).append(tool_call.tool_call_id)

@@ -27,11 +27,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from skillforge.ingest.coerce import as_str
+from skillforge.ingest.coerce import as_dict, as_str
 from skillforge.ingest.jsonio import load_object
+from skillforge.ingest.mini_swe_protocol import ActionRule, fold_text, fold_tool_calls
 from skillforge.ingest.report import IngestReport
 from skillforge.ingest.sniff import mentions, sniff
-from skillforge.ingest.mini_swe_protocol import ActionRule, fold_text, fold_tool_calls
 from skillforge.ingest.steps import StepBuilder
 from skillforge.ingest.swe_agent import exit_status_outcome
 from skillforge.trajectory import Agent, SourceRef, Trajectory
@@ -58,7 +58,7 @@ def parse(path: Path, report: IngestReport) -> Iterator[Trajectory]:
     if data is None:
         return
     builder = StepBuilder()
-    info = data.get("info") if isinstance(data.get("info"), dict) else {}
+    info = as_dict(data.get("info"))
     rule = ActionRule.of(info)
     try:
         if any(isinstance(m, dict) and (m.get("tool_calls") or m.get("role") == "tool") for m in data["messages"]):
@@ -68,9 +68,9 @@ def parse(path: Path, report: IngestReport) -> Iterator[Trajectory]:
     except (TypeError, ValueError, AttributeError) as exc:
         report.problem(path, None, f"trajectory skipped: {type(exc).__name__}: {exc}")
         return
-    config = info.get("config") if isinstance(info.get("config"), dict) else {}
-    model = config.get("model") if isinstance(config.get("model"), dict) else {}
-    stats = info.get("model_stats") if isinstance(info.get("model_stats"), dict) else {}
+    config = as_dict(info.get("config"))
+    model = as_dict(config.get("model"))
+    stats = as_dict(info.get("model_stats"))
     instance = data.get("instance_id") if isinstance(data.get("instance_id"), str) else _instance_from(path)
     final: dict[str, Any] = {"total_steps": len(builder.steps)}
     if isinstance(stats.get("instance_cost"), (int, float)):

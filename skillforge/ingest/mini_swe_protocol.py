@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from skillforge.ingest.coerce import as_float, as_int, content_text
+from skillforge.ingest.coerce import as_dict, as_float, as_int, content_text
 from skillforge.ingest.steps import StepBuilder
 from skillforge.ingest.tool_errors import ErrorKind, add_result, mark
 from skillforge.trajectory import Observation, ObservationResult, Step, StepMetrics
@@ -68,9 +68,9 @@ class ActionRule:
     @classmethod
     def of(cls, info: dict[str, Any]) -> ActionRule:
         """The rule for a trajectory whose ``info`` is given (``info.config.agent/model``)."""
-        config = info.get("config") if isinstance(info.get("config"), dict) else {}
-        agent = config.get("agent") if isinstance(config.get("agent"), dict) else {}
-        model = config.get("model") if isinstance(config.get("model"), dict) else {}
+        config = as_dict(info.get("config"))
+        agent = as_dict(config.get("agent"))
+        model = as_dict(config.get("model"))
         saved = agent.get("action_regex") or model.get("action_regex")
         version = str(info.get("mini_version") or "")
         default = V2_TEXT_ACTION_REGEX if version[:1].isdigit() and int(version.split(".")[0]) >= 2 else V1_ACTION_REGEX
@@ -149,7 +149,7 @@ def fold_tool_calls(builder: StepBuilder, messages: list[Any], rule: ActionRule)
             last_agent = _agent_step(builder, message, text)
             for call in message.get("tool_calls") or []:
                 if isinstance(call, dict):
-                    function = call.get("function") if isinstance(call.get("function"), dict) else {}
+                    function = as_dict(call.get("function"))
                     builder.call(last_agent, call.get("id"), function.get("name"), function.get("arguments"))
         elif role == "tool":
             add_result(builder, message.get("tool_call_id"), text, _observation_error(text, extra, rule))
@@ -170,7 +170,7 @@ def _unpack(message: Any) -> tuple[str, str, dict[str, Any]]:
     if not isinstance(message, dict):
         raise TypeError(f"a message is {type(message).__name__}, not an object")
     role = message.get("role")
-    extra = message.get("extra") if isinstance(message.get("extra"), dict) else {}
+    extra = as_dict(message.get("extra"))
     return str(role), content_text(message.get("content")), extra
 
 

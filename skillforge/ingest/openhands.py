@@ -210,6 +210,7 @@ class _State:
         response_id = response.get("id")
         thought = args.get("thought") if isinstance(args.get("thought"), str) else ""
         if action == "finish":
+            thought = str(thought)
             final = content_text(args.get("final_thought")) or content_text(event.get("message"))
             step = self.builder.step("agent", final or thought, timestamp=stamp, extra={"finish": True})
             if final and thought.strip() and thought.strip() != final.strip():

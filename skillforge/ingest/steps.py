@@ -113,7 +113,8 @@ def add_chat_messages(builder: StepBuilder, messages: list[Any], error_of: Any =
                 is_error = bool(error_of(message, text))
             call_id = get("tool_call_id") or get("id") if role == "tool" else None
             timestamp = get("timestamp")
-            result = builder.result(call_id, text, is_error, timestamp=timestamp if isinstance(timestamp, str) else None)
+            stamp = timestamp if isinstance(timestamp, str) else None
+            result = builder.result(call_id, text, is_error, timestamp=stamp)
             if is_error:  # the message's own error field, else the format's own rule (error_of)
                 step = builder.step_of(result.source_call_id) or builder.last()
                 if step is not None:

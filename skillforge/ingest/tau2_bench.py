@@ -9,7 +9,8 @@ error: bool}``.
 
 One trajectory per simulation; outcome from ``reward_info.reward`` (1.0 success, else failure;
 origin ``log``, or ``judge`` when ``reward_info.reward_basis`` includes ``NL_ASSERTION``: those
-assertions are graded by an LLM, ``src/tau2/evaluator/evaluator_nl_assertions.py``). In the telecom domain the *user simulator* calls tools too (``requestor:
+assertions are graded by an LLM, ``src/tau2/evaluator/evaluator_nl_assertions.py``). In the
+telecom domain the *user simulator* calls tools too (``requestor:
 "user"``): those calls stay on the user's step and are listed in ``extra.user_call_ids``, so
 "tool call ⇒ agent action" is never assumed. Large files are streamed simulation by simulation.
 """
@@ -20,11 +21,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from skillforge.ingest.coerce import as_dict
 from skillforge.ingest.jsonio import iter_json_items
 from skillforge.ingest.report import IngestReport
 from skillforge.ingest.sniff import mentions, sniff
 from skillforge.ingest.steps import StepBuilder, add_chat_messages
-from skillforge.trajectory import Agent, Outcome, SourceRef, Trajectory
+from skillforge.trajectory import Agent, Outcome, OutcomeOrigin, OutcomeStatus, SourceRef, Trajectory
 
 NAME = "tau2-bench"
 
@@ -55,12 +57,12 @@ def _simulation(path: Path, index: int, simulation: Any) -> Trajectory:
         raise TypeError("'messages' is not a list")
     builder = StepBuilder()
     add_chat_messages(builder, messages)
-    reward_info = simulation.get("reward_info") if isinstance(simulation.get("reward_info"), dict) else {}
+    reward_info = as_dict(simulation.get("reward_info"))
     reward = reward_info.get("reward")
     if isinstance(reward, (int, float)) and not isinstance(reward, bool):
-        basis = reward_info.get("reward_basis") if isinstance(reward_info.get("reward_basis"), list) else []
-        origin = "judge" if "NL_ASSERTION" in basis else "log"
-        status = "success" if reward >= 1.0 else "failure"
+        basis = reward_info.get("reward_basis")
+        origin: OutcomeOrigin = "judge" if isinstance(basis, list) and "NL_ASSERTION" in basis else "log"
+        status: OutcomeStatus = "success" if reward >= 1.0 else "failure"
         outcome = Outcome(status, float(reward), origin, f"reward_info.reward {reward}")
     else:
         outcome = Outcome()
