@@ -20,7 +20,7 @@ time (the CPU ratio is what one process would reach). To show that memory does n
 input, ``skillforge ingest`` also runs on one eighth of the copies, and both peaks are printed.
 
 Note: by default the copies repeat the same texts, so the redaction cache
-(``skillforge/secret_scan.py``, texts of 1024+ characters) hits more often than on logs that never
+(``skillforge/secret_scan/__init__.py``, texts of 1024+ characters) hits more often than on logs that never
 repeat. ``--distinct`` makes the copies differ: every long text of a copy ends with that copy's
 own token (:func:`distinct_copy`), so the cache cannot flatter the figures.
 

@@ -184,3 +184,13 @@ def print_check(checks: Sequence[Any], report: Any, roots: list[Path], as_json: 
     headers.append("truncated")
     if rows:
         print_rows(headers, rows, title="ingest check", right=(2, 3, 4), path_column=0)
+
+
+def announce_report(path: Path, open_page: bool) -> None:
+    """Say where an HTML report was written; with ``open_page``, open it in the web browser
+    (:mod:`webbrowser`: the user's default browser, nothing fetched)."""
+    out.console.print(f"wrote {path}", highlight=False, markup=False)
+    if open_page:
+        import webbrowser
+
+        webbrowser.open(path.resolve().as_uri())

@@ -36,3 +36,13 @@ RunsOption = Annotated[
         show_default=False,
     ),
 ]
+HtmlOption = Annotated[
+    bool, typer.Option("--html", help="Write a self-contained HTML evidence report instead (docs/report.md).")
+]
+OpenOption = Annotated[bool, typer.Option("--open", help="With --html: open the report in the web browser.")]
+OutOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--out", metavar="PATH", help="With --html: the file to write (or a folder to write it in).", show_default=False
+    ),
+]

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 
-from skillforge.cli.output import out, print_rows
-from skillforge.cli.params import RunsOption
+from skillforge.cli.output import announce_report, out, print_rows
+from skillforge.cli.params import HtmlOption, OpenOption, OutOption, RunsOption
 from skillforge.errors import SkillforgeError
 
 if TYPE_CHECKING:
@@ -27,6 +27,9 @@ def report(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the manifest and the consolidation report as JSON.")
     ] = False,
+    html: HtmlOption = False,
+    open_page: OpenOption = False,
+    out_path: OutOption = None,
 ) -> None:
     """Show a run: the analysts' totals, then the consolidation level by level (inputs, outputs,
     dropped edits and why, contradictions, tokens and cost), apply, fix and validation results."""
@@ -34,6 +37,11 @@ def report(
     from skillforge.distill.runfolder import RunFolder
 
     folder = RunFolder.find(resolve_runs(runs), run, also=("consolidation.json",))
+    if html:
+        from skillforge.report import write_run_report
+
+        announce_report(write_run_report(folder.root, out_path), open_page)
+        return
     if as_json:
         print(json.dumps(run_document(folder), indent=2))
         return

@@ -12,8 +12,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from skillforge.cli.output import out, print_rows
-from skillforge.cli.params import FileOption, RefArgument, StoreOption
+from skillforge.cli.output import announce_report, out, print_rows
+from skillforge.cli.params import FileOption, HtmlOption, OpenOption, OutOption, RefArgument, RunsOption, StoreOption
 from skillforge.errors import SkillforgeError
 from skillforge.wording import counted
 
@@ -61,8 +61,21 @@ def show(
     store: StoreOption = Path("skills"),
     file: FileOption = "SKILL.md",
     raw: Annotated[bool, typer.Option("--raw", help="Print the file as stored, without rendering.")] = False,
+    html: HtmlOption = False,
+    open_page: OpenOption = False,
+    out_path: OutOption = None,
+    runs: RunsOption = None,
 ) -> None:
-    """Render a stored version of a skill in the terminal."""
+    """Render a stored version of a skill in the terminal (or, with --html, as an evidence report)."""
+    if html:
+        from skillforge.config import resolve_runs
+        from skillforge.export.exporter import parse_ref
+        from skillforge.report import write_version_report
+
+        name, version = parse_ref(ref)
+        written = write_version_report(store, name, version, out_path, runs=resolve_runs(runs))
+        announce_report(written, open_page)
+        return
     from rich.markdown import Markdown
     from rich.rule import Rule
     from rich.syntax import Syntax
@@ -137,12 +150,7 @@ def rollback(
     from skillforge.store.refs import parse_version
 
     number = parse_version(version)
-    stored = SkillStore(store).rollback(name, number)
-    out.console.print(
-        f"[bold green]rolled back[/] {name} to v{number}: stored as v{stored.version}; "
-        f"every earlier version stays in history (`skillforge diff {name}` shows what changed)",
-        highlight=False,
-    )
+    out.console.print(SkillStore(store).rollback(name, number).message, highlight=False, markup=False)
 
 
 def blame(

@@ -47,7 +47,8 @@ from skillforge.ingest.outcomes import load_labels
 from skillforge.ingest.report import IngestReport
 from skillforge.lesson import Lesson
 from skillforge.store.compare import same_skill
-from skillforge.store.git_store import SkillStore, VersionInfo
+from skillforge.store.git_store import SkillStore
+from skillforge.store.version_info import VersionInfo
 from skillforge.trajectory import Trajectory
 from skillforge.wording import counted
 
@@ -283,5 +284,6 @@ def heuristic_analysis(trajectories: list[Trajectory], bars: StageBars) -> Analy
     summary = {
         "passes": {"heuristic": len(trajectories)},
         "lessons": {"kept": len(kept), "repaired": 0, "dropped": len(dropped)},
+        "dropped_lessons": [{"title": title, "problems": problems} for title, problems in dropped],  # HTML report
     }
     return Analysis(kept, dropped, None, summary)

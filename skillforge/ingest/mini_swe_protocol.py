@@ -79,9 +79,8 @@ class ActionRule:
             compiled = re.compile(regex, re.DOTALL)
         except re.error:
             compiled, source = re.compile(default, re.DOTALL), "default"
-        timeout = (
-            agent.get("timeout_template") if isinstance(agent.get("timeout_template"), str) else V1_TIMEOUT_TEMPLATE
-        )
+        saved_timeout = agent.get("timeout_template")
+        timeout: str = saved_timeout if isinstance(saved_timeout, str) else V1_TIMEOUT_TEMPLATE
         return cls(compiled, _literal_parts(timeout), source)
 
     def actions(self, text: str) -> list[str]:

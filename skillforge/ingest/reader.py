@@ -43,6 +43,7 @@ class Parsed:
             replace the outcome); None when there were none.
         task_id: the log's task id when redaction changed it (outcomes are matched on the log's
             own ids), else None.
+        session_id: the log's session id when redaction changed it, else None (likewise).
         atif: with ``keep="atif"``, the trajectory's ATIF file as
             :func:`~skillforge.ingest.atif.atif_document` makes it (before its session id and
             outcome are settled: see :func:`~skillforge.ingest.atif.restamp`).
@@ -56,6 +57,7 @@ class Parsed:
     outcome_redactions: Counter | None = None
     task_id: str | None = None
     atif: bytes | None = None
+    session_id: str | None = None
 
 
 Event = FileSummary | Problem | Parsed
@@ -206,11 +208,14 @@ def failure_message(exc: BaseException) -> str:
 
 
 def _parsed(trajectory: Trajectory, keep: Keep) -> Parsed:
-    task_id = trajectory.task_id
+    task_id: str | None = trajectory.task_id
+    session_id: str | None = trajectory.session_id
     redactions = redact_trajectory(trajectory, outcome=False)
     outcome_redactions = redact_outcome(trajectory.outcome) if trajectory.outcome.detail else None
     if trajectory.task_id == task_id:
         task_id = None  # redaction left it as it was
+    if trajectory.session_id == session_id:
+        session_id = None
     extra = trajectory.extra
     steps = trajectory.steps
     tool_calls = tool_errors = 0
@@ -230,4 +235,14 @@ def _parsed(trajectory: Trajectory, keep: Keep) -> Parsed:
             trajectory.outcome,
             extra={key: extra[key] for key in _LIGHT_EXTRA if key in extra},
         )
-    return Parsed(trajectory, len(steps), tool_calls, tool_errors, redactions or None, outcome_redactions or None, task_id, document)
+    return Parsed(
+        trajectory,
+        len(steps),
+        tool_calls,
+        tool_errors,
+        redactions or None,
+        outcome_redactions or None,
+        task_id,
+        document,
+        session_id,
+    )

@@ -155,11 +155,13 @@ async def propose_all(
         ids = call.lesson_ids
         reply = await cached_step(
             run, call.relative, call.key, client, call.messages, call.schema,
-            schema_name="patch", template_hash=call.template_hash, record={"lesson_ids": ids}, save_failure=True,
+            schema_name="patch", template_hash=call.template_hash, record={"lesson_ids": ids},
         )  # fmt: skip
-        if reply.status == "failed":  # fall back, never lose the batch
+        if reply.status == "failed":  # fall back, never lose the batch; the fallback is saved for the report
             fallback = offline_patch(group_lessons(call.batch), headings)
             proposal = Proposal(call.index, ids, fallback, "fallback", Usage(), reply.error)
+            failed = {"key": call.key, "status": "failed", "lesson_ids": ids, "error": reply.error}
+            run.save_step(call.relative, {**failed, "reply": fallback.to_dict()})
         else:
             status = "proposed" if reply.status == "done" else "reused"
             proposal = Proposal(call.index, ids, Patch.from_dict(reply.data), status, reply.usage)
