@@ -87,26 +87,26 @@ def _any_of(messages: tuple[HarnessMessage, ...]) -> re.Pattern[str]:
     return pattern
 
 
-_GENERIC = re.compile(
-    r"^Traceback \(most recent call last\):"
-    r"|^(?:[A-Z][A-Za-z0-9]*(?:Error|Exception)|[Ee]rror|ERROR|[Ff]atal|FATAL)(?:\[[^\]]*\])?:\s"
-    r"|(?<![\w.])(?:command not found|No such file or directory)\b",
-    re.MULTILINE,
+_TRACEBACK = re.compile(r"^Traceback \(most recent call last\):", re.MULTILINE)
+_LABEL = re.compile(
+    r"^(?:[A-Z][A-Za-z0-9]*(?:Error|Exception)|[Ee]rror|ERROR|[Ff]atal|FATAL)(?:\[[^\]]*\])?:\s", re.MULTILINE
 )
-
-
-_GENERIC_WORDS = ("rror", "RROR", "xception", "atal", "ATAL", "Traceback", "command not found", "No such file")
-"""Substrings one of which every match of :data:`_GENERIC` holds: a cheap test that rules out most
-outputs before the regular expression runs."""
+_SHELL = re.compile(r"(?<![\w.])(?:command not found|No such file or directory)\b")
+_LABEL_WORDS = ("rror", "RROR", "xception", "atal", "ATAL")
+"""Substrings one of which every :data:`_LABEL` match holds: a cheap test, so the expression runs
+only on the few outputs that could match."""
 
 
 def generic_error(text: str) -> bool:
-    """The last resort: a traceback, a line starting with an error label, or a shell's "command
-    not found" / "No such file or directory" — never a word inside an identifier."""
+    """The last resort: a traceback, a line starting with an error label (``ValueError:``,
+    ``error:``, ``FATAL:``…), or a shell's "command not found" / "No such file or directory" —
+    never a word inside an identifier (``_curses.error:`` is not a label at a line's start)."""
     ends = _ends(text)
-    if not any(word in ends for word in _GENERIC_WORDS):
-        return False
-    return _GENERIC.search(ends) is not None
+    if "Traceback (most recent call last):" in ends and _TRACEBACK.search(ends):
+        return True
+    if any(word in ends for word in _LABEL_WORDS) and _LABEL.search(ends):
+        return True
+    return ("command not found" in ends or "No such file or directory" in ends) and _SHELL.search(ends) is not None
 
 
 def classify(text: str, messages: tuple[HarnessMessage, ...] = (), generic: bool = True) -> ErrorKind | None:
