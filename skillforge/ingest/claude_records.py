@@ -74,7 +74,8 @@ class Record:
         if kind == "system":
             if raw.get("subtype") == "compact_boundary":
                 meta = raw.get("compactMetadata")
-                record.flags["compact_boundary"] = str(meta.get("trigger", "auto") if isinstance(meta, dict) else "auto")
+                trigger = meta.get("trigger", "auto") if isinstance(meta, dict) else "auto"
+                record.flags["compact_boundary"] = str(trigger)
             return record
         message = raw.get("message")
         if not isinstance(message, dict):
