@@ -13,7 +13,7 @@ import pytest
 
 from skillforge.analyze.grounding import grounding_problems
 from skillforge.analyze.passes import PassRunner, analyze_with_llm, plan_comparative_passes, plan_trajectory_passes
-from skillforge.distill.estimate import AnalysisEstimate
+from skillforge.distill.count_prompts import AnalysisEstimate
 from skillforge.distill.runfolder import RunFolder
 from skillforge.ingest import detect, discover, ingest
 from skillforge.ingest.formats import FORMATS
