@@ -210,7 +210,6 @@ class RecordTree:
         self.records = records
         self.by_uuid = {r.uuid: r for r in records if r.uuid}
         self.linked = bool(self.by_uuid)
-        self._order = {id(r): i for i, r in enumerate(records)}
 
     def chain(self, leaf: Record) -> list[Record] | None:
         """Records from the root to ``leaf``; None when a link points outside the file."""
