@@ -68,7 +68,9 @@ def measure(logs: Path, price_model: str, propose_batch: int, fan_in: int) -> di
         os.chdir(scratch)
         try:
             model = ModelConfig(model="scripted/calls", concurrency=8, context_tokens=context_window(price_model))
-            options = DistillOptions(paths=[logs], skill_name="bench-skill", model=model, propose_batch=propose_batch, fan_in=fan_in)
+            options = DistillOptions(
+                paths=[logs], skill_name="bench-skill", model=model, propose_batch=propose_batch, fan_in=fan_in
+            )
             result = distill(options, Progress(disable=True))
         finally:
             os.chdir(previous)
@@ -78,7 +80,9 @@ def measure(logs: Path, price_model: str, propose_batch: int, fan_in: int) -> di
         row[0] += 1
         row[1] += count_tokens(price_model, messages=call.messages)
         row[2] += count_tokens(price_model, text=replies.get(index, ""))
-    raw = sum(count_tokens(price_model, text=orjson.dumps(t.to_atif()).decode()) for t in ingest([logs], IngestReport()))
+    raw = sum(
+        count_tokens(price_model, text=orjson.dumps(t.to_atif()).decode()) for t in ingest([logs], IngestReport())
+    )
     return {"trajectories": result.trajectories, "stages": dict(stages), "raw_tokens": raw, "version": result.version}
 
 
@@ -98,7 +102,9 @@ def main() -> None:
             sys.exit(f"no logs at {logs} (set SKILLFORGE_SHARED_TRACES)")
         figures = measure(logs, args.price_model, args.propose_batch, args.fan_in)
         n = figures["trajectories"]
-        print(f"== {logs.name}: {n} trajectories; tokens by {args.price_model}'s tokenizer, USD at its price in litellm's map")
+        print(
+            f"== {logs.name}: {n} trajectories; tokens by {args.price_model}'s tokenizer, USD at its price in litellm's map"
+        )
         print(f"{'stage':<10}{'calls':>7}{'calls/traj':>11}{'prompt tok':>12}{'compl. tok':>12}{'USD':>10}")
         total = [0, 0, 0]
         for stage in STAGES:
@@ -106,13 +112,19 @@ def main() -> None:
                 continue
             calls, prompt, completion = figures["stages"][stage]
             total = [total[0] + calls, total[1] + prompt, total[2] + completion]
-            print(f"{stage:<10}{calls:>7}{calls / n:>11.2f}{prompt:>12,}{completion:>12,}{estimate_cost_usd(args.price_model, prompt, completion):>10.4f}")
+            print(
+                f"{stage:<10}{calls:>7}{calls / n:>11.2f}{prompt:>12,}{completion:>12,}{estimate_cost_usd(args.price_model, prompt, completion):>10.4f}"
+            )
         usd = estimate_cost_usd(args.price_model, total[1], total[2])
         print(f"{'total':<10}{total[0]:>7}{total[0] / n:>11.2f}{total[1]:>12,}{total[2]:>12,}{usd:>10.4f}")
         sent = total[1] / n
         raw = figures["raw_tokens"] / n
-        print(f"per trajectory: {total[0] / n:.2f} calls, {sent:,.0f} prompt tokens sent vs {raw:,.0f} raw trajectory tokens ({sent / raw:.2f}x), ${usd / n:.5f}")
-        summaries.append(f"{logs.name} {total[0] / n:.2f} calls/traj, {sent / raw:.2f}x raw tokens sent, ${usd:.3f} for {n}")
+        print(
+            f"per trajectory: {total[0] / n:.2f} calls, {sent:,.0f} prompt tokens sent vs {raw:,.0f} raw trajectory tokens ({sent / raw:.2f}x), ${usd / n:.5f}"
+        )
+        summaries.append(
+            f"{logs.name} {total[0] / n:.2f} calls/traj, {sent / raw:.2f}x raw tokens sent, ${usd:.3f} for {n}"
+        )
     print(f"summary ({args.price_model}): " + "; ".join(summaries))
 
 

@@ -49,8 +49,11 @@ def main() -> None:
             log: list[str] = []
             state = install(pipeline_responder(log=log))
             options = DistillOptions(
-                paths=[logs], skill_name="bench-skill", model=ModelConfig(model="scripted/bench", concurrency=args.concurrency),
-                propose_batch=args.propose_batch, fan_in=args.fan_in,
+                paths=[logs],
+                skill_name="bench-skill",
+                model=ModelConfig(model="scripted/bench", concurrency=args.concurrency),
+                propose_batch=args.propose_batch,
+                fan_in=args.fan_in,
             )
             clock = time.monotonic()
             result = distill(options, Progress(disable=True))
@@ -60,11 +63,24 @@ def main() -> None:
             proposals = math.ceil(report.lessons / args.propose_batch)
             merges, depth = expected_tree(proposals, args.fan_in)
             kinds = Counter(log)
-            print(f"== {attempt}: {result.trajectories} trajectories, {len(result.lessons)} lessons ({report.lessons} proposed), start {result.start.mode}")
-            print(f"   calls received: {len(state.calls)} = " + ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items())) if state.calls else "   calls received: 0")
-            print(f"   formula (cache aside): analyst passes {passes} + ceil({report.lessons}/{args.propose_batch}) = {proposals} proposals + {merges} merges (depth {depth}, expected ceil(log_{args.fan_in} {proposals}))")
-            print(f"   build report: {report.calls.get('formula', '')}; measured depth {report.calls.get('merge_depth')}")
-            print(f"   stored v{result.version.version if result.version else '-'}; timings (s): {result.manifest.get('timings_s')}; wall {seconds:.1f} s")
+            print(
+                f"== {attempt}: {result.trajectories} trajectories, {len(result.lessons)} lessons ({report.lessons} proposed), start {result.start.mode}"
+            )
+            print(
+                f"   calls received: {len(state.calls)} = "
+                + ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items()))
+                if state.calls
+                else "   calls received: 0"
+            )
+            print(
+                f"   formula (cache aside): analyst passes {passes} + ceil({report.lessons}/{args.propose_batch}) = {proposals} proposals + {merges} merges (depth {depth}, expected ceil(log_{args.fan_in} {proposals}))"
+            )
+            print(
+                f"   build report: {report.calls.get('formula', '')}; measured depth {report.calls.get('merge_depth')}"
+            )
+            print(
+                f"   stored v{result.version.version if result.version else '-'}; timings (s): {result.manifest.get('timings_s')}; wall {seconds:.1f} s"
+            )
 
 
 if __name__ == "__main__":

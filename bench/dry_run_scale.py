@@ -64,7 +64,11 @@ def main() -> None:
     parser.add_argument("--trajectories", type=int, default=10_000)
     parser.add_argument("--size-mb", type=int, default=1024)
     parser.add_argument("--model", default="gpt-4o-mini")
-    parser.add_argument("--traces", type=Path, default=Path(os.environ.get("SKILLFORGE_SHARED_TRACES", REPO.parent / "shared" / "traces")))
+    parser.add_argument(
+        "--traces",
+        type=Path,
+        default=Path(os.environ.get("SKILLFORGE_SHARED_TRACES", REPO.parent / "shared" / "traces")),
+    )
     args = parser.parse_args()
     if not args.traces.is_dir():
         sys.exit(f"no trace corpus at {args.traces} (set SKILLFORGE_SHARED_TRACES)")
@@ -74,12 +78,26 @@ def main() -> None:
         size, count = build_input(args.traces, logs, args.trajectories, args.size_mb)
         work = Path(scratch) / "work"
         work.mkdir()
-        command = [skillforge, "distill", str(logs), "--dry-run", "--model", args.model, "--skill", "bench-dry-run", "-q"]
+        command = [
+            skillforge,
+            "distill",
+            str(logs),
+            "--dry-run",
+            "--model",
+            args.model,
+            "--skill",
+            "bench-dry-run",
+            "-q",
+        ]
         wall, cpu, rss = run_child(command, cwd=work)
         wrote = sorted(str(p.relative_to(work)) for p in work.rglob("*"))
-    print(f"{'input MB':>9}{'trajectories':>14}{'wall s':>8}{'CPU s':>8}{'peak RSS MiB':>14}{'ms/traj':>9}  files written")
+    print(
+        f"{'input MB':>9}{'trajectories':>14}{'wall s':>8}{'CPU s':>8}{'peak RSS MiB':>14}{'ms/traj':>9}  files written"
+    )
     print(f"{size / 1e6:>9.0f}{count:>14,}{wall:>8.1f}{cpu:>8.1f}{rss:>14.0f}{wall / count * 1000:>9.2f}  {len(wrote)}")
-    print(f"summary: distill --dry-run on {count:,} trajectories / {size / 1e6:.0f} MB took {wall:.1f} s wall ({cpu:.1f} s CPU, peak RSS {rss:.0f} MiB; goal <= 60 s)")
+    print(
+        f"summary: distill --dry-run on {count:,} trajectories / {size / 1e6:.0f} MB took {wall:.1f} s wall ({cpu:.1f} s CPU, peak RSS {rss:.0f} MiB; goal <= 60 s)"
+    )
 
 
 if __name__ == "__main__":

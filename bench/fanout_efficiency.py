@@ -86,8 +86,17 @@ def run_once(logs: Path, latency: float, concurrency: int, rate: float) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--latency", type=float, default=0.5, help="seconds per call (L)")
-    parser.add_argument("--configs", nargs="+", default=["8:100", "32:20", "16:32"], help="concurrency:rate pairs (C:R, R in requests/s)")
-    parser.add_argument("--traces", type=Path, default=Path(os.environ.get("SKILLFORGE_SHARED_TRACES", REPO.parent / "shared" / "traces")))
+    parser.add_argument(
+        "--configs",
+        nargs="+",
+        default=["8:100", "32:20", "16:32"],
+        help="concurrency:rate pairs (C:R, R in requests/s)",
+    )
+    parser.add_argument(
+        "--traces",
+        type=Path,
+        default=Path(os.environ.get("SKILLFORGE_SHARED_TRACES", REPO.parent / "shared" / "traces")),
+    )
     args = parser.parse_args()
     logs = args.traces / TAU_BENCH
     if not logs.is_file():
@@ -96,7 +105,9 @@ def main() -> None:
     for config in args.configs:
         concurrency, rate = config.split(":")
         rows.append(run_once(logs, args.latency, int(concurrency), float(rate)))
-    print(f"L = {args.latency} s per call; bound = max(calls*L/C, (calls-R)/R) (the bucket starts full); efficiency = bound / wall")
+    print(
+        f"L = {args.latency} s per call; bound = max(calls*L/C, (calls-R)/R) (the bucket starts full); efficiency = bound / wall"
+    )
     print(
         f"{'C':>4}{'R/s':>6}{'traj':>6}{'calls':>7}{'429s':>6}{'in flight':>10}{'failed':>7}{'bound s':>9}"
         f"{'calls s':>8}{'eff.':>6}{'analyse s':>10}{'eff.':>6}{'build calls':>12}{'build s':>8}{'distill s':>10}{'CPU ms/traj':>12}"

@@ -43,7 +43,11 @@ TAU_BENCH = "tau-bench/gpt-4o-airline.json"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--first", type=int, default=100)
-    parser.add_argument("--traces", type=Path, default=Path(os.environ.get("SKILLFORGE_SHARED_TRACES", REPO.parent / "shared" / "traces")))
+    parser.add_argument(
+        "--traces",
+        type=Path,
+        default=Path(os.environ.get("SKILLFORGE_SHARED_TRACES", REPO.parent / "shared" / "traces")),
+    )
     args = parser.parse_args()
     source = args.traces / TAU_BENCH
     if not source.is_file():
@@ -59,14 +63,20 @@ def main() -> None:
             for count in (args.first, args.first + 1):
                 (logs / "gpt-4o-airline.json").write_bytes(orjson.dumps(runs[:count]))
                 state = install(pipeline_responder())
-                options = DistillOptions(paths=[logs], skill_name="airline", model=ModelConfig(model="scripted/incremental", concurrency=8))
+                options = DistillOptions(
+                    paths=[logs], skill_name="airline", model=ModelConfig(model="scripted/incremental", concurrency=8)
+                )
                 result = distill(options, Progress(disable=True))
                 stages = Counter(stage_of(call.messages) for call in state.calls)
                 usage = result.manifest.get("usage") or {}
                 rows.append((count, result, stages, usage.get("cached", 0)))
         finally:
             os.chdir(previous)
-    print(f"{'run':<22}{'traj':>5}{'start':>7}{'version':>8}" + "".join(f"{stage:>10}" for stage in STAGES) + f"{'calls':>7}{'cached':>8}")
+    print(
+        f"{'run':<22}{'traj':>5}{'start':>7}{'version':>8}"
+        + "".join(f"{stage:>10}" for stage in STAGES)
+        + f"{'calls':>7}{'cached':>8}"
+    )
     for (count, result, stages, cached), label in zip(rows, ("first", "+1 trajectory")):
         version = result.version.version if result.version else "-"
         print(

@@ -44,7 +44,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[50, 500])
     parser.add_argument("--formats", nargs="+", default=list(SOURCES), choices=list(SOURCES))
-    parser.add_argument("--traces", type=Path, default=Path(os.environ.get("SKILLFORGE_SHARED_TRACES", REPO.parent / "shared" / "traces")))
+    parser.add_argument(
+        "--traces",
+        type=Path,
+        default=Path(os.environ.get("SKILLFORGE_SHARED_TRACES", REPO.parent / "shared" / "traces")),
+    )
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="skillforge-mem-") as scratch:
@@ -70,7 +74,9 @@ def main() -> None:
     for name, mb, seconds, rss in rows:
         print(f"{name:<14}{mb:>8.0f}{seconds:>10.1f}{mb / seconds:>8.1f}{rss:>14.0f}")
     worst = max(rows, key=lambda row: row[3])
-    print(f"summary: peak RSS {min(r[3] for r in rows):.0f}-{worst[3]:.0f} MiB for files of {min(r[1] for r in rows):.0f}-{max(r[1] for r in rows):.0f} MB (largest peak: {worst[0]} {worst[1]:.0f} MB)")
+    print(
+        f"summary: peak RSS {min(r[3] for r in rows):.0f}-{worst[3]:.0f} MiB for files of {min(r[1] for r in rows):.0f}-{max(r[1] for r in rows):.0f} MB (largest peak: {worst[0]} {worst[1]:.0f} MB)"
+    )
 
 
 if __name__ == "__main__":

@@ -147,7 +147,11 @@ def main() -> None:
     parser.add_argument("--size-mb", type=int, default=1024)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--jobs", type=int, help="skillforge ingest --jobs (default: its own, the usable CPUs up to 8)")
-    parser.add_argument("--traces", type=Path, default=Path(os.environ.get("SKILLFORGE_SHARED_TRACES", REPO.parent / "shared" / "traces")))
+    parser.add_argument(
+        "--traces",
+        type=Path,
+        default=Path(os.environ.get("SKILLFORGE_SHARED_TRACES", REPO.parent / "shared" / "traces")),
+    )
     parser.add_argument("--distinct", action="store_true", help="copies differ: a token per copy in their texts")
     parser.add_argument("--parse-only", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -174,8 +178,12 @@ def main() -> None:
         small = run_child([skillforge, "ingest", *map(str, eighth), "--json", "--jobs", str(jobs)])
 
     kind = "distinct copies (a unique token per copy)" if args.distinct else "identical copies"
-    print(f"{mb:.0f} MB in {len(copies)} {kind} of the corpus; ingest --jobs {jobs} ({len(os.sched_getaffinity(0))} usable CPUs); MB/s = MB / seconds")
-    print(f"{'round':<7}{'orjson wall s':>14}{'ingest wall s':>14}{'orjson MB/s':>12}{'ingest MB/s':>12}{'ratio wall':>11}{'ratio cpu':>10}{'ingest RSS MiB':>16}")
+    print(
+        f"{mb:.0f} MB in {len(copies)} {kind} of the corpus; ingest --jobs {jobs} ({len(os.sched_getaffinity(0))} usable CPUs); MB/s = MB / seconds"
+    )
+    print(
+        f"{'round':<7}{'orjson wall s':>14}{'ingest wall s':>14}{'orjson MB/s':>12}{'ingest MB/s':>12}{'ratio wall':>11}{'ratio cpu':>10}{'ingest RSS MiB':>16}"
+    )
     for round_, base, ours in rows:
         print(
             f"{round_:<7}{base[0]:>14.2f}{ours[0]:>14.2f}{mb / base[0]:>12.1f}{mb / ours[0]:>12.1f}"

@@ -39,7 +39,10 @@ def main() -> int:
         started = time.monotonic()
         with LlamaServer(prepared, Path(tmp) / "server.log") as server:
             print(f"server ready in {time.monotonic() - started:.1f} s at {server.api_base}")
-            client = LLMClient(LLMSettings(model="openai/local", api_base=server.api_base, max_tokens=args.max_tokens, timeout_s=600), concurrency=1)
+            client = LLMClient(
+                LLMSettings(model="openai/local", api_base=server.api_base, max_tokens=args.max_tokens, timeout_s=600),
+                concurrency=1,
+            )
             rows = [("tiny (first call)", [{"role": "user", "content": "Is 2 > 1? Answer as JSON."}], TINY)]
             rows += [(f"lessons #{i + 1}", MESSAGES, _lessons_schema()) for i in range(args.calls)]
             for label, messages, schema in rows:

@@ -30,14 +30,18 @@ def main() -> None:
         entries = corpus.get(section, [])
         hits = [e for e in entries if any(v.rule == e["rule"] and v.severity == "error" for v in _scan(e))]
         missed = [e["id"] for e in entries if e not in hits]
-        print(f"{section:18} detected {len(hits)}/{len(entries)} = {len(hits) / len(entries):.0%}" + (f"  missed: {missed}" if missed else ""))
+        print(
+            f"{section:18} detected {len(hits)}/{len(entries)} = {len(hits) / len(entries):.0%}"
+            + (f"  missed: {missed}" if missed else "")
+        )
     for section in ("benign", "holdout_benign", "real_benign"):
         entries = corpus.get(section, [])
         errors = [e["id"] for e in entries if any(v.severity == "error" for v in _scan(e))]
         any_finding = [e["id"] for e in entries if _scan(e)]
         print(
             f"{section:18} false positives: errors {len(errors)}/{len(entries)} = {len(errors) / len(entries):.0%}, "
-            f"any finding {len(any_finding)}/{len(entries)} = {len(any_finding) / len(entries):.0%}" + (f"  ({', '.join(any_finding)})" if any_finding else "")
+            f"any finding {len(any_finding)}/{len(entries)} = {len(any_finding) / len(entries):.0%}"
+            + (f"  ({', '.join(any_finding)})" if any_finding else "")
         )
     lines = sum(e["text"].count("\n") + 1 for entries in corpus.values() for e in entries)
     print(f"scanned {lines} lines in {time.perf_counter() - started:.2f} s")

@@ -75,5 +75,7 @@ class Lesson:
 def lesson_id(kind: str, title: str, evidence: list[Evidence]) -> str:
     """Deterministic lesson id: ``L-`` + 12 hex digits of sha256(kind, title, first evidence)."""
     first = evidence[0] if evidence else None
-    key = "\x1f".join([kind, title, first.session_id if first else "", ",".join(map(str, first.step_ids)) if first else ""])
+    key = "\x1f".join(
+        [kind, title, first.session_id if first else "", ",".join(map(str, first.step_ids)) if first else ""]
+    )
     return "L-" + hashlib.sha256(key.encode()).hexdigest()[:12]

@@ -19,8 +19,14 @@ import orjson
 from skillforge.resources import load_schema, schema_validator
 
 Op = Literal[
-    "insert_after", "insert_before", "append_to_section", "replace_in_section",
-    "add_section", "delete_section", "create_file", "delete_file",
+    "insert_after",
+    "insert_before",
+    "append_to_section",
+    "replace_in_section",
+    "add_section",
+    "delete_section",
+    "create_file",
+    "delete_file",
 ]
 OPS: tuple[str, ...] = get_args(Op)
 """Every patch operation, in one place: the schema's ``op`` enum and the applier's table are tested
@@ -124,7 +130,11 @@ class Patch:
 
     def to_dict(self) -> dict[str, Any]:
         """Serialize to the shape of ``schemas/patch.schema.json``."""
-        return {"reasoning": self.reasoning, "edits": [e.to_dict() for e in self.edits], "changelog_entries": list(self.changelog_entries)}
+        return {
+            "reasoning": self.reasoning,
+            "edits": [e.to_dict() for e in self.edits],
+            "changelog_entries": list(self.changelog_entries),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Patch:
@@ -159,7 +169,9 @@ def patch_schema(lesson_ids: Iterable[str] | None = None) -> dict[str, Any]:
     if lesson_ids is not None:
         allowed = sorted(set(lesson_ids))
         schema["properties"]["edits"]["items"]["properties"]["lesson_ids"] = {
-            "type": "array", "minItems": 1, "items": {"enum": allowed},
+            "type": "array",
+            "minItems": 1,
+            "items": {"enum": allowed},
         }
     return schema
 

@@ -29,7 +29,9 @@ def usable_cpus(cap: int) -> int:
     return max(1, min(cpus, cap))
 
 
-def worker_pool(workers: int, initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = ()) -> ProcessPoolExecutor:
+def worker_pool(
+    workers: int, initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = ()
+) -> ProcessPoolExecutor:
     """A process pool of ``workers`` (forked where :data:`FORKS`); each worker ignores SIGINT, gets
     SIGTERM when a forking parent dies (Linux ``PR_SET_PDEATHSIG``), then runs ``initializer(*initargs)``.
 
@@ -38,7 +40,9 @@ def worker_pool(workers: int, initializer: Callable[..., None] | None = None, in
     """
     parent = os.getpid() if FORKS else None
     context = multiprocessing.get_context("fork") if FORKS else None
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=_start, initargs=(parent, initializer, initargs))
+    return ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_start, initargs=(parent, initializer, initargs)
+    )
 
 
 def _start(parent: int | None, initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:

@@ -95,7 +95,9 @@ def prompt_template(name: str) -> PromptTemplate:
         try:
             source, _, _ = environment.loader.get_source(environment, file_name)  # type: ignore[union-attr]
         except Exception as exc:  # jinja2.TemplateNotFound
-            raise SkillforgeError(f"prompt template {file_name} is missing from templates/prompts/; reinstall skillforge") from exc
+            raise SkillforgeError(
+                f"prompt template {file_name} is missing from templates/prompts/; reinstall skillforge"
+            ) from exc
         digest.update(file_name.encode() + b"\0" + source.encode() + b"\0")
         pending.extend(sorted(ref for ref in meta.find_referenced_templates(environment.parse(source)) if ref))
     return PromptTemplate(name, digest.hexdigest()[:16])

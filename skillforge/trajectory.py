@@ -263,7 +263,11 @@ class Trajectory:
             if step.observation and step.observation.results:
                 out["observation"] = {
                     "results": [
-                        {k: v for k, v in (("source_call_id", r.source_call_id), ("content", r.content)) if v is not None}
+                        {
+                            k: v
+                            for k, v in (("source_call_id", r.source_call_id), ("content", r.content))
+                            if v is not None
+                        }
                         for r in step.observation.results
                     ]
                 }

@@ -18,14 +18,31 @@ def _toml(tmp_path: Path, text: str) -> Path:
 
 
 def test_option_beats_env_beats_file(tmp_path: Path) -> None:
-    config_file = _toml(tmp_path, '[llm]\nmodel = "file-model"\napi_base = "http://file"\nconcurrency = 3\ncontext_tokens = 4000\n')
+    config_file = _toml(
+        tmp_path, '[llm]\nmodel = "file-model"\napi_base = "http://file"\nconcurrency = 3\ncontext_tokens = 4000\n'
+    )
     env = {"SKILLFORGE_MODEL": "env-model", "SKILLFORGE_CONCURRENCY": "5"}
     config = resolve_config(model="cli-model", environ=env, config_file=config_file)
-    assert (config.model, config.concurrency, config.api_base, config.context_tokens) == ("cli-model", 5, "http://file", 4000)
-    assert config.sources == {"model": "option", "concurrency": "env", "api_base": str(config_file), "context_tokens": str(config_file)}
+    assert (config.model, config.concurrency, config.api_base, config.context_tokens) == (
+        "cli-model",
+        5,
+        "http://file",
+        4000,
+    )
+    assert config.sources == {
+        "model": "option",
+        "concurrency": "env",
+        "api_base": str(config_file),
+        "context_tokens": str(config_file),
+    }
     assert resolve_config(environ=env, config_file=config_file).model == "env-model"
     assert resolve_config(environ={}, config_file=config_file).model == "file-model"
-    assert resolve_config(api_base="http://cli", environ={"SKILLFORGE_API_BASE": "http://env"}, config_file=config_file).api_base == "http://cli"
+    assert (
+        resolve_config(
+            api_base="http://cli", environ={"SKILLFORGE_API_BASE": "http://env"}, config_file=config_file
+        ).api_base
+        == "http://cli"
+    )
 
 
 def test_nothing_configured_means_offline_with_one_hint(tmp_path: Path) -> None:
@@ -38,7 +55,9 @@ def test_nothing_configured_means_offline_with_one_hint(tmp_path: Path) -> None:
         resolve_analyst("llm", config)
     with pytest.raises(SkillforgeError, match="unknown analyst"):
         resolve_analyst("magic", config)
-    assert resolve_analyst("auto", resolve_config(model="gpt-4o-mini", environ={}, config_file=tmp_path / "absent.toml")) == ("llm", None)
+    assert resolve_analyst(
+        "auto", resolve_config(model="gpt-4o-mini", environ={}, config_file=tmp_path / "absent.toml")
+    ) == ("llm", None)
 
 
 @pytest.mark.parametrize(
@@ -46,7 +65,7 @@ def test_nothing_configured_means_offline_with_one_hint(tmp_path: Path) -> None:
     [
         ("[llm\nmodel = 1", "not valid TOML"),
         ('[llm]\nmodle = "x"\n', "unknown key.*modle"),
-        ("[llm]\nconcurrency = \"eight\"\n", "concurrency must be a int"),
+        ('[llm]\nconcurrency = "eight"\n', "concurrency must be a int"),
         ("[llm]\nconcurrency = 0\n", "concurrency must be at least 1"),
         ('llm = "gpt"\n', r"\[llm\] must be a table"),
     ],

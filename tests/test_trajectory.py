@@ -20,7 +20,19 @@ def test_round_trip_and_atif(sample_traces: Path) -> None:
         assert [s["step_id"] for s in atif["steps"]] == list(range(1, len(trajectory.steps) + 1))
         assert all(isinstance(s["message"], str) for s in atif["steps"])
         for step, original in zip(atif["steps"], trajectory.steps):
-            assert set(step) <= {"step_id", "timestamp", "source", "message", "reasoning_content", "tool_calls", "observation", "metrics", "extra"}
-            errors = {r.source_call_id for r in (original.observation.results if original.observation else []) if r.is_error}
+            assert set(step) <= {
+                "step_id",
+                "timestamp",
+                "source",
+                "message",
+                "reasoning_content",
+                "tool_calls",
+                "observation",
+                "metrics",
+                "extra",
+            }
+            errors = {
+                r.source_call_id for r in (original.observation.results if original.observation else []) if r.is_error
+            }
             assert set(step.get("extra", {}).get("error_call_ids", [])) == errors
         assert atif["extra"]["skillforge"]["outcome"]["status"] == trajectory.outcome.status

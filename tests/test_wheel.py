@@ -41,17 +41,29 @@ def test_installed_wheel_runs(wheel: Path, tmp_path: Path) -> None:
     # the dependencies come from the test environment (no network); skillforge itself only from the wheel
     (purelib / "deps.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     python = env_dir / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)], check=True, capture_output=True)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
+        check=True,
+        capture_output=True,
+    )
     skillforge = env_dir / "bin" / "skillforge"
     outside = tmp_path / "elsewhere"
     outside.mkdir()
-    where = subprocess.run([str(python), "-c", "import skillforge, sys; print(skillforge.__file__)"], cwd=outside, capture_output=True, text=True, check=True)
+    where = subprocess.run(
+        [str(python), "-c", "import skillforge, sys; print(skillforge.__file__)"],
+        cwd=outside,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert where.stdout.strip().startswith(str(purelib))
     helped = subprocess.run([str(skillforge), "--help"], cwd=outside, capture_output=True, text=True)
     assert helped.returncode == 0 and "distill" in helped.stdout
     distilled = subprocess.run(
         [str(skillforge), "distill", str(purelib / "skillforge" / "sample_traces"), "--skill", "demo", "-q"],
-        cwd=outside, capture_output=True, text=True,
+        cwd=outside,
+        capture_output=True,
+        text=True,
     )
     assert distilled.returncode == 0, distilled.stderr
     assert (outside / "skills" / "demo" / "SKILL.md").is_file()

@@ -23,7 +23,10 @@ def output_schema() -> dict[str, Any]:
         "type": "object",
         "additionalProperties": False,
         "required": ["step_id", "description"],
-        "properties": {"step_id": {"type": "integer", "minimum": 1}, "description": {"type": "string", "minLength": 1, "maxLength": 400}},
+        "properties": {
+            "step_id": {"type": "integer", "minimum": 1},
+            "description": {"type": "string", "minLength": 1, "maxLength": 400},
+        },
     }
     return reply_schema(KINDS, {"root_cause": root_cause})
 

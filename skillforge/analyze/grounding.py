@@ -43,7 +43,9 @@ def grounding_problems(lesson: Lesson, trajectories: Mapping[str, Trajectory]) -
             continue
         haystack = normalize_whitespace("\n".join(step.text() for step in steps if step))
         if normalize_whitespace(evidence.quote) not in haystack:
-            problems.append(f"{evidence.session_id}: quote not found in steps {evidence.step_ids}: {evidence.quote[:80]!r}")
+            problems.append(
+                f"{evidence.session_id}: quote not found in steps {evidence.step_ids}: {evidence.quote[:80]!r}"
+            )
     return problems
 
 

@@ -23,7 +23,10 @@ def output_schema() -> dict[str, Any]:
         "type": "object",
         "additionalProperties": False,
         "required": ["status", "reason"],
-        "properties": {"status": {"enum": ["success", "failure", "unknown"]}, "reason": {"type": "string", "minLength": 1, "maxLength": 300}},
+        "properties": {
+            "status": {"enum": ["success", "failure", "unknown"]},
+            "reason": {"type": "string", "minLength": 1, "maxLength": 300},
+        },
     }
     return reply_schema(KINDS, {"outcome": outcome})
 
@@ -35,4 +38,6 @@ def notes(reply: dict[str, Any]) -> dict[str, Any]:
 
 def judged_outcome(reply: dict[str, Any]) -> Outcome:
     """The outcome the judge gave, as an :class:`Outcome` with ``origin="judge"``."""
-    return Outcome(status=reply["outcome"]["status"], reward=None, origin="judge", detail=reply["outcome"]["reason"][:300])
+    return Outcome(
+        status=reply["outcome"]["status"], reward=None, origin="judge", detail=reply["outcome"]["reason"][:300]
+    )

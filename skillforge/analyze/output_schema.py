@@ -60,7 +60,9 @@ def bind_evidence(schema: dict[str, Any], session_ids: list[str]) -> dict[str, A
     return bound
 
 
-def reply_schema(kinds: tuple[str, ...], properties: dict[str, Any] | None = None, max_lessons: int = MAX_LESSONS) -> dict[str, Any]:
+def reply_schema(
+    kinds: tuple[str, ...], properties: dict[str, Any] | None = None, max_lessons: int = MAX_LESSONS
+) -> dict[str, Any]:
     """An analyst reply: ``properties`` (all required, in order) followed by ``lessons``.
 
     Args:

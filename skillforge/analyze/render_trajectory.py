@@ -185,7 +185,9 @@ def render_trajectory(
     if isinstance(budget_tokens, LazyBudget):
         budget_tokens = budget_tokens.exact() if size > budget_tokens.at_least else budget_tokens.at_least
     if size <= budget_tokens:  # fits by its size alone: one count
-        return RenderedTrajectory(trajectory.session_id, whole, lambda: count_tokens(whole), lambda: raw_tokens(trajectory, count_tokens))
+        return RenderedTrajectory(
+            trajectory.session_id, whole, lambda: count_tokens(whole), lambda: raw_tokens(trajectory, count_tokens)
+        )
     limit: int | None = None
     for limit in CUT_LADDER:
         total = sum(tokens_of(v, limit, False) for v in views)
@@ -214,7 +216,9 @@ def raw_tokens(trajectory: Trajectory, count_tokens: TokenCounter) -> int:
     return count_tokens(orjson.dumps(trajectory.to_atif()).decode())
 
 
-def _finish(trajectory, views, omitted, limit, cut_errors, step_text, tokens_of, count_tokens, fits) -> RenderedTrajectory:
+def _finish(
+    trajectory, views, omitted, limit, cut_errors, step_text, tokens_of, count_tokens, fits
+) -> RenderedTrajectory:
     """Join the chosen steps; tokens are the sum of the per-step counts already made and of the
     omission markers."""
     parts: list[str] = []
@@ -283,7 +287,11 @@ def _views(trajectory: Trajectory, seen: dict[str, str], label: str) -> list[_St
             result = step.result_for(call.tool_call_id)
             if result is not None:
                 answered.add(id(result))
-                add(result.content, f"← {call.function_name} {'ERROR' if result.is_error else 'result'}:", whole=result.is_error)
+                add(
+                    result.content,
+                    f"← {call.function_name} {'ERROR' if result.is_error else 'result'}:",
+                    whole=result.is_error,
+                )
         for result in step.observation.results if step.observation else []:
             if id(result) not in answered:
                 add(result.content, f"← {'ERROR' if result.is_error else 'result'}:", whole=result.is_error)

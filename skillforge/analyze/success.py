@@ -18,7 +18,12 @@ KINDS: tuple[str, ...] = ("success",)
 
 def output_schema() -> dict[str, Any]:
     """The reply: ``lean_path`` (ordered steps, in words) and ``lessons``."""
-    lean_path = {"type": "array", "minItems": 1, "maxItems": 15, "items": {"type": "string", "minLength": 1, "maxLength": 200}}
+    lean_path = {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": 15,
+        "items": {"type": "string", "minLength": 1, "maxLength": 200},
+    }
     return reply_schema(KINDS, {"lean_path": lean_path})
 
 

@@ -73,7 +73,10 @@ class Bar:
         if client is None:
             return ""
         now = client.totals.to_dict()
-        delta = {key: now[key] - self.start.get(key, 0) for key in ("calls", "cached", "failed_calls", "prompt_tokens", "completion_tokens", "cost_usd")}
+        delta = {
+            key: now[key] - self.start.get(key, 0)
+            for key in ("calls", "cached", "failed_calls", "prompt_tokens", "completion_tokens", "cost_usd")
+        }
         tokens = delta["prompt_tokens"] + delta["completion_tokens"]
         line = (
             f"calls {delta['calls']} · cached {delta['cached'] + self.reused} · failed {delta['failed_calls']} · "

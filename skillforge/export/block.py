@@ -21,7 +21,9 @@ from dataclasses import dataclass
 
 from skillforge.errors import SkillforgeError
 
-_BEGIN = re.compile(r"^<!-- skillforge:begin (?P<name>[a-z0-9-]+) (?P<label>\S+) sha256:(?P<digest>[0-9a-f]{12}) -->\r?$", re.MULTILINE)
+_BEGIN = re.compile(
+    r"^<!-- skillforge:begin (?P<name>[a-z0-9-]+) (?P<label>\S+) sha256:(?P<digest>[0-9a-f]{12}) -->\r?$", re.MULTILINE
+)
 _END = re.compile(r"^<!-- skillforge:end (?P<name>[a-z0-9-]+) -->\r?(?:\n|$)", re.MULTILINE)
 
 
@@ -92,7 +94,9 @@ def find_block(text: str, name: str, where: str = "file") -> BlockSpan | None:
         )
     begin, end = begins[0], ends[0]
     inner_start = begin.end() + 1 if text.startswith("\n", begin.end()) else begin.end()
-    return BlockSpan(start=begin.start(), end=end.end(), inner=text[inner_start : end.start()], recorded=begin.group("digest"))
+    return BlockSpan(
+        start=begin.start(), end=end.end(), inner=text[inner_start : end.start()], recorded=begin.group("digest")
+    )
 
 
 def splice(text: str | None, name: str, block: str, where: str = "file") -> str:

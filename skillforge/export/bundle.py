@@ -98,7 +98,9 @@ def read_bundle(path: Path) -> tuple[str, list[SkillFile], list[str]]:
     except zipfile.BadZipFile as exc:
         raise SkillforgeError(f"{path}: corrupt bundle ({exc})") from exc
     if len(tops) != 1:
-        raise SkillforgeError(f"{path}: a bundle holds exactly one top-level folder (found {', '.join(sorted(tops)) or 'none'})")
+        raise SkillforgeError(
+            f"{path}: a bundle holds exactly one top-level folder (found {', '.join(sorted(tops)) or 'none'})"
+        )
     name = tops.pop()
     try:
         check_name(name)

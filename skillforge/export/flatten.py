@@ -96,7 +96,9 @@ def render_document(
         parts = [_rewrite_links(_shift(_with_intro(body, intro), level - 1), set(kept))]
         for path in kept:
             text = skill.file(path).data.decode("utf-8", errors="replace")  # type: ignore[union-attr]
-            parts.append(f"{'#' * min(level + 1, 6)} {reference_title(path)}\n\n{_rewrite_links(_shift(text, level + 1), set(kept), PurePosixPath(path).parent)}")
+            parts.append(
+                f"{'#' * min(level + 1, 6)} {reference_title(path)}\n\n{_rewrite_links(_shift(text, level + 1), set(kept), PurePosixPath(path).parent)}"
+            )
         return "\n\n".join(p.strip("\n") for p in parts) + "\n"
 
     kept = list(references)
@@ -109,7 +111,9 @@ def render_document(
         text = wrap(build(kept, skill.body))
         if limit.size(text) <= limit.amount:
             return text, warnings
-    body, removed = _cut(skill.body, lambda candidate: limit.size(wrap(build([], candidate))) <= limit.amount, host, limit)
+    body, removed = _cut(
+        skill.body, lambda candidate: limit.size(wrap(build([], candidate))) <= limit.amount, host, limit
+    )
     if body is None:
         raise SkillforgeError(f"{host}: not even the skill's title fits in {limit} ({limit.source})")
     warnings.append(f"SKILL.md cut to fit {host}'s {limit} ({limit.source}); left out: {removed}")
@@ -170,7 +174,11 @@ def _shift(text: str, by: int) -> str:
     out = []
     for line, in_fence in _lines_outside_fences(text):
         match = None if in_fence else _HEADING.match(line)
-        out.append(f"{'#' * min(len(match.group(1)) + by, 6)}{match.group(2)}" + ("\n" if line.endswith("\n") else "") if match else line)
+        out.append(
+            f"{'#' * min(len(match.group(1)) + by, 6)}{match.group(2)}" + ("\n" if line.endswith("\n") else "")
+            if match
+            else line
+        )
     return "".join(out)
 
 
@@ -215,6 +223,12 @@ def _cut(body: str, fits: Callable[[str], bool], host: str, limit: Limit) -> tup
         return None, ""
     line_cut = best.get("line")
     heading_cut = best.get("heading")
-    index, text = heading_cut if heading_cut and (not line_cut or len(heading_cut[1]) * 4 >= len(line_cut[1]) * 3) else line_cut  # type: ignore[misc]
+    chosen = (
+        heading_cut if heading_cut and (not line_cut or len(heading_cut[1]) * 4 >= len(line_cut[1]) * 3) else line_cut
+    )
+    assert chosen is not None  # ``best`` holds one of the two
+    index, text = chosen
     sections = [m.group(2).strip() for line in lines[index:] if (m := _HEADING.match(line))]
-    return text, f"{len(lines) - index} of {len(lines)} lines" + (f" (sections {', '.join(sections)})" if sections else "")
+    return text, f"{len(lines) - index} of {len(lines)} lines" + (
+        f" (sections {', '.join(sections)})" if sections else ""
+    )

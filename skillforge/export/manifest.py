@@ -62,7 +62,9 @@ class Manifest:
                 "(skillforge then treats every existing file as not its own)"
             ) from exc
         if not isinstance(raw, dict) or raw.get("format") != FORMAT:
-            raise SkillforgeError(f"{manifest.path}: not an export manifest of format {FORMAT}; delete it to start over")
+            raise SkillforgeError(
+                f"{manifest.path}: not an export manifest of format {FORMAT}; delete it to start over"
+            )
         manifest.files = dict(raw.get("files") or {})
         manifest.blocks = {k: dict(v) for k, v in (raw.get("blocks") or {}).items()}
         return manifest
@@ -87,7 +89,9 @@ class Manifest:
     def save(self) -> None:
         """Write the manifest atomically (a temporary file renamed over the old one); an
         unchanged manifest is not rewritten."""
-        data = json.dumps({"format": FORMAT, "files": self.files, "blocks": self.blocks}, indent=2, sort_keys=True) + "\n"
+        data = (
+            json.dumps({"format": FORMAT, "files": self.files, "blocks": self.blocks}, indent=2, sort_keys=True) + "\n"
+        )
         try:
             if self.path.read_text(encoding="utf-8") == data:
                 return

@@ -71,7 +71,9 @@ def safe_target(root: Path, relative: str) -> Path:
     real_root = os.path.realpath(root)
     real_target = os.path.realpath(target)
     if os.path.commonpath([real_root, real_target]) != real_root or real_target == real_root:
-        raise SkillforgeError(f"{target}: resolves to {real_target}, outside {root} (a symbolic link on the way points out); refusing to write")
+        raise SkillforgeError(
+            f"{target}: resolves to {real_target}, outside {root} (a symbolic link on the way points out); refusing to write"
+        )
     if target.is_symlink():
         raise SkillforgeError(f"{target}: is a symbolic link; refusing to write through it")
     return target

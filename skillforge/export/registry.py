@@ -57,4 +57,6 @@ def get_host(name: str) -> Host:
     try:
         return HOSTS[name]
     except KeyError:
-        raise SkillforgeError(f"unknown host {name!r}; hosts: {', '.join(HOSTS)} (see 'skillforge export --list')") from None
+        raise SkillforgeError(
+            f"unknown host {name!r}; hosts: {', '.join(HOSTS)} (see 'skillforge export --list')"
+        ) from None

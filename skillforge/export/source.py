@@ -121,7 +121,9 @@ def read_files(folder: Path) -> tuple[list[SkillFile], list[str]]:
             path = here / entry
             relative = PurePosixPath(path.relative_to(folder).as_posix())
             if path.is_symlink():
-                raise SkillforgeError(f"{folder.name}/{relative}: symbolic link to a folder; skills must hold real files")
+                raise SkillforgeError(
+                    f"{folder.name}/{relative}: symbolic link to a folder; skills must hold real files"
+                )
             if excluded(relative / "x"):
                 skipped.append(f"{relative}/")
                 dirs.remove(entry)
@@ -134,7 +136,9 @@ def read_files(folder: Path) -> tuple[list[SkillFile], list[str]]:
             if path.is_symlink():
                 target = Path(os.path.realpath(path))
                 if root not in target.parents:
-                    raise SkillforgeError(f"{folder.name}/{relative}: symbolic link pointing outside the skill folder ({os.readlink(path)})")
+                    raise SkillforgeError(
+                        f"{folder.name}/{relative}: symbolic link pointing outside the skill folder ({os.readlink(path)})"
+                    )
                 if not target.is_file():
                     raise SkillforgeError(f"{folder.name}/{relative}: symbolic link to something that is not a file")
             info = path.stat()

@@ -33,5 +33,7 @@ def require_valid(folder: Path, what: str, refused: str) -> ValidationReport:
     report = validate_skill(folder)
     if not report.ok:
         first = "; ".join(str(v) for v in report.errors[:3])
-        raise InvalidSkillError(f"{what} is not a valid skill, so it is not {refused} ({len(report.errors)} errors: {first})", report)
+        raise InvalidSkillError(
+            f"{what} is not a valid skill, so it is not {refused} ({len(report.errors)} errors: {first})", report
+        )
     return report

@@ -55,10 +55,20 @@ def parse(path: Path, report: IngestReport) -> Iterator[Trajectory]:
             report.problem(path, index, f"step with unknown source {raw.get('source')!r}; read as agent", "warning")
         extra = dict(raw["extra"]) if isinstance(raw.get("extra"), dict) else {}
         errors = set(extra.pop("error_call_ids", None) or [])
-        step = builder.step(source or "agent", content_text(raw.get("message")), timestamp=as_str(raw.get("timestamp")), reasoning_content=as_str(raw.get("reasoning_content")), extra=extra)
+        step = builder.step(
+            source or "agent",
+            content_text(raw.get("message")),
+            timestamp=as_str(raw.get("timestamp")),
+            reasoning_content=as_str(raw.get("reasoning_content")),
+            extra=extra,
+        )
         metrics = raw.get("metrics")
         if isinstance(metrics, dict):
-            step.metrics = StepMetrics(as_int(metrics.get("prompt_tokens")), as_int(metrics.get("completion_tokens")), as_float(metrics.get("cost_usd")))
+            step.metrics = StepMetrics(
+                as_int(metrics.get("prompt_tokens")),
+                as_int(metrics.get("completion_tokens")),
+                as_float(metrics.get("cost_usd")),
+            )
         for call in raw.get("tool_calls") or []:
             if isinstance(call, dict):
                 builder.call(step, call.get("tool_call_id"), call.get("function_name"), call.get("arguments"))
@@ -80,10 +90,15 @@ def parse(path: Path, report: IngestReport) -> Iterator[Trajectory]:
             report.problem(path, None, "extra.skillforge.outcome not understood; outcome unknown", "warning")
     if isinstance(ours, dict) and isinstance(ours.get("source"), dict):
         extra["original_source"] = ours["source"]
-    agent = data.get("agent") if isinstance(data.get("agent"), dict) else {}
+    agent_record = data.get("agent")
+    agent = agent_record if isinstance(agent_record, dict) else {}
     yield Trajectory(
         session_id=as_str(data.get("session_id")) or path.stem,
-        agent=Agent(name=as_str(agent.get("name")) or "unknown", version=as_str(agent.get("version")), model_name=as_str(agent.get("model_name"))),
+        agent=Agent(
+            name=as_str(agent.get("name")) or "unknown",
+            version=as_str(agent.get("version")),
+            model_name=as_str(agent.get("model_name")),
+        ),
         steps=builder.steps,
         source=SourceRef(format=NAME, path=str(path)),
         outcome=outcome,
@@ -92,7 +107,9 @@ def parse(path: Path, report: IngestReport) -> Iterator[Trajectory]:
     )
 
 
-def write_atif(trajectory: Trajectory, folder: Path, taken: set[str] | None = None, document: bytes | None = None) -> Path:
+def write_atif(
+    trajectory: Trajectory, folder: Path, taken: set[str] | None = None, document: bytes | None = None
+) -> Path:
     """Write ``trajectory`` as a standard ATIF v1.4 file in ``folder`` and return its path.
 
     The file is named after the session id (characters other than letters, digits, ``.``, ``_``

@@ -57,7 +57,8 @@ _ITEM_TYPES = (
     "custom_tool_call",
     "custom_tool_call_output",
     "local_shell_call",
-    "web_search_call",)
+    "web_search_call",
+)
 _INJECTED_PREFIXES = (
     "<permissions instructions>",
     "# AGENTS.md instructions",
@@ -107,7 +108,11 @@ def detect(path: Path, head: bytes) -> bool:
         return True
     if shape.records and {"id", "timestamp"} <= set(first) and "instructions" in first:
         return True  # legacy header line
-    return bool(shape.records) and any(r.get("record_type") == "state" for r in shape.records) and any(r.get("type") in _ITEM_TYPES for r in shape.records)
+    return (
+        bool(shape.records)
+        and any(r.get("record_type") == "state" for r in shape.records)
+        and any(r.get("type") in _ITEM_TYPES for r in shape.records)
+    )
 
 
 def parse(path: Path, report: IngestReport) -> Iterator[Trajectory]:
@@ -180,7 +185,12 @@ class _Session:
         elif kind == "compacted":
             self.started = True
             self._end_turn()
-            self.builder.step("system", content_text(payload.get("message")), timestamp=as_str(timestamp), extra={"compaction_summary": True, "line": number})
+            self.builder.step(
+                "system",
+                content_text(payload.get("message")),
+                timestamp=as_str(timestamp),
+                extra={"compaction_summary": True, "line": number},
+            )
         elif kind == "event_msg":
             self.event(number, payload, timestamp)
 
@@ -199,7 +209,12 @@ class _Session:
                 step.extra["abort_reason"] = as_str(payload.get("reason")) or "aborted"
         elif kind in ("error", "stream_error"):
             self.started = True
-            self.builder.step("system", content_text(payload.get("message")), timestamp=as_str(timestamp), extra={"error": True, "line": number})
+            self.builder.step(
+                "system",
+                content_text(payload.get("message")),
+                timestamp=as_str(timestamp),
+                extra={"error": True, "line": number},
+            )
         elif kind == "token_count":
             info = payload.get("info")
             if isinstance(info, dict) and isinstance(info.get("total_token_usage"), dict):

@@ -92,7 +92,8 @@ class IngestResult:
                 for p, s, st, r, o, t in self.trajectories
             ],
             "problems": [
-                {"path": p.path, "line": p.line, "message": p.message, "severity": p.severity} for p in self.report.problems
+                {"path": p.path, "line": p.line, "message": p.message, "severity": p.severity}
+                for p in self.report.problems
             ],
             "written": [str(p) for p in self.written],
         }
@@ -129,7 +130,9 @@ def run_ingest(
     taken: set[str] = set()
     jobs = default_jobs() if jobs is None else jobs
     if convert is None:
-        with closing(ingest(paths, result.report, labels, jobs=jobs, whole=False)) as trajectories:  # closed at once on Ctrl-C
+        with closing(
+            ingest(paths, result.report, labels, jobs=jobs, whole=False)
+        ) as trajectories:  # closed at once on Ctrl-C
             for trajectory in trajectories:
                 result.note(trajectory)
         return result

@@ -106,7 +106,11 @@ def parse(path: Path, report: IngestReport) -> Iterator[Trajectory]:
         agent=Agent(name="gemini-cli", model_name=model),
         steps=builder.steps,
         source=SourceRef(format=NAME, path=str(path)),
-        final_metrics={"total_prompt_tokens": prompt, "total_completion_tokens": completion, "total_steps": len(builder.steps)},
+        final_metrics={
+            "total_prompt_tokens": prompt,
+            "total_completion_tokens": completion,
+            "total_steps": len(builder.steps),
+        },
         extra={"project_hash": data["projectHash"]} if isinstance(data.get("projectHash"), str) else {},
     )
 
@@ -130,7 +134,9 @@ def _output(result: Any) -> str:
     for part in result if isinstance(result, list) else [result]:
         if not isinstance(part, dict):
             continue
-        response = part.get("functionResponse", {}).get("response") if isinstance(part.get("functionResponse"), dict) else None
+        response = (
+            part.get("functionResponse", {}).get("response") if isinstance(part.get("functionResponse"), dict) else None
+        )
         if isinstance(response, dict):
             texts.append(content_text(response.get("output") if "output" in response else response.get("error")))
     return "\n".join(t for t in texts if t)

@@ -40,7 +40,14 @@ NAME = "inspect-ai"
 _ATTACHMENT = re.compile(r"attachment://([0-9a-f]{16,64})")
 MODEL_GRADED = re.compile(r"^model_graded_")
 """Scorer names of Inspect's LLM-graded scorers (``inspect_ai/scorer/_model.py``)."""
-_SCORE_WORDS = {"c": "success", "correct": "success", "i": "failure", "incorrect": "failure", "p": "failure", "n": "failure"}
+_SCORE_WORDS = {
+    "c": "success",
+    "correct": "success",
+    "i": "failure",
+    "incorrect": "failure",
+    "p": "failure",
+    "n": "failure",
+}
 
 
 def detect(path: Path, head: bytes) -> bool:
@@ -55,7 +62,11 @@ def detect(path: Path, head: bytes) -> bool:
     if not mentions(head, "eval"):
         return False
     shape = sniff(head)
-    return shape.kind == "object" and shape.has("version", "eval") and any(shape.has(key) for key in ("samples", "plan", "results", "status"))
+    return (
+        shape.kind == "object"
+        and shape.has("version", "eval")
+        and any(shape.has(key) for key in ("samples", "plan", "results", "status"))
+    )
 
 
 def parse(path: Path, report: IngestReport) -> Iterator[Trajectory]:
@@ -98,7 +109,9 @@ def _zipped(path: Path, report: IngestReport) -> Iterator[Trajectory]:
         except (KeyError, orjson.JSONDecodeError, zipfile.BadZipFile, OSError) as exc:
             report.problem(path, None, f"header.json unreadable ({exc}); samples read without it", "warning")
             header = {}
-        names = sorted((n for n in archive.namelist() if n.startswith("samples/") and n.endswith(".json")), key=_sample_order)
+        names = sorted(
+            (n for n in archive.namelist() if n.startswith("samples/") and n.endswith(".json")), key=_sample_order
+        )
         for index, name in enumerate(names):
             try:
                 sample = orjson.loads(archive.read(name))

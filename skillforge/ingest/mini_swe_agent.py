@@ -80,7 +80,9 @@ def parse(path: Path, report: IngestReport) -> Iterator[Trajectory]:
         extra["exit_status"] = info["exit_status"]
     yield Trajectory(
         session_id=f"mini-swe-agent:{instance}",
-        agent=Agent(name="mini-swe-agent", version=as_str(info.get("mini_version")), model_name=as_str(model.get("model_name"))),
+        agent=Agent(
+            name="mini-swe-agent", version=as_str(info.get("mini_version")), model_name=as_str(model.get("model_name"))
+        ),
         steps=builder.steps,
         source=SourceRef(format=NAME, path=str(path)),
         outcome=exit_status_outcome(info.get("exit_status"), submitted="Submitted"),

@@ -49,7 +49,12 @@ def detect(path: Path, head: bytes) -> bool:
         if first.get("role") in _ROLES:
             return True
         messages = first.get("messages")
-        return isinstance(messages, list) and bool(messages) and isinstance(messages[0], dict) and messages[0].get("role") in _ROLES
+        return (
+            isinstance(messages, list)
+            and bool(messages)
+            and isinstance(messages[0], dict)
+            and messages[0].get("role") in _ROLES
+        )
     return False
 
 
@@ -91,8 +96,14 @@ def _conversation(path: Path, line: int | None, data: dict[str, Any], report: In
         if field in data and data[field] is not None:
             outcome = outcome_from_label(data[field], "log", f"{field}={data[field]}") or Outcome()
             break
-    session = as_str(data.get("session_id")) or as_str(data.get("id")) or (f"{path.stem}:{line}" if line is not None else path.stem)
-    model = as_str(data.get("model")) or next((as_str(m.get("model")) for m in messages if isinstance(m, dict) and m.get("model")), None)
+    session = (
+        as_str(data.get("session_id"))
+        or as_str(data.get("id"))
+        or (f"{path.stem}:{line}" if line is not None else path.stem)
+    )
+    model = as_str(data.get("model")) or next(
+        (as_str(m.get("model")) for m in messages if isinstance(m, dict) and m.get("model")), None
+    )
     extra: dict[str, Any] = {}
     if data.get("task_id") is not None:
         extra["task_id"] = str(data["task_id"])

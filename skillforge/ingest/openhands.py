@@ -127,7 +127,9 @@ def _row(path: Path, number: int, row: dict[str, Any], history: list[Any], repor
         session_id = f"openhands:{path.stem}:{number}"
     trajectory = _trajectory(path, number, session_id, history, report, extra)
     llm = metadata.get("llm_config") if isinstance(metadata.get("llm_config"), dict) else {}
-    trajectory.agent = Agent(name="openhands", version=as_str(metadata.get("agent_class")), model_name=as_str(llm.get("model")))
+    trajectory.agent = Agent(
+        name="openhands", version=as_str(metadata.get("agent_class")), model_name=as_str(llm.get("model"))
+    )
     metrics = row.get("metrics") if isinstance(row.get("metrics"), dict) else {}
     cost = as_float(metrics.get("accumulated_cost"))
     if cost is not None:
@@ -137,11 +139,18 @@ def _row(path: Path, number: int, row: dict[str, Any], history: list[Any], repor
         trajectory.outcome = Outcome("failure", None, "log", f"error: {error[:200]}")
     elif isinstance(row.get("success"), bool):
         explanation = as_str(row.get("result_explanation")) or as_str(row.get("success_explanation")) or ""
-        trajectory.outcome = Outcome("success" if row["success"] else "failure", None, "judge", f"resolver success={row['success']} {explanation[:160]}".strip())
+        trajectory.outcome = Outcome(
+            "success" if row["success"] else "failure",
+            None,
+            "judge",
+            f"resolver success={row['success']} {explanation[:160]}".strip(),
+        )
     return trajectory
 
 
-def _trajectory(path: Path, line: int | None, session_id: str, events: list[Any], report: IngestReport, extra: dict[str, Any]) -> Trajectory:
+def _trajectory(
+    path: Path, line: int | None, session_id: str, events: list[Any], report: IngestReport, extra: dict[str, Any]
+) -> Trajectory:
     builder = StepBuilder()
     state = _State(builder)
     for index, event in enumerate(events):
@@ -151,7 +160,9 @@ def _trajectory(path: Path, line: int | None, session_id: str, events: list[Any]
         try:
             state.event(event)
         except (TypeError, ValueError, AttributeError) as exc:
-            report.problem(path, line if line is not None else index, f"event {index} skipped: {type(exc).__name__}: {exc}")
+            report.problem(
+                path, line if line is not None else index, f"event {index} skipped: {type(exc).__name__}: {exc}"
+            )
     outcome = Outcome()
     if state.agent_state:
         extra["agent_state"] = state.agent_state
@@ -202,7 +213,9 @@ class _State:
             self.builder.step("user" if source == "user" else "agent", text, timestamp=stamp)
             return
         if action == "system":
-            self.builder.step("system", content_text(args.get("content")) or content_text(event.get("message")), timestamp=stamp)
+            self.builder.step(
+                "system", content_text(args.get("content")) or content_text(event.get("message")), timestamp=stamp
+            )
             return
         metadata = event.get("tool_call_metadata") if isinstance(event.get("tool_call_metadata"), dict) else {}
         response = metadata.get("model_response") if isinstance(metadata.get("model_response"), dict) else {}
@@ -226,7 +239,9 @@ class _State:
             step.reasoning_content = f"{step.reasoning_content}\n\n{thought}" if step.reasoning_content else thought
         arguments = {k: v for k, v in args.items() if k != "thought"}
         name = as_str(metadata.get("function_name")) or str(action)
-        call = self.builder.call(step, metadata.get("tool_call_id") or (f"event-{event['id']}" if "id" in event else None), name, arguments)
+        call = self.builder.call(
+            step, metadata.get("tool_call_id") or (f"event-{event['id']}" if "id" in event else None), name, arguments
+        )
         if "id" in event:
             self.by_event[event["id"]] = call.tool_call_id
 

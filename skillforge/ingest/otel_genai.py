@@ -65,7 +65,11 @@ def parse(path: Path, report: IngestReport) -> Iterator[Trajectory]:
         if not isinstance(document, dict):
             continue
         for resource in document.get("resourceSpans") or []:
-            for scope in (resource.get("scopeSpans") or resource.get("instrumentationLibrarySpans") or []) if isinstance(resource, dict) else []:
+            for scope in (
+                (resource.get("scopeSpans") or resource.get("instrumentationLibrarySpans") or [])
+                if isinstance(resource, dict)
+                else []
+            ):
                 for span in (scope.get("spans") or []) if isinstance(scope, dict) else []:
                     if isinstance(span, dict):
                         spans.append(span)
@@ -104,7 +108,11 @@ def _value(value: Any) -> Any:
     if "arrayValue" in value:
         return [_value(v) for v in (value["arrayValue"] or {}).get("values") or []]
     if "kvlistValue" in value:
-        return {kv.get("key"): _value(kv.get("value")) for kv in (value["kvlistValue"] or {}).get("values") or [] if isinstance(kv, dict)}
+        return {
+            kv.get("key"): _value(kv.get("value"))
+            for kv in (value["kvlistValue"] or {}).get("values") or []
+            if isinstance(kv, dict)
+        }
     return None
 
 
@@ -128,12 +136,19 @@ def _trace(path: Path, trace_id: str, spans: list[dict[str, Any]]) -> Trajectory
                     builder.step("system", _parts_text(instructions))
             # each call's input repeats the conversation so far: only user messages beyond those
             # already seen are new
-            users = [m for m in _messages(attrs.get("gen_ai.input.messages")) if isinstance(m, dict) and m.get("role") == "user"]
+            users = [
+                m
+                for m in _messages(attrs.get("gen_ai.input.messages"))
+                if isinstance(m, dict) and m.get("role") == "user"
+            ]
             for message in users[seen_users:]:
                 builder.step("user", _parts_text(message.get("parts")))
             seen_users = max(seen_users, len(users))
             step = builder.step("agent", timestamp=_time(span))
-            input_tokens, output_tokens = as_int(attrs.get("gen_ai.usage.input_tokens")), as_int(attrs.get("gen_ai.usage.output_tokens"))
+            input_tokens, output_tokens = (
+                as_int(attrs.get("gen_ai.usage.input_tokens")),
+                as_int(attrs.get("gen_ai.usage.output_tokens")),
+            )
             if input_tokens is not None or output_tokens is not None:
                 step.metrics = StepMetrics(input_tokens, output_tokens)
                 prompt += input_tokens or 0
@@ -155,12 +170,20 @@ def _trace(path: Path, trace_id: str, spans: list[dict[str, Any]]) -> Trajectory
             status = span.get("status") if isinstance(span.get("status"), dict) else {}
             is_error = status.get("code") in (2, "STATUS_CODE_ERROR") or attrs.get("error.type") is not None
             result = attrs.get("gen_ai.tool.call.result")
-            text = content_text(result) if isinstance(result, str) else orjson.dumps(result).decode() if result is not None else ""
+            text = (
+                content_text(result)
+                if isinstance(result, str)
+                else orjson.dumps(result).decode()
+                if result is not None
+                else ""
+            )
             if is_error and not text:
                 text = as_str(status.get("message")) or as_str(attrs.get("error.type")) or "error"
             if call_id is None or call_id not in step_for_call:
                 step = builder.step("agent", timestamp=_time(span))
-                call_id = builder.call(step, call_id, attrs.get("gen_ai.tool.name"), attrs.get("gen_ai.tool.call.arguments")).tool_call_id
+                call_id = builder.call(
+                    step, call_id, attrs.get("gen_ai.tool.name"), attrs.get("gen_ai.tool.call.arguments")
+                ).tool_call_id
             add_result(builder, call_id, text, "status" if is_error else None)  # the span's error status
     if not builder.steps:
         return None
@@ -169,7 +192,11 @@ def _trace(path: Path, trace_id: str, spans: list[dict[str, Any]]) -> Trajectory
         agent=Agent(name=agent_name or "otel-genai-agent", model_name=model),
         steps=builder.steps,
         source=SourceRef(format=NAME, path=str(path)),
-        final_metrics={"total_prompt_tokens": prompt, "total_completion_tokens": completion, "total_steps": len(builder.steps)},
+        final_metrics={
+            "total_prompt_tokens": prompt,
+            "total_completion_tokens": completion,
+            "total_steps": len(builder.steps),
+        },
         extra={"trace_id": trace_id},
     )
 

@@ -63,7 +63,14 @@ class Labels:
     def find(self, trajectory: Trajectory) -> Outcome | None:
         """The labelled outcome of ``trajectory``, or None."""
         path = Path(trajectory.source.path)
-        candidates = [trajectory.session_id, trajectory.task_id, str(path), trajectory.source.path, path.name, path.stem]
+        candidates = [
+            trajectory.session_id,
+            trajectory.task_id,
+            str(path),
+            trajectory.source.path,
+            path.name,
+            path.stem,
+        ]
         if path.name.endswith(".traj.json"):
             candidates.append(path.name[: -len(".traj.json")])
         try:
@@ -96,7 +103,9 @@ def load_labels(path: Path) -> Labels:
             raise SkillforgeError(
                 f"{path}:{number}: needs a key ({', '.join(KEY_FIELDS)}) and a label ({', '.join(LABEL_FIELDS)})"
             )
-        outcome = outcome_from_label(row[label_field], origin="labels", detail=f"{label_field}={row[label_field]} in {Path(path).name}")
+        outcome = outcome_from_label(
+            row[label_field], origin="labels", detail=f"{label_field}={row[label_field]} in {Path(path).name}"
+        )
         if outcome is None:
             raise SkillforgeError(f"{path}:{number}: label {row[label_field]!r} is not success, failure or a number")
         labels.by_key[str(row[key_field])] = outcome
@@ -210,7 +219,12 @@ class OutcomeResolver:
             resolved = (self._reports[folder] or {}).get("")  # a flat report: the one instance of this folder
         if resolved is None:
             return None
-        return Outcome("success" if resolved else "failure", 1.0 if resolved else 0.0, "labels", f"SWE-bench report.json: resolved={resolved}")
+        return Outcome(
+            "success" if resolved else "failure",
+            1.0 if resolved else 0.0,
+            "labels",
+            f"SWE-bench report.json: resolved={resolved}",
+        )
 
     def _read_report(self, path: Path) -> dict[str, bool] | None:
         if not path.is_file():

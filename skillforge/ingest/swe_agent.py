@@ -157,7 +157,9 @@ def _from_history(builder: StepBuilder, history: list[Any]) -> None:
         text = content_text(message.get("content"))
         if role == "assistant":
             thought = message.get("thought") if isinstance(message.get("thought"), str) else None
-            step = builder.step("agent", text, reasoning_content=thought if thought and thought.strip() != text.strip() else None)
+            step = builder.step(
+                "agent", text, reasoning_content=thought if thought and thought.strip() != text.strip() else None
+            )
             calls = literal(message.get("tool_calls"))
             if isinstance(calls, list) and calls:
                 for call in calls:

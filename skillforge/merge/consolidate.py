@@ -79,13 +79,25 @@ def merge_schema(lesson_ids: Sequence[str]) -> dict[str, Any]:
         "additionalProperties": False,
         "properties": {
             "patch": patch,
-            "dropped": {"type": "array", "items": {"type": "object", "required": ["lesson_ids", "reason"], "properties": {"lesson_ids": ids, "reason": {"type": "string"}}}},
+            "dropped": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["lesson_ids", "reason"],
+                    "properties": {"lesson_ids": ids, "reason": {"type": "string"}},
+                },
+            },
             "contradictions": {
                 "type": "array",
                 "items": {
                     "type": "object",
                     "required": ["situation", "lesson_ids_a", "lesson_ids_b"],
-                    "properties": {"situation": {"type": "string"}, "lesson_ids_a": ids, "lesson_ids_b": ids, "note": {"type": "string"}},
+                    "properties": {
+                        "situation": {"type": "string"},
+                        "lesson_ids_a": ids,
+                        "lesson_ids_b": ids,
+                        "note": {"type": "string"},
+                    },
                 },
             },
         },
@@ -161,13 +173,32 @@ async def consolidate(
         level += 1
         groups = balanced_groups(current, fan_in)
         advance = on_level(level, len(groups)) if on_level else None
-        nodes = await gather_all((
-            _merge_node(level, index, group, client=client, lessons=lessons, run=run, headings=headings, needed_support=needed_support, advance=advance)
-            for index, group in enumerate(groups)
-        ))
+        nodes = await gather_all(
+            (
+                _merge_node(
+                    level,
+                    index,
+                    group,
+                    client=client,
+                    lessons=lessons,
+                    run=run,
+                    headings=headings,
+                    needed_support=needed_support,
+                    advance=advance,
+                )
+                for index, group in enumerate(groups)
+            )
+        )
         node_inputs.append([set(i for p in node.inputs for i in p.lesson_ids) for node in nodes])
         outputs = [p for node in nodes for p in node.outputs]
-        report = LevelReport(level=level, stage="merge", inputs=len(current), input_edits=sum(len(p.edits) for p in current), outputs=len(outputs), output_edits=sum(len(p.edits) for p in outputs))
+        report = LevelReport(
+            level=level,
+            stage="merge",
+            inputs=len(current),
+            input_edits=sum(len(p.edits) for p in current),
+            outputs=len(outputs),
+            output_edits=sum(len(p.edits) for p in outputs),
+        )
         for node in nodes:
             report.add_usage(node.usage)
             report.calls += node.status in ("merged", "failed")
@@ -177,12 +208,16 @@ async def consolidate(
             report.dropped += [d.to_dict() for d in node.dropped]
             report.contradictions += [c.to_dict() for c in node.contradictions]
             if node.error:
-                report.notes.append(f"node {node.index}: merge failed, {len(node.inputs)} inputs passed up: {node.error}")
+                report.notes.append(
+                    f"node {node.index}: merge failed, {len(node.inputs)} inputs passed up: {node.error}"
+                )
         levels.append(report)
         run.save_step(f"merge_level_{level}/level.json", {"key": "", "status": "summary", "report": report.__dict__})
         if len(outputs) == len(current):
             merged = concatenate(outputs, f"Concatenated in code: every merge of level {level} failed.")
-            report.notes.append(f"no merge of level {level} succeeded; the {len(outputs)} patches were concatenated in code (identical edits kept once)")
+            report.notes.append(
+                f"no merge of level {level} succeeded; the {len(outputs)} patches were concatenated in code (identical edits kept once)"
+            )
             report.outputs, report.output_edits = 1, len(merged.edits)
             current = [merged]
             break
@@ -191,7 +226,18 @@ async def consolidate(
     return Tree(final, levels, node_inputs, level)
 
 
-async def _merge_node(level: int, index: int, inputs: list[Patch], *, client, lessons, run: StepJournal, headings, needed_support: int, advance) -> MergeNode:
+async def _merge_node(
+    level: int,
+    index: int,
+    inputs: list[Patch],
+    *,
+    client,
+    lessons,
+    run: StepJournal,
+    headings,
+    needed_support: int,
+    advance,
+) -> MergeNode:
     node = MergeNode(level, index, inputs)
     if len(inputs) == 1:
         node.outputs = list(inputs)

@@ -31,7 +31,10 @@ from skillforge.skill.document import support_of
 SITUATION_SIMILARITY = 0.8
 ACTION_SIMILARITY = 0.75
 
-_NEGATION = re.compile(r"\b(do not|don't|dont|never|avoid|stop|must not|should not|shouldn't|no need to|refrain from|skip)\b", re.IGNORECASE)
+_NEGATION = re.compile(
+    r"\b(do not|don't|dont|never|avoid|stop|must not|should not|shouldn't|no need to|refrain from|skip)\b",
+    re.IGNORECASE,
+)
 _EMPHASIS = re.compile(r"\b(always|must|make sure to|be sure to|please|first)\b", re.IGNORECASE)
 
 
@@ -45,7 +48,12 @@ class Side:
     evidence: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"lesson_ids": self.lesson_ids, "guidance": self.guidance, "support": self.support, "evidence": self.evidence}
+        return {
+            "lesson_ids": self.lesson_ids,
+            "guidance": self.guidance,
+            "support": self.support,
+            "evidence": self.evidence,
+        }
 
 
 @dataclass
@@ -72,11 +80,23 @@ class Contradiction:
         return frozenset(frozenset(side.lesson_ids) for side in self.sides)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"situation": self.situation, "source": self.source, "level": self.level, "note": self.note, "sides": [s.to_dict() for s in self.sides]}
+        return {
+            "situation": self.situation,
+            "source": self.source,
+            "level": self.level,
+            "note": self.note,
+            "sides": [s.to_dict() for s in self.sides],
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Contradiction:
-        return cls(data["situation"], [Side(**s) for s in data["sides"]], data.get("source", "detected"), data.get("level"), data.get("note", ""))
+        return cls(
+            data["situation"],
+            [Side(**s) for s in data["sides"]],
+            data.get("source", "detected"),
+            data.get("level"),
+            data.get("note", ""),
+        )
 
 
 def _first_clause(text: str) -> str:
@@ -96,7 +116,9 @@ def _similar(a: str, b: str, threshold: float) -> bool:
     if a == b:
         return True
     matcher = SequenceMatcher(None, a, b, autojunk=False)
-    return matcher.real_quick_ratio() >= threshold and matcher.quick_ratio() >= threshold and matcher.ratio() >= threshold
+    return (
+        matcher.real_quick_ratio() >= threshold and matcher.quick_ratio() >= threshold and matcher.ratio() >= threshold
+    )
 
 
 def find_contradictions(lessons: Sequence[Lesson], needed_support: int) -> list[Contradiction]:
@@ -140,7 +162,11 @@ def find_contradictions(lessons: Sequence[Lesson], needed_support: int) -> list[
             if k in opposed:
                 continue
             when_k, neg_k, act_k = features[k]
-            if any(_similar(when_k, features[i][0], SITUATION_SIMILARITY) and _similar(act_k, features[i][2], ACTION_SIMILARITY) for i in sides_index[neg_k]):
+            if any(
+                _similar(when_k, features[i][0], SITUATION_SIMILARITY)
+                and _similar(act_k, features[i][2], ACTION_SIMILARITY)
+                for i in sides_index[neg_k]
+            ):
                 sides_index[neg_k].append(k)
         sides = [_side([lessons[i] for i in sides_index[flag]], by_id) for flag in (False, True)]
         if all(side.support >= needed_support for side in sides):
@@ -148,21 +174,32 @@ def find_contradictions(lessons: Sequence[Lesson], needed_support: int) -> list[
     return sorted(found, key=lambda c: -min(s.support for s in c.sides))
 
 
-def from_model(reported: Sequence[Mapping[str, Any]], lessons: Mapping[str, Lesson], level: int, needed_support: int) -> list[Contradiction]:
+def from_model(
+    reported: Sequence[Mapping[str, Any]], lessons: Mapping[str, Lesson], level: int, needed_support: int
+) -> list[Contradiction]:
     """Contradictions a merge call reported (``{situation, lesson_ids_a, lesson_ids_b, note}``),
     kept when both sides reach ``needed_support``."""
     found = []
     for item in reported:
-        sides = [_side([lessons[i] for i in item.get(key, []) if i in lessons], lessons) for key in ("lesson_ids_a", "lesson_ids_b")]
+        sides = [
+            _side([lessons[i] for i in item.get(key, []) if i in lessons], lessons)
+            for key in ("lesson_ids_a", "lesson_ids_b")
+        ]
         if all(side.lesson_ids for side in sides) and all(side.support >= needed_support for side in sides):
-            found.append(Contradiction(str(item.get("situation", "")), sides, "model", level, str(item.get("note", ""))))
+            found.append(
+                Contradiction(str(item.get("situation", "")), sides, "model", level, str(item.get("note", "")))
+            )
     return found
 
 
 def _side(members: list[Lesson], lessons: Mapping[str, Lesson]) -> Side:
     ids = list(dict.fromkeys(lesson.id for lesson in members))
     representative = max(members, key=lambda lesson: (len(lesson.session_ids), lesson.confidence)) if members else None
-    evidence = list(dict.fromkeys(f"{e.session_id}: {', '.join(map(str, e.step_ids))}" for lesson in members for e in lesson.evidence))
+    evidence = list(
+        dict.fromkeys(
+            f"{e.session_id}: {', '.join(map(str, e.step_ids))}" for lesson in members for e in lesson.evidence
+        )
+    )
     return Side(ids, representative.guidance if representative else "", support_of(ids, lessons), evidence)
 
 

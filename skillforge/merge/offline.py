@@ -94,7 +94,9 @@ def _tools(lesson: Lesson) -> frozenset[str]:
     return frozenset(tag for tag in lesson.tags if tag.startswith("tool:"))
 
 
-def _similar_group(groups: list[LessonGroup], kind: str, tools: frozenset[str], key: str, similarity: float) -> LessonGroup | None:
+def _similar_group(
+    groups: list[LessonGroup], kind: str, tools: frozenset[str], key: str, similarity: float
+) -> LessonGroup | None:
     best, best_ratio = None, similarity
     for group in groups:
         if group.kind != kind or group.tools != tools:

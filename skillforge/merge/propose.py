@@ -68,8 +68,14 @@ def batches(lessons: Sequence[Lesson], size: int) -> list[list[Lesson]]:
 def lesson_view(lesson: Lesson, lessons: dict[str, Lesson]) -> dict[str, Any]:
     """What a prompt shows of a lesson: id, kind, title, when, guidance, rationale, support, tags."""
     return {
-        "id": lesson.id, "kind": lesson.kind, "title": lesson.title, "when": lesson.when, "guidance": lesson.guidance,
-        "rationale": lesson.rationale, "support": support_of([lesson.id], lessons), "tags": lesson.tags,
+        "id": lesson.id,
+        "kind": lesson.kind,
+        "title": lesson.title,
+        "when": lesson.when,
+        "guidance": lesson.guidance,
+        "rationale": lesson.rationale,
+        "support": support_of([lesson.id], lessons),
+        "tags": lesson.tags,
     }
 
 
@@ -97,7 +103,9 @@ class ProposalCall:
         return [lesson.id for lesson in self.batch]
 
 
-def plan_proposals(lessons: Sequence[Lesson], snapshot: SkillDoc, snapshot_id: str, *, model: str, batch_size: int) -> list[ProposalCall]:
+def plan_proposals(
+    lessons: Sequence[Lesson], snapshot: SkillDoc, snapshot_id: str, *, model: str, batch_size: int
+) -> list[ProposalCall]:
     """The proposal calls for ``lessons`` against ``snapshot``: one per batch (:func:`batches`), no call made.
 
     Args:
@@ -113,11 +121,20 @@ def plan_proposals(lessons: Sequence[Lesson], snapshot: SkillDoc, snapshot_id: s
     calls = []
     for index, batch in enumerate(groups):
         views = [lesson_view(lesson, by_id) for lesson in batch]
-        messages = template.messages(files=files, snapshot_id=snapshot_id[:12], lessons=views, batch_number=index + 1, batch_count=len(groups))
-        calls.append(ProposalCall(
-            index, batch, digest(model, template.hash, snapshot_id, views), f"patches/patch_{index:04d}.json",
-            messages, patch_schema([lesson.id for lesson in batch]), template.hash,
-        ))
+        messages = template.messages(
+            files=files, snapshot_id=snapshot_id[:12], lessons=views, batch_number=index + 1, batch_count=len(groups)
+        )
+        calls.append(
+            ProposalCall(
+                index,
+                batch,
+                digest(model, template.hash, snapshot_id, views),
+                f"patches/patch_{index:04d}.json",
+                messages,
+                patch_schema([lesson.id for lesson in batch]),
+                template.hash,
+            )
+        )
     return calls
 
 
@@ -169,7 +186,10 @@ async def propose_all(
             on_done(proposal)
         return proposal
 
-    return await gather_all(one(call) for call in plan_proposals(lessons, snapshot, snapshot_id, model=client.settings.model, batch_size=batch_size))
+    return await gather_all(
+        one(call)
+        for call in plan_proposals(lessons, snapshot, snapshot_id, model=client.settings.model, batch_size=batch_size)
+    )
 
 
 async def gather_all(calls) -> list:
@@ -198,13 +218,27 @@ def offline_patch(groups: Sequence[LessonGroup], headings: Collection[str]) -> P
         for group in (g for g in groups if g.kind == kind):
             content = template.render(group=group, lesson=group.representative).strip()
             if exists:
-                edits.append(Edit(file=SKILL_MD, op="append_to_section", target_section=heading, content=content, lesson_ids=group.lesson_ids))
+                edits.append(
+                    Edit(
+                        file=SKILL_MD,
+                        op="append_to_section",
+                        target_section=heading,
+                        content=content,
+                        lesson_ids=group.lesson_ids,
+                    )
+                )
             else:
-                edits.append(Edit(file=SKILL_MD, op="add_section", content=f"{heading}\n\n{content}", lesson_ids=group.lesson_ids))
+                edits.append(
+                    Edit(
+                        file=SKILL_MD, op="add_section", content=f"{heading}\n\n{content}", lesson_ids=group.lesson_ids
+                    )
+                )
                 exists = True
     support = {kind: sum(1 for g in groups if g.kind == kind) for kind in ("success", "failure")}
     return Patch(
         reasoning=f"Deterministic consolidation: {len(groups)} lesson groups ({support['success']} success, {support['failure']} failure), one edit each, most supported first.",
         edits=edits,
-        changelog_entries=[f"Added {len(edits)} items from {sum(len(g.lessons) for g in groups)} lessons."] if edits else [],
+        changelog_entries=[f"Added {len(edits)} items from {sum(len(g.lessons) for g in groups)} lessons."]
+        if edits
+        else [],
     )

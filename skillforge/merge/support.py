@@ -110,7 +110,14 @@ def filter_edits(patch: Patch, lessons: Mapping[str, Lesson], needed_support: in
         for edit in kept:
             linked = [f for f in dropped_files if f in (edit.content or "")]
             if linked and edit.op != "create_file":
-                dropped.append(DroppedEdit(edit.lesson_ids, f"links to {linked[0]}, whose create_file was dropped", support_of(edit.lesson_ids, lessons), edit.summary()))
+                dropped.append(
+                    DroppedEdit(
+                        edit.lesson_ids,
+                        f"links to {linked[0]}, whose create_file was dropped",
+                        support_of(edit.lesson_ids, lessons),
+                        edit.summary(),
+                    )
+                )
             else:
                 still.append(edit)
         kept = still

@@ -66,10 +66,18 @@ class EditResult:
 
     def to_dict(self) -> dict:
         """JSON-ready form."""
-        return {"index": self.index, "status": self.status, "reason": self.reason, "notes": self.notes, "edit": self.edit.to_dict()}
+        return {
+            "index": self.index,
+            "status": self.status,
+            "reason": self.reason,
+            "notes": self.notes,
+            "edit": self.edit.to_dict(),
+        }
 
 
-def apply_patch(doc: SkillDoc, patch: Patch, *, origin: str = "edit", indexes: list[int] | None = None) -> list[EditResult]:
+def apply_patch(
+    doc: SkillDoc, patch: Patch, *, origin: str = "edit", indexes: list[int] | None = None
+) -> list[EditResult]:
     """Apply the edits of ``patch`` to ``doc`` in order, in place.
 
     Args:
@@ -155,7 +163,12 @@ def _replace_in_section(doc: SkillDoc, file: str, edit: Edit, tags, origin):
     new_lines = [Line(t, tags, origin) for t in replaced.splitlines(keepends=True)]
     if not (edit.content or "").strip() and not replaced.strip():
         new_lines = []  # the whole line(s) were deleted: leave no blank line behind
-    if new_lines and not suffix and lines[last].text.endswith(("\n", "\r")) and not new_lines[-1].text.endswith(("\n", "\r")):
+    if (
+        new_lines
+        and not suffix
+        and lines[last].text.endswith(("\n", "\r"))
+        and not new_lines[-1].text.endswith(("\n", "\r"))
+    ):
         new_lines[-1].text += doc.newline(file)
     lines[first : last + 1] = new_lines
     if not new_lines and 0 < first < len(lines) and not lines[first - 1].bare.strip() and not lines[first].bare.strip():
@@ -171,7 +184,9 @@ def _add_section(doc: SkillDoc, file: str, edit: Edit, tags, origin):
         target = edit.target_section.strip()
         heading_line = target if target.startswith("#") else f"## {target}"
     if heading_line is None:
-        raise EditRefused("add_section needs a heading (in content or target_section); placeholder sections are not added")
+        raise EditRefused(
+            "add_section needs a heading (in content or target_section); placeholder sections are not added"
+        )
     title = re.sub(r"^#+\s*", "", heading_line).strip().strip("#").strip()
     if title.lower() in PLACEHOLDER_TITLES:
         raise EditRefused(f"placeholder heading {heading_line!r}")
@@ -180,7 +195,13 @@ def _add_section(doc: SkillDoc, file: str, edit: Edit, tags, origin):
     existing = doc.find_headings(file, heading_line)
     if existing:
         # the section exists already: add the text to it instead of a second heading
-        merged = Edit(file=file, op="append_to_section", lesson_ids=list(tags), target_section=heading_line, content="\n".join(body))
+        merged = Edit(
+            file=file,
+            op="append_to_section",
+            lesson_ids=list(tags),
+            target_section=heading_line,
+            content="\n".join(body),
+        )
         _append_to_section(doc, file, merged, tags, origin)
         return [f"section {heading_line!r} exists; content appended to it"]
     lines = doc.files[file]
@@ -194,7 +215,9 @@ def _add_section(doc: SkillDoc, file: str, edit: Edit, tags, origin):
         while at > doc.body_start(file) and not lines[at - 1].bare.strip():
             at -= 1
     newline = doc.newline(file)
-    block = [Line(heading_line + newline, tags, origin), Line(newline, tags, origin)] + [Line(t + newline, tags, origin) for t in body]
+    block = [Line(heading_line + newline, tags, origin), Line(newline, tags, origin)] + [
+        Line(t + newline, tags, origin) for t in body
+    ]
     _insert_block(doc, file, at, block)
 
 
@@ -206,7 +229,12 @@ def _delete_section(doc: SkillDoc, file: str, edit: Edit, tags, origin):
     end = doc.section_end(file, heading)
     del lines[heading.index : end]
     # keep one blank line between what came before and what follows
-    if heading.index > 0 and heading.index < len(lines) and not lines[heading.index - 1].bare.strip() and not lines[heading.index].bare.strip():
+    if (
+        heading.index > 0
+        and heading.index < len(lines)
+        and not lines[heading.index - 1].bare.strip()
+        and not lines[heading.index].bare.strip()
+    ):
         del lines[heading.index]
 
 
@@ -214,7 +242,9 @@ def _create_file(doc: SkillDoc, file: str, edit: Edit, tags, origin):
     if file == SKILL_MD:
         raise EditRefused("SKILL.md cannot be created by a patch")
     if file.split("/", 1)[0] not in CREATABLE_FOLDERS or "/" not in file:
-        raise EditRefused(f"{file}: new files go under {', '.join(f'{d}/' for d in CREATABLE_FOLDERS)} (no README, CHANGELOG or other top-level files)")
+        raise EditRefused(
+            f"{file}: new files go under {', '.join(f'{d}/' for d in CREATABLE_FOLDERS)} (no README, CHANGELOG or other top-level files)"
+        )
     if file in doc.files or file in doc.binary:
         raise EditRefused(f"{file} exists already (edit it instead of creating it)")
     newline = "\n"
@@ -274,14 +304,28 @@ def link_created_files(doc: SkillDoc, results: list[EditResult]) -> list[str]:
         if file is None or file not in doc.files or file in linked_files(doc):
             continue
         title = _first_heading_title(doc, file) or file
-        link = Edit(file=SKILL_MD, op="append_to_section", lesson_ids=result.edit.lesson_ids, target_section=REFERENCES_HEADING, content=f"- [{title}]({file})")
+        link = Edit(
+            file=SKILL_MD,
+            op="append_to_section",
+            lesson_ids=result.edit.lesson_ids,
+            target_section=REFERENCES_HEADING,
+            content=f"- [{title}]({file})",
+        )
         if not doc.find_headings(SKILL_MD, REFERENCES_HEADING):
-            link = Edit(file=SKILL_MD, op="add_section", lesson_ids=result.edit.lesson_ids, content=f"{REFERENCES_HEADING}\n\n{link.content}")
+            link = Edit(
+                file=SKILL_MD,
+                op="add_section",
+                lesson_ids=result.edit.lesson_ids,
+                content=f"{REFERENCES_HEADING}\n\n{link.content}",
+            )
         try:
             apply_edit(doc, link, origin="code")
         except (TargetMissing, EditRefused) as problem:  # e.g. two "## References" sections: undo the create
             del doc.files[file]
-            result.status, result.reason = "rejected", f"created without a link from SKILL.md, and the link could not be added: {problem}"
+            result.status, result.reason = (
+                "rejected",
+                f"created without a link from SKILL.md, and the link could not be added: {problem}",
+            )
             notes.append(f"{file}: {result.reason}")
             continue
         note = f"{file} was created without a link from SKILL.md; the link was added under {REFERENCES_HEADING}"
@@ -300,7 +344,11 @@ def linked_files(doc: SkillDoc) -> set[str]:
 
 
 def _link_path(target: str) -> str:
-    return (safe_relative_path(unquote(target.split("#", 1)[0])) or "") if not re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I) else ""
+    return (
+        (safe_relative_path(unquote(target.split("#", 1)[0])) or "")
+        if not re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I)
+        else ""
+    )
 
 
 def _first_heading_title(doc: SkillDoc, file: str) -> str | None:

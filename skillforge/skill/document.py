@@ -206,7 +206,9 @@ class SkillDoc:
                 last = end
                 while last > index and not lines[last].bare.strip():
                     last -= 1
-                spans.append(Span(file, index + 1, last + 1, list(ids), support_of(ids, lessons), self.section_of(file, index)))
+                spans.append(
+                    Span(file, index + 1, last + 1, list(ids), support_of(ids, lessons), self.section_of(file, index))
+                )
                 index = end + 1
         return spans
 
@@ -240,7 +242,10 @@ def provenance_lessons(lesson_ids, lessons: Mapping[str, Any]) -> dict[str, dict
             out[lesson_id] = {
                 "title": lesson.title,
                 "kind": lesson.kind,
-                "evidence": [{"session_id": e.session_id, "step_ids": list(e.step_ids), "quote": e.quote} for e in lesson.evidence],
+                "evidence": [
+                    {"session_id": e.session_id, "step_ids": list(e.step_ids), "quote": e.quote}
+                    for e in lesson.evidence
+                ],
             }
     return out
 

@@ -17,7 +17,9 @@ from skillforge.skill.validate import ValidationReport
 TEMPLATE = "fix"
 
 
-async def request_fix(doc: SkillDoc, validation: ValidationReport, *, client, run: StepJournal, round_number: int, max_rounds: int) -> tuple[Patch | None, StepReply]:
+async def request_fix(
+    doc: SkillDoc, validation: ValidationReport, *, client, run: StepJournal, round_number: int, max_rounds: int
+) -> tuple[Patch | None, StepReply]:
     """Ask the model for a patch fixing ``validation``'s errors.
 
     Returns:

@@ -91,14 +91,27 @@ def write_evidence(doc: SkillDoc, lessons: Mapping[str, Any]) -> int:
     ranked = sorted(items.items(), key=lambda kv: (-kv[1]["support"], kv[1]["order"]))
     newline = doc.newline(SKILL_MD)
     rows = [(ids, _row(ids, item["label"], lessons)) for ids, item in ranked]
-    section = [Line(EVIDENCE_HEADING + newline, (), "code"), Line(newline, (), "code"), *_table(rows[:MAX_EVIDENCE_IN_SKILL], newline)]
+    section = [
+        Line(EVIDENCE_HEADING + newline, (), "code"),
+        Line(newline, (), "code"),
+        *_table(rows[:MAX_EVIDENCE_IN_SKILL], newline),
+    ]
     if len(rows) > MAX_EVIDENCE_IN_SKILL:
         shown = rows[:MAX_EVIDENCE_IN_REFERENCE]
         intro = "Every item of this skill and the lessons behind it, the most supported first."
         if len(rows) > len(shown):
             intro += f" {len(rows) - len(shown)} items with the least support are not listed here; `skillforge blame` shows them all."
-        doc.files[EVIDENCE_REFERENCE] = [Line(EVIDENCE_REFERENCE_TITLE + "\n", (), "code"), Line("\n"), Line(intro + "\n", (), "code"), Line("\n"), *_table(shown, "\n")]
-        section += [Line(newline), Line(f"The full table is in [{EVIDENCE_REFERENCE}]({EVIDENCE_REFERENCE}).{newline}", (), "code")]
+        doc.files[EVIDENCE_REFERENCE] = [
+            Line(EVIDENCE_REFERENCE_TITLE + "\n", (), "code"),
+            Line("\n"),
+            Line(intro + "\n", (), "code"),
+            Line("\n"),
+            *_table(shown, "\n"),
+        ]
+        section += [
+            Line(newline),
+            Line(f"The full table is in [{EVIDENCE_REFERENCE}]({EVIDENCE_REFERENCE}).{newline}", (), "code"),
+        ]
     lines = doc.files[SKILL_MD]
     while len(lines) > doc.body_start(SKILL_MD) and not lines[-1].bare.strip():
         lines.pop()
@@ -134,7 +147,9 @@ def _row(ids: tuple[str, ...], label: str, lessons: Mapping[str, Any]) -> str:
         if kind not in kinds:
             kinds.append(kind)
         for item in lesson["evidence"] if isinstance(lesson, dict) else lesson.evidence:
-            session, steps = (item["session_id"], item["step_ids"]) if isinstance(item, dict) else (item.session_id, item.step_ids)
+            session, steps = (
+                (item["session_id"], item["step_ids"]) if isinstance(item, dict) else (item.session_id, item.step_ids)
+            )
             if (session, tuple(steps)) not in seen:
                 seen.add((session, tuple(steps)))
                 evidence.append(f"`{session}`: {', '.join(map(str, steps))}")
@@ -170,7 +185,11 @@ def prune_seed_sections(doc: SkillDoc, headings: list[str]) -> list[str]:
         if any(line.origin != "start" for line in lines[heading.index + 1 : end]):
             continue
         del lines[heading.index : end]
-        if heading.index > 0 and (heading.index >= len(lines) or not lines[heading.index].bare.strip()) and not lines[heading.index - 1].bare.strip():
+        if (
+            heading.index > 0
+            and (heading.index >= len(lines) or not lines[heading.index].bare.strip())
+            and not lines[heading.index - 1].bare.strip()
+        ):
             del lines[heading.index - 1]
         removed.append(target)
     return removed
@@ -204,7 +223,9 @@ def enforce_limits(doc: SkillDoc) -> list[str]:
             break
         size, heading = max(sized, key=lambda item: (item[0], -item[1].index))
         files = _move_section(doc, heading)
-        notes.append(f"moved section {heading.line!r} ({size} lines) to {', '.join(files)} to keep SKILL.md within its size limits")
+        notes.append(
+            f"moved section {heading.line!r} ({size} lines) to {', '.join(files)} to keep SKILL.md within its size limits"
+        )
     notes += fit_references(doc)
     return notes
 
@@ -233,13 +254,22 @@ def _move_section(doc: SkillDoc, heading: Heading) -> list[str]:
         for line in part:
             if not line.text.endswith(("\n", "\r")):
                 line.text += "\n"
-        doc.files[name] = [Line(f"# {title}\n", (), "code"), Line("\n", (), "code"), *[Line(line.text.replace("\r\n", "\n"), line.lesson_ids, line.origin) for line in part]]
+        doc.files[name] = [
+            Line(f"# {title}\n", (), "code"),
+            Line("\n", (), "code"),
+            *[Line(line.text.replace("\r\n", "\n"), line.lesson_ids, line.origin) for line in part],
+        ]
     newline = doc.newline(SKILL_MD)
     if len(names) == 1:
         pointer = [Line(f"Moved to [{names[0]}]({names[0]}) to keep this file short.{newline}", (), "code")]
     else:
-        pointer = [Line(f"Moved to references to keep this file short:{newline}", (), "code"), Line(newline, (), "code")]
-        pointer += [Line(f"- [{heading.title}, part {n}]({name}){newline}", (), "code") for n, name in enumerate(names, start=1)]
+        pointer = [
+            Line(f"Moved to references to keep this file short:{newline}", (), "code"),
+            Line(newline, (), "code"),
+        ]
+        pointer += [
+            Line(f"- [{heading.title}, part {n}]({name}){newline}", (), "code") for n, name in enumerate(names, start=1)
+        ]
     replacement = [Line(newline, (), "code"), *pointer]
     if end < len(lines):
         replacement.append(Line(newline, (), "code"))
@@ -305,10 +335,14 @@ def fit_references(doc: SkillDoc) -> list[str]:
             for index, (part_name, part) in enumerate(zip(names, parts)):
                 if index + 1 < len(names):
                     following = names[index + 1].split("/", 1)[1]
-                    part = [*part, Line("\n", (), "code"), Line(f"Continued in [{following}]({following}).\n", (), "code")]
+                    part = [
+                        *part,
+                        Line("\n", (), "code"),
+                        Line(f"Continued in [{following}]({following}).\n", (), "code"),
+                    ]
                 doc.files[part_name] = part
             notes.append(f"split {name} ({len(lines)} lines) into {len(parts)} parts")
-        for part_name in [n for n in sorted(doc.files) if n == name or n.startswith(name[: -len('.md')] + "-part")]:
+        for part_name in [n for n in sorted(doc.files) if n == name or n.startswith(name[: -len(".md")] + "-part")]:
             if _add_toc(doc, part_name):
                 notes.append(f"added a table of contents to {part_name}")
     return notes
@@ -322,13 +356,19 @@ def _add_toc(doc: SkillDoc, name: str) -> bool:
     if re.search(r"^#+\s*(table of )?contents\b", head, re.IGNORECASE | re.MULTILINE):
         return False
     headings = doc.headings(name)
-    listed = [h for h in headings[1:] if h.level <= 3] if headings and headings[0].level == 1 else [h for h in headings if h.level <= 3]
+    listed = (
+        [h for h in headings[1:] if h.level <= 3]
+        if headings and headings[0].level == 1
+        else [h for h in headings if h.level <= 3]
+    )
     if len(listed) < 2:
         return False
     at = headings[0].index + 1 if headings and headings[0].level == 1 else 0
     newline = doc.newline(name)
     block = [Line(newline, (), "code"), Line("## Contents" + newline, (), "code"), Line(newline, (), "code")]
-    block += [Line(f"{'  ' * max(h.level - 2, 0)}- [{h.title}](#{anchor(h.title)}){newline}", (), "code") for h in listed]
+    block += [
+        Line(f"{'  ' * max(h.level - 2, 0)}- [{h.title}](#{anchor(h.title)}){newline}", (), "code") for h in listed
+    ]
     lines[at:at] = block
     return True
 
@@ -375,7 +415,10 @@ def set_metadata_version(doc: SkillDoc, version: int) -> None:
         dumped = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100000)
         lines[1 : end - 1] = [Line(t + newline, (), "code") for t in dumped.splitlines()]
         return _check_frontmatter(doc, version)
-    lines[end - 1 : end - 1] = [Line(f"metadata:{newline}", (), "code"), Line(f"  version: {value}{newline}", (), "code")]
+    lines[end - 1 : end - 1] = [
+        Line(f"metadata:{newline}", (), "code"),
+        Line(f"  version: {value}{newline}", (), "code"),
+    ]
     return _check_frontmatter(doc, version)
 
 

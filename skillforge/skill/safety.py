@@ -179,7 +179,11 @@ def _scan_hidden(line: str, number: int, report) -> None:
         hidden = "".join(chr(ord(c) - 0xE0000) for c in TAG_CHARS.findall(line) if 0x20 <= ord(c) - 0xE0000 < 0x7F)
         report(number, "safety.hidden-text", f"invisible Unicode tag characters spell out text: {hidden[:60]!r}")
     elif BIDI.search(line):
-        report(number, "safety.hidden-text", "bidirectional control characters can make the text read differently from what runs")
+        report(
+            number,
+            "safety.hidden-text",
+            "bidirectional control characters can make the text read differently from what runs",
+        )
     elif ZERO_WIDTH.search(line.lstrip("\ufeff") if number == 1 else line):
         report(number, "safety.hidden-text", "zero-width characters hide or split words", "warning")
 
@@ -210,9 +214,18 @@ def _scan_injection(line: _Line, report) -> None:
             if not match:
                 continue
             quoted = any(q.start() <= match.start() and match.end() <= q.end() for q in QUOTED.finditer(text))
-            negated = not line.code and not what.startswith("tells the agent to hide") and _is_negated(_sentence_prefix(text, match.start()))
+            negated = (
+                not line.code
+                and not what.startswith("tells the agent to hide")
+                and _is_negated(_sentence_prefix(text, match.start()))
+            )
             if negated or (quoted and MENTION_CUES.search(text)):
-                report(line.number, "safety.prompt-injection", f"mentions prompt-injection phrasing ({what}); keep it quoted as an example, never as an instruction", "warning")
+                report(
+                    line.number,
+                    "safety.prompt-injection",
+                    f"mentions prompt-injection phrasing ({what}); keep it quoted as an example, never as an instruction",
+                    "warning",
+                )
             else:
                 report(line.number, "safety.prompt-injection", f"prompt-injection phrasing: {what}")
             return
@@ -273,7 +286,11 @@ def _scan_download_then_run(text: str, number: int, report, excused, what: str) 
         rest = text[match.end() :]
         runs = rf"(?:&&|;|\|\|)\s*(?:chmod\s+\S+\s+\S+\s*(?:&&|;)\s*)?(?:sudo\s+)?(?:{SHELL}\s+|source\s+|\.\s+|{INTERPRETER}\s+|\./|/)\S*{name}\b"
         if name and re.search(runs, rest, re.I) and not excused(match.start()):
-            report(number, "safety.remote-code", f"the {what} downloads a file and runs it: {_excerpt(text[match.start():])}")
+            report(
+                number,
+                "safety.remote-code",
+                f"the {what} downloads a file and runs it: {_excerpt(text[match.start() :])}",
+            )
             return
 
 
@@ -317,11 +334,17 @@ def _scan_cooccurrence(chunk: list[_Line], report, what: str) -> None:
         if not sink or (LOCAL_HOST.search(line.text) and not same_line):
             continue
         hit = next(h for s, h in sources if s is line) if same_line else None
-        if not line.code and _is_negated(_sentence_prefix(line.text, min(sink.start(), hit.start() if hit else sink.start()))):
+        if not line.code and _is_negated(
+            _sentence_prefix(line.text, min(sink.start(), hit.start() if hit else sink.start()))
+        ):
             continue
         source = sources[0][0]
         where = "" if same_line else f" (named on line {source.number})"
-        report(line.number, "safety.exfiltration", f"the {what} sends sensitive data{where} over the network: {_excerpt(line.text.strip())}")
+        report(
+            line.number,
+            "safety.exfiltration",
+            f"the {what} sends sensitive data{where} over the network: {_excerpt(line.text.strip())}",
+        )
         return
 
 

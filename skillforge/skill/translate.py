@@ -40,7 +40,9 @@ def translate_schema(indexes: list[int]) -> dict[str, Any]:
     }
 
 
-async def translate_unmatched(doc: SkillDoc, unmatched: list[EditResult], *, client, run: StepJournal) -> tuple[dict[int, Edit], StepReply]:
+async def translate_unmatched(
+    doc: SkillDoc, unmatched: list[EditResult], *, client, run: StepJournal
+) -> tuple[dict[int, Edit], StepReply]:
     """Ask once for exact targets of the ``unmatched`` edits.
 
     Args:

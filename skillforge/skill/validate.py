@@ -71,7 +71,9 @@ class ValidationReport:
             "ok": self.ok,
             "errors": len(self.errors),
             "warnings": len(self.warnings),
-            "violations": [{**asdict(v), "source": RULES[v.rule].source if v.rule in RULES else ""} for v in self.violations],
+            "violations": [
+                {**asdict(v), "source": RULES[v.rule].source if v.rule in RULES else ""} for v in self.violations
+            ],
         }
 
 
@@ -100,7 +102,14 @@ def validate_skill(folder: Path, *, safety: bool = True) -> ValidationReport:
         return report
     text = _read_text("SKILL.md", skill_md, add)
     if "\r\n" in text:
-        add(violation("format.line-endings", "SKILL.md", 1, "SKILL.md has CRLF line endings; quick_validate.py cannot read its frontmatter"))
+        add(
+            violation(
+                "format.line-endings",
+                "SKILL.md",
+                1,
+                "SKILL.md has CRLF line endings; quick_validate.py cannot read its frontmatter",
+            )
+        )
     _, body_start = _check_frontmatter(text, folder, add)
     lines = text.splitlines()
     _check_skill_size(lines, body_start, add)
@@ -115,8 +124,6 @@ def validate_skill(folder: Path, *, safety: bool = True) -> ValidationReport:
 def estimate_tokens(text: str) -> int:
     """Rough token count (1 token ≈ 4 characters), the heuristic the spec's guidance implies."""
     return (len(text) + 3) // 4
-
-
 
 
 def _read_text(relative: str, path: Path, add: Add) -> str:
@@ -135,7 +142,14 @@ def _check_frontmatter(text: str, folder: Path, add: Add) -> tuple[dict[str, Any
     Anthropic reserved words. Returns (frontmatter or None, index of the first body line)."""
     match = FRONTMATTER.match(text)
     if not match:
-        add(violation("frontmatter.missing", "SKILL.md", 1, "SKILL.md must start with a YAML frontmatter block between '---' lines"))
+        add(
+            violation(
+                "frontmatter.missing",
+                "SKILL.md",
+                1,
+                "SKILL.md must start with a YAML frontmatter block between '---' lines",
+            )
+        )
         return None, 0
     raw = match.group(1)
     body_start = match.group(0).count("\n")
@@ -143,7 +157,14 @@ def _check_frontmatter(text: str, folder: Path, add: Add) -> tuple[dict[str, Any
         data = yaml.safe_load(raw)
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        add(violation("frontmatter.yaml", "SKILL.md", (line + 2) if line is not None else 1, f"frontmatter is not valid YAML: {getattr(exc, 'problem', exc)}"))
+        add(
+            violation(
+                "frontmatter.yaml",
+                "SKILL.md",
+                (line + 2) if line is not None else 1,
+                f"frontmatter is not valid YAML: {getattr(exc, 'problem', exc)}",
+            )
+        )
         return None, body_start
     if not isinstance(data, dict):
         add(violation("frontmatter.mapping", "SKILL.md", 2, "frontmatter must be a YAML mapping"))
@@ -152,37 +173,92 @@ def _check_frontmatter(text: str, folder: Path, add: Add) -> tuple[dict[str, Any
     for index, line in enumerate(raw.splitlines()):
         if m := _TOP_KEY.match(line):
             if m.group(1) in key_lines:
-                add(violation("frontmatter.duplicate-key", "SKILL.md", index + 2, f"frontmatter key {m.group(1)!r} appears twice (line {key_lines[m.group(1)]} too)"))
+                add(
+                    violation(
+                        "frontmatter.duplicate-key",
+                        "SKILL.md",
+                        index + 2,
+                        f"frontmatter key {m.group(1)!r} appears twice (line {key_lines[m.group(1)]} too)",
+                    )
+                )
             key_lines.setdefault(m.group(1), index + 2)
     allowed_tools = data.get("allowed-tools")
     if isinstance(allowed_tools, list) and all(isinstance(item, str) for item in allowed_tools):
-        add(violation("frontmatter.allowed-tools-list", "SKILL.md", key_lines.get("allowed-tools", 2), "allowed-tools is a YAML list; write it as one space-delimited string for hosts that follow the older spec"))
+        add(
+            violation(
+                "frontmatter.allowed-tools-list",
+                "SKILL.md",
+                key_lines.get("allowed-tools", 2),
+                "allowed-tools is a YAML list; write it as one space-delimited string for hosts that follow the older spec",
+            )
+        )
         data = {**data, "allowed-tools": " ".join(allowed_tools)}
-    for error in sorted(schema_validator("skill-frontmatter").iter_errors(data), key=lambda e: [str(p) for p in e.path]):
+    for error in sorted(
+        schema_validator("skill-frontmatter").iter_errors(data), key=lambda e: [str(p) for p in e.path]
+    ):
         key = str(error.path[0]) if error.path else None
         if error.validator == "additionalProperties" and not error.path:
             for extra in sorted(set(map(str, data)) - set(error.schema.get("properties", {}))):
-                add(violation("frontmatter.keys", "SKILL.md", key_lines.get(extra, 2), f"unknown frontmatter key {extra!r} (allowed: {', '.join(ALLOWED_KEYS)})"))
+                add(
+                    violation(
+                        "frontmatter.keys",
+                        "SKILL.md",
+                        key_lines.get(extra, 2),
+                        f"unknown frontmatter key {extra!r} (allowed: {', '.join(ALLOWED_KEYS)})",
+                    )
+                )
             continue
         if error.validator == "required":
             add(violation("frontmatter.required", "SKILL.md", 2, error.message))
             continue
-        add(violation(f"frontmatter.{key}" if key in ALLOWED_KEYS else "frontmatter.keys", "SKILL.md", key_lines.get(key or "", 2), _schema_message(key, error)))
+        add(
+            violation(
+                f"frontmatter.{key}" if key in ALLOWED_KEYS else "frontmatter.keys",
+                "SKILL.md",
+                key_lines.get(key or "", 2),
+                _schema_message(key, error),
+            )
+        )
     metadata = data.get("metadata")
     if isinstance(metadata, dict):
         for meta_key in metadata:
             if not isinstance(meta_key, str):
-                add(violation("frontmatter.metadata", "SKILL.md", key_lines.get("metadata", 2), f"metadata key {meta_key!r} must be a string"))
+                add(
+                    violation(
+                        "frontmatter.metadata",
+                        "SKILL.md",
+                        key_lines.get("metadata", 2),
+                        f"metadata key {meta_key!r} must be a string",
+                    )
+                )
     name = data.get("name")
     if isinstance(name, str):
         if name != folder.name:
-            add(violation("frontmatter.name-folder", "SKILL.md", key_lines.get("name", 2), f"name {name!r} must equal the folder name {folder.name!r}"))
+            add(
+                violation(
+                    "frontmatter.name-folder",
+                    "SKILL.md",
+                    key_lines.get("name", 2),
+                    f"name {name!r} must equal the folder name {folder.name!r}",
+                )
+            )
         for word in RESERVED_WORDS:
             if word in name.lower():
-                add(violation("frontmatter.name-reserved", "SKILL.md", key_lines.get("name", 2), f"name must not contain the reserved word {word!r}"))
+                add(
+                    violation(
+                        "frontmatter.name-reserved",
+                        "SKILL.md",
+                        key_lines.get("name", 2),
+                        f"name must not contain the reserved word {word!r}",
+                    )
+                )
     description = data.get("description")
     if isinstance(description, str) and description and not description.strip():
-        add(violation("frontmatter.description", "SKILL.md", key_lines.get("description", 2), "description must not be blank"))
+        add(
+            violation(
+                "frontmatter.description", "SKILL.md", key_lines.get("description", 2), "description must not be blank"
+            )
+        )
     return data, body_start
 
 
@@ -192,17 +268,31 @@ def _schema_message(key: str | None, error) -> str:
     if key == "description" and error.validator == "pattern":
         return "description must not contain angle brackets (< or >), so no XML tags"
     if key == "metadata" and len(error.path) > 1:
-        return f"metadata value for {error.path[1]!r} must be a string (quote it: {error.path[1]}: \"{error.instance}\")"
+        return f'metadata value for {error.path[1]!r} must be a string (quote it: {error.path[1]}: "{error.instance}")'
     return f"{key}: {error.message}" if key else error.message
 
 
 def _check_skill_size(lines: list[str], body_start: int, add: Add) -> None:
     """Rules ``size.skill-lines`` (spec, trace2skill) and ``size.skill-tokens`` (spec)."""
     if len(lines) > MAX_SKILL_LINES:
-        add(violation("size.skill-lines", "SKILL.md", MAX_SKILL_LINES + 1, f"SKILL.md has {len(lines)} lines; the limit is {MAX_SKILL_LINES}"))
+        add(
+            violation(
+                "size.skill-lines",
+                "SKILL.md",
+                MAX_SKILL_LINES + 1,
+                f"SKILL.md has {len(lines)} lines; the limit is {MAX_SKILL_LINES}",
+            )
+        )
     tokens = estimate_tokens("\n".join(lines[body_start:]))
     if tokens > MAX_SKILL_TOKENS:
-        add(violation("size.skill-tokens", "SKILL.md", None, f"the SKILL.md body is about {tokens} tokens; keep it under {MAX_SKILL_TOKENS}"))
+        add(
+            violation(
+                "size.skill-tokens",
+                "SKILL.md",
+                None,
+                f"the SKILL.md body is about {tokens} tokens; keep it under {MAX_SKILL_TOKENS}",
+            )
+        )
 
 
 def _check_references(folder: Path, skill_lines: list[str], add: Add) -> None:
@@ -215,22 +305,54 @@ def _check_references(folder: Path, skill_lines: list[str], add: Add) -> None:
     for path in sorted(references.rglob("*")):
         relative = path.relative_to(folder).as_posix()
         if path.is_dir():
-            add(violation("structure.references-depth", relative, None, "references/ must be one level deep (no sub-folders)"))
+            add(
+                violation(
+                    "structure.references-depth", relative, None, "references/ must be one level deep (no sub-folders)"
+                )
+            )
             continue
         if path.parent != references or path.suffix.lower() != ".md":
             continue
         ref_lines = _read_text(relative, path, add).splitlines()
         if relative not in linked:
-            add(violation("structure.reference-unlinked", relative, None, f"{relative} is not linked from SKILL.md, so an agent will not find it"))
+            add(
+                violation(
+                    "structure.reference-unlinked",
+                    relative,
+                    None,
+                    f"{relative} is not linked from SKILL.md, so an agent will not find it",
+                )
+            )
         if len(ref_lines) > MAX_REFERENCE_LINES:
-            add(violation("size.reference-lines", relative, MAX_REFERENCE_LINES + 1, f"{len(ref_lines)} lines; the limit is {MAX_REFERENCE_LINES}"))
+            add(
+                violation(
+                    "size.reference-lines",
+                    relative,
+                    MAX_REFERENCE_LINES + 1,
+                    f"{len(ref_lines)} lines; the limit is {MAX_REFERENCE_LINES}",
+                )
+            )
         if len(ref_lines) > TOC_AFTER_LINES and not _has_toc(ref_lines):
-            add(violation("structure.reference-toc", relative, 1, f"{len(ref_lines)} lines and no table of contents (needed past {TOC_AFTER_LINES})"))
+            add(
+                violation(
+                    "structure.reference-toc",
+                    relative,
+                    1,
+                    f"{len(ref_lines)} lines and no table of contents (needed past {TOC_AFTER_LINES})",
+                )
+            )
         _check_markdown(relative, ref_lines, 0, folder, add)
         for number, target in _link_targets_with_lines(ref_lines):
             resolved = _normalise(target, base=relative)
             if resolved.startswith("references/") and resolved.lower().endswith(".md") and resolved != relative:
-                add(violation("structure.reference-chain", relative, number, f"links on to {resolved}; link every reference from SKILL.md instead (one level deep)"))
+                add(
+                    violation(
+                        "structure.reference-chain",
+                        relative,
+                        number,
+                        f"links on to {resolved}; link every reference from SKILL.md instead (one level deep)",
+                    )
+                )
 
 
 def _check_markdown(relative: str, lines: list[str], start: int, folder: Path, add: Add) -> None:
@@ -251,7 +373,14 @@ def _check_markdown(relative: str, lines: list[str], start: int, folder: Path, a
             headings.append((index, len(heading.group(1)), heading.group(2)))
             content_after[index] = False
             if heading.group(2).strip().lower() in ("new section", "todo", "tbd"):
-                add(violation("structure.placeholder-section", relative, index + 1, f"placeholder section header {heading.group(2)!r}"))
+                add(
+                    violation(
+                        "structure.placeholder-section",
+                        relative,
+                        index + 1,
+                        f"placeholder section header {heading.group(2)!r}",
+                    )
+                )
             continue
         if line.strip():
             _mark_content(headings, content_after)
@@ -263,7 +392,11 @@ def _check_markdown(relative: str, lines: list[str], start: int, folder: Path, a
             if not resolved.exists():
                 add(violation("links.resolve", relative, index + 1, f"link target {target!r} does not exist"))
             elif folder.resolve() not in (resolved, *resolved.parents):
-                add(violation("links.outside", relative, index + 1, f"link target {target!r} points outside the skill folder"))
+                add(
+                    violation(
+                        "links.outside", relative, index + 1, f"link target {target!r} points outside the skill folder"
+                    )
+                )
     for position, (index, level, text) in enumerate(headings):
         if content_after.get(index):
             continue
@@ -279,7 +412,11 @@ def _targets_in_line(line: str) -> list[str]:
     targets = [m.group(1) for m in _LINK.finditer(line)]
     if definition := _LINK_DEFINITION.match(line):
         targets.append(definition.group(1))
-    return [t for t in targets if not re.match(r"^[a-z][a-z0-9+.-]*:", t, re.IGNORECASE) and not t.startswith("#") and t.split("#", 1)[0]]
+    return [
+        t
+        for t in targets
+        if not re.match(r"^[a-z][a-z0-9+.-]*:", t, re.IGNORECASE) and not t.startswith("#") and t.split("#", 1)[0]
+    ]
 
 
 def _link_targets_with_lines(lines: list[str]) -> list[tuple[int, str]]:

@@ -31,7 +31,11 @@ from tests.scripted_llm import analyst_reply, install, lesson_responder, rate_li
 
 def _client(tmp_path: Path, concurrency: int = 4, **settings) -> LLMClient:
     settings.setdefault("max_attempts", 3)
-    return LLMClient(LLMSettings(model="scripted/test", backoff_initial_s=0.01, **settings), concurrency, cache=ResponseCache(tmp_path / "cache"))
+    return LLMClient(
+        LLMSettings(model="scripted/test", backoff_initial_s=0.01, **settings),
+        concurrency,
+        cache=ResponseCache(tmp_path / "cache"),
+    )
 
 
 def _analyze(trajectories: list[Trajectory], tmp_path: Path, client: LLMClient, run: RunFolder | None = None):
@@ -62,7 +66,9 @@ def test_each_trajectory_analysed_exactly_once_by_the_right_analyst(sample_trace
         assert view.analyst == expected_analyst[outcomes[next(iter(view.sessions))]]
     compared = [v for v in _first_calls(state) if v.analyst == "comparative"]
     tasks = {t.task_id for t in trajectories if t.task_id}
-    assert len(compared) == len(plan_comparative_passes(trajectories)) == 4 == len(tasks)  # every sample task has both outcomes
+    assert (
+        len(compared) == len(plan_comparative_passes(trajectories)) == 4 == len(tasks)
+    )  # every sample task has both outcomes
     for view in compared:
         shown = [s for s in trajectories if s.session_id in view.sessions]
         assert len({t.task_id for t in shown}) == 1 and {t.outcome.status for t in shown} == {"success", "failure"}
@@ -79,7 +85,13 @@ def test_each_trajectory_analysed_exactly_once_by_the_right_analyst(sample_trace
     judged = [t for t in trajectories if outcomes[t.session_id] == "unknown"]
     assert judged and all(t.outcome.origin == "judge" and t.outcome.status in ("success", "failure") for t in judged)
     summary = report.summary()
-    assert summary["lessons"] == {"unique": len(report.lessons), "kept": len(trajectories) + 4, "repaired": 0, "quotes_snapped": 0, "dropped": 0}
+    assert summary["lessons"] == {
+        "unique": len(report.lessons),
+        "kept": len(trajectories) + 4,
+        "repaired": 0,
+        "quotes_snapped": 0,
+        "dropped": 0,
+    }
     assert 0 < summary["trajectory_tokens"]["sent"] <= summary["trajectory_tokens"]["raw"]
 
 
@@ -158,7 +170,9 @@ def estimate_llm_analysis(trajectories: list[Trajectory], runner: PassRunner, pr
 
 
 @pytest.mark.parametrize("context", [1_000_000, 8192, 3000])
-def test_dry_run_prompts_are_the_real_prompts_counted_in_parts_only_when_cut(sample_traces: Path, tmp_path: Path, context: int) -> None:
+def test_dry_run_prompts_are_the_real_prompts_counted_in_parts_only_when_cut(
+    sample_traces: Path, tmp_path: Path, context: int
+) -> None:
     trajectories = _sample(sample_traces)
     runner = PassRunner(_client(tmp_path), context)
     passes = [*plan_trajectory_passes(trajectories), *plan_comparative_passes(trajectories)]
@@ -166,7 +180,9 @@ def test_dry_run_prompts_are_the_real_prompts_counted_in_parts_only_when_cut(sam
     for analysis in passes:
         real, dry = runner.prompt(analysis), runner.prompt(analysis, exact=False)
         whole = count_tokens("scripted/test", messages=dry.messages)
-        assert real.exact and real.tokens == count_tokens("scripted/test", messages=real.messages) <= messages_size_bound(real.messages)
+        assert real.exact and real.tokens == count_tokens(
+            "scripted/test", messages=real.messages
+        ) <= messages_size_bound(real.messages)
         if dry.exact:  # nothing cut: counted whole, the very prompt a real run sends
             assert not any(r.in_parts for r in dry.rendered) and dry.tokens == whole and dry.messages == real.messages
         else:

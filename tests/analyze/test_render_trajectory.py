@@ -31,7 +31,9 @@ def test_long_session_fits_the_budget_with_ids_and_markers(shared_traces: Path) 
     assert abs(count(rendered.text) - rendered.tokens) < 0.05 * rendered.tokens
     shown = [s.step_id for s in session.steps if f"### step {s.step_id} · " in rendered.text]
     assert shown[0] == 1 and shown[-1] == session.steps[-1].step_id
-    assert set(shown).isdisjoint(rendered.omitted_steps) and len(shown) + len(rendered.omitted_steps) == len(session.steps)
+    assert set(shown).isdisjoint(rendered.omitted_steps) and len(shown) + len(rendered.omitted_steps) == len(
+        session.steps
+    )
     assert "omitted to fit the token budget]" in rendered.text
     assert rendered.cut_blocks > 0 and "characters cut …]" in rendered.text
 
@@ -82,7 +84,9 @@ def _synthetic(session_id: str, steps: list[Step]) -> Trajectory:
 def test_base64_payloads_are_dropped() -> None:
     payload = base64.b64encode(bytes(range(256)) * 40).decode()
     steps = [
-        Step(1, "user", "Here is the screenshot you asked for: data:image/png;base64," + payload + " please look at it"),
+        Step(
+            1, "user", "Here is the screenshot you asked for: data:image/png;base64," + payload + " please look at it"
+        ),
         Step(
             2,
             "agent",
@@ -99,7 +103,10 @@ def test_base64_payloads_are_dropped() -> None:
 
 def test_repeated_context_is_shown_once_across_trajectories(shared_traces: Path) -> None:
     trajectories = _trajectories(shared_traces / "tau-bench")
-    first, second = trajectories["tau-bench:gpt-4o-airline:task0:trial0"], trajectories["tau-bench:gpt-4o-airline:task0:trial1"]
+    first, second = (
+        trajectories["tau-bench:gpt-4o-airline:task0:trial0"],
+        trajectories["tau-bench:gpt-4o-airline:task0:trial1"],
+    )
     assert first.steps[0].message == second.steps[0].message  # the same policy prompt
     seen: dict[str, str] = {}
     one = render_trajectory(first, 100_000, count, seen=seen, label=first.session_id)

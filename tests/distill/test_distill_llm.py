@@ -58,7 +58,13 @@ def test_dry_run_calls_nothing_and_matches_the_real_run(sample_traces: Path, wor
     assert result.exit_code == 0, result.output
     assert state.calls == [] and not (workdir / ".skillforge").exists() and not (workdir / "skills").exists()
     number = r"\s+│\s+([\d,]+)"
-    rows = {m.group(1): m.groups() for m in re.finditer(rf"│ (analyse|compare|propose|merge|translate|fix){number}{number}{number}{number}\s+│\s+([\d.]+|unknown)", result.output)}
+    rows = {
+        m.group(1): m.groups()
+        for m in re.finditer(
+            rf"│ (analyse|compare|propose|merge|translate|fix){number}{number}{number}{number}\s+│\s+([\d.]+|unknown)",
+            result.output,
+        )
+    }
     assert set(rows) == {"analyse", "compare", "propose", "merge", "translate", "fix"}
     assert rows["analyse"][1:3] == ("18", "0") and rows["compare"][1] == "4"
     # lessons are not written yet: at most 3 per analyst pass, in batches of 4, merged 5 at a time
@@ -92,7 +98,10 @@ def test_rerun_on_the_same_logs_makes_zero_calls(sample_traces: Path, workdir: P
     assert first.version is not None and first.version.version == 1 and build_calls > 0
     assert len(state.calls) == SAMPLE_PASSES + build_calls
     assert first.manifest["status"] == "done" and first.manifest["usage"]["calls"] == SAMPLE_PASSES + build_calls
-    assert first.manifest["stages"]["analyse"]["calls"] == SAMPLE_PASSES and first.manifest["stages"]["build"]["calls"] == build_calls
+    assert (
+        first.manifest["stages"]["analyse"]["calls"] == SAMPLE_PASSES
+        and first.manifest["stages"]["build"]["calls"] == build_calls
+    )
     state = install(pipeline_responder())
     second = distill(_options(sample_traces), _quiet())
     assert state.calls == []
@@ -105,10 +114,22 @@ def test_rerun_on_the_same_logs_makes_zero_calls(sample_traces: Path, workdir: P
     assert second.build.report.calls["total"] == 0 and second.build.report.lessons == 0
     assert [lesson.id for lesson in second.lessons] == [lesson.id for lesson in first.lessons]
     run = second.run
-    assert run is not None and (run.root / "lessons.jsonl").read_bytes() == (first.run.root / "lessons.jsonl").read_bytes()
+    assert (
+        run is not None and (run.root / "lessons.jsonl").read_bytes() == (first.run.root / "lessons.jsonl").read_bytes()
+    )
     manifest = orjson.loads((run.root / "manifest.json").read_bytes())
     assert manifest["inputs"] and all(len(item["sha256"]) == 64 for item in manifest["inputs"])
-    assert set(manifest["templates"]) == {"failure", "success", "judge", "comparative", "repair_grounding", "propose", "merge", "translate", "fix"}
+    assert set(manifest["templates"]) == {
+        "failure",
+        "success",
+        "judge",
+        "comparative",
+        "repair_grounding",
+        "propose",
+        "merge",
+        "translate",
+        "fix",
+    }
     judged = [orjson.loads(line) for line in (run.root / "trajectories.jsonl").read_bytes().splitlines()]
     assert sum(t["outcome"]["origin"] == "judge" for t in judged) == 2  # the Claude Code sessions
 
@@ -136,7 +157,10 @@ def test_budget_stops_cleanly_and_resume_finishes(sample_traces: Path, workdir: 
     assert "stored sample-traces v1" in resumed.output
     second_calls = _analysed_sessions(state)
     assert not set(second_calls) & set(first_calls)  # no finished call repeated
-    assert Counter(first_calls + second_calls) == Counter({s: 1 for s in set(first_calls + second_calls)}) and len(first_calls + second_calls) == 18
+    assert (
+        Counter(first_calls + second_calls) == Counter({s: 1 for s in set(first_calls + second_calls)})
+        and len(first_calls + second_calls) == 18
+    )
     manifest = run.read_manifest()
     assert manifest["status"] == "done" and manifest["attempts"] == 2
     assert manifest["usage"]["calls"] == len(first_calls) + len(state.calls)
@@ -181,7 +205,9 @@ main()
 def test_killed_run_resumes_without_repeating_finished_calls(sample_traces: Path, workdir: Path) -> None:
     answered = 5
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    process = subprocess.Popen([sys.executable, "-c", KILLED_RUN, str(sample_traces), str(answered)], cwd=workdir, env=env)
+    process = subprocess.Popen(
+        [sys.executable, "-c", KILLED_RUN, str(sample_traces), str(answered)], cwd=workdir, env=env
+    )
     journal = None
     deadline = time.monotonic() + 120
     try:
@@ -208,7 +234,9 @@ def test_killed_run_resumes_without_repeating_finished_calls(sample_traces: Path
     assert not finished & set(again) and len(again) == 18 - answered
 
 
-def test_no_model_prints_one_line_on_how_to_use_one(sample_traces: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_model_prints_one_line_on_how_to_use_one(
+    sample_traces: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for name in ("SKILLFORGE_MODEL", "SKILLFORGE_API_BASE"):
         monkeypatch.delenv(name, raising=False)
     result = _cli("distill", str(sample_traces), "-q")
@@ -233,18 +261,36 @@ def test_small_context_prompts_fit_and_the_cuts_are_reported(sample_traces: Path
     """--context-tokens 4096 (a small local model): every prompt fits beside the reply, and the
     run says which trajectories were shortened, in the journal, the manifest and on the terminal."""
     state = install(pipeline_responder())
-    result = _cli("distill", str(sample_traces), "--model", "scripted/test", "--context-tokens", "4096", "--concurrency", "4")
+    result = _cli(
+        "distill", str(sample_traces), "--model", "scripted/test", "--context-tokens", "4096", "--concurrency", "4"
+    )
     assert result.exit_code == 0, result.output
-    first_round = [c.messages for c in state.calls if is_analyst_prompt(c.messages) and read_prompt(c.messages).repair is None]
+    first_round = [
+        c.messages for c in state.calls if is_analyst_prompt(c.messages) and read_prompt(c.messages).repair is None
+    ]
     assert first_round and all(count_tokens("scripted/test", messages=m) <= 4096 - 1000 for m in first_round)
     run = RunFolder.find(workdir / ".skillforge" / "runs", "latest")
     records = list(run.read_passes().values())
     shortened = {s: cut for r in records for s, cut in r["shortened"].items()}
     assert shortened and all(cut["cut_blocks"] or cut["omitted_steps"] for cut in shortened.values())
     totals = run.read_manifest()["analysis"]["shortened"]
-    assert totals["trajectories"] == len(shortened) and totals["omitted_steps"] == sum(len(r["shortened"][s]["omitted_steps"]) for r in records for s in r["shortened"])
-    assert re.search(rf"to fit the context of 4,096 tokens, {len(shortened)} trajector(y was|ies were) shortened", " ".join(result.output.split()))
+    assert totals["trajectories"] == len(shortened) and totals["omitted_steps"] == sum(
+        len(r["shortened"][s]["omitted_steps"]) for r in records for s in r["shortened"]
+    )
+    assert re.search(
+        rf"to fit the context of 4,096 tokens, {len(shortened)} trajector(y was|ies were) shortened",
+        " ".join(result.output.split()),
+    )
     # nothing was shortened at a roomy context
     state = install(pipeline_responder())
-    roomy = _cli("distill", str(sample_traces / "claude-code" / "short.jsonl"), "--model", "scripted/test", "--context-tokens", "32000", "--skill", "roomy")
+    roomy = _cli(
+        "distill",
+        str(sample_traces / "claude-code" / "short.jsonl"),
+        "--model",
+        "scripted/test",
+        "--context-tokens",
+        "32000",
+        "--skill",
+        "roomy",
+    )
     assert roomy.exit_code == 0 and "shortened" not in roomy.output

@@ -120,8 +120,11 @@ def test_llm_faults_on_30_percent_of_calls_lose_nothing(workdir: Path, monkeypat
     _fast_retries(monkeypatch)
     clean = install(pipeline_responder())
     options = DistillOptions(
-        paths=[SAMPLE_TRACES], model=ModelConfig(model="scripted/faults", concurrency=4), propose_batch=1,
-        store_dir=workdir / "clean", workspace=workdir / "clean-ws",
+        paths=[SAMPLE_TRACES],
+        model=ModelConfig(model="scripted/faults", concurrency=4),
+        propose_batch=1,
+        store_dir=workdir / "clean",
+        workspace=workdir / "clean-ws",
     )
     reference = distill(options, _quiet())
     assert reference.version is not None
@@ -129,7 +132,21 @@ def test_llm_faults_on_30_percent_of_calls_lose_nothing(workdir: Path, monkeypat
 
     respond, log = _faulty(pipeline_responder())
     state = install(respond)
-    result = CliRunner().invoke(app, ["distill", str(SAMPLE_TRACES), "--model", "scripted/faults", "--concurrency", "4", "--propose-batch", "1", "-q"], catch_exceptions=False)
+    result = CliRunner().invoke(
+        app,
+        [
+            "distill",
+            str(SAMPLE_TRACES),
+            "--model",
+            "scripted/faults",
+            "--concurrency",
+            "4",
+            "--propose-batch",
+            "1",
+            "-q",
+        ],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
 
     faults = Counter(kind for _, kind in log if kind)
@@ -152,7 +169,9 @@ def test_llm_faults_on_30_percent_of_calls_lose_nothing(workdir: Path, monkeypat
             answered[next(iter(read_prompt(call.messages).sessions))] += 1
     assert set(answered) == set(analysed) and set(answered.values()) == {1}
     # no lesson lost: the same lessons and the same stored skill as the run without faults
-    assert sorted(lesson.id for lesson in RunFolder.find(workdir / ".skillforge" / "runs", "latest").read_lessons()) == sorted(lesson.id for lesson in reference.lessons)
+    assert sorted(
+        lesson.id for lesson in RunFolder.find(workdir / ".skillforge" / "runs", "latest").read_lessons()
+    ) == sorted(lesson.id for lesson in reference.lessons)
     assert _skill_md(workdir / "skills") == _skill_md(workdir / "clean")
 
 
@@ -202,7 +221,11 @@ def test_killed_anywhere_resume_finishes_and_repeats_no_finished_call(point: str
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     killed = subprocess.run(
         [sys.executable, "-m", "tests.killed_distill", str(SAMPLE_TRACES), str(asked_log), point],
-        cwd=workdir, env=env, capture_output=True, text=True, timeout=300,
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert killed.returncode == -9, killed.stderr[-3000:]  # SIGKILL, where it was meant to land
     before = asked_log.read_text().split() if asked_log.exists() else []
@@ -228,4 +251,7 @@ def test_killed_anywhere_resume_finishes_and_repeats_no_finished_call(point: str
     assert _store_is_whole(workdir / "skills", workdir / "after-resume") == [1]
     assert SkillStore(workdir / "skills").read_file(NAME, 1).encode() == reference
     assert not (workdir / "skills" / ".git" / JOURNAL_FILE).exists()
-    assert hashlib.sha256((workdir / "skills" / NAME / "SKILL.md").read_bytes()).digest() == hashlib.sha256(reference).digest()
+    assert (
+        hashlib.sha256((workdir / "skills" / NAME / "SKILL.md").read_bytes()).digest()
+        == hashlib.sha256(reference).digest()
+    )

@@ -24,9 +24,13 @@ def test_list_names_every_host_with_its_paths(project: Path, home: Path) -> None
 
 
 def test_export_dry_run_conflict_force(store: Path, project: Path, home: Path) -> None:
-    preview = run("export", "airline@v1", "--to", "claude-code", "--store", str(store), "--dry-run", cwd=project, home=home)
+    preview = run(
+        "export", "airline@v1", "--to", "claude-code", "--store", str(store), "--dry-run", cwd=project, home=home
+    )
     assert preview.returncode == 0, preview.stderr
-    assert "would create" in preview.stdout and "dry run: airline v1 to claude-code (project): 2 create" in preview.stdout
+    assert (
+        "would create" in preview.stdout and "dry run: airline v1 to claude-code (project): 2 create" in preview.stdout
+    )
     assert tree(project) == {}
     (project / "CLAUDE.md").write_text("# Mine\n")
     done = run("export", "airline", "--to", "claude-md", "--store", str(store), cwd=project, home=home)
@@ -45,7 +49,9 @@ def test_export_dry_run_conflict_force(store: Path, project: Path, home: Path) -
 
 
 def test_user_scope_follows_home(store: Path, project: Path, home: Path) -> None:
-    result = run("export", "spotter", "--to", "claude-code", "--scope", "user", "--store", str(store), cwd=project, home=home)
+    result = run(
+        "export", "spotter", "--to", "claude-code", "--scope", "user", "--store", str(store), cwd=project, home=home
+    )
     assert result.returncode == 0, result.stderr
     assert (home / ".claude/skills/spotter/SKILL.md").read_bytes() == stored_files(store, "spotter")["SKILL.md"]
     assert tree(project) == {}
@@ -71,6 +77,13 @@ def test_import_bundle_then_errors_without_tracebacks(store: Path, project: Path
     invalid = run("import", str(bad), "--store", str(fresh), cwd=project, home=home)
     assert invalid.returncode == 1 and "Traceback" not in invalid.stderr
     assert "SKILL.md:2: error:" in invalid.stderr and "not imported" in invalid.stderr
-    for args in (("export", "airline", "--to", "nowhere"), ("export", "airline"), ("import", "missing.skill"), ("export", "../x", "--to", "agents")):
+    for args in (
+        ("export", "airline", "--to", "nowhere"),
+        ("export", "airline"),
+        ("import", "missing.skill"),
+        ("export", "../x", "--to", "agents"),
+    ):
         failed = run(*args, "--store", str(store), cwd=project, home=home)
-        assert failed.returncode == 1 and failed.stderr.startswith("error:") and "Traceback" not in failed.stderr, failed.stderr
+        assert failed.returncode == 1 and failed.stderr.startswith("error:") and "Traceback" not in failed.stderr, (
+            failed.stderr
+        )

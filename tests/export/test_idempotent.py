@@ -61,7 +61,13 @@ def test_an_identical_file_is_adopted(store: Path, project: Path) -> None:
 
 def test_a_file_edited_since_export_is_not_overwritten(store: Path, project: Path) -> None:
     export_version("airline", "claude-code", store_root=store)
-    add_version(store, "airline", lambda folder: (folder / "SKILL.md").write_text((folder / "SKILL.md").read_text().replace("## Pitfalls", "## Pitfalls\n\nRead this first.", 1)))
+    add_version(
+        store,
+        "airline",
+        lambda folder: (folder / "SKILL.md").write_text(
+            (folder / "SKILL.md").read_text().replace("## Pitfalls", "## Pitfalls\n\nRead this first.", 1)
+        ),
+    )
     (project / SKILL_MD).write_text((project / SKILL_MD).read_text() + "\nmy note\n")
     with pytest.raises(SkillforgeError, match="edited since skillforge wrote it"):
         export_version("airline", "claude-code", store_root=store)
@@ -124,7 +130,9 @@ def test_an_invalid_version_is_never_exported(store: Path, project: Path) -> Non
     version = add_version(store, "airline", host_specific_key)
     from skillforge.export.validity import InvalidSkillError
 
-    with pytest.raises(InvalidSkillError, match=f"airline v{version} is not a valid skill, so it is not exported .*'context'") as caught:
+    with pytest.raises(
+        InvalidSkillError, match=f"airline v{version} is not a valid skill, so it is not exported .*'context'"
+    ) as caught:
         export_version("airline", "claude-code", store_root=store)
     assert any(v.rule == "frontmatter.keys" for v in caught.value.report.errors)
     assert tree(project) == {}

@@ -91,7 +91,9 @@ def test_a_destination_folder_linking_out_is_refused(store: Path, project: Path,
 
 
 @pytest.mark.parametrize(("host", "path"), [("cursor-rules", ".cursor/rules/airline.mdc"), ("agents-md", "AGENTS.md")])
-def test_a_destination_file_that_is_a_link_is_refused(host: str, path: str, store: Path, project: Path, tmp_path: Path) -> None:
+def test_a_destination_file_that_is_a_link_is_refused(
+    host: str, path: str, store: Path, project: Path, tmp_path: Path
+) -> None:
     victim = tmp_path / "victim.md"
     victim.write_text("precious\n")
     (project / path).parent.mkdir(parents=True, exist_ok=True)

@@ -68,8 +68,12 @@ def test_one_bad_file_does_not_stop_the_folder(sample_traces: Path, tmp_path: Pa
 def test_a_100_mb_single_line(tmp_path: Path) -> None:
     path = tmp_path / "huge.jsonl"
     with open(path, "wb") as handle:
-        handle.write(b'{"type": "user", "sessionId": "s1", "uuid": "u1", "message": {"role": "user", "content": "hello"}}\n')
-        handle.write(b'{"type": "user", "sessionId": "s1", "uuid": "u2", "parentUuid": "u1", "message": {"role": "user", "content": "')
+        handle.write(
+            b'{"type": "user", "sessionId": "s1", "uuid": "u1", "message": {"role": "user", "content": "hello"}}\n'
+        )
+        handle.write(
+            b'{"type": "user", "sessionId": "s1", "uuid": "u2", "parentUuid": "u1", "message": {"role": "user", "content": "'
+        )
         handle.write(b"x" * (100 * 1024 * 1024))
         handle.write(b'"}}\n')
     [trajectory], report = _read(path)
@@ -106,7 +110,9 @@ def _mutate_json(value, draw, depth=0):
         if action == "delete":
             value.pop(key)
         elif action == "type":
-            value[key] = draw(st.sampled_from([None, 0, -1, 1.5, True, "", "x", [], {}, [1, "a"], {"type": "mystery"}, "\x00\ud800"]))
+            value[key] = draw(
+                st.sampled_from([None, 0, -1, 1.5, True, "", "x", [], {}, [1, "a"], {"type": "mystery"}, "\x00\ud800"])
+            )
         else:
             value[key] = _mutate_json(value[key], draw, depth + 1)
         return value
@@ -148,7 +154,9 @@ def shared(request) -> Path:
     return require_shared_traces()
 
 
-def test_fuzzed_real_files_never_raise(shared: Path, tmp_path_factory: pytest.TempPathFactory, sample_traces: Path) -> None:
+def test_fuzzed_real_files_never_raise(
+    shared: Path, tmp_path_factory: pytest.TempPathFactory, sample_traces: Path
+) -> None:
     folder = tmp_path_factory.mktemp("fuzz")
     good = sample_traces / "claude-code" / "short.jsonl"
 

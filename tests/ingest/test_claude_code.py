@@ -78,7 +78,9 @@ def test_compaction_summary_is_not_user_intent(shared_traces: Path) -> None:
     assert summaries and all(s.source == "system" for s in summaries)
     assert summaries[0].message.startswith("This session is being continued")
     assert any(s.extra.get("compact_boundary") for s in trajectory.steps)
-    assert not any(s.source == "user" and s.message.startswith("This session is being continued") for s in trajectory.steps)
+    assert not any(
+        s.source == "user" and s.message.startswith("This session is being continued") for s in trajectory.steps
+    )
 
 
 def test_malformed_line_reported_with_line_number_and_skipped(sample_traces: Path, tmp_path: Path) -> None:
@@ -86,7 +88,9 @@ def test_malformed_line_reported_with_line_number_and_skipped(sample_traces: Pat
     broken = tmp_path / "broken.jsonl"
     broken.write_bytes(b"\n".join(lines[:3] + [b'{"type": "user", "message": {"con'] + lines[3:]) + b"\n")
     [trajectory], report = _read(broken)
-    assert [str(p) for p in report.errors] == [f"{broken}:4: malformed JSON line skipped (unexpected end of data: line 1 column 34 (char 33))"]
+    assert [str(p) for p in report.errors] == [
+        f"{broken}:4: malformed JSON line skipped (unexpected end of data: line 1 column 34 (char 33))"
+    ]
     assert len(trajectory.steps) == 3  # nothing else lost
 
 
@@ -95,7 +99,11 @@ def test_abandoned_branch_is_kept_as_linked_trajectory(sample_traces: Path, tmp_
     the rewind; the first continuation becomes its own trajectory, linked to the main one."""
     records = [orjson.loads(line) for line in (sample_traces / "claude-code" / "short.jsonl").read_bytes().splitlines()]
     first_prompt = next(r for r in records if r.get("type") == "user")
-    rewind = {**first_prompt, "uuid": "rewind-0001", "message": {"role": "user", "content": "try again, but only read files"}}
+    rewind = {
+        **first_prompt,
+        "uuid": "rewind-0001",
+        "message": {"role": "user", "content": "try again, but only read files"},
+    }
     rewind["parentUuid"] = first_prompt["parentUuid"]
     path = tmp_path / "rewind.jsonl"
     path.write_bytes(b"\n".join(orjson.dumps(r) for r in [*records, rewind]) + b"\n")

@@ -111,12 +111,18 @@ def test_mini_swe_agent_with_report_json_outcomes(shared_traces: Path) -> None:
 
 
 def test_mini_swe_agent_exit_status_failure(shared_traces: Path, tmp_path: Path) -> None:
-    data = orjson.loads((shared_traces / "mini-swe-agent/django__django-10999/django__django-10999.traj.json").read_bytes())
+    data = orjson.loads(
+        (shared_traces / "mini-swe-agent/django__django-10999/django__django-10999.traj.json").read_bytes()
+    )
     data["info"]["exit_status"] = "LimitsExceeded"
     path = tmp_path / "x.traj.json"
     path.write_bytes(orjson.dumps(data))
     [trajectory], _ = _read(path)
-    assert (trajectory.outcome.status, trajectory.outcome.origin, trajectory.outcome.detail) == ("failure", "log", "exit_status LimitsExceeded")
+    assert (trajectory.outcome.status, trajectory.outcome.origin, trajectory.outcome.detail) == (
+        "failure",
+        "log",
+        "exit_status LimitsExceeded",
+    )
 
 
 def test_openhands_events_and_eval_rows(shared_traces: Path) -> None:
@@ -206,21 +212,69 @@ def test_tau2_simulations(shared_traces: Path, tmp_path: Path) -> None:
     messages = []
     for m in _tau_messages(shared_traces)[1:]:
         if m.get("tool_calls"):
-            calls = [{"id": c["id"], "name": c["function"]["name"], "arguments": orjson.loads(c["function"]["arguments"]), "requestor": "assistant"} for c in m["tool_calls"]]
-            messages.append({"role": "assistant", "content": m.get("content"), "tool_calls": calls, "usage": {"prompt_tokens": 10, "completion_tokens": 3}, "cost": 0.001})
+            calls = [
+                {
+                    "id": c["id"],
+                    "name": c["function"]["name"],
+                    "arguments": orjson.loads(c["function"]["arguments"]),
+                    "requestor": "assistant",
+                }
+                for c in m["tool_calls"]
+            ]
+            messages.append(
+                {
+                    "role": "assistant",
+                    "content": m.get("content"),
+                    "tool_calls": calls,
+                    "usage": {"prompt_tokens": 10, "completion_tokens": 3},
+                    "cost": 0.001,
+                }
+            )
         elif m["role"] == "tool":
-            messages.append({"role": "tool", "id": m["tool_call_id"], "content": m["content"], "requestor": "assistant", "error": m["content"].startswith("Error")})
+            messages.append(
+                {
+                    "role": "tool",
+                    "id": m["tool_call_id"],
+                    "content": m["content"],
+                    "requestor": "assistant",
+                    "error": m["content"].startswith("Error"),
+                }
+            )
         else:
             messages.append({"role": m["role"], "content": m["content"]})
     # the telecom domain's user simulator calls tools on "their phone"
-    messages.append({"role": "user", "content": "let me toggle it", "tool_calls": [{"id": "u1", "name": "toggle_roaming", "arguments": {}, "requestor": "user"}]})
+    messages.append(
+        {
+            "role": "user",
+            "content": "let me toggle it",
+            "tool_calls": [{"id": "u1", "name": "toggle_roaming", "arguments": {}, "requestor": "user"}],
+        }
+    )
     messages.append({"role": "tool", "id": "u1", "content": "Error: no SIM", "requestor": "user", "error": True})
     simulations = [
-        {"id": "sim-1", "task_id": "7", "trial": 0, "termination_reason": "user_stop", "agent_cost": 0.12, "reward_info": {"reward": 1.0}, "messages": messages},
-        {"id": "sim-2", "task_id": "7", "trial": 1, "termination_reason": "max_steps", "reward_info": {"reward": 0.0}, "messages": messages[:3]},
+        {
+            "id": "sim-1",
+            "task_id": "7",
+            "trial": 0,
+            "termination_reason": "user_stop",
+            "agent_cost": 0.12,
+            "reward_info": {"reward": 1.0},
+            "messages": messages,
+        },
+        {
+            "id": "sim-2",
+            "task_id": "7",
+            "trial": 1,
+            "termination_reason": "max_steps",
+            "reward_info": {"reward": 0.0},
+            "messages": messages[:3],
+        },
         {"id": "sim-3", "task_id": "8", "messages": "not a list"},
     ]
-    path = _write(tmp_path / "2025_airline_sim.json", {"timestamp": "2025-01-01", "info": {"num_trials": 2}, "tasks": [{"id": "7"}], "simulations": simulations})
+    path = _write(
+        tmp_path / "2025_airline_sim.json",
+        {"timestamp": "2025-01-01", "info": {"num_trials": 2}, "tasks": [{"id": "7"}], "simulations": simulations},
+    )
     trajectories, report = _read(path)
     assert [t.session_id for t in trajectories] == ["tau2-bench:sim-1", "tau2-bench:sim-2"]
     assert [p.line for p in report.errors] == [2]  # the broken simulation, by index
@@ -240,7 +294,9 @@ def test_openai_chat_transcripts(shared_traces: Path, tmp_path: Path) -> None:
     bare = _write(tmp_path / "conversation.json", messages)
     wrapped = _write(tmp_path / "wrapped.json", {"id": "conv-1", "task_id": "t1", "reward": 1, "messages": messages})
     lines = tmp_path / "dataset.jsonl"
-    lines.write_bytes(b"\n".join(orjson.dumps({"id": f"row{i}", "success": i == 0, "messages": messages}) for i in range(2)) + b"\n")
+    lines.write_bytes(
+        b"\n".join(orjson.dumps({"id": f"row{i}", "success": i == 0, "messages": messages}) for i in range(2)) + b"\n"
+    )
     trajectories, report = _read(bare, wrapped, lines)
     assert not report.errors
     assert [t.source.format for t in trajectories] == ["openai-chat"] * 4
@@ -264,26 +320,86 @@ def test_otel_genai_spans(tmp_path: Path) -> None:
     trace = "5b8efff798038103d269b633813fc60c"
 
     def span(span_id, start, attributes, status=None):
-        return {"traceId": trace, "spanId": span_id, "name": attributes.get("gen_ai.operation.name"), "startTimeUnixNano": str(start),
-                "attributes": [_otlp_attr(k, v) for k, v in attributes.items()], "status": status or {"code": 1}}
+        return {
+            "traceId": trace,
+            "spanId": span_id,
+            "name": attributes.get("gen_ai.operation.name"),
+            "startTimeUnixNano": str(start),
+            "attributes": [_otlp_attr(k, v) for k, v in attributes.items()],
+            "status": status or {"code": 1},
+        }
 
     user = {"role": "user", "parts": [{"type": "text", "content": "What is the weather in Paris?"}]}
-    call = {"role": "assistant", "parts": [{"type": "tool_call", "id": "call_1", "name": "get_weather", "arguments": {"city": "Paris"}}]}
+    call = {
+        "role": "assistant",
+        "parts": [{"type": "tool_call", "id": "call_1", "name": "get_weather", "arguments": {"city": "Paris"}}],
+    }
     spans = [
-        span("a1", 1_700_000_000_000_000_000, {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "weather-bot", "gen_ai.conversation.id": "conv-42"}),
-        span("c1", 1_700_000_000_100_000_000, {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o", "gen_ai.input.messages": [user],
-                                               "gen_ai.output.messages": [call], "gen_ai.usage.input_tokens": 50, "gen_ai.usage.output_tokens": 7}),
-        span("t1", 1_700_000_000_200_000_000, {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "get_weather", "gen_ai.tool.call.id": "call_1",
-                                               "gen_ai.tool.call.arguments": {"city": "Paris"}}, {"code": 2, "message": "weather service timed out"}),
-        span("c2", 1_700_000_000_300_000_000, {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o",
-                                               "gen_ai.input.messages": [user, call, {"role": "tool", "parts": [{"type": "tool_call_response", "id": "call_1", "response": "timeout"}]}],
-                                               "gen_ai.output.messages": [{"role": "assistant", "parts": [{"type": "text", "content": "The weather service is down."}]}]}),
+        span(
+            "a1",
+            1_700_000_000_000_000_000,
+            {
+                "gen_ai.operation.name": "invoke_agent",
+                "gen_ai.agent.name": "weather-bot",
+                "gen_ai.conversation.id": "conv-42",
+            },
+        ),
+        span(
+            "c1",
+            1_700_000_000_100_000_000,
+            {
+                "gen_ai.operation.name": "chat",
+                "gen_ai.request.model": "gpt-4o",
+                "gen_ai.input.messages": [user],
+                "gen_ai.output.messages": [call],
+                "gen_ai.usage.input_tokens": 50,
+                "gen_ai.usage.output_tokens": 7,
+            },
+        ),
+        span(
+            "t1",
+            1_700_000_000_200_000_000,
+            {
+                "gen_ai.operation.name": "execute_tool",
+                "gen_ai.tool.name": "get_weather",
+                "gen_ai.tool.call.id": "call_1",
+                "gen_ai.tool.call.arguments": {"city": "Paris"},
+            },
+            {"code": 2, "message": "weather service timed out"},
+        ),
+        span(
+            "c2",
+            1_700_000_000_300_000_000,
+            {
+                "gen_ai.operation.name": "chat",
+                "gen_ai.request.model": "gpt-4o",
+                "gen_ai.input.messages": [
+                    user,
+                    call,
+                    {"role": "tool", "parts": [{"type": "tool_call_response", "id": "call_1", "response": "timeout"}]},
+                ],
+                "gen_ai.output.messages": [
+                    {"role": "assistant", "parts": [{"type": "text", "content": "The weather service is down."}]}
+                ],
+            },
+        ),
     ]
-    path = _write(tmp_path / "otlp.json", {"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"scope": {"name": "x"}, "spans": spans}]}]})
+    path = _write(
+        tmp_path / "otlp.json",
+        {"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"scope": {"name": "x"}, "spans": spans}]}]},
+    )
     [trajectory], report = _read(path)
     assert not report.errors
-    assert trajectory.session_id == "otel:conv-42" and trajectory.agent.name == "weather-bot" and trajectory.agent.model_name == "gpt-4o"
-    assert [s.source for s in trajectory.steps] == ["user", "agent", "agent"]  # the repeated user message is not added twice
+    assert (
+        trajectory.session_id == "otel:conv-42"
+        and trajectory.agent.name == "weather-bot"
+        and trajectory.agent.model_name == "gpt-4o"
+    )
+    assert [s.source for s in trajectory.steps] == [
+        "user",
+        "agent",
+        "agent",
+    ]  # the repeated user message is not added twice
     assert trajectory.steps[1].tool_calls[0].arguments == {"city": "Paris"}
     result = trajectory.steps[1].result_for("call_1")
     assert result.is_error and result.content == "weather service timed out"
@@ -295,13 +411,26 @@ def test_otel_genai_spans(tmp_path: Path) -> None:
 def test_codex_legacy_format(tmp_path: Path) -> None:
     """The mid-2025 rollout layout: a bare header line, state markers and bare Responses items."""
     lines = [
-        {"id": "legacy-1", "timestamp": "2025-06-01T10:00:00Z", "instructions": "be careful", "git": {"branch": "main"}},
+        {
+            "id": "legacy-1",
+            "timestamp": "2025-06-01T10:00:00Z",
+            "instructions": "be careful",
+            "git": {"branch": "main"},
+        },
         {"record_type": "state"},
-        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "<environment_context>cwd</environment_context>"}]},
+        {
+            "type": "message",
+            "role": "user",
+            "content": [{"type": "input_text", "text": "<environment_context>cwd</environment_context>"}],
+        },
         {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "run the tests"}]},
         {"type": "reasoning", "summary": [{"type": "summary_text", "text": "I should run pytest."}]},
-        {"type": "function_call", "name": "shell", "arguments": "{\"command\": [\"pytest\"]}", "call_id": "c1"},
-        {"type": "function_call_output", "call_id": "c1", "output": "{\"output\": \"1 failed\", \"metadata\": {\"exit_code\": 1, \"duration_seconds\": 0.5}}"},
+        {"type": "function_call", "name": "shell", "arguments": '{"command": ["pytest"]}', "call_id": "c1"},
+        {
+            "type": "function_call_output",
+            "call_id": "c1",
+            "output": '{"output": "1 failed", "metadata": {"exit_code": 1, "duration_seconds": 0.5}}',
+        },
         {"record_type": "state"},
         {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "One test fails."}]},
     ]
@@ -313,7 +442,9 @@ def test_codex_legacy_format(tmp_path: Path) -> None:
     assert [s.source for s in trajectory.steps] == ["user", "user", "agent", "agent"]
     assert trajectory.steps[0].extra.get("injected") and not trajectory.steps[1].extra.get("injected")
     agent = trajectory.steps[2]
-    assert agent.reasoning_content == "I should run pytest." and agent.tool_calls[0].arguments == {"command": ["pytest"]}
+    assert agent.reasoning_content == "I should run pytest." and agent.tool_calls[0].arguments == {
+        "command": ["pytest"]
+    }
     result = agent.result_for("c1")
     assert result.is_error and result.content == "1 failed"
 

@@ -17,7 +17,12 @@ from skillforge.llm.replies import InvalidOutput, parse_json_reply
 from skillforge.llm.types import LLMSettings
 from tests.scripted_llm import install
 
-SCHEMA = {"type": "object", "required": ["answer"], "properties": {"answer": {"type": "integer"}}, "additionalProperties": False}
+SCHEMA = {
+    "type": "object",
+    "required": ["answer"],
+    "properties": {"answer": {"type": "integer"}},
+    "additionalProperties": False,
+}
 MESSAGES = [{"role": "user", "content": "What is six times seven?"}]
 
 
@@ -36,7 +41,9 @@ MESSAGES = [{"role": "user", "content": "What is six times seven?"}]
         ("nosuch/model", None, None, None),  # litellm knows nothing: prompt only
     ],
 )
-def test_capability_table(model: str, api_base: str | None, expected_type: str | None, schema_where: str | None) -> None:
+def test_capability_table(
+    model: str, api_base: str | None, expected_type: str | None, schema_where: str | None
+) -> None:
     request = structured_output_format(model, SCHEMA, "lesson list", api_base=api_base)
     assert (request or {}).get("type") == expected_type
     if schema_where == "json_schema":
@@ -65,7 +72,9 @@ def _refusal(status: int) -> Exception:
     response = httpx.Response(status, request=httpx.Request("POST", "http://127.0.0.1:1/v1/chat/completions"))
     if status == 500:
         return lib.InternalServerError(LLAMA_CPP_PYTHON_REFUSAL, model="scripted", llm_provider="scripted")
-    return lib.UnprocessableEntityError(LLAMA_CPP_PYTHON_REFUSAL, model="scripted", llm_provider="scripted", response=response)
+    return lib.UnprocessableEntityError(
+        LLAMA_CPP_PYTHON_REFUSAL, model="scripted", llm_provider="scripted", response=response
+    )
 
 
 def _strict_server(monkeypatch: pytest.MonkeyPatch, status: int, accepts) -> tuple:
@@ -93,12 +102,19 @@ def test_llama_cpp_python_refusing_json_schema_gets_json_object_with_schema(monk
 
 
 @pytest.mark.parametrize("status", [422, 500])
-def test_server_refusing_every_format_ends_with_prompt_and_validation(monkeypatch: pytest.MonkeyPatch, status: int) -> None:
+def test_server_refusing_every_format_ends_with_prompt_and_validation(
+    monkeypatch: pytest.MonkeyPatch, status: int
+) -> None:
     state, client = _strict_server(monkeypatch, status, lambda sent: sent is None)
     first = asyncio.run(client.complete_json(MESSAGES, SCHEMA))
     assert first.data == {"answer": 42} and first.attempts == 4
     sent = [call.optional_params.get("response_format") for call in state.calls]
-    assert [backends.mode_of(s) for s in sent] == [backends.JSON_SCHEMA, backends.JSON_OBJECT_WITH_SCHEMA, backends.JSON_OBJECT, backends.PROMPT_ONLY]
+    assert [backends.mode_of(s) for s in sent] == [
+        backends.JSON_SCHEMA,
+        backends.JSON_OBJECT_WITH_SCHEMA,
+        backends.JSON_OBJECT,
+        backends.PROMPT_ONLY,
+    ]
     assert all(call.messages == MESSAGES for call in state.calls)  # the prompt is the caller's, unchanged
     second = asyncio.run(client.complete_json(MESSAGES, SCHEMA))
     assert second.attempts == 1 and "response_format" not in state.calls[-1].optional_params  # remembered
@@ -106,7 +122,9 @@ def test_server_refusing_every_format_ends_with_prompt_and_validation(monkeypatc
 
 def test_other_bad_requests_are_not_retried_without_the_format(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(backends._BY_PREFIX, "scripted", backends.Backend("strict-server", backends.JSON_SCHEMA))
-    too_long = litellm().BadRequestError("This model's maximum context length is 4096 tokens", model="scripted", llm_provider="scripted")
+    too_long = litellm().BadRequestError(
+        "This model's maximum context length is 4096 tokens", model="scripted", llm_provider="scripted"
+    )
     state = install(lambda messages, i: too_long)
     with pytest.raises(LLMError, match="maximum context length"):
         asyncio.run(LLMClient(LLMSettings(model="scripted/test")).complete_json(MESSAGES, SCHEMA))
@@ -123,7 +141,7 @@ VALIDATOR = Draft202012Validator(SCHEMA)
         '```json\n{"answer": 42}\n```',
         '```json{"answer": 42}```',  # fence with no newline
         '```\n{"answer": 42}\n```\nThis JSON gives the answer.',
-        "<think>The user wants {\"answer\": 1}? No: 6*7.</think>\n{\"answer\": 42}",  # reasoning block
+        '<think>The user wants {"answer": 1}? No: 6*7.</think>\n{"answer": 42}',  # reasoning block
         'Sure [1]! Here is the result: {"answer": 42} Hope this helps {really}.',  # brackets in prose
         'For example {"answer": "n"} would be wrong; the answer is:\n{"answer": 42}',  # example echoed first
     ],
@@ -173,13 +191,17 @@ def test_reply_cut_at_max_tokens_gets_a_repair_that_says_so() -> None:
         ("anthropic/claude-3-5-sonnet-20240620", None, False),
     ],
 )
-def test_local_servers_get_a_long_timeout_a_reply_cap_and_a_placeholder_key(model: str, api_base: str | None, local: bool) -> None:
+def test_local_servers_get_a_long_timeout_a_reply_cap_and_a_placeholder_key(
+    model: str, api_base: str | None, local: bool
+) -> None:
     settings = backends.local_settings(model, api_base, 1000)
     assert settings == ({"timeout_s": backends.LOCAL_TIMEOUT_S, "max_tokens": 1000} if local else {})
     openai_style = backends.provider_prefix(model) in ("openai", "")
     expected_key = backends.PLACEHOLDER_API_KEY if local and openai_style else None
     assert backends.placeholder_api_key(model, api_base, environ={}) == expected_key
-    assert backends.placeholder_api_key(model, api_base, environ={"OPENAI_API_KEY": "set-by-user"}) is None  # theirs is used
+    assert (
+        backends.placeholder_api_key(model, api_base, environ={"OPENAI_API_KEY": "set-by-user"}) is None
+    )  # theirs is used
 
 
 def test_distill_client_for_a_local_server(tmp_path) -> None:
@@ -187,8 +209,14 @@ def test_distill_client_for_a_local_server(tmp_path) -> None:
     from skillforge.config import ModelConfig
     from skillforge.distill.options import DistillOptions, make_client
 
-    options = DistillOptions(paths=[tmp_path], model=ModelConfig(model="openai/local", api_base="http://127.0.0.1:8080/v1"), workspace=tmp_path)
+    options = DistillOptions(
+        paths=[tmp_path],
+        model=ModelConfig(model="openai/local", api_base="http://127.0.0.1:8080/v1"),
+        workspace=tmp_path,
+    )
     settings = make_client(options, "llm").settings
     assert settings.timeout_s == backends.LOCAL_TIMEOUT_S and settings.max_tokens == 1000
-    hosted = make_client(DistillOptions(paths=[tmp_path], model=ModelConfig(model="gpt-4o-mini"), workspace=tmp_path), "llm").settings
+    hosted = make_client(
+        DistillOptions(paths=[tmp_path], model=ModelConfig(model="gpt-4o-mini"), workspace=tmp_path), "llm"
+    ).settings
     assert hosted.max_tokens is None and hosted.timeout_s < backends.LOCAL_TIMEOUT_S

@@ -40,7 +40,12 @@ def _client(**kwargs) -> LLMClient:
     cache = kwargs.pop("cache", None)
     budget = kwargs.pop("budget_usd", None)
     model = kwargs.pop("model", "scripted/test")
-    return LLMClient(LLMSettings(model=model, backoff_initial_s=0.01, **kwargs), concurrency=concurrency, cache=cache, budget_usd=budget)
+    return LLMClient(
+        LLMSettings(model=model, backoff_initial_s=0.01, **kwargs),
+        concurrency=concurrency,
+        cache=cache,
+        budget_usd=budget,
+    )
 
 
 def test_valid_reply_parsed_and_tokens_counted() -> None:

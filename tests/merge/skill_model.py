@@ -66,7 +66,11 @@ def merge_reply(prompt: str) -> dict[str, Any]:
                 merged[key]["lesson_ids"] = list(dict.fromkeys(merged[key]["lesson_ids"] + edit["lesson_ids"]))
             else:
                 merged[key] = edit
-    return {"patch": {"reasoning": "deduplicated", "edits": list(merged.values()), "changelog_entries": []}, "dropped": [], "contradictions": []}
+    return {
+        "patch": {"reasoning": "deduplicated", "edits": list(merged.values()), "changelog_entries": []},
+        "dropped": [],
+        "contradictions": [],
+    }
 
 
 def translate_reply(prompt: str, fixes: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -90,19 +94,38 @@ def propose_with_broken_link(prompt: str) -> dict[str, Any]:
 
 def useless_fix(prompt: str) -> dict[str, Any]:
     """A fix reply that changes something but fixes nothing."""
-    return {"reasoning": "?", "edits": [{"file": "SKILL.md", "op": "append_to_section", "target_section": "## Pitfalls", "content": "- still broken", "lesson_ids": []}]}
+    return {
+        "reasoning": "?",
+        "edits": [
+            {
+                "file": "SKILL.md",
+                "op": "append_to_section",
+                "target_section": "## Pitfalls",
+                "content": "- still broken",
+                "lesson_ids": [],
+            }
+        ],
+    }
 
 
 def responder(overrides: dict[str, Callable[[str], Any]] | None = None, log: list[str] | None = None):
     """A scripted-provider responder answering all four prompts; ``overrides`` maps a prompt kind to
     ``prompt -> reply`` (a dict is sent as JSON, a str as is, an Exception raised); ``log`` collects
     the kinds of the calls in order."""
-    handlers: dict[str, Callable[[str], Any]] = {"propose": propose_reply, "merge": merge_reply, "translate": translate_reply}
+    handlers: dict[str, Callable[[str], Any]] = {
+        "propose": propose_reply,
+        "merge": merge_reply,
+        "translate": translate_reply,
+    }
     handlers.update(overrides or {})
 
     def respond(messages, index):
         prompt = prompt_of(messages)
-        kind = kind_of(prompt) if "Your reply was not valid" not in str(messages[-1]["content"]) else kind_of(prompt) + "-repair"
+        kind = (
+            kind_of(prompt)
+            if "Your reply was not valid" not in str(messages[-1]["content"])
+            else kind_of(prompt) + "-repair"
+        )
         if log is not None:
             log.append(kind)
         handler = handlers.get(kind) or handlers[kind.removesuffix("-repair")]

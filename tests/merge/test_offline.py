@@ -8,8 +8,13 @@ from skillforge.merge.offline import group_lessons
 
 def _lesson(title: str, session: str, tool: str = "Bash", kind: str = "failure") -> Lesson:
     return Lesson(
-        id=f"L-{title[:5]}-{session}", kind=kind, title=title, when="w", guidance="g",
-        evidence=[Evidence(session, [1], "q")], tags=[f"tool:{tool}"],
+        id=f"L-{title[:5]}-{session}",
+        kind=kind,
+        title=title,
+        when="w",
+        guidance="g",
+        evidence=[Evidence(session, [1], "q")],
+        tags=[f"tool:{tool}"],
     )
 
 
@@ -30,7 +35,9 @@ def test_equal_and_near_equal_titles_group_and_support_counts_sessions() -> None
 def test_lessons_about_different_tools_or_kinds_never_group() -> None:
     lessons = [
         _lesson("Call `get_user_details` when the task calls for it", "s1", "get_user_details", "success"),
-        _lesson("Call `get_reservation_details` when the task calls for it", "s2", "get_reservation_details", "success"),
+        _lesson(
+            "Call `get_reservation_details` when the task calls for it", "s2", "get_reservation_details", "success"
+        ),
         _lesson("Call `get_user_details` when the task calls for it", "s3", "get_user_details", "failure"),
     ]
     assert len(group_lessons(lessons)) == 3

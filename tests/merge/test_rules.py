@@ -13,11 +13,29 @@ from skillforge.merge.support import filter_edits, min_support
 from skillforge.patch import Edit, Patch
 
 
-def _lesson(lesson_id: str, sessions: list[str], *, when: str = "w", guidance: str = "g", tags: list[str] | None = None, kind: str = "failure") -> Lesson:
-    return Lesson(id=lesson_id, kind=kind, title=f"title {lesson_id}", when=when, guidance=guidance, evidence=[Evidence(s, [1], "q") for s in sessions], tags=tags or [])
+def _lesson(
+    lesson_id: str,
+    sessions: list[str],
+    *,
+    when: str = "w",
+    guidance: str = "g",
+    tags: list[str] | None = None,
+    kind: str = "failure",
+) -> Lesson:
+    return Lesson(
+        id=lesson_id,
+        kind=kind,
+        title=f"title {lesson_id}",
+        when=when,
+        guidance=guidance,
+        evidence=[Evidence(s, [1], "q") for s in sessions],
+        tags=tags or [],
+    )
 
 
-@pytest.mark.parametrize(("count", "fan_in"), [(1, 5), (2, 5), (5, 5), (6, 5), (16, 5), (26, 5), (100, 5), (7, 2), (33, 3)])
+@pytest.mark.parametrize(
+    ("count", "fan_in"), [(1, 5), (2, 5), (5, 5), (6, 5), (16, 5), (26, 5), (100, 5), (7, 2), (33, 3)]
+)
 def test_tree_depth_is_ceil_log_k(count: int, fan_in: int) -> None:
     groups = balanced_groups(list(range(count)), fan_in)
     assert len(groups) == math.ceil(count / fan_in)
@@ -36,19 +54,35 @@ def test_filter_drops_one_off_environment_only_and_orphaned_links() -> None:
     lessons = {
         "a": _lesson("a", ["s1", "s2"]),
         "b": _lesson("b", ["s3"]),
-        "env": _lesson("env", ["s1", "s2", "s3"], when="`Bash` returns an error like \"bash: jq: command not found\""),
+        "env": _lesson("env", ["s1", "s2", "s3"], when='`Bash` returns an error like "bash: jq: command not found"'),
         "tagged": _lesson("tagged", ["s4", "s5"], tags=["environment"]),
         "ref": _lesson("ref", ["s6"]),
     }
-    patch = Patch(edits=[
-        Edit("SKILL.md", "append_to_section", ["a"], target_section="## Pitfalls", content="- kept"),
-        Edit("SKILL.md", "append_to_section", ["b"], target_section="## Pitfalls", content="- one-off"),
-        Edit("SKILL.md", "append_to_section", ["env", "tagged"], target_section="## Pitfalls", content="- install jq"),
-        Edit("SKILL.md", "append_to_section", ["b", "env"], target_section="## Pitfalls", content="- mixed: support 3"),
-        Edit("references/x.md", "create_file", ["ref"], content="# X\n\ntext"),
-        Edit("SKILL.md", "append_to_section", ["a"], target_section="## Pitfalls", content="- see [x](references/x.md)"),
-        Edit("SKILL.md", "append_to_section", [], target_section="## Pitfalls", content="- from a fix"),
-    ])
+    patch = Patch(
+        edits=[
+            Edit("SKILL.md", "append_to_section", ["a"], target_section="## Pitfalls", content="- kept"),
+            Edit("SKILL.md", "append_to_section", ["b"], target_section="## Pitfalls", content="- one-off"),
+            Edit(
+                "SKILL.md", "append_to_section", ["env", "tagged"], target_section="## Pitfalls", content="- install jq"
+            ),
+            Edit(
+                "SKILL.md",
+                "append_to_section",
+                ["b", "env"],
+                target_section="## Pitfalls",
+                content="- mixed: support 3",
+            ),
+            Edit("references/x.md", "create_file", ["ref"], content="# X\n\ntext"),
+            Edit(
+                "SKILL.md",
+                "append_to_section",
+                ["a"],
+                target_section="## Pitfalls",
+                content="- see [x](references/x.md)",
+            ),
+            Edit("SKILL.md", "append_to_section", [], target_section="## Pitfalls", content="- from a fix"),
+        ]
+    )
     kept, dropped = filter_edits(patch, lessons, 2)
     assert [e.content for e in kept.edits] == ["- kept", "- mixed: support 3", "- from a fix"]
     reasons = {tuple(d.lesson_ids): d.reason for d in dropped}

@@ -16,17 +16,28 @@ from skillforge.skill.layout import (
 from skillforge.skill.rules import MAX_REFERENCE_LINES, MAX_SKILL_LINES
 from skillforge.skill.validate import validate_skill
 
-FRONTMATTER = "---\nname: big\n# a comment a person wrote\ndescription: \"A big skill.\"\nlicense: MIT\n---\n"
+FRONTMATTER = '---\nname: big\n# a comment a person wrote\ndescription: "A big skill."\nlicense: MIT\n---\n'
 
 
 def _lesson(number: int) -> Lesson:
-    return Lesson(id=f"L-{number}", kind="failure", title=f"Pitfall {number}", when="w", guidance="g", evidence=[Evidence(f"s{number}", [1], "q"), Evidence(f"s{number + 1}", [2], "q")])
+    return Lesson(
+        id=f"L-{number}",
+        kind="failure",
+        title=f"Pitfall {number}",
+        when="w",
+        guidance="g",
+        evidence=[Evidence(f"s{number}", [1], "q"), Evidence(f"s{number + 1}", [2], "q")],
+    )
 
 
 def _big_skill(tmp_path: Path) -> tuple[SkillDoc, Path, dict[str, Lesson]]:
     folder = tmp_path / "big"
     folder.mkdir()
-    body = "# Big\n\nIntro.\n\n## When to use\n\nAlways.\n\n## Notes\n\n" + "".join(f"- note {i}\n" for i in range(120)) + "\n## Pitfalls\n\n"
+    body = (
+        "# Big\n\nIntro.\n\n## When to use\n\nAlways.\n\n## Notes\n\n"
+        + "".join(f"- note {i}\n" for i in range(120))
+        + "\n## Pitfalls\n\n"
+    )
     (folder / "SKILL.md").write_text(FRONTMATTER + body, encoding="utf-8")
     doc = SkillDoc.load(folder)
     lessons = {}
@@ -63,8 +74,12 @@ def test_enforce_limits_moves_sections_and_provenance_follows(tmp_path: Path) ->
 def test_long_reference_is_split_and_gets_a_table_of_contents(tmp_path: Path) -> None:
     folder = tmp_path / "refs"
     (folder / "references").mkdir(parents=True)
-    (folder / "SKILL.md").write_text(FRONTMATTER.replace("big", "refs") + "# Refs\n\nSee [the guide](references/guide.md).\n", encoding="utf-8")
-    guide = "# Guide\n\n" + "".join(f"## Topic {t}\n\n" + "".join(f"- item {t}.{i}\n" for i in range(60)) + "\n" for t in range(6))
+    (folder / "SKILL.md").write_text(
+        FRONTMATTER.replace("big", "refs") + "# Refs\n\nSee [the guide](references/guide.md).\n", encoding="utf-8"
+    )
+    guide = "# Guide\n\n" + "".join(
+        f"## Topic {t}\n\n" + "".join(f"- item {t}.{i}\n" for i in range(60)) + "\n" for t in range(6)
+    )
     (folder / "references" / "guide.md").write_text(guide, encoding="utf-8")
     doc = SkillDoc.load(folder)
     notes = enforce_limits(doc)
@@ -83,7 +98,11 @@ def test_metadata_version_edits_only_its_line(tmp_path: Path) -> None:
     (folder / "SKILL.md").write_text(FRONTMATTER + "# Big\n\nText.\n", encoding="utf-8")
     doc = SkillDoc.load(folder)
     set_metadata_version(doc, 3)
-    assert doc.text("SKILL.md") == FRONTMATTER.replace("---\n# Big", "").replace("license: MIT\n", "license: MIT\nmetadata:\n  version: '3'\n") + "# Big\n\nText.\n"
+    assert (
+        doc.text("SKILL.md")
+        == FRONTMATTER.replace("---\n# Big", "").replace("license: MIT\n", "license: MIT\nmetadata:\n  version: '3'\n")
+        + "# Big\n\nText.\n"
+    )
     set_metadata_version(doc, 4)
     assert "  version: '4'\n" in doc.text("SKILL.md") and "'3'" not in doc.text("SKILL.md")
     assert "# a comment a person wrote" in doc.text("SKILL.md")

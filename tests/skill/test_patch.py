@@ -54,7 +54,9 @@ def _apply(doc: SkillDoc, *edits: Edit):
 
 def test_append_to_section_goes_before_sub_sections_and_keeps_lists_tight(tmp_path: Path) -> None:
     doc, _ = _doc(tmp_path)
-    [result] = _apply(doc, Edit("SKILL.md", "append_to_section", ["L-1"], target_section="## Pitfalls", content="- second pitfall"))
+    [result] = _apply(
+        doc, Edit("SKILL.md", "append_to_section", ["L-1"], target_section="## Pitfalls", content="- second pitfall")
+    )
     assert result.status == "applied"
     text = doc.text("SKILL.md")
     assert "- first pitfall\n- second pitfall\n\n### Sub" in text
@@ -68,7 +70,14 @@ def test_insert_replace_add_delete(tmp_path: Path) -> None:
         doc,
         Edit("SKILL.md", "insert_after", ["L-1"], target_text="1. step one", content="2. step two"),
         Edit("SKILL.md", "insert_before", ["L-2"], target_text="Intro line.", content="Read this first."),
-        Edit("SKILL.md", "replace_in_section", ["L-3"], target_section="### Sub", old_text="sub text", content="better sub text"),
+        Edit(
+            "SKILL.md",
+            "replace_in_section",
+            ["L-3"],
+            target_section="### Sub",
+            old_text="sub text",
+            content="better sub text",
+        ),
         Edit("SKILL.md", "add_section", ["L-4"], after_section="## Pitfalls", content="## Tools\n\n- use the tools"),
         Edit("SKILL.md", "delete_section", ["L-5"], target_section="### Sub"),
     )
@@ -87,7 +96,9 @@ def test_insert_replace_add_delete(tmp_path: Path) -> None:
 def test_headings_in_code_fences_and_frontmatter_are_not_sections(tmp_path: Path) -> None:
     doc, _ = _doc(tmp_path)
     assert [h.line for h in doc.headings("SKILL.md")] == ["# Demo", "## Pitfalls", "### Sub", "## Procedure"]
-    [result] = _apply(doc, Edit("SKILL.md", "append_to_section", ["L-1"], target_section="## not a heading", content="x"))
+    [result] = _apply(
+        doc, Edit("SKILL.md", "append_to_section", ["L-1"], target_section="## not a heading", content="x")
+    )
     assert result.status == "unmatched" and "not found" in result.reason
 
 
@@ -135,7 +146,9 @@ def test_add_section_that_exists_appends_instead(tmp_path: Path) -> None:
 
 def test_create_file_without_link_gets_a_link(tmp_path: Path) -> None:
     doc, folder = _doc(tmp_path)
-    results = _apply(doc, Edit("references/tool-errors.md", "create_file", ["L-1"], content="# Tool errors\n\n- read the error"))
+    results = _apply(
+        doc, Edit("references/tool-errors.md", "create_file", ["L-1"], content="# Tool errors\n\n- read the error")
+    )
     notes = link_created_files(doc, results)
     assert notes and "link was added" in notes[0]
     text = doc.text("SKILL.md")
@@ -151,7 +164,9 @@ def test_create_file_with_a_link_is_left_alone_and_delete_file_removes_links(tmp
     results = _apply(
         doc,
         Edit("references/a.md", "create_file", ["L-1"], content="# A\n\ntext"),
-        Edit("SKILL.md", "append_to_section", ["L-1"], target_section="## Pitfalls", content="- see [A](references/a.md)"),
+        Edit(
+            "SKILL.md", "append_to_section", ["L-1"], target_section="## Pitfalls", content="- see [A](references/a.md)"
+        ),
     )
     assert link_created_files(doc, results) == []
     [deleted] = _apply(doc, Edit("references/a.md", "delete_file", ["L-2"]))
@@ -170,7 +185,12 @@ def test_untouched_lines_keep_their_bytes_crlf_and_no_final_newline(tmp_path: Pa
 
 
 def test_patch_schema_and_concatenate() -> None:
-    patch = Patch.from_dict({"reasoning": "r", "edits": [{"file": "SKILL.md", "op": "delete_section", "target_section": "## X", "lesson_ids": ["a"]}]})
+    patch = Patch.from_dict(
+        {
+            "reasoning": "r",
+            "edits": [{"file": "SKILL.md", "op": "delete_section", "target_section": "## X", "lesson_ids": ["a"]}],
+        }
+    )
     assert patch.edits[0].op == "delete_section" and patch.lesson_ids == ["a"]
     with pytest.raises(jsonschema.ValidationError):
         Patch.from_dict({"reasoning": "r", "edits": [{"file": "SKILL.md", "op": "rewrite", "lesson_ids": []}]})

@@ -30,10 +30,21 @@ LESSONS = {
     "L-pay": {
         "title": "Change payment_id before retrying",
         "kind": "failure",
-        "evidence": [{"session_id": "tau:1", "step_ids": [8, 4], "quote": "payment method not found"}, {"session_id": "tau:2", "step_ids": [3]}],
+        "evidence": [
+            {"session_id": "tau:1", "step_ids": [8, 4], "quote": "payment method not found"},
+            {"session_id": "tau:2", "step_ids": [3]},
+        ],
     },
-    "L-ask": {"title": "Ask before mix phx.server", "kind": "failure", "evidence": [{"session_id": "cc:9", "step_ids": [12]}]},
-    "L-dup": {"title": "Same pitfall seen again", "kind": "failure", "evidence": [{"session_id": "tau:1", "step_ids": [4, 9]}]},
+    "L-ask": {
+        "title": "Ask before mix phx.server",
+        "kind": "failure",
+        "evidence": [{"session_id": "cc:9", "step_ids": [12]}],
+    },
+    "L-dup": {
+        "title": "Same pitfall seen again",
+        "kind": "failure",
+        "evidence": [{"session_id": "tau:1", "step_ids": [4, 9]}],
+    },
 }
 
 
@@ -90,8 +101,15 @@ def test_blame_on_a_version_built_from_real_logs(sample_traces: Path, tmp_path: 
 
     lessons, trajectories = heuristic_lessons(sample_traces)
     run = RunFolder(tmp_path / "run")
-    start = seed_start(run, "airline", description="Airline pitfalls. Use when a booking change fails.", trajectory_count=len(trajectories))
-    build = asyncio.run(build_skill(lessons, start, client=None, options=BuildOptions(trajectory_count=len(trajectories)), run=run))
+    start = seed_start(
+        run,
+        "airline",
+        description="Airline pitfalls. Use when a booking change fails.",
+        trajectory_count=len(trajectories),
+    )
+    build = asyncio.run(
+        build_skill(lessons, start, client=None, options=BuildOptions(trajectory_count=len(trajectories)), run=run)
+    )
     assert build.ok
     store = SkillStore(tmp_path / "skills")
     store.commit_version("airline", 1, build.folder, {}, build.provenance)
@@ -102,6 +120,8 @@ def test_blame_on_a_version_built_from_real_logs(sample_traces: Path, tmp_path: 
     assert traced and result.traced == len(traced)
     for line in traced:
         assert set(line.lesson_ids) <= set(by_id)
-        assert any(by_id[i].title.rstrip(".")[:30] in line.text for i in line.lesson_ids) or not line.text.startswith("- ")
+        assert any(by_id[i].title.rstrip(".")[:30] in line.text for i in line.lesson_ids) or not line.text.startswith(
+            "- "
+        )
         for citation in line.citations:
             assert set(citation.step_ids) <= steps[citation.session_id]  # real steps of real trajectories

@@ -76,7 +76,13 @@ def _staged(tmp_path: Path, label: str, version: int = 1) -> Path:
 
 
 def _python(code: str, *args: object, cwd: Path | None = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", code, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+    )
 
 
 def _metadata_version(text: str) -> str:
@@ -101,7 +107,9 @@ def test_concurrent_writers_each_get_their_own_version(tmp_path: Path) -> None:
     barrier = tmp_path / "barrier"
     barrier.mkdir()
     store_dir = tmp_path / "skills"
-    processes = [_python(WRITER, store_dir, _staged(tmp_path, f"w{i}"), barrier, writers, f"w{i}") for i in range(writers)]
+    processes = [
+        _python(WRITER, store_dir, _staged(tmp_path, f"w{i}"), barrier, writers, f"w{i}") for i in range(writers)
+    ]
     results = [process.communicate(timeout=120) for process in processes]
     assert all(process.returncode == 0 for process in processes), [err for _, err in results]
     assert sorted(int(out) for out, _ in results) == list(range(1, writers + 1))
@@ -150,7 +158,16 @@ def _user_repo(path: Path) -> git.Repo:
     repo = git.Repo.init(path, initial_branch="main")
     (path / "README.md").write_text("user project\n")
     repo.git.add("README.md")
-    repo.git.commit("-m", "user commit", env={"GIT_AUTHOR_NAME": "u", "GIT_AUTHOR_EMAIL": "u@x", "GIT_COMMITTER_NAME": "u", "GIT_COMMITTER_EMAIL": "u@x"})
+    repo.git.commit(
+        "-m",
+        "user commit",
+        env={
+            "GIT_AUTHOR_NAME": "u",
+            "GIT_AUTHOR_EMAIL": "u@x",
+            "GIT_COMMITTER_NAME": "u",
+            "GIT_COMMITTER_EMAIL": "u@x",
+        },
+    )
     return repo
 
 
@@ -165,7 +182,9 @@ def _user_state(repo: git.Repo) -> tuple:
     )
 
 
-@pytest.mark.parametrize(("store_path", "key"), [("skills", "skills.git"), ("tools/skills", "tools%2Fskills.git"), (".", "_root.git")])
+@pytest.mark.parametrize(
+    ("store_path", "key"), [("skills", "skills.git"), ("tools/skills", "tools%2Fskills.git"), (".", "_root.git")]
+)
 def test_a_store_inside_a_user_repository_keeps_its_own_git_dir(tmp_path: Path, store_path: str, key: str) -> None:
     user = _user_repo(tmp_path / "project")
     before = _user_state(user)

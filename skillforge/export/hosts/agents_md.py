@@ -14,6 +14,8 @@ from skillforge.export.layouts import ManagedBlockHost
 HOST = ManagedBlockHost(
     name="agents-md",
     paths={"project": "AGENTS.md", "user": ".codex/AGENTS.md"},
-    limit=Limit(32_768, "bytes", "developers.openai.com/codex/guides/agents-md: project_doc_max_bytes, 32 KiB by default"),
+    limit=Limit(
+        32_768, "bytes", "developers.openai.com/codex/guides/agents-md: project_doc_max_bytes, 32 KiB by default"
+    ),
     source="agents.md; developers.openai.com/codex/guides/agents-md",
 )

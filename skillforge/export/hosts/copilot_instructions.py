@@ -21,7 +21,10 @@ def _frontmatter(skill: SkillSource, options: ExportOptions) -> dict:
 
 HOST = RuleFileHost(
     name="copilot-instructions",
-    paths={"project": ".github/instructions/<name>.instructions.md", "user": ".copilot/instructions/<name>.instructions.md"},
+    paths={
+        "project": ".github/instructions/<name>.instructions.md",
+        "user": ".copilot/instructions/<name>.instructions.md",
+    },
     frontmatter=_frontmatter,
     limit=None,
     keeps="applyTo (--globs, default **); description, SKILL.md body and references/*.md inlined",

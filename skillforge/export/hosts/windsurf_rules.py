@@ -24,7 +24,9 @@ HOST = RuleFileHost(
     name="windsurf-rules",
     paths={"project": ".windsurf/rules/<name>.md"},
     frontmatter=_frontmatter,
-    limit=Limit(12_000, "chars", "docs.windsurf.com/windsurf/cascade/memories: rule files are limited to 12,000 characters"),
+    limit=Limit(
+        12_000, "chars", "docs.windsurf.com/windsurf/cascade/memories: rule files are limited to 12,000 characters"
+    ),
     keeps="trigger: model_decision + description (glob + globs with --globs); SKILL.md body and references/*.md inlined",
     source="docs.windsurf.com/windsurf/cascade/memories",
 )
