@@ -45,6 +45,7 @@ from skillforge.run import RunFolder
 from skillforge.skill.document import SKILL_MD, SkillDoc, provenance_lessons
 from skillforge.skill.fix import request_fix
 from skillforge.skill.layout import enforce_limits, prune_seed_sections, set_metadata_version, write_evidence
+from skillforge.skill.merge_items import absorb_start_items, refresh_support_marks
 from skillforge.skill.patch import EditResult, apply_patch, link_created_files
 from skillforge.skill.start import StartVersion
 from skillforge.skill.translate import translate_unmatched
@@ -210,9 +211,12 @@ async def _apply_and_validate(kept: Patch, start: StartVersion, by_id, client, o
     fix in bounded rounds, the layout rules enforced in code each round; the skill is staged in the
     run folder. Returns (the document, the last validation report)."""
     doc = SkillDoc.load(start.folder, start.provenance)
+    lesson_map: dict[str, Any] = {**(start.provenance.lessons if start.provenance else {}), **by_id}
+    kept, merged = absorb_start_items(doc, kept, lesson_map)
     bar = bars.stage("Applying the patch", total=len(kept.edits)) if bars else None
     results = apply_patch(doc, kept)
-    report.apply = {"applied": 0, "translated": 0, "unmatched": [], "rejected": [], "notes": []}
+    refresh_support_marks(doc, lesson_map)
+    report.apply = {"applied": 0, "translated": 0, "unmatched": [], "rejected": [], "notes": merged}
     unmatched = [r for r in results if r.status == "unmatched"]
     if unmatched and client is not None:
         translated, usage = await translate_unmatched(doc, unmatched, client=client, run=run)
@@ -232,7 +236,6 @@ async def _apply_and_validate(kept: Patch, start: StartVersion, by_id, client, o
     if bar is not None:
         bar.finish()
 
-    lesson_map: dict[str, Any] = {**(start.provenance.lessons if start.provenance else {}), **by_id}
     staged = staged_folder(run, start.name)
     bar = bars.stage("Validating", total=1) if bars else None
     notes = list(report.layout)

@@ -162,7 +162,7 @@ def test_killed_during_consolidation_resumes_without_repeating_finished_calls(tm
     log: list[str] = []
     state = install(responder(log=log))
     start = seed_start(RunFolder(run_dir), "sample-traces", trajectory_count=len(trajectories))
-    build = _build(lessons, start, run_dir, _client(), propose_batch=1, trajectory_count=len(trajectories))
+    build = _build(lessons, start, run_dir, _client(), propose_batch=1, fan_in=2, trajectory_count=len(trajectories))
     proposals = math.ceil(len(lessons) / 1)
     expected_total = proposals + build.report.calls["expected_merges"]
     print(f"\nkilled at merge 3: {len(saved)} steps saved ({len(saved_merges)} merges); resumed run made {len(state.calls)} of {expected_total} calls")
@@ -332,13 +332,14 @@ def test_deepening_keeps_every_untargeted_human_line_byte_for_byte(tmp_path: Pat
 
 def test_deepening_the_latest_store_version_keeps_its_provenance(tmp_path: Path) -> None:
     lessons, trajectories = _lessons(SAMPLE_TRACES)
-    first = _build(lessons[:8], seed_start(RunFolder(tmp_path / "r1"), "sample-traces"), tmp_path / "r1", min_support=1)
+    half = len(lessons) // 2
+    first = _build(lessons[:half], seed_start(RunFolder(tmp_path / "r1"), "sample-traces"), tmp_path / "r1", min_support=1)
     store = SkillStore(tmp_path / "skills")
     store.commit_version("sample-traces", 1, first.folder, {"run": "r1"}, provenance=first.provenance)
     start = store_start(RunFolder(tmp_path / "r2"), store, "sample-traces")
     assert start.mode == "store" and start.provenance is not None
     assert "## Evidence" not in (start.folder / "SKILL.md").read_text()  # regenerated, not edited
-    second = _build(lessons[8:], start, tmp_path / "r2", min_support=1, version=2)
+    second = _build(lessons[half:], start, tmp_path / "r2", min_support=1, version=2)
     assert second.ok
     old = {i for s in first.provenance.spans for i in s.lesson_ids}
     new = {i for s in second.provenance.spans for i in s.lesson_ids}
@@ -377,6 +378,12 @@ def test_offline_path_gives_a_valid_skill_with_real_provenance(corpus: str, tmp_
 
 def test_report_command_shows_levels(tmp_path: Path) -> None:
     lessons, trajectories = _lessons(SAMPLE_TRACES)
+    # a one-off (one trajectory behind it), grounded in a real step, so the report shows the rule
+    one_off = Lesson(
+        "L-one0ff000000", "failure", "Start the server in the background", "Starting a dev server", "Run it with run_in_background",
+        evidence=[Evidence("d6e0bada-1959-4eec-a9d2-0bfade768d8f", [2], "mix phx.server")], tags=["tool:Bash"],
+    )
+    lessons = [*lessons, one_off]
     runs = tmp_path / ".skillforge" / "runs"
     _build(lessons, seed_start(RunFolder(runs / "r1"), "sample-traces", trajectory_count=len(trajectories)), runs / "r1", trajectory_count=len(trajectories))
     shown = subprocess.run([sys.executable, "-m", "skillforge.cli", "report", "r1"], capture_output=True, text=True, cwd=tmp_path, timeout=120, env={"COLUMNS": "200", "PATH": ""})

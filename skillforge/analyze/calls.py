@@ -1,0 +1,483 @@
+"""Tool calls flattened for signal detection, and what a call does: its program, target and action.
+
+A trajectory's tool calls become :class:`CallRecord` rows (step, call, result, error flag). Then,
+without an LLM:
+
+* :func:`shell_command` finds the shell command a call runs: the ``command``/``cmd`` argument of a
+  shell tool (Claude Code ``Bash``, Codex ``exec_command``, OpenHands ``execute_bash``, mini-swe-agent
+  ``bash``, Gemini CLI ``run_shell_command``…) or of a SWE-agent 0.x call, whose tool is named after the
+  command's first word;
+* :func:`program_of` reduces a command to the program it runs (``pytest``, ``git push``,
+  ``python3 reproduce_issue.py``), skipping ``cd``/``export`` segments, environment assignments and
+  wrappers such as ``sudo`` or ``timeout``;
+* :func:`intent_of` is what a retry must share with a failed call to count as the same attempt: the
+  tool and, for shell calls, the program; for other tools the object the call works on (the file path,
+  the reservation or record id) when it has one (see :data:`TARGET_ARGUMENTS`);
+* :func:`action_of` labels a call for procedures: a kind (``search``, ``inspect``, ``edit``,
+  ``reproduce``, ``test``, ``build``, ``vcs``, ``cleanup``, ``submit``, ``run``) for shell and file-editing tools,
+  the tool name for every other tool (tau-bench's ``get_user_details``…).
+
+The command grammar is the POSIX shell's as Python's :mod:`shlex` splits it (``punctuation_chars``
+separates ``&&``, ``||``, ``;`` and ``|``); only a command's first line is read (a heredoc body is data).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from skillforge.trajectory import ToolCall, Trajectory
+
+
+@dataclass
+class CallRecord:
+    """One tool call with its place and result, flattened for signal detection.
+
+    Attributes:
+        step_id: the step that made the call.
+        call: the call.
+        result: its result text (None when the log has none).
+        is_error: the format marked the result as an error (ingest's classification).
+        rejected: the user refused the call (Claude Code and Gemini CLI permission prompts).
+        index: position among the trajectory's calls (0-based).
+        started_by: for a call that feeds or polls a process an earlier call started (Codex's
+            ``write_stdin`` to the ``session_id`` an ``exec_command`` result named), that earlier call.
+    """
+
+    step_id: int
+    call: ToolCall
+    result: str | None
+    is_error: bool
+    rejected: bool = False
+    index: int = 0
+    started_by: ToolCall | None = None
+
+    @property
+    def name(self) -> str:
+        """The tool's name."""
+        return self.call.function_name
+
+    @property
+    def effective(self) -> ToolCall:
+        """The call whose command this record runs: :attr:`started_by` when set, else :attr:`call`."""
+        return self.started_by or self.call
+
+
+RUNNING_SESSION = re.compile(r"Process running with session ID (\d+)")
+"""Codex's exec output when a command keeps running; later ``write_stdin`` calls name the session."""
+
+
+def call_records(trajectory: Trajectory) -> list[CallRecord]:
+    """Every tool call of the trajectory in order, with its result text and error flag (and, for a
+    call continuing a running process, the call that started it: :attr:`CallRecord.started_by`)."""
+    records: list[CallRecord] = []
+    running: dict[str, ToolCall] = {}
+    for step in trajectory.steps:
+        rejected_ids = set(step.extra.get("rejected_call_ids", ()))
+        for call in step.tool_calls:
+            result = step.result_for(call.tool_call_id)
+            records.append(
+                CallRecord(
+                    step_id=step.step_id,
+                    call=call,
+                    result=result.content if result else None,
+                    is_error=bool(result and result.is_error),
+                    rejected=call.tool_call_id in rejected_ids,
+                    index=len(records),
+                    started_by=running.get(str(call.arguments.get("session_id")))
+                    if "session_id" in call.arguments
+                    else None,
+                )
+            )
+            match = RUNNING_SESSION.search(result.content) if result else None
+            if match:
+                running[match.group(1)] = records[-1].effective
+    return records
+
+
+SHELL_TOOLS = frozenset(
+    {
+        "bash",
+        "execute_bash",
+        "exec_command",
+        "shell",
+        "run_shell_command",
+        "run_command",
+        "terminal",
+        "execute_command",
+        "container.exec",
+    }
+)
+"""Tool names (lower case) that run their ``command``/``cmd`` argument in a shell."""
+
+FILE_EDIT_TOOLS = frozenset(
+    {
+        "edit",
+        "multiedit",
+        "write",
+        "write_file",
+        "replace",
+        "apply_patch",
+        "create",
+        "insert",
+        "notebookedit",
+        "edit_file",
+    }
+)
+"""Tools (lower case) that change a file."""
+FILE_READ_TOOLS = frozenset(
+    {"read", "read_file", "open", "view", "goto", "scroll_up", "scroll_down", "list_directory", "ls", "read_many_files"}
+)
+"""Tools (lower case) that show a file or folder."""
+SEARCH_TOOLS = frozenset(
+    {
+        "grep",
+        "glob",
+        "search_file_content",
+        "search_dir",
+        "search_file",
+        "find_file",
+        "websearch",
+        "web_search",
+        "google_web_search",
+    }
+)
+"""Tools (lower case) that search."""
+EDITOR_COMMANDS = {"view": "inspect", "str_replace": "edit", "create": "edit", "insert": "edit", "undo_edit": "edit"}
+"""``command`` of an editor tool (OpenHands/SWE-agent ``str_replace_editor``) → action kind."""
+
+TARGET_ARGUMENTS = (
+    "file_path",
+    "path",
+    "filePath",
+    "absolute_path",
+    "notebook_path",
+    "url",
+    "reservation_id",
+    "user_id",
+    "order_id",
+    "id",
+)
+"""Arguments naming the object a non-shell call works on, in order of preference (see :func:`intent_of`)."""
+
+SUBCOMMAND_PROGRAMS = frozenset(
+    {
+        "git",
+        "mix",
+        "npm",
+        "yarn",
+        "pnpm",
+        "cargo",
+        "go",
+        "docker",
+        "pip",
+        "pip3",
+        "apt",
+        "apt-get",
+        "bd",
+        "gh",
+        "kubectl",
+        "poetry",
+        "uv",
+        "npx",
+        "dotnet",
+        "bundle",
+        "rake",
+        "conda",
+        "brew",
+        "make",
+    }
+)
+"""Programs whose first argument names what they do (``git push``, ``mix test``): it is part of the program."""
+INTERPRETERS = frozenset(
+    {"python", "python3", "python2", "node", "ruby", "perl", "bash", "sh", "zsh", "php", "deno", "bun"}
+)
+"""Programs whose script argument is part of the program (``python3 reproduce_issue.py``)."""
+WRAPPERS = frozenset({"sudo", "time", "nohup", "env", "nice", "command", "exec", "stdbuf", "xargs"})
+"""Programs that run the next word; skipped (``timeout N`` too)."""
+SETUP_PROGRAMS = frozenset({"cd", "pushd", "popd", "export", "source", ".", "set", "unset", "true", "alias", "ulimit"})
+"""Segments that only prepare the shell; the program is found after them."""
+
+SEARCH_PROGRAMS = frozenset(
+    {"grep", "rg", "ag", "ack", "find", "fd", "locate", "git grep", "search_dir", "search_file", "find_file"}
+)
+INSPECT_PROGRAMS = frozenset(
+    {
+        "ls",
+        "cat",
+        "head",
+        "tail",
+        "nl",
+        "less",
+        "more",
+        "wc",
+        "tree",
+        "file",
+        "stat",
+        "pwd",
+        "open",
+        "goto",
+        "scroll_up",
+        "scroll_down",
+        "diff",
+        "git diff",
+        "git status",
+        "git log",
+        "git show",
+        "which",
+        "type",
+    }
+)
+TEST_PROGRAMS = frozenset(
+    {
+        "pytest",
+        "py.test",
+        "tox",
+        "nox",
+        "unittest",
+        "npm test",
+        "yarn test",
+        "pnpm test",
+        "mix test",
+        "go test",
+        "cargo test",
+        "jest",
+        "vitest",
+        "mocha",
+        "rspec",
+        "phpunit",
+        "make test",
+        "dotnet test",
+        "bundle exec",
+        "ctest",
+    }
+)
+BUILD_PROGRAMS = frozenset(
+    {
+        "make",
+        "cmake",
+        "ninja",
+        "mix compile",
+        "mix deps.get",
+        "mix deps.compile",
+        "npm run",
+        "npm install",
+        "npm ci",
+        "yarn install",
+        "cargo build",
+        "go build",
+        "pip install",
+        "pip3 install",
+        "apt-get install",
+        "apt install",
+        "gcc",
+        "cc",
+        "clang",
+        "tsc",
+        "javac",
+        "mvn",
+        "gradle",
+        "apt-cache",
+    }
+)
+TEST_SCRIPT = re.compile(r"(^|/)(tests?/)?(runtests|run_tests|test_[\w-]*|[\w-]*_tests?)\.(py|sh|js|ts)$")
+REPRO_SCRIPT = re.compile(r"(^|/)[\w-]*(repro|reproduce|bug|issue)[\w-]*\.(py|sh|js|ts|rb)$", re.IGNORECASE)
+SUBMIT_MARKER = re.compile(r"COMPLETE_TASK_AND_SUBMIT|^\s*submit\b")
+
+_OPERATORS = {"&&", "||", ";", "|", "&", ";;", "|&"}
+
+
+def shell_command(call: ToolCall) -> str | None:
+    """The shell command ``call`` runs, or None when it is not a shell call (see module doc)."""
+    arguments = call.arguments
+    command = arguments.get("command", arguments.get("cmd"))
+    if isinstance(command, list):
+        command = " ".join(map(str, command))
+    if not isinstance(command, str) or not command.strip():
+        return None
+    name = call.function_name.lower()
+    if name in SHELL_TOOLS:
+        return command
+    first = command.split(None, 1)[0]
+    return command if first == call.function_name else None
+
+
+def segments(command: str) -> list[list[str]]:
+    """The simple commands of the command's first line, split at ``&&``, ``||``, ``;`` and ``|``."""
+    line = command.strip().splitlines()[0] if command.strip() else ""
+    lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    try:
+        tokens = list(lexer)
+    except ValueError:  # an unclosed quote: split on blanks
+        tokens = line.split()
+    out: list[list[str]] = [[]]
+    for token in tokens:
+        if token in _OPERATORS or (token and set(token) <= set("&|;") and len(token) <= 3):
+            out.append([])
+        else:
+            out[-1].append(token)
+    return [segment for segment in out if segment]
+
+
+def program_of(command: str) -> str:
+    """The program a shell command runs (see module doc); '' for an empty command.
+
+    Examples: ``cd repo && python -m pytest -x`` → ``pytest``; ``git push --set-upstream origin b`` →
+    ``git push``; ``python3 reproduce_issue.py`` → ``python3 reproduce_issue.py``; ``mix test 2>&1 | tail``
+    → ``mix test``; ``echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT && git add -A`` → ``submit``.
+    """
+    if SUBMIT_MARKER.search(command):
+        return "submit"
+    for words in segments(command):
+        program = _segment_program(words)
+        if program:
+            return program
+    return ""
+
+
+def _segment_program(words: list[str]) -> str:
+    index = 0
+    while index < len(words):
+        word = words[index]
+        if re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", word) or word in WRAPPERS or word.startswith(("-", "2>", ">", "<")):
+            index += 1
+            continue
+        if word == "timeout":
+            index += 2
+            continue
+        break
+    if index >= len(words):
+        return ""
+    head = PurePosixPath(words[index]).name or words[index]
+    rest = [w for w in words[index + 1 :] if not w.startswith(("2>", ">", "<"))]
+    if head in SETUP_PROGRAMS:
+        return ""
+    if head in INTERPRETERS:
+        if len(rest) >= 2 and rest[0] == "-m":
+            return rest[1]
+        script = next((w for w in rest if not w.startswith("-")), None)
+        if rest and rest[0] == "-c":
+            return f"{head} -c"
+        return f"{head} {script}" if script else head
+    if head in SUBCOMMAND_PROGRAMS:
+        sub = next((w for w in rest if not w.startswith("-")), None)
+        return f"{head} {sub}" if sub else head
+    return head
+
+
+def plausible_program(program: str) -> bool:
+    """True when ``program`` (from :func:`program_of`) can name a program: no sentence word (``Using``,
+    ``The``) and no markup (a harness that parses commands out of prose sometimes takes those)."""
+    head = program.split(" ", 1)[0]
+    if not head or not re.fullmatch(r"[\w./+:@-]+", head):
+        return False
+    return not (len(head) > 1 and head[0].isupper() and head[1:].islower())
+
+
+def command_targets(command: str) -> list[str]:
+    """Words of the command's first line that look like file paths (contain ``/`` or a file suffix)."""
+    found = []
+    for words in segments(command):
+        for word in words[1:]:
+            if word.startswith("-") or "=" in word:
+                continue
+            if "/" in word or re.search(r"\.[A-Za-z0-9]{1,5}$", word):
+                found.append(word)
+    return found
+
+
+def edits_file(command: str) -> bool:
+    """True when a shell command writes a file (``sed -i``, ``perl -pi``, ``cat > f``, ``tee``, ``patch``, ``git apply``)."""
+    first = command.strip().splitlines()[0] if command.strip() else ""
+    if re.search(r"\bsed\s+(-\w*\s+)*-i|\bperl\s+-\w*i|\btee\b|\bpatch\b|\bgit apply\b", first):
+        return True
+    return bool(re.search(r"(^|[^>2&])>{1,2}\s*[\w./~-]+", re.sub(r"2>&1|>\s*/dev/null", "", first)))
+
+
+@dataclass(frozen=True)
+class Action:
+    """What a call does, for procedures.
+
+    Attributes:
+        label: ``inspect``/``search``/``edit``/``reproduce``/``test``/``build``/``vcs``/``submit``/
+            ``run`` for shell and file tools; the tool name for any other tool.
+        detail: the program or tool behind the label (``pytest``, ``sed -i``, ``Read``).
+        verifies: the call checks earlier work: a test or reproduction run (the caller decides whether
+            an edit came before it).
+    """
+
+    label: str
+    detail: str
+    verifies: bool = False
+
+
+def action_of(record: CallRecord) -> Action:
+    """Label a call (see :class:`Action` and the module doc)."""
+    name = record.effective.function_name
+    lower = name.lower()
+    command = shell_command(record.effective)
+    editor_command = record.effective.arguments.get("command")
+    if command is None and isinstance(editor_command, str) and editor_command in EDITOR_COMMANDS and "editor" in lower:
+        return Action(EDITOR_COMMANDS[editor_command], f"{name} {editor_command}")
+    if command is None:
+        if lower in FILE_EDIT_TOOLS:
+            return Action("edit", name)
+        if lower in FILE_READ_TOOLS:
+            return Action("inspect", name)
+        if lower in SEARCH_TOOLS:
+            return Action("search", name)
+        if lower == "submit":
+            return Action("submit", name)
+        return Action(name, name)
+    program = program_of(command)
+    base = program.split(" ", 1)[0]
+    script = program.split(" ", 1)[1] if " " in program and base in INTERPRETERS else ""
+    if program == "submit":
+        return Action("submit", "submit")
+    if edits_file(command) or base in ("edit", "create", "insert", "append"):
+        return Action("edit", "sed -i" if re.search(r"\bsed\b", command.splitlines()[0]) else base)
+    if (
+        program in TEST_PROGRAMS
+        or base in TEST_PROGRAMS
+        or (script and TEST_SCRIPT.search(script))
+        or program in ("pytest", "unittest")
+    ):
+        return Action("test", program, verifies=True)
+    if script and REPRO_SCRIPT.search(script):
+        return Action("reproduce", program, verifies=True)
+    if program in SEARCH_PROGRAMS or base in SEARCH_PROGRAMS:
+        return Action("search", program)
+    if program in INSPECT_PROGRAMS or base in INSPECT_PROGRAMS or (base == "sed" and re.search(r"\s-n\b", command)):
+        return Action("inspect", program)
+    if program in BUILD_PROGRAMS or base in BUILD_PROGRAMS:
+        return Action("build", program)
+    if base == "git":
+        return Action("vcs", program)
+    if base in ("rm", "rmdir", "unlink"):
+        return Action("cleanup", program)
+    return Action("run", program or name)
+
+
+def intent_of(record: CallRecord) -> tuple[str, str]:
+    """What a retry must share with a failed call to be the same attempt: (tool, object).
+
+    The object is the program for shell calls (:func:`program_of`), the editor command and path for
+    editor tools, else the first of :data:`TARGET_ARGUMENTS` the call has ('' when it has none: then
+    every call of the tool shares the intent).
+    """
+    command = shell_command(record.effective)
+    if command is not None:
+        return record.effective.function_name, program_of(command)
+    arguments = record.call.arguments
+    parts = []
+    if isinstance(arguments.get("command"), str) and len(arguments["command"]) < 40:
+        parts.append(arguments["command"])
+    for key in TARGET_ARGUMENTS:
+        value = arguments.get(key)
+        if isinstance(value, str | int) and str(value):
+            parts.append(f"{key}={value}")
+            break
+    return record.name, " ".join(parts)
