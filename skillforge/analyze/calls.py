@@ -10,9 +10,9 @@ without an LLM:
 * :func:`program_of` reduces a command to the program it runs (``pytest``, ``git push``,
   ``python3 reproduce_issue.py``), skipping ``cd``/``export`` segments, environment assignments and
   wrappers such as ``sudo`` or ``timeout``;
-* :func:`intent_of` is what a retry must share with a failed call to count as the same attempt: the
-  tool and, for shell calls, the program; for other tools the object the call works on (the file path,
-  the reservation or record id) when it has one (see :data:`TARGET_ARGUMENTS`);
+* :func:`same_intent` tells whether a call retries the attempt a failed call made: the same tool and,
+  for shell calls, a program both run (:func:`programs_of`); for other tools the same object (the file
+  path, the reservation or record id) when they name one (see :data:`TARGET_ARGUMENTS`);
 * :func:`action_of` labels a call for procedures: a kind (``search``, ``inspect``, ``edit``,
   ``reproduce``, ``test``, ``build``, ``vcs``, ``cleanup``, ``submit``, ``run``) for shell and file-editing tools,
   the tool name for every other tool (tau-bench's ``get_user_details``…).
@@ -461,16 +461,48 @@ def action_of(record: CallRecord) -> Action:
     return Action("run", program or name)
 
 
-def intent_of(record: CallRecord) -> tuple[str, str]:
-    """What a retry must share with a failed call to be the same attempt: (tool, object).
+def programs_of(command: str) -> frozenset[str]:
+    """Every program a shell command runs in sequence (``&&``, ``||``, ``;``), a pipeline counted by its
+    first stage, without setup segments and :data:`ECHO_PROGRAMS`: ``cd b && make clean && make`` →
+    ``{make clean, make}``; ``mix test 2>&1 | tail -5`` → ``{mix test}``."""
+    if SUBMIT_MARKER.search(command):
+        return frozenset({"submit"})
+    line = command.strip().splitlines()[0] if command.strip() else ""
+    lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    try:
+        tokens = list(lexer)
+    except ValueError:
+        tokens = line.split()
+    programs, current, piped = set(), [], False
+    for token in [*tokens, ";"]:
+        if token in _OPERATORS or (token and set(token) <= set("&|;") and len(token) <= 3):
+            if current and not piped:
+                program = _segment_program(current)
+                if program and program.split(" ", 1)[0] not in ECHO_PROGRAMS:
+                    programs.add(program)
+            piped = token in ("|", "|&") or (piped and token not in ("&&", "||", ";", "&"))
+            current = []
+        else:
+            current.append(token)
+    return frozenset(programs)
 
-    The object is the program for shell calls (:func:`program_of`), the editor command and path for
-    editor tools, else the first of :data:`TARGET_ARGUMENTS` the call has ('' when it has none: then
-    every call of the tool shares the intent).
+
+ECHO_PROGRAMS = frozenset({"echo", "printf", "true", "false", "sleep", ":"})
+"""Programs that only print or wait: never what a command is for."""
+
+
+def intent_of(record: CallRecord) -> tuple[str, frozenset[str]]:
+    """What a retry must share with a failed call to be the same attempt (:func:`same_intent`): the
+    tool, and the objects it works on.
+
+    The objects are the programs of a shell call (:func:`programs_of`), the editor command and path
+    of an editor tool, else the first of :data:`TARGET_ARGUMENTS` the call has (none: then every
+    call of the tool shares the intent).
     """
     command = shell_command(record.effective)
     if command is not None:
-        return record.effective.function_name, program_of(command)
+        return record.effective.function_name, programs_of(command)
     arguments = record.call.arguments
     parts = []
     if isinstance(arguments.get("command"), str) and len(arguments["command"]) < 40:
@@ -480,4 +512,13 @@ def intent_of(record: CallRecord) -> tuple[str, str]:
         if isinstance(value, str | int) and str(value):
             parts.append(f"{key}={value}")
             break
-    return record.name, " ".join(parts)
+    return record.name, frozenset({" ".join(parts)}) if parts else frozenset()
+
+
+def same_intent(a: CallRecord, b: CallRecord) -> bool:
+    """True when ``b`` retries the attempt ``a`` made: the same tool, and a shared object (a program
+    both commands run, the same file or record) or no object on either side."""
+    (tool_a, objects_a), (tool_b, objects_b) = intent_of(a), intent_of(b)
+    if tool_a != tool_b:
+        return False
+    return bool(objects_a & objects_b) or (not objects_a and not objects_b)

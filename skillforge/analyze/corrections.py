@@ -1,7 +1,7 @@
 """User corrections in interactive sessions: the user's own words about what the agent did wrong.
 
 Found in the sessions of interactive agents (:data:`INTERACTIVE_FORMATS`: Claude Code, Codex, Gemini
-CLI), where the user is a person (in benchmark logs the "user" is a simulator or a task statement):
+CLI, OpenHands), where the user is a person (in benchmark logs the "user" is a simulator or a task statement):
 
 * ``rejection`` — a tool call the user refused, with the reason they typed (Claude Code writes it after
   :data:`REASON_MARKER` in the refused call's result; a refusal without a reason is not a correction);
@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from skillforge.analyze.calls import CallRecord, shell_command
 from skillforge.trajectory import Trajectory
 
-INTERACTIVE_FORMATS = frozenset({"claude-code", "codex", "gemini-cli"})
-"""Formats whose "user" is a person typing."""
+INTERACTIVE_FORMATS = frozenset({"claude-code", "codex", "gemini-cli", "openhands"})
+"""Formats whose "user" is a person typing (OpenHands: its GUI sessions; in its benchmark runs the only
+user turns are the task and the harness's fixed "Please continue…", which redirect nothing)."""
 
 REASON_MARKER = re.compile(r"the user said:\s*", re.IGNORECASE)
 """Claude Code's rejection text puts the user's reason after this (``…To tell you how to proceed, the user said:``)."""

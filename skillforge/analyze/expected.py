@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from skillforge.analyze.calls import CallRecord, action_of, command_targets, intent_of, shell_command
+from skillforge.analyze.calls import CallRecord, action_of, command_targets, same_intent, shell_command
 from skillforge.analyze.errors import parse_error
 from skillforge.trajectory import Trajectory
 
@@ -68,12 +68,11 @@ def expected_reason(records: Sequence[CallRecord], index: int, trajectory: Traje
 def _test_passes_later(records: Sequence[CallRecord], index: int) -> bool:
     """A later run of the same test program succeeds, with a successful edit in between."""
     record = records[index]
-    intent = intent_of(record)
     edited = False
     for later in records[index + 1 :]:
         if action_of(later).label == "edit" and not later.is_error:
             edited = True
-        elif edited and intent_of(later) == intent and not later.is_error:
+        elif edited and same_intent(record, later) and not later.is_error:
             return True
     return False
 

@@ -44,11 +44,13 @@ SENTENCES = {
 
 @dataclass
 class _Run:
-    """One trajectory's part in a group: its first failure with the key, and the failure that was fixed (if any)."""
+    """One trajectory's part in a group: its first failure with the key, the failure that was fixed
+    (if any), and whether any failure with the key was sent again unchanged and failed again."""
 
     trajectory: Trajectory
     first: ToolFailure
     fixed: ToolFailure | None
+    resent: bool = False
 
 
 def pitfall_lessons(pairs: Iterable[tuple[Trajectory, Signals]]) -> list[Lesson]:
@@ -73,6 +75,7 @@ def pitfall_lessons(pairs: Iterable[tuple[Trajectory, Signals]]) -> list[Lesson]
                 run = groups[key][trajectory.session_id] = _Run(trajectory, failure, None)
             if run.fixed is None and failure.recovery is not None:
                 run.fixed = failure
+            run.resent = run.resent or bool(failure.resent)
     lessons = []
     for (tool, _), runs in groups.items():
         lesson = _lesson(tool, list(runs.values()))
@@ -88,7 +91,7 @@ def _lesson(tool: str, runs: list[_Run]) -> Lesson | None:
     example = runs[0].first.error.line
     outcomes = Counter(run.trajectory.outcome.status for run in runs)
     helpful = [run for run in fixed if run.trajectory.outcome.status != "failure"]
-    resent = [run for run in runs if run.first.resent]
+    resent = [run for run in runs if run.resent]
     sentences = []
     if helpful:
         change = _dominant_change(helpful)

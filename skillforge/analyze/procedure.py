@@ -62,7 +62,7 @@ def min_runs(successes: int) -> int:
 
 def procedure_lessons(pairs: Iterable[tuple[Trajectory, Signals]]) -> list[Lesson]:
     """One procedure lesson per format whose successful runs share a skeleton of at least two steps."""
-    families: dict[str, list[tuple[Trajectory, list[tuple[str, Action, int]]]]] = defaultdict(list)
+    families: dict[str, list[tuple[Trajectory, list[tuple[str, Action, int, str]]]]] = defaultdict(list)
     for trajectory, signals in pairs:
         if trajectory.outcome.status == "success":
             families[trajectory.source.format].append((trajectory, _sequence(signals, trajectory)))
@@ -76,12 +76,12 @@ def procedure_lessons(pairs: Iterable[tuple[Trajectory, Signals]]) -> list[Lesso
     return lessons
 
 
-def _sequence(signals: Signals, trajectory: Trajectory) -> list[tuple[str, Action, int]]:
-    """(label, action, step id) per call, repeats collapsed; tests/reproductions after an edit are ``verify:``."""
+def _sequence(signals: Signals, trajectory: Trajectory) -> list[tuple[str, Action, int, str]]:
+    """(label, action, step id, tool) per call, repeats collapsed; tests/reproductions after an edit are ``verify:``."""
     from skillforge.analyze.calls import call_records
 
     mistakes = {f.failed.index for f in signals.mistakes}
-    out: list[tuple[str, Action, int]] = []
+    out: list[tuple[str, Action, int, str]] = []
     edited = False
     for record in call_records(trajectory):
         if record.rejected or record.index in mistakes:
@@ -99,7 +99,7 @@ def _sequence(signals: Signals, trajectory: Trajectory) -> list[tuple[str, Actio
             label = f"verify:{label}"
         if out and out[-1][0] == label:
             continue
-        out.append((label, action, record.step_id))
+        out.append((label, action, record.step_id, record.name))
     return out
 
 
@@ -113,7 +113,7 @@ def _edited_target(record: CallRecord) -> str:
     return targets[-1] if targets else ""
 
 
-def _match(skeleton: Sequence[str], sequence: Sequence[tuple[str, Action, int]]) -> list[int] | None:
+def _match(skeleton: Sequence[str], sequence: Sequence[tuple[str, Action, int, str]]) -> list[int] | None:
     """Positions in ``sequence`` matching ``skeleton`` in order (leftmost), or None."""
     positions, start = [], 0
     for label in skeleton:
@@ -125,11 +125,11 @@ def _match(skeleton: Sequence[str], sequence: Sequence[tuple[str, Action, int]])
     return positions
 
 
-def _lesson(family: str, runs: list[tuple[Trajectory, list[tuple[str, Action, int]]]]) -> Lesson | None:
+def _lesson(family: str, runs: list[tuple[Trajectory, list[tuple[str, Action, int, str]]]]) -> Lesson | None:
     needed = min_runs(len(runs))
     skeleton: list[str] = []
     supports: list[int] = []
-    labels = sorted({label for _, sequence in runs for label, _, _ in sequence})
+    labels = sorted({entry[0] for _, sequence in runs for entry in sequence})
     while len(skeleton) < MAX_STEPS:
         best, best_key = None, (0, 0.0)
         for label in labels:
@@ -158,10 +158,8 @@ def _lesson(family: str, runs: list[tuple[Trajectory, list[tuple[str, Action, in
             continue
         for step_index, position in enumerate(positions):
             details[step_index][sequence[position][1].detail] += 1
-        steps = [sequence[p][2] for p in positions]
-        evidence.append(
-            Evidence(trajectory.session_id, sorted(set(steps)), sequence[positions[0]][1].detail.split(" ", 1)[0])
-        )
+        # one entry per step of the skeleton the run did, in order: its call's step and tool
+        evidence += [Evidence(trajectory.session_id, [sequence[p][2]], sequence[p][3]) for p in positions]
     total = len(runs)
     lines = []
     for index, (label, support) in enumerate(zip(skeleton, supports), start=1):

@@ -1,7 +1,7 @@
 """Error → fix pairs: the retry of the same attempt that got past a failed call, and what it changed.
 
 A recovery of the failed call ``records[i]`` is the first later call with the same intent
-(:func:`skillforge.analyze.calls.intent_of`: the same tool and the same program, file or record) that
+(:func:`skillforge.analyze.calls.same_intent`: the same tool and a program, file or record in common) that
 succeeded, within :data:`RECOVERY_WINDOW` calls. A different command after a failure is not a
 correction, so it is never taken for one.
 
@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from skillforge.analyze.calls import CallRecord, action_of, command_targets, intent_of, shell_command
+from skillforge.analyze.calls import CallRecord, action_of, command_targets, same_intent, shell_command
 
 RECOVERY_WINDOW = 8
 """How many later calls are searched for a successful retry of the same attempt."""
@@ -114,9 +114,8 @@ class Change:
 def find_recovery(records: Sequence[CallRecord], index: int) -> CallRecord | None:
     """The first later successful call with the same intent as ``records[index]``, within the window."""
     failed = records[index]
-    intent = intent_of(failed)
     for later in records[index + 1 : index + 1 + RECOVERY_WINDOW]:
-        if later.rejected or intent_of(later) != intent:
+        if later.rejected or not same_intent(failed, later):
             continue
         if not later.is_error:
             return later
