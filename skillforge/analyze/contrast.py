@@ -98,7 +98,9 @@ def _comparative(
     lessons = []
     for tool in sorted(telling):
         with_tool, failed_with = counts[tool]
-        anchor, order, anchor_count = _anchor(tool, with_tool, calls, exclude=telling)
+        # a telling tool is a situation only when at least as many successful runs called it
+        unlike = {other for other in telling if len(counts[other][0]) < len(with_tool)}
+        anchor, order, anchor_count = _anchor(tool, with_tool, calls, exclude=telling, never=unlike)
         sentences = [
             SENTENCES["comparative"].format(
                 tasks=len(tasks),
@@ -132,11 +134,15 @@ def _comparative(
 
 
 def _anchor(
-    tool: str, runs: list[Trajectory], calls: dict[str, dict[str, tuple[int, int]]], exclude: set[str]
+    tool: str,
+    runs: list[Trajectory],
+    calls: dict[str, dict[str, tuple[int, int]]],
+    exclude: set[str],
+    never: set[str],
 ) -> tuple[str | None, str, int]:
     """The situation of ``tool``: a tool whose first call came before or after ``tool``'s first call in
-    the most of ``runs`` (at least :data:`MIN_RUNS` and more than half); on a tie one not in
-    ``exclude`` (a call both kinds of run made), then "before".
+    the most of ``runs`` (at least :data:`MIN_RUNS` and more than half), never one in ``never``; on a
+    tie one not in ``exclude`` (a call both kinds of run made), then "before".
 
     Returns:
         ``(anchor tool or None, "before" | "after", runs)``: ``before`` means ``tool`` came first.
@@ -145,7 +151,7 @@ def _anchor(
     for run in runs:
         first = calls[run.session_id]
         for other, position in first.items():
-            if other != tool:
+            if other != tool and other not in never:
                 counts[(other, "before" if position > first[tool] else "after")] += 1
     if not counts:
         return None, "", 0

@@ -66,7 +66,8 @@ def compare(trajectories: Iterable[Trajectory]) -> list[Lesson]:
 def _correction_lesson(trajectory: Trajectory, correction: Correction) -> Lesson:
     words = correction.words.rstrip("…")
     short = words if len(words) <= 80 else words[:79].rstrip() + "…"
-    situation = f"after {correction.agent_action}" if correction.agent_step_id else "in a session like this"
+    action = "an answer" if correction.agent_action == "a message" else correction.agent_action
+    situation = f"after {action}" if correction.agent_step_id else "in a session like this"
     title = f'{situation.capitalize()}, do what the user asked: "{short}"'
     quote = " ".join(words.split())[:QUOTE_LIMIT]
     evidence = [

@@ -32,12 +32,12 @@ from skillforge.lesson import Evidence, Lesson, lesson_id
 from skillforge.trajectory import Trajectory
 
 SENTENCES = {
-    "fixed": "In {k} of these {n} runs a retry of the same call got past it; for example {change}.",
+    "fixed": "In {k} of {runs} a retry of the same call got past it; for example {change}.",
     "sourced": "The new `{argument}` was found in an earlier `{tool}` result in {j} of those {k}.",
-    "fixed_in_failed_runs": "In {k} of these {n} runs a retry of the same call got past it ({change}), but all {k} of those runs failed.",
-    "resent": "In {r} of these {n} runs the same call was sent again unchanged and failed again.",
-    "unfixed": "In none of these {n} runs did a retry of the same call get past it.",
-    "outcomes": "Outcomes of these {n} runs: {succeeded} succeeded, {failed} failed, {unknown} not recorded.",
+    "fixed_in_failed_runs": "In {k} of {runs} a retry of the same call got past it ({change}), but {failed}.",
+    "resent": "In {r} of {runs} the same call was sent again unchanged and failed again.",
+    "unfixed": "In none of {runs} did a retry of the same call get past it.",
+    "outcomes": "Outcomes of {runs}: {succeeded} succeeded, {failed} failed, {unknown} not recorded.",
 }
 """The sentences a pitfall's guidance is made of (every number in them is a count of cited runs)."""
 
@@ -97,7 +97,7 @@ def _lesson(tool: str, runs: list[_Run]) -> Lesson | None:
         change = _dominant_change(helpful)
         instruction = _instruction(change)
         title = f'When `{tool}` fails with "{_quote(example)}", {instruction}'
-        sentences.append(SENTENCES["fixed"].format(k=len(fixed), n=len(runs), change=_describe(fixed[0])))
+        sentences.append(SENTENCES["fixed"].format(k=len(fixed), runs=_runs(len(runs)), change=_describe(fixed[0])))
         for argument, source in change.sources.items():
             count = sum(
                 1
@@ -108,16 +108,21 @@ def _lesson(tool: str, runs: list[_Run]) -> Lesson | None:
     elif fixed:
         title = f'When `{tool}` fails with "{_quote(example)}", do not just {_instruction(fixed[0].fixed.change, sources=False)}'
         sentences.append(
-            SENTENCES["fixed_in_failed_runs"].format(k=len(fixed), n=len(runs), change=_describe(fixed[0]))
+            SENTENCES["fixed_in_failed_runs"].format(
+                k=len(fixed),
+                runs=_runs(len(runs)),
+                change=_describe(fixed[0]),
+                failed=f"all {len(fixed)} of those runs failed" if len(fixed) > 1 else "that run failed",
+            )
         )
     else:
         title = f'When `{tool}` fails with "{_quote(example)}", change the approach instead of retrying'
-        sentences.append(SENTENCES["unfixed"].format(n=len(runs)))
+        sentences.append(SENTENCES["unfixed"].format(runs=_runs(len(runs))))
     if resent:
-        sentences.append(SENTENCES["resent"].format(r=len(resent), n=len(runs)))
+        sentences.append(SENTENCES["resent"].format(r=len(resent), runs=_runs(len(runs))))
     sentences.append(
         SENTENCES["outcomes"].format(
-            n=len(runs), succeeded=outcomes["success"], failed=outcomes["failure"], unknown=outcomes["unknown"]
+            runs=_runs(len(runs)), succeeded=outcomes["success"], failed=outcomes["failure"], unknown=outcomes["unknown"]
         )
     )
     evidence = []
@@ -175,7 +180,7 @@ def _instruction(change, sources: bool = True) -> str:
         return f"drop `{_short(removed)}` and retry"
     names = [name for name in change.arguments]
     text = "change " + ", ".join(f"`{name}`" for name in names[:3])
-    found = [f"`{name}` from a `{tool}` result" for name, tool in change.sources.items()] if sources else []
+    found = [f"take `{name}` from a `{tool}` result" for name, tool in change.sources.items()] if sources else []
     if found:
         text += " (" + "; ".join(found) + ")"
     return text + " before retrying"
@@ -191,6 +196,11 @@ TITLE_LIMIT = 200
 and the words of a fix to :data:`WORDS_LIMIT` so that the title fits."""
 QUOTE_LIMIT = 80
 WORDS_LIMIT = 36
+
+
+def _runs(count: int) -> str:
+    """``these 4 runs``, or ``1 run``."""
+    return f"these {count} runs" if count != 1 else "1 run"
 
 
 def _quote(line: str, limit: int = QUOTE_LIMIT) -> str:

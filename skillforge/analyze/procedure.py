@@ -163,8 +163,8 @@ def _lesson(family: str, runs: list[tuple[Trajectory, list[tuple[str, Action, in
     total = len(runs)
     lines = []
     for index, (label, support) in enumerate(zip(skeleton, supports), start=1):
-        shown = ", ".join(f"`{detail}`" for detail, _ in details[index - 1].most_common(2))
-        lines.append(f"{index}. {_step_text(label)} ({shown}): {support} of {total}.")
+        shown = ", ".join(f"`{detail}`" for detail, _ in details[index - 1].most_common(2) if detail != label)
+        lines.append(f"{index}. {_step_text(label)}{f' ({shown})' if shown else ''}: {support} of {total}.")
     title = f"In {family} tasks, work in the order the successful runs shared"
     guidance = "\n".join(
         [

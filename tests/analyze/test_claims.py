@@ -26,7 +26,7 @@ from skillforge.ingest.base import IngestReport
 from tests.conftest import REPO, SAMPLE_TRACES, SHARED_TRACES
 
 CORPORA = ["sample_traces", *(sorted(p.name for p in SHARED_TRACES.iterdir() if p.is_dir()) if SHARED_TRACES.is_dir() else [])]
-QUANTIFIER = re.compile(r"\b\d+ of (these |those )?\d+\b|\bevery\b|\bno (successful|failed) run\b|\ball \d+\b|\bnone of\b|\bsupport: \d+|\b\d+ (failed|successful) runs\b")
+QUANTIFIER = re.compile(r"\b\d+ of (these |those )?\d+\b|\bevery\b|\bno (successful|failed) run\b|\ball \d+\b|\bnone of\b|\bsupport: \d+|\b\d+ (failed|successful) runs\b|\b\d+ (more )?runs?\b|\b\d+ tasks\b")
 LABEL_ARGS = {"description", "timeout", "thought", "yield_time_ms", "max_output_tokens", "is_input", "blocking", "is_static", "hidden", "confirmation_state", "security_risk", "session_id"}
 
 
@@ -132,15 +132,15 @@ def _check_pitfall(item, trajectories, text: str) -> str:
     outcomes = defaultdict(int)
     for session in runs:
         outcomes[trajectories[session].outcome.status] += 1
-    m = re.search(r"In (?P<k>\d+) of these (?P<n>\d+) runs a retry of the same call got past it; for example .*? \(step (?P<a>\d+) → (?P<b>\d+) of `(?P<s>[^`]+)`\)\.", text)
+    m = re.search(r"In (?P<k>\d+) of (?:these )?(?P<n>\d+) runs? a retry of the same call got past it; for example .*? \(step (?P<a>\d+) → (?P<b>\d+) of `(?P<s>[^`]+)`\)\.", text)
     if m:
         assert (_int(m, "k"), _int(m, "n")) == (len(fixed), n), item["text"]
         assert fixed.get(m.group("s")) == [_int(m, "a"), _int(m, "b")], item["text"]
         assert item["section"] == ("## Procedure" if outcomes["success"] == n else "## Pitfalls"), item["text"]
         text = text.replace(m.group(0), "")
-    m = re.search(r"In (?P<k>\d+) of these (?P<n>\d+) runs a retry of the same call got past it \(.*? \(step (?P<a>\d+) → (?P<b>\d+) of `(?P<s>[^`]+)`\)\), but all (?P<k2>\d+) of those runs failed\.", text)
+    m = re.search(r"In (?P<k>\d+) of (?:these )?(?P<n>\d+) runs? a retry of the same call got past it \(.*? \(step (?P<a>\d+) → (?P<b>\d+) of `(?P<s>[^`]+)`\)\), but (?:all (?P<k2>\d+) of those runs|that run) failed\.", text)
     if m:
-        assert _int(m, "k") == _int(m, "k2") == len(fixed) and _int(m, "n") == n, item["text"]
+        assert _int(m, "k") == int(m.group("k2") or 1) == len(fixed) and _int(m, "n") == n, item["text"]
         assert all(trajectories[s].outcome.status == "failure" for s in fixed), item["text"]
         assert fixed.get(m.group("s")) == [_int(m, "a"), _int(m, "b")], item["text"]
         text = text.replace(m.group(0), "")
@@ -154,11 +154,11 @@ def _check_pitfall(item, trajectories, text: str) -> str:
             found += any(c[1] == m.group("tool") and c[0] < fix_step and not c[4] and c[3] and value in c[3] for c in calls)
         assert (_int(m, "j"), _int(m, "k")) == (found, len(fixed)), item["text"]
         text = text.replace(m.group(0), "")
-    m = re.search(r"In none of these (?P<n>\d+) runs did a retry of the same call get past it\.", text)
+    m = re.search(r"In none of (?:these )?(?P<n>\d+) runs? did a retry of the same call get past it\.", text)
     if m:
         assert _int(m, "n") == n and not fixed, item["text"]
         text = text.replace(m.group(0), "")
-    m = re.search(r"In (?P<r>\d+) of these (?P<n>\d+) runs the same call was sent again unchanged and failed again\.", text)
+    m = re.search(r"In (?P<r>\d+) of (?:these )?(?P<n>\d+) runs? the same call was sent again unchanged and failed again\.", text)
     if m:
         repeated = 0  # runs where a failing call of the tool was sent again unchanged and failed again
         for session in runs:
@@ -166,7 +166,7 @@ def _check_pitfall(item, trajectories, text: str) -> str:
             repeated += any(a[0] < b[0] and _substance(a[2]) == _substance(b[2]) for a in failing for b in failing)
         assert _int(m, "n") == n and _int(m, "r") <= repeated, (item["text"], repeated)
         text = text.replace(m.group(0), "")
-    m = re.search(r"Outcomes of these (?P<n>\d+) runs: (?P<s>\d+) succeeded, (?P<f>\d+) failed, (?P<u>\d+) not recorded\.", text)
+    m = re.search(r"Outcomes of (?:these )?(?P<n>\d+) runs?: (?P<s>\d+) succeeded, (?P<f>\d+) failed, (?P<u>\d+) not recorded\.", text)
     assert m, item["text"]
     assert (_int(m, "n"), _int(m, "s"), _int(m, "f"), _int(m, "u")) == (n, outcomes["success"], outcomes["failure"], outcomes["unknown"])
     text = text.replace(m.group(0), "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from skillforge.analyze import heuristic
@@ -104,7 +105,7 @@ def test_procedure_of_successful_swe_runs(shared_traces: Path) -> None:
         if "signal:procedure" in lesson.tags
     ]
     steps = procedure.guidance.splitlines()[1:]
-    order = [step.split(". ", 1)[1].split(" (", 1)[0] for step in steps]
+    order = [re.match(r"\d+\. (.*?)(?: \(.*\))?: \d+ of \d+\.$", step).group(1) for step in steps]
     assert (
         order.index("reproduce the problem")
         < order.index("edit")
