@@ -28,7 +28,7 @@ from tests.merge.skill_model import heuristic_lessons, responder
 from tests.scripted_llm import install
 
 TAU = SAMPLE_TRACES / "tau-bench" / "gpt-4o-airline-sample.json"
-TITLE = re.compile(r"^- \*\*(.+?)\*\*", re.M)
+TITLE = re.compile(r"^- \*\*(.+?)\*\*", re.MULTILINE)
 SUPPORT = re.compile(r"_\(support: (\d+)\)_")
 
 
