@@ -33,10 +33,11 @@ sys.path.insert(0, str(REPO))
 from rich.progress import Progress  # noqa: E402
 
 from skillforge.config import ModelConfig  # noqa: E402
+from skillforge.distill.options import DistillOptions  # noqa: E402
+from skillforge.distill.pipeline import distill  # noqa: E402
 from skillforge.ingest import ingest  # noqa: E402
-from skillforge.ingest.base import IngestReport  # noqa: E402
-from skillforge.llm import context_window, count_tokens, estimate_cost_usd  # noqa: E402
-from skillforge.pipeline import DistillOptions, distill  # noqa: E402
+from skillforge.ingest.report import IngestReport  # noqa: E402
+from skillforge.llm.tokens import context_window, count_tokens, estimate_cost_usd  # noqa: E402
 from tests.merge.skill_model import kind_of, prompt_of  # noqa: E402
 from tests.scripted_llm import install, is_analyst_prompt, pipeline_responder, read_prompt  # noqa: E402
 

@@ -29,8 +29,9 @@ sys.path.insert(0, str(REPO))
 from rich.progress import Progress  # noqa: E402
 
 from skillforge.config import ModelConfig  # noqa: E402
+from skillforge.distill.options import DistillOptions  # noqa: E402
+from skillforge.distill.pipeline import distill  # noqa: E402
 from skillforge.merge.consolidate import expected_tree  # noqa: E402
-from skillforge.pipeline import DistillOptions, distill  # noqa: E402
 from tests.scripted_llm import install, pipeline_responder  # noqa: E402
 
 

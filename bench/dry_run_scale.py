@@ -11,7 +11,7 @@ estimate; nothing called, nothing written): wall seconds, CPU seconds and peak R
 included. Goal: at most 60 s.
 
 The prompts are counted by forked worker processes while ingest reads
-(``skillforge/analyze/estimate.py``), so CPU seconds (parent and workers) exceed wall seconds;
+(``skillforge/distill/estimate.py``), so CPU seconds (parent and workers) exceed wall seconds;
 prompts cut to fit the context are counted as the sum of their parts (on this input 0.03 % below
 the whole count, at most 68 tokens per ~120k-token prompt).
 
@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from ingest_throughput import LOG_SUFFIXES, replicate, run_child  # noqa: E402
 
 from skillforge.ingest import ingest  # noqa: E402
-from skillforge.ingest.base import IngestReport  # noqa: E402
+from skillforge.ingest.report import IngestReport  # noqa: E402
 
 PADDING = "codex"
 """Folder of the corpus whose logs (one trajectory per large file) fill the input up to its size."""

@@ -35,7 +35,8 @@ sys.path.insert(0, str(REPO))
 from rich.progress import Progress  # noqa: E402
 
 from skillforge.config import ModelConfig  # noqa: E402
-from skillforge.pipeline import DistillOptions, distill  # noqa: E402
+from skillforge.distill.options import DistillOptions  # noqa: E402
+from skillforge.distill.pipeline import distill  # noqa: E402
 from tests.scripted_llm import install, is_analyst_prompt, pipeline_responder, register_price  # noqa: E402
 
 TAU_BENCH = "tau-bench/gpt-4o-airline.json"

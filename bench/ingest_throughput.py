@@ -19,7 +19,7 @@ meaningful when the machine's speed drifts) and its median printed, for wall tim
 time (the CPU ratio is what one process would reach). To show that memory does not grow with the
 input, ``skillforge ingest`` also runs on one eighth of the copies, and both peaks are printed.
 
-Note: the copies repeat the same texts, so the redaction cache (``skillforge/secrets.py``,
+Note: the copies repeat the same texts, so the redaction cache (``skillforge/secret_scan.py``,
 texts of 1024+ characters) hits more often than on logs that never repeat.
 
 Usage: .venv/bin/python bench/ingest_throughput.py [--size-mb 1024] [--rounds 3] [--jobs N] [--traces ../shared/traces]

@@ -107,7 +107,35 @@ def resolve_config(
     )
 
 
+RUNS_ENV = "SKILLFORGE_RUNS"
+DEFAULT_RUNS = Path(".skillforge") / "runs"
+
+
+def resolve_runs(
+    option: Path | None = None, *, environ: Mapping[str, str] | None = None, config_file: Path | None = None
+) -> Path:
+    """Where run folders go: ``--runs DIR``, else ``$SKILLFORGE_RUNS``, else ``runs`` under
+    ``[paths]`` in ``skillforge.toml``, else ``./.skillforge/runs``.
+
+    Raises:
+        SkillforgeError: ``skillforge.toml`` does not parse, or ``[paths] runs`` is not a string.
+    """
+    environ = os.environ if environ is None else environ
+    if option is not None:
+        return Path(option)
+    if environ.get(RUNS_ENV):
+        return Path(environ[RUNS_ENV])
+    path = Path(CONFIG_FILE) if config_file is None else config_file
+    table = _read_table(path, "paths", {"runs": str})
+    return Path(str(table["runs"])) if "runs" in table else DEFAULT_RUNS
+
+
 def _read_file(path: Path) -> dict[str, object]:
+    return _read_table(path, "llm", _KEYS)
+
+
+def _read_table(path: Path, name: str, keys: Mapping[str, type]) -> dict[str, object]:
+    """The ``[name]`` table of the TOML file at ``path`` (``{}`` when absent), checked against ``keys``."""
     if not path.is_file():
         return {}
     try:
@@ -116,16 +144,16 @@ def _read_file(path: Path) -> dict[str, object]:
         raise SkillforgeError(f"{path}: not valid TOML ({exc})") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise SkillforgeError(f"{path}: cannot read ({exc})") from exc
-    table = document.get("llm", {})
+    table = document.get(name, {})
     if not isinstance(table, dict):
-        raise SkillforgeError(f"{path}: [llm] must be a table")
-    unknown = sorted(set(table) - set(_KEYS))
+        raise SkillforgeError(f"{path}: [{name}] must be a table")
+    unknown = sorted(set(table) - set(keys))
     if unknown:
-        raise SkillforgeError(f"{path}: unknown key(s) under [llm]: {', '.join(unknown)} (known: {', '.join(_KEYS)})")
+        raise SkillforgeError(f"{path}: unknown key(s) under [{name}]: {', '.join(unknown)} (known: {', '.join(keys)})")
     for key, value in table.items():
-        kind = _KEYS[key]
+        kind = keys[key]
         if not isinstance(value, kind) or isinstance(value, bool):
-            raise SkillforgeError(f"{path}: [llm] {key} must be a {kind.__name__}, got {value!r}")
+            raise SkillforgeError(f"{path}: [{name}] {key} must be a {kind.__name__}, got {value!r}")
     return dict(table)
 
 

@@ -3,7 +3,7 @@
 The shape is Trace2Skill's ``PatchEdit`` (Qwen-Applications/Trace2Skill,
 ``prompts/parallel_evolving_agent/map_output_format.txt``) with ``lesson_ids`` on every edit, so
 that provenance survives every merge level (DESIGN §2-3). JSON Schema: ``schemas/patch.schema.json``.
-The operations are applied by :mod:`skillforge.skill.patch` in plain code.
+The operations are applied by :mod:`skillforge.skill.apply` in plain code.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import copy
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import orjson
 
@@ -22,10 +22,9 @@ Op = Literal[
     "insert_after", "insert_before", "append_to_section", "replace_in_section",
     "add_section", "delete_section", "create_file", "delete_file",
 ]
-OPS: tuple[str, ...] = (
-    "insert_after", "insert_before", "append_to_section", "replace_in_section",
-    "add_section", "delete_section", "create_file", "delete_file",
-)
+OPS: tuple[str, ...] = get_args(Op)
+"""Every patch operation, in one place: the schema's ``op`` enum and the applier's table are tested
+equal to it (tests/skill/test_patch.py)."""
 
 REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "insert_after": ("target_text", "content"),

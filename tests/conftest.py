@@ -13,12 +13,26 @@ SAMPLE_TRACES = REPO / "sample_traces"
 SHARED_TRACES = Path(os.environ.get("SKILLFORGE_SHARED_TRACES", REPO.parent / "shared" / "traces"))
 
 
+def require_shared_traces(sub: str = "") -> Path:
+    """The real trace corpus ``../shared/traces`` (or a folder in it), for a test that needs it.
+
+    Under CI (``CI`` set) a missing corpus FAILS the test: CI has it beside the clone, and a suite
+    that silently skips a quarter of itself is not a green run. Elsewhere it skips with the reason.
+    Returns ``SHARED_TRACES / sub``.
+    """
+    path = SHARED_TRACES / sub if sub else SHARED_TRACES
+    if not path.exists():
+        reason = f"real trace corpus not found at {path} (set SKILLFORGE_SHARED_TRACES)"
+        if _in_ci():
+            pytest.fail(f"{reason}; CI must have it", pytrace=False)
+        pytest.skip(f"{reason}; bundled sample_traces/ still cover the core")
+    return path
+
+
 @pytest.fixture
 def shared_traces() -> Path:
-    """The real trace corpus in ../shared/traces (CI has it beside the clone); skip when absent."""
-    if not SHARED_TRACES.is_dir():
-        pytest.skip(f"real trace corpus not found at {SHARED_TRACES} (set SKILLFORGE_SHARED_TRACES); bundled sample_traces/ still cover the core")
-    return SHARED_TRACES
+    """The real trace corpus in ../shared/traces: see :func:`require_shared_traces`."""
+    return require_shared_traces()
 
 
 @pytest.fixture

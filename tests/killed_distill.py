@@ -1,5 +1,5 @@
 """A ``skillforge distill`` that SIGKILLs itself at a chosen point (run as a subprocess by
-tests/test_resilience.py).
+tests/distill/test_resilience.py).
 
 Usage: python -m tests.killed_distill LOGS ASKED_LOG POINT
 
@@ -59,8 +59,8 @@ def _after_return(owner: Any, name: str) -> None:
 
 
 def _places() -> dict[str, Any]:
-    import skillforge.build as build
-    import skillforge.pipeline as pipeline
+    import skillforge.distill.build as build
+    import skillforge.distill.pipeline as pipeline
     import skillforge.store.git_store as git_store
 
     return {

@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from skillforge.llm import litellm
+from skillforge.llm.lib import litellm
 
 Responder = Callable[[list[dict[str, Any]], int], "str | Exception"]
 
@@ -100,7 +100,10 @@ def install(
     global _registered
     lib = litellm()
     if not _registered:
-        lib.custom_provider_map = [*lib.custom_provider_map, {"provider": "scripted", "custom_handler": _handler_class(lib)()}]
+        lib.custom_provider_map = [
+            *lib.custom_provider_map,
+            {"provider": "scripted", "custom_handler": _handler_class(lib)()},
+        ]
         _registered = True
     STATE.responder = responder
     STATE.calls = []
@@ -151,7 +154,11 @@ def _handler_class(lib):
             return lib.ModelResponse(
                 model=model,
                 choices=[{"index": 0, "finish_reason": finish, "message": {"role": "assistant", "content": out}}],
-                usage={"prompt_tokens": prompt_tokens, "completion_tokens": len(out) // 4, "total_tokens": prompt_tokens + len(out) // 4},
+                usage={
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": len(out) // 4,
+                    "total_tokens": prompt_tokens + len(out) // 4,
+                },
             )
 
         def completion(self, *args, **kwargs):
@@ -191,8 +198,12 @@ class Truncated(str):
 def rate_limited(retry_after: float | None = 0.05) -> Exception:
     """A 429 as litellm raises it, with a Retry-After header (seconds) when given."""
     headers = {"retry-after": str(retry_after)} if retry_after is not None else {}
-    response = httpx.Response(429, headers=headers, request=httpx.Request("POST", "http://scripted.invalid/v1/chat/completions"))
-    return litellm().RateLimitError("rate limited (scripted)", llm_provider="scripted", model="scripted", response=response)
+    response = httpx.Response(
+        429, headers=headers, request=httpx.Request("POST", "http://scripted.invalid/v1/chat/completions")
+    )
+    return litellm().RateLimitError(
+        "rate limited (scripted)", llm_provider="scripted", model="scripted", response=response
+    )
 
 
 def timed_out() -> Exception:
@@ -201,6 +212,13 @@ def timed_out() -> Exception:
 
 def server_error() -> Exception:
     return litellm().InternalServerError("internal error (scripted)", llm_provider="scripted", model="scripted")
+
+
+def unauthorized() -> Exception:
+    """A 401 as litellm raises it for a refused key."""
+    return litellm().AuthenticationError(
+        "Incorrect API key provided (scripted)", llm_provider="scripted", model="scripted"
+    )
 
 
 # --- a rule-made analyst -----------------------------------------------------------------------
@@ -240,7 +258,13 @@ def read_prompt(messages: list[dict[str, Any]]) -> PromptView:
     system = str(messages[0]["content"])
     analyst = next((name for head, name in _ANALYSTS.items() if system.startswith(head)), "unknown")
     last = str(messages[-1]["content"])
-    repair = "grounding" if last.startswith("Some of your lessons failed") else "json" if last.startswith("Your reply was not valid") else None
+    repair = (
+        "grounding"
+        if last.startswith("Some of your lessons failed")
+        else "json"
+        if last.startswith("Your reply was not valid")
+        else None
+    )
     sessions: dict[str, dict[int, tuple[str, list[str], bool, list[str]]]] = {}
     user = str(messages[1]["content"])
     heads = list(_TRAJECTORY.finditer(user))
@@ -254,7 +278,12 @@ def read_prompt(messages: list[dict[str, Any]]) -> PromptView:
             lines = body[step.end() : s_end].splitlines()
             tools = [line.split()[2] for line in lines if line.startswith("→ call ")]
             quotable = [line.strip() for line in lines if _quotable(line)]
-            table[int(step.group(1))] = (step.group(2), quotable, any(" ERROR" in line for line in lines if line.startswith("←")), tools)
+            table[int(step.group(1))] = (
+                step.group(2),
+                quotable,
+                any(" ERROR" in line for line in lines if line.startswith("←")),
+                tools,
+            )
     return PromptView(analyst, repair, sessions, messages)
 
 
@@ -265,7 +294,15 @@ def _quotable(line: str) -> bool:
     return len(line.split()) >= 4 and not line.startswith(("→", "←", "[", "(", "#", "{"))
 
 
-def grounded_lesson(view: PromptView, session: str, kind: str, *, step_id: int | None = None, quote: str | None = None, shared_title: bool = False) -> dict[str, Any]:
+def grounded_lesson(
+    view: PromptView,
+    session: str,
+    kind: str,
+    *,
+    step_id: int | None = None,
+    quote: str | None = None,
+    shared_title: bool = False,
+) -> dict[str, Any]:
     """A lesson citing a step of ``session`` shown in the prompt, quoting a line of it.
 
     The step is the last one with an error for failures, the first agent step with a quotable
@@ -284,7 +321,11 @@ def grounded_lesson(view: PromptView, session: str, kind: str, *, step_id: int |
     text = quote if quote is not None else (" ".join(lines[0].split()[:12]) if lines else "step")
     tools = steps[cited][3]
     if shared_title:
-        title = f"{kind.capitalize()} pattern with {tools[0]}" if tools else f"{kind.capitalize()} pattern in this kind of task"
+        title = (
+            f"{kind.capitalize()} pattern with {tools[0]}"
+            if tools
+            else f"{kind.capitalize()} pattern in this kind of task"
+        )
     else:
         title = f"{kind.capitalize()} pattern at step {cited} of {session}"
     return {
@@ -306,9 +347,18 @@ def analyst_reply(view: PromptView, shared_title: bool = False, **citation: Any)
     citation["shared_title"] = shared_title
     if view.analyst == "failure":
         lesson = grounded_lesson(view, first, "failure", **citation)
-        return {"root_cause": {"step_id": lesson["evidence"][0]["step_ids"][0], "description": "The agent went on without checking."}, "lessons": [lesson]}
+        return {
+            "root_cause": {
+                "step_id": lesson["evidence"][0]["step_ids"][0],
+                "description": "The agent went on without checking.",
+            },
+            "lessons": [lesson],
+        }
     if view.analyst == "success":
-        return {"lean_path": ["Read the request", "Call the tools in order", "Confirm"], "lessons": [grounded_lesson(view, first, "success", **citation)]}
+        return {
+            "lean_path": ["Read the request", "Call the tools in order", "Confirm"],
+            "lessons": [grounded_lesson(view, first, "success", **citation)],
+        }
     if view.analyst == "judge":
         status = "failure" if any(step[2] for step in view.sessions[first].values()) else "success"
         lesson = grounded_lesson(view, first, status, **citation)
@@ -352,7 +402,9 @@ def is_analyst_prompt(messages: list[dict[str, Any]]) -> bool:
     return messages[0].get("role") == "system" and str(messages[0]["content"]).startswith(tuple(_ANALYSTS))
 
 
-def pipeline_responder(fault: Fault | None = None, build: Responder | None = None, log: list[str] | None = None) -> Responder:
+def pipeline_responder(
+    fault: Fault | None = None, build: Responder | None = None, log: list[str] | None = None
+) -> Responder:
     """A responder for a whole ``distill``: analyst prompts get :func:`lesson_responder`'s grounded
     lessons (with ``fault``; titles shared by lessons about one tool), the build's prompts (propose, merge, translate, fix) the rule-made
     replies of ``tests/merge/skill_model.py`` (or ``build``). ``log`` collects each call's kind

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from skillforge.config import DEFAULT_CONCURRENCY, resolve_config
+from skillforge.distill.options import resolve_analyst
 from skillforge.errors import SkillforgeError
-from skillforge.pipeline import resolve_analyst
 
 
 def _toml(tmp_path: Path, text: str) -> Path:

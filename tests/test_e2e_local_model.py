@@ -23,9 +23,9 @@ from typing import Any
 import orjson
 import pytest
 
+from skillforge.distill.runfolder import RunFolder
 from skillforge.resources import schema_validator
-from skillforge.run import RunFolder
-from tests.conftest import SHARED_TRACES
+from tests.conftest import SHARED_TRACES, require_shared_traces
 
 pytestmark = pytest.mark.local_model
 
@@ -53,8 +53,7 @@ def _skillforge(*args: str, cwd: Path, timeout: float = 120) -> subprocess.Compl
 @pytest.fixture(scope="module")
 def e2e(local_model_server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Copy three real trajectories, distill them with the local model, validate and export."""
-    if not SHARED_TRACES.is_dir():
-        pytest.skip(f"real trace corpus not found at {SHARED_TRACES} (set SKILLFORGE_SHARED_TRACES)")
+    require_shared_traces()
     work = tmp_path_factory.mktemp("e2e")
     logs = work / "logs"
     logs.mkdir()
@@ -73,7 +72,7 @@ def e2e(local_model_server, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     assert distill.returncode == 0, f"distill failed:\n{distill.stdout}\n{distill.stderr}\nserver log:\n{local_model_server.log_tail()}"
     validate = _skillforge("validate", f"skills/{SKILL}", cwd=work)
     export = _skillforge("export", SKILL, "--to", "agents", "--dest", str(work / "exported"), cwd=work)
-    run = RunFolder.open(work / ".skillforge", "latest")
+    run = RunFolder.find(work / ".skillforge" / "runs", "latest")
     print(f"e2e distill: {seconds:.0f} s; usage {run.read_manifest().get('usage')}")  # shown with -s / in CI logs on failure
     return {"work": work, "distill": distill, "validate": validate, "export": export, "run": run, "seconds": seconds}
 

@@ -11,7 +11,8 @@ import asyncio
 
 import pytest
 
-from skillforge.llm import LLMClient, LLMSettings, structured_output_format
+from skillforge.llm.backends import structured_output_format
+from skillforge.llm.client import LLMClient, LLMSettings
 from skillforge.resources import load_schema
 
 pytestmark = pytest.mark.local_model

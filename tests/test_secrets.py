@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from skillforge.secrets import find_secrets, redact_text
+from skillforge.secret_scan import find_secrets, redact_text
 
 
 def test_common_secrets_are_redacted() -> None:

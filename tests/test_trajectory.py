@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from skillforge.ingest import ingest
-from skillforge.ingest.base import IngestReport
+from skillforge.ingest.report import IngestReport
 from skillforge.trajectory import Trajectory
 
 

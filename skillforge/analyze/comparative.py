@@ -17,7 +17,7 @@ from skillforge.trajectory import Trajectory
 
 NAME = "comparative"
 TEMPLATE = "comparative"
-KINDS = ("success", "failure")
+KINDS: tuple[str, ...] = ("success", "failure")
 MAX_PER_OUTCOME = 2
 
 

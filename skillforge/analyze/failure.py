@@ -14,7 +14,7 @@ from skillforge.analyze.output_schema import reply_schema
 
 NAME = "failure"
 TEMPLATE = "failure"
-KINDS = ("failure",)
+KINDS: tuple[str, ...] = ("failure",)
 
 
 def output_schema() -> dict[str, Any]:

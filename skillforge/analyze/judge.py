@@ -14,7 +14,7 @@ from skillforge.trajectory import Outcome
 
 NAME = "judge"
 TEMPLATE = "judge"
-KINDS = ("failure", "success")
+KINDS: tuple[str, ...] = ("failure", "success")
 
 
 def output_schema() -> dict[str, Any]:

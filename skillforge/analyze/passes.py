@@ -4,7 +4,7 @@ Stage ``analyse``: every trajectory gets exactly one pass, by the analyst its ou
 (failure, success, or the judge when the outcome is unknown; :mod:`skillforge.analyze.analysts`).
 Stage ``compare``: every task seen both succeeding and failing (outcomes judged in the first stage
 count) gets one comparative pass. Passes run concurrently on one event loop; the
-:class:`~skillforge.llm.LLMClient` bounds how many calls are in flight.
+:class:`~skillforge.llm.client.LLMClient` bounds how many calls are in flight.
 
 A pass renders its prompt (:mod:`skillforge.analyze.render_trajectory` fits the trajectories
 into the model's context), makes one schema-checked call, turns the reply into :class:`Lesson`\\ s
@@ -23,22 +23,36 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
-from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
 from skillforge.analyze import comparative, judge
-from skillforge.analyze.analysts import ANALYSTS, analyst_for
+from skillforge.analyze.analysts import ANALYSTS, Analyst, analyst_for
 from skillforge.analyze.grounding import grounding_problems, snap_evidence
 from skillforge.analyze.output_schema import MAX_LESSONS, bind_evidence, reply_schema
-from skillforge.prompts import PromptTemplate, prompt_template
 from skillforge.analyze.render_trajectory import LazyBudget, RenderedTrajectory, render_trajectory
 from skillforge.analyze.signals import compute_signals
 from skillforge.lesson import Evidence, Lesson, lesson_id
-from skillforge.llm import BudgetExceeded, Completion, LLMClient, LLMError, count_tokens, messages_size_bound
-from skillforge.run import RunFolder
+from skillforge.llm.client import Completion, LLMClient
+from skillforge.llm.errors import BudgetExceeded, FatalLLMError, LLMError
+from skillforge.llm.tokens import count_tokens, messages_size_bound
+from skillforge.prompts import PromptTemplate, prompt_template
 from skillforge.trajectory import Trajectory
+
+
+class PassJournal(Protocol):
+    """Where finished passes are journaled: the run folder's ``passes.jsonl``
+    (:class:`skillforge.distill.runfolder.RunFolder`)."""
+
+    def read_passes(self) -> dict[str, dict[str, Any]]:
+        """Finished passes by ``pass_id``."""
+        ...
+
+    def append_pass(self, record: dict[str, Any]) -> None:
+        """Append one finished pass and push it to disk."""
+        ...
+
 
 STAGE_ANALYSE = "analyse"
 STAGE_COMPARE = "compare"
@@ -75,7 +89,7 @@ class AnalystPass:
     """
 
     pass_id: str
-    analyst: ModuleType
+    analyst: Analyst
     trajectories: list[Trajectory]
     task_id: str | None = None
 
@@ -138,7 +152,9 @@ class AnalysisReport:
         per_trajectory = [r for r in done if r["analyst"] != comparative.NAME]
         return {
             "passes": dict(Counter(r["analyst"] for r in done)),
-            "failed_passes": [{"pass_id": r["pass_id"], "error": r["error"]} for r in self.records if r["status"] == "failed"],
+            "failed_passes": [
+                {"pass_id": r["pass_id"], "error": r["error"]} for r in self.records if r["status"] == "failed"
+            ],
             "not_run": self.not_run,
             "resumed_passes": self.resumed,
             "lessons": {
@@ -248,7 +264,11 @@ class PassRunner:
             views = [{**view, **_shown(r)} for view, r in zip(empty, rendered)]
             messages = template.messages(**shared, t=views[0], runs=views)
             if not exact and any(r.in_parts for r in rendered):
-                parts = overhead() + sum(r.tokens for r in rendered) + sum(self.count(v["note"]) for v in views if v["note"])
+                parts = (
+                    overhead()
+                    + sum(r.tokens for r in rendered)
+                    + sum(self.count(v["note"]) for v in views if v["note"])
+                )
                 return Prompt(messages, schema, template, rendered, parts, exact=False)
             tokens = count_tokens(model, messages=messages)
             over = tokens - limit
@@ -256,7 +276,9 @@ class PassRunner:
                 break
             # notes, separators and markers the estimate missed; the cut grows each attempt, since
             # rendering drops whole steps and a small cut can leave the same text
-            available = (available.exact() if isinstance(available, LazyBudget) else available) - (over + FIT_MARGIN_TOKENS) * (attempt + 1) ** 2
+            available = (available.exact() if isinstance(available, LazyBudget) else available) - (
+                over + FIT_MARGIN_TOKENS
+            ) * (attempt + 1) ** 2
         return Prompt(messages, schema, template, rendered, tokens)
 
     def _render(self, trajectories: list[Trajectory], available: int | LazyBudget) -> list[RenderedTrajectory]:
@@ -305,7 +327,9 @@ class PassRunner:
             "shortened": _shortened(prompt.rendered),
         }
         try:
-            reply = await self._call(record, prompt.messages, prompt.schema, analysis.analyst.NAME, prompt.template.hash)
+            reply = await self._call(
+                record, prompt.messages, prompt.schema, analysis.analyst.NAME, prompt.template.hash
+            )
         except LLMError as exc:
             record.update(status="failed", error=str(exc))
             return record
@@ -340,7 +364,9 @@ class PassRunner:
 
     async def _call(self, record: dict[str, Any], messages, schema, name: str, template_hash: str) -> Completion:
         try:
-            completion = await self.client.complete_json(messages, schema, schema_name=name, template_hash=template_hash)
+            completion = await self.client.complete_json(
+                messages, schema, schema_name=name, template_hash=template_hash
+            )
         except LLMError as exc:
             record["calls"] += 1
             record["attempts_failed"] = record.get("attempts_failed", 0) + exc.attempts
@@ -372,7 +398,9 @@ class PassRunner:
                 kept.append(lesson)
         return kept, failing
 
-    async def _repair(self, analysis: AnalystPass, prompt: Prompt, reply_text: str, failing, record) -> tuple[list[Lesson], list[tuple[str, list[str]]], str | None]:
+    async def _repair(
+        self, analysis: AnalystPass, prompt: Prompt, reply_text: str, failing, record
+    ) -> tuple[list[Lesson], list[tuple[str, list[str]]], str | None]:
         """One repair round for lessons that failed grounding; returns (repaired, still failing, error)."""
         template = prompt_template(REPAIR_TEMPLATE)
         described = [{"index": i, "title": lesson.title, "problems": problems} for i, lesson, problems in failing]
@@ -400,7 +428,7 @@ class PassRunner:
 def analyze_with_llm(
     trajectories: list[Trajectory],
     runner: PassRunner,
-    run: RunFolder,
+    run: PassJournal,
     on_stage: StageHook | None = None,
     on_pass: PassHook | None = None,
 ) -> AnalysisReport:
@@ -415,9 +443,12 @@ def analyze_with_llm(
     Raises:
         KeyboardInterrupt: on Ctrl-C (finished passes are already in the journal).
     """
+
     async def main() -> AnalysisReport | None:
         try:
-            return await _analyze(trajectories, runner, run, on_stage or (lambda *_: None), on_pass or (lambda *_: None))
+            return await _analyze(
+                trajectories, runner, run, on_stage or (lambda *_: None), on_pass or (lambda *_: None)
+            )
         except KeyboardInterrupt:
             return None  # asyncio.run raises it again; caught here, the task's exception is not left unread
         finally:
@@ -429,14 +460,18 @@ def analyze_with_llm(
     return report
 
 
-async def _analyze(trajectories, runner: PassRunner, run: RunFolder, on_stage: StageHook, on_pass: PassHook) -> AnalysisReport:
+async def _analyze(
+    trajectories, runner: PassRunner, run: PassJournal, on_stage: StageHook, on_pass: PassHook
+) -> AnalysisReport:
     journal = {k: v for k, v in run.read_passes().items() if v["status"] == "done"}
     report = AnalysisReport()
     # passes in progress at once: twice the calls in flight, so a rendered prompt is always
     # waiting when a call slot frees, and prompts are rendered as calls go, not all up front
     window = asyncio.Semaphore(2 * runner.client.concurrency)
     for stage in STAGES:
-        passes = plan_trajectory_passes(trajectories) if stage == STAGE_ANALYSE else plan_comparative_passes(trajectories)
+        passes = (
+            plan_trajectory_passes(trajectories) if stage == STAGE_ANALYSE else plan_comparative_passes(trajectories)
+        )
         for analysis in passes:
             template = prompt_template(analysis.analyst.TEMPLATE)
             report.templates[template.name] = template.version
@@ -449,7 +484,7 @@ async def _analyze(trajectories, runner: PassRunner, run: RunFolder, on_stage: S
             async with window:
                 try:
                     record = await runner.run(analysis)
-                except BudgetExceeded:
+                except (BudgetExceeded, FatalLLMError):  # the run stops: left for a resumed run
                     report.not_run.append(analysis.pass_id)
                     return None
             run.append_pass(record)
@@ -461,6 +496,9 @@ async def _analyze(trajectories, runner: PassRunner, run: RunFolder, on_stage: S
         report.records.extend(finished[p.pass_id] for p in passes if p.pass_id in finished)
         if stage == STAGE_ANALYSE:
             apply_judged_outcomes(trajectories, report.records)
+        if runner.client.fatal is not None:
+            report.stopped = "fatal"
+            break
         if runner.client.budget_stopped:
             report.stopped = "budget"
             break

@@ -15,7 +15,7 @@ needs to cite evidence and drops the rest, in this order until it fits ``budget_
    marked ``[steps a–b omitted to fit the token budget]``;
 4. still too long: error results are cut too, to :data:`ERROR_CUT_CHARS`.
 
-Tokens are counted with the callable given (``skillforge.llm.count_tokens`` for the model, i.e.
+Tokens are counted with the callable given (``skillforge.llm.tokens.count_tokens`` for the model, i.e.
 ``litellm.token_counter``), per step, and summed. When the whole text, uncut, has no more UTF-8
 bytes than the budget has tokens, it fits whatever the tokenizer (a token is at least one byte in
 byte-level BPE, the tokenizers litellm counts with): it is then counted once, whole, instead of

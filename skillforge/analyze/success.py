@@ -13,7 +13,7 @@ from skillforge.analyze.output_schema import reply_schema
 
 NAME = "success"
 TEMPLATE = "success"
-KINDS = ("success",)
+KINDS: tuple[str, ...] = ("success",)
 
 
 def output_schema() -> dict[str, Any]:

@@ -11,7 +11,6 @@ Writes are atomic per file (a temporary file renamed into place).
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -21,6 +20,7 @@ from skillforge.export.block import find_block
 from skillforge.export.host import Output, Plan
 from skillforge.export.manifest import Manifest
 from skillforge.export.paths import safe_target
+from skillforge.fsutil import write_atomic
 
 ActionKind = Literal["create", "update", "unchanged", "overwrite", "conflict", "remove", "keep"]
 
@@ -147,7 +147,7 @@ def write(root: Path, actions: list[Action], manifest: Manifest, skill: str, ver
             if output is None or action.kind in ("conflict", "keep"):
                 continue
             if action.kind != "unchanged":
-                _write_atomic(target, output.data, 0o755 if output.executable else 0o644)
+                write_atomic(target, output.data, mode=0o755 if output.executable else 0o644)
             if output.block is not None:
                 span = find_block(output.data.decode("utf-8"), output.block, output.path)
                 assert span is not None
@@ -158,19 +158,6 @@ def write(root: Path, actions: list[Action], manifest: Manifest, skill: str, ver
         raise SkillforgeError(f"{exc.filename or root}: {exc.strerror}") from exc
     finally:
         manifest.save()
-
-
-def _write_atomic(target: Path, data: bytes, mode: int) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, scratch = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.chmod(scratch, mode)
-        os.replace(scratch, target)
-    except BaseException:
-        Path(scratch).unlink(missing_ok=True)
-        raise
 
 
 def _remove(root: Path, target: Path) -> None:

@@ -21,8 +21,8 @@ import yaml
 from skillforge.errors import SkillforgeError
 from skillforge.export.block import render_block, splice
 from skillforge.export.bundle import write_bundle
-from skillforge.export.document import Limit, render_document
-from skillforge.export.host import ExportOptions, Existing, Plan, Scope, Output, base_path
+from skillforge.export.flatten import Limit, render_document
+from skillforge.export.host import Existing, ExportOptions, Output, Plan, Scope, base_path
 from skillforge.export.source import SkillSource
 
 NAME = "<name>"

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from skillforge.errors import SkillforgeError
+from skillforge.fsutil import write_atomic
 
 MANIFEST_PATH = ".skillforge/exports.json"
 FORMAT = 1
@@ -94,8 +93,4 @@ class Manifest:
                 return
         except OSError:
             pass
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, scratch = tempfile.mkstemp(prefix=".exports.", dir=self.path.parent)
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(data)
-        os.replace(scratch, self.path)
+        write_atomic(self.path, data)

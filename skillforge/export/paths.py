@@ -1,8 +1,8 @@
 """Path safety: nothing taken from a skill, a bundle or a command line may escape its destination.
 
-Checked here: skill names (the Agent Skills name rule, https://agentskills.io/specification:
+Checked here: skill names (:func:`skillforge.skill.frontmatter.name_problems`, the one name check:
 lowercase letters, digits and single hyphens, at most 64 characters — so no ``/``, ``..`` or
-absolute form can pass), relative paths (no absolute path, drive, ``..`` or empty part), and
+absolute form can pass — and no reserved word), relative paths (no absolute path, drive, ``..`` or empty part), and
 targets on disk (every existing parent, symbolic links included, must resolve inside the
 destination root; the target itself must not be a symbolic link).
 """
@@ -10,13 +10,10 @@ destination root; the target itself must not be a symbolic link).
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from skillforge.errors import SkillforgeError
-
-NAME_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-MAX_NAME_LENGTH = 64
+from skillforge.skill.frontmatter import name_problems
 
 
 def check_name(name: str) -> str:
@@ -25,8 +22,9 @@ def check_name(name: str) -> str:
     Raises:
         SkillforgeError: when it is not (this also rules out ``..``, ``/`` and absolute paths).
     """
-    if not NAME_PATTERN.match(name) or len(name) > MAX_NAME_LENGTH:
-        raise SkillforgeError(f"{name!r} is not a valid skill name (lowercase letters, digits and single hyphens, at most {MAX_NAME_LENGTH})")
+    problems = name_problems(name)
+    if problems:
+        raise SkillforgeError(f"{name!r} is not a valid skill name: {'; '.join(problems)}")
     return name
 
 

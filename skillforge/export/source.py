@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from skillforge.errors import SkillforgeError
-from skillforge.skill.validate import parse_frontmatter
+from skillforge.skill.frontmatter import parse_frontmatter
 from skillforge.store.git_store import SkillStore
 
 EXCLUDE_DIRS = frozenset({"__pycache__", "node_modules", ".git"})

@@ -2,7 +2,7 @@
 
 Entry points: :func:`discover` (files under the given paths), :func:`detect` (which format a
 file is, from its content), :func:`ingest` (all trajectories, problems collected in an
-:class:`~skillforge.ingest.base.IngestReport`) and :func:`ingest_atif` (the same with each
+:class:`~skillforge.ingest.report.IngestReport`) and :func:`ingest_atif` (the same with each
 trajectory's ATIF file, for ``ingest --to atif``). Each file is read on its own (:mod:`.reader`),
 in this process or in worker processes (:mod:`.workers`); what depends on the files before it is
 settled here, in file order, so the result is the same either way.
@@ -18,10 +18,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from skillforge.ingest.atif import restamp
-from skillforge.ingest.base import FileSummary, IngestReport, Problem
 from skillforge.ingest.outcomes import Labels, OutcomeResolver
 from skillforge.ingest.reader import Event, Keep, Parsed, detect, discover, failure_message, read_file
 from skillforge.ingest.redact import redact_outcome
+from skillforge.ingest.report import FileSummary, IngestReport, Problem
 from skillforge.trajectory import Trajectory
 
 __all__ = ["detect", "discover", "ingest", "ingest_atif"]
@@ -89,6 +89,7 @@ def _settled(paths: Iterable[Path], report: IngestReport, labels: Labels | None,
     else:
         for path in files:
             yield from merge.file(read_file(path, keep))
+    merge.resolver.finish()
 
 
 class _Merge:

@@ -19,17 +19,11 @@ from pathlib import Path
 
 import orjson
 
-from skillforge.ingest.base import (
-    IngestReport,
-    StepBuilder,
-    as_float,
-    as_int,
-    as_str,
-    content_text,
-    load_object,
-    mentions,
-    sniff,
-)
+from skillforge.ingest.coerce import as_float, as_int, as_str, content_text
+from skillforge.ingest.jsonio import load_object
+from skillforge.ingest.report import IngestReport
+from skillforge.ingest.sniff import mentions, sniff
+from skillforge.ingest.steps import StepBuilder
 from skillforge.trajectory import ATIF_SCHEMA_VERSION, Agent, Outcome, SourceRef, StepMetrics, Trajectory
 
 NAME = "atif"

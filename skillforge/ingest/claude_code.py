@@ -46,17 +46,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from skillforge.ingest.base import (
-    IngestReport,
-    StepBuilder,
-    as_int,
-    as_str,
-    content_text,
-    head_json_lines,
-    iter_jsonl,
-    mentions,
-    sniff,
-)
+from skillforge.ingest.coerce import as_int, as_str, content_text
+from skillforge.ingest.jsonio import iter_jsonl
+from skillforge.ingest.report import IngestReport
+from skillforge.ingest.sniff import head_json_lines, mentions, sniff
+from skillforge.ingest.steps import StepBuilder
 from skillforge.trajectory import (
     Agent,
     Outcome,

@@ -33,16 +33,11 @@ from typing import Any
 
 import orjson
 
-from skillforge.ingest.base import (
-    IngestReport,
-    StepBuilder,
-    as_int,
-    as_str,
-    content_text,
-    iter_jsonl,
-    mentions,
-    sniff,
-)
+from skillforge.ingest.coerce import as_int, as_str, content_text
+from skillforge.ingest.jsonio import iter_jsonl
+from skillforge.ingest.report import IngestReport
+from skillforge.ingest.sniff import mentions, sniff
+from skillforge.ingest.steps import StepBuilder
 from skillforge.trajectory import Agent, SourceRef, Step, StepMetrics, Trajectory
 
 NAME = "codex"

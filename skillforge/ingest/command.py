@@ -19,8 +19,8 @@ import orjson
 from skillforge.errors import SkillforgeError
 from skillforge.ingest import ingest, ingest_atif
 from skillforge.ingest.atif import write_atif
-from skillforge.ingest.base import IngestReport
 from skillforge.ingest.outcomes import load_labels
+from skillforge.ingest.report import IngestReport
 from skillforge.ingest.workers import default_jobs
 
 CONVERSIONS = ("atif",)
@@ -71,7 +71,7 @@ class IngestResult:
         """The ``--json`` document: files, totals, redactions, problems and written files."""
         return {
             "files": [f.to_dict() for f in self.report.files if f.format],
-            "skipped_files": [f.path for f in self.report.files if not f.format],
+            "skipped_files": [{"path": f.path, "reason": f.skipped} for f in self.report.files if not f.format],
             "totals": self.totals(),
             "redactions": dict(self.report.redactions),
             "problems": [

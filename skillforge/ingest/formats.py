@@ -1,13 +1,12 @@
 """The registry of log formats: one module per format, tried in this order by ``detect()``
 (specific formats first, the generic chat transcript last).
 
-Adding a format = one new module in ``skillforge/ingest/`` with ``NAME``, ``detect`` and
-``parse`` (see :mod:`skillforge.ingest.base`) plus one line here.
+Adding a format = one new module in ``skillforge/ingest/`` that implements
+:class:`~skillforge.ingest.base.Format` (``NAME``, ``detect``, ``parse``) plus one line here;
+mypy checks every module listed against the protocol.
 """
 
 from __future__ import annotations
-
-from types import ModuleType
 
 from skillforge.ingest import (
     atif,
@@ -23,8 +22,9 @@ from skillforge.ingest import (
     tau2_bench,
     tau_bench,
 )
+from skillforge.ingest.base import Format
 
-FORMATS: dict[str, ModuleType] = {
+FORMATS: dict[str, Format] = {
     claude_code.NAME: claude_code,
     codex.NAME: codex,
     tau_bench.NAME: tau_bench,

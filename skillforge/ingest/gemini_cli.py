@@ -20,16 +20,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from skillforge.ingest.base import (
-    IngestReport,
-    StepBuilder,
-    as_int,
-    as_str,
-    content_text,
-    load_object,
-    mentions,
-    sniff,
-)
+from skillforge.ingest.coerce import as_int, as_str, content_text
+from skillforge.ingest.jsonio import load_object
+from skillforge.ingest.report import IngestReport
+from skillforge.ingest.sniff import mentions, sniff
+from skillforge.ingest.steps import StepBuilder
 from skillforge.trajectory import Agent, SourceRef, StepMetrics, Trajectory
 
 NAME = "gemini-cli"

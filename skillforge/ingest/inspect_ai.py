@@ -25,16 +25,12 @@ from typing import Any
 
 import orjson
 
-from skillforge.ingest.base import (
-    IngestReport,
-    StepBuilder,
-    add_chat_messages,
-    as_str,
-    iter_json_items,
-    mentions,
-    sniff,
-)
+from skillforge.ingest.coerce import as_str
+from skillforge.ingest.jsonio import iter_json_items
 from skillforge.ingest.outcomes import outcome_from_label
+from skillforge.ingest.report import IngestReport
+from skillforge.ingest.sniff import mentions, sniff
+from skillforge.ingest.steps import StepBuilder, add_chat_messages
 from skillforge.trajectory import Agent, Outcome, SourceRef, Trajectory
 
 NAME = "inspect-ai"

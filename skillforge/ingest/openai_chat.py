@@ -21,18 +21,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from skillforge.ingest.base import (
-    IngestReport,
-    StepBuilder,
-    add_chat_messages,
-    as_str,
-    iter_json_items,
-    iter_jsonl,
-    load_json,
-    mentions,
-    sniff,
-)
+from skillforge.ingest.coerce import as_str
+from skillforge.ingest.jsonio import iter_json_items, iter_jsonl, load_json
 from skillforge.ingest.outcomes import outcome_from_label
+from skillforge.ingest.report import IngestReport
+from skillforge.ingest.sniff import mentions, sniff
+from skillforge.ingest.steps import StepBuilder, add_chat_messages
 from skillforge.trajectory import Agent, Outcome, SourceRef, Trajectory
 
 NAME = "openai-chat"

@@ -32,17 +32,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from skillforge.ingest.base import (
-    IngestReport,
-    StepBuilder,
-    as_float,
-    as_str,
-    content_text,
-    iter_json_items,
-    iter_jsonl,
-    mentions,
-    sniff,
-)
+from skillforge.ingest.coerce import as_float, as_str, content_text
+from skillforge.ingest.jsonio import iter_json_items, iter_jsonl
+from skillforge.ingest.report import IngestReport
+from skillforge.ingest.sniff import mentions, sniff
+from skillforge.ingest.steps import StepBuilder
 from skillforge.trajectory import Agent, Outcome, SourceRef, Step, Trajectory
 
 NAME = "openhands"

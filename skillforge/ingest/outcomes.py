@@ -49,6 +49,10 @@ _SUCCESS = {"success", "succeeded", "pass", "passed", "resolved", "true", "yes",
 _FAILURE = {"failure", "failed", "fail", "unresolved", "false", "no", "incorrect", "i", "0", "error"}
 
 
+SAMPLE_IDS = 3
+"""How many ids of each side a warning about unmatched labels shows."""
+
+
 @dataclass
 class Labels:
     """Outcomes from a labels file, keyed by session id, task id or file."""
@@ -151,11 +155,16 @@ class OutcomeResolver:
         self.report = report
         self._reports: dict[Path, dict[str, bool] | None] = {}
         self._folders: dict[str, Path] = {}  # a trajectory file -> its folder (files hold many trajectories)
+        self.matched = 0
+        self.seen: list[str] = []  # the first session ids seen, for the warning of :meth:`finish`
 
     def apply(self, trajectory: Trajectory) -> None:
         """Set ``trajectory.outcome`` by the precedence of the module docstring."""
         logged = trajectory.outcome
         labelled = self.labels.find(trajectory) if self.labels else None
+        self.matched += labelled is not None
+        if len(self.seen) < SAMPLE_IDS:
+            self.seen.append(trajectory.task_id or trajectory.session_id)
         if logged.status != "unknown":
             if labelled is not None and labelled.status != logged.status:
                 self.report.problem(
@@ -171,6 +180,21 @@ class OutcomeResolver:
         verdict = self._swe_bench_verdict(trajectory)
         if verdict is not None:
             trajectory.outcome = verdict
+
+    def finish(self) -> None:
+        """After the last trajectory: warn when a labels file was given and none of its ids matched
+        a trajectory (a wrong key column or id format), with a sample of both sides."""
+        if self.labels is None or self.matched or not self.seen:
+            return
+        theirs = list(self.labels.by_key)[:SAMPLE_IDS]
+        self.report.problem(
+            self.labels.source,
+            None,
+            f"none of the {len(self.labels.by_key)} ids in this outcomes file matched a trajectory "
+            f"(ids there: {', '.join(theirs)}; task or session ids here: {', '.join(self.seen)}); "
+            f"keys are matched against {', '.join(KEY_FIELDS)}",
+            "warning",
+        )
 
     def _swe_bench_verdict(self, trajectory: Trajectory) -> Outcome | None:
         task = trajectory.task_id

@@ -13,14 +13,15 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Literal
 
 from skillforge.errors import SkillforgeError
 from skillforge.ingest.atif import atif_document
-from skillforge.ingest.base import HEAD_BYTES, FileSummary, IngestReport, Problem
+from skillforge.ingest.base import Format
 from skillforge.ingest.formats import FORMATS
 from skillforge.ingest.redact import redact_outcome, redact_trajectory
+from skillforge.ingest.report import FileSummary, IngestReport, Problem
+from skillforge.ingest.sniff import HEAD_BYTES
 from skillforge.trajectory import Trajectory
 
 _JSONISH = (b"{", b"[")
@@ -105,7 +106,7 @@ def _files_under(folder: Path) -> Iterator[Path]:
             yield child
 
 
-def detect(path: Path, head: bytes | None = None) -> ModuleType | None:
+def detect(path: Path, head: bytes | None = None) -> Format | None:
     """Return the format module that recognises ``path`` from its first bytes, or None.
 
     Formats are tried in registry order; a ``detect()`` that raises counts as "not this format".
@@ -144,12 +145,12 @@ def read_file(path: Path, keep: Keep = "whole") -> Iterator[Event]:
         with open(path, "rb") as handle:
             head = handle.read(HEAD_BYTES)
     except OSError as exc:
-        yield FileSummary(str(path), None)
+        yield FileSummary(str(path), None, skipped="unreadable")
         report.problem(path, None, failure_message(exc))
         yield from problems
         return
     module = detect(path, head)
-    yield FileSummary(str(path), module.NAME if module else None)
+    yield FileSummary(str(path), module.NAME if module else None, skipped="" if module else _skip_reason(head))
     if module is None:
         if head.lstrip()[:1] in _JSONISH and path.name != "report.json":
             report.problem(path, None, "not a known agent log format; file skipped", "warning")
@@ -164,6 +165,20 @@ def read_file(path: Path, keep: Keep = "whole") -> Iterator[Event]:
     except Exception as exc:  # a format module's bug or an input it did not foresee: lose the file, not the run
         report.problem(path, None, failure_message(exc))
     yield from problems
+
+
+def _skip_reason(head: bytes) -> str:
+    """Why a file no format recognised was skipped: ``binary`` (a NUL byte, or not UTF-8 text, in its
+    first bytes; a multi-byte character cut by the head's end is allowed) or ``not a known agent log
+    format``."""
+    if b"\x00" in head:
+        return "binary"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:
+            return "binary"
+    return "not a known agent log format"
 
 
 def failure_message(exc: BaseException) -> str:

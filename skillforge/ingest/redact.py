@@ -1,9 +1,9 @@
 """Redact secrets from a trajectory, in place, right after it is parsed (DESIGN §1, stage "redact").
 
-Every text field is scanned with :mod:`skillforge.secrets`: step messages and reasoning, tool-call
+Every text field is scanned with :mod:`skillforge.secret_scan`: step messages and reasoning, tool-call
 arguments (recursively, through nested dicts and lists), observation results, the ``extra`` values
 of steps and of the trajectory, and the outcome detail. A value whose *key* names a secret
-(``{"password": "hunter2"}``, ``{"GITHUB_TOKEN": "…"}``; :func:`skillforge.secrets.is_secret_name`)
+(``{"password": "hunter2"}``, ``{"GITHUB_TOKEN": "…"}``; :func:`skillforge.secret_scan.is_secret_name`)
 is replaced whole when it looks like a real value, since the key is the only hint there is.
 
 Only redacted data leaves ingest: the pipeline, the cache, the run folder and every LLM call see
@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from skillforge.secrets import is_secret_name, plausible_secret_value, redact_texts
+from skillforge.secret_scan import is_secret_name, plausible_secret_value, redact_texts
 from skillforge.trajectory import Outcome, Trajectory
 
 KEYWORD_KIND = "secret-keyword"

@@ -27,16 +27,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from skillforge.ingest.base import (
-    IngestReport,
-    StepBuilder,
-    as_str,
-    content_text,
-    literal,
-    load_json,
-    mentions,
-    sniff,
-)
+from skillforge.ingest.coerce import as_str, content_text, literal
+from skillforge.ingest.jsonio import load_json
+from skillforge.ingest.report import IngestReport
+from skillforge.ingest.sniff import mentions, sniff
+from skillforge.ingest.steps import StepBuilder
 from skillforge.trajectory import Agent, Outcome, SourceRef, Trajectory
 
 NAME = "swe-agent"

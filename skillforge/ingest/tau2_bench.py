@@ -19,14 +19,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from skillforge.ingest.base import (
-    IngestReport,
-    StepBuilder,
-    add_chat_messages,
-    iter_json_items,
-    mentions,
-    sniff,
-)
+from skillforge.ingest.jsonio import iter_json_items
+from skillforge.ingest.report import IngestReport
+from skillforge.ingest.sniff import mentions, sniff
+from skillforge.ingest.steps import StepBuilder, add_chat_messages
 from skillforge.trajectory import Agent, Outcome, SourceRef, Trajectory
 
 NAME = "tau2-bench"

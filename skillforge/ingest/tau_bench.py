@@ -18,12 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from skillforge.ingest.base import (
-    IngestReport,
-    StepBuilder,
-    add_chat_messages,
-    iter_json_items,
-)
+from skillforge.ingest.jsonio import iter_json_items
+from skillforge.ingest.report import IngestReport
+from skillforge.ingest.steps import StepBuilder, add_chat_messages
 from skillforge.trajectory import Agent, Outcome, SourceRef, Trajectory
 
 NAME = "tau-bench"
@@ -38,7 +35,7 @@ def detect(path: Path, head: bytes) -> bool:
 def parse(path: Path, report: IngestReport) -> Iterator[Trajectory]:
     """Yield one trajectory per run of a tau-bench results array; bad runs are reported by index.
 
-    Large files are streamed run by run (:func:`~skillforge.ingest.base.iter_json_items`).
+    Large files are streamed run by run (:func:`~skillforge.ingest.jsonio.iter_json_items`).
     """
     for index, run in iter_json_items(path, report):
         try:

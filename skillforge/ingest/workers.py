@@ -29,8 +29,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from skillforge.ingest.base import FileSummary, IngestReport
 from skillforge.ingest.reader import Event, Keep, failure_message, read_file
+from skillforge.ingest.report import FileSummary, IngestReport
 from skillforge.processes import usable_cpus, worker_pool
 
 MAX_DEFAULT_JOBS = 8
@@ -76,7 +76,7 @@ def read_files(paths: Sequence[Path], jobs: int, keep: Keep = "whole") -> Iterat
         for path in paths:
             yield read_file(path, keep)
         return
-    from skillforge.secrets import load_detectors
+    from skillforge.secret_scan import load_detectors
 
     load_detectors()  # compiled once here, inherited by forked workers
     pool = _Pool(min(jobs, chunks), keep)
@@ -198,7 +198,7 @@ def _alone(path: Path, keep: Keep) -> list[Event]:
             message = failure_message(exc)
     report = IngestReport()
     report.problem(path, None, message)
-    return [FileSummary(str(path), None), *report.problems]
+    return [FileSummary(str(path), None, skipped="unreadable"), *report.problems]
 
 
 def _terminate(executor: ProcessPoolExecutor) -> None:

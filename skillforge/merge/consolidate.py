@@ -14,8 +14,8 @@ Trace2Skill's REDUCE stage (``run_reduce_phase`` in Qwen-Applications/Trace2Skil
   "without a reason", so the report accounts for every lesson;
 * every node is saved to ``<run>/merge_level_N/node_NNNN.json`` as soon as it finishes, keyed by
   the model, the template's hash and its inputs, so a resumed run reuses it
-  (:meth:`skillforge.run.RunFolder.load_step`);
-* :class:`~skillforge.llm.BudgetExceeded` is not a failed merge: the level's other calls finish
+  (:func:`skillforge.llm.steps.cached_step`);
+* :class:`~skillforge.llm.errors.BudgetExceeded` is not a failed merge: the level's other calls finish
   and are saved, then it is raised (the run stops; a resumed run reuses the saved nodes).
 """
 
@@ -27,15 +27,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from skillforge.lesson import Lesson
+from skillforge.llm.steps import StepJournal, cached_step, digest
 from skillforge.merge.contradictions import Contradiction, from_model
-from skillforge.llm import BudgetExceeded
 from skillforge.merge.propose import gather_all
 from skillforge.merge.report import LevelReport
 from skillforge.merge.support import DroppedEdit
 from skillforge.patch import Patch, concatenate, patch_schema
 from skillforge.prompts import prompt_template
-from skillforge.run import RunFolder, digest
 from skillforge.skill.document import support_of
+from skillforge.usage import Usage
 
 TEMPLATE = "merge"
 
@@ -111,7 +111,7 @@ class MergeNode:
     status: str = "single"
     dropped: list[DroppedEdit] = field(default_factory=list)
     contradictions: list[Contradiction] = field(default_factory=list)
-    usage: dict[str, Any] = field(default_factory=dict)
+    usage: Usage = field(default_factory=Usage)
     error: str = ""
 
 
@@ -132,7 +132,7 @@ async def consolidate(
     client,
     lessons: Mapping[str, Lesson],
     fan_in: int,
-    run: RunFolder,
+    run: StepJournal,
     headings: Sequence[str],
     needed_support: int,
     on_level: Callable[[int, int], Callable[[], None]] | None = None,
@@ -141,7 +141,7 @@ async def consolidate(
 
     Args:
         patches: the proposals (level 0), in batch order.
-        client: a :class:`skillforge.llm.LLMClient`.
+        client: a :class:`skillforge.llm.client.LLMClient`.
         lessons: lesson id → lesson (support counts for the prompt, contradiction sides).
         fan_in: patches per merge call (k ≥ 2).
         run: the run folder (``merge_level_N/``).
@@ -191,7 +191,7 @@ async def consolidate(
     return Tree(final, levels, node_inputs, level)
 
 
-async def _merge_node(level: int, index: int, inputs: list[Patch], *, client, lessons, run: RunFolder, headings, needed_support: int, advance) -> MergeNode:
+async def _merge_node(level: int, index: int, inputs: list[Patch], *, client, lessons, run: StepJournal, headings, needed_support: int, advance) -> MergeNode:
     node = MergeNode(level, index, inputs)
     if len(inputs) == 1:
         node.outputs = list(inputs)
@@ -202,29 +202,30 @@ async def _merge_node(level: int, index: int, inputs: list[Patch], *, client, le
     template = prompt_template(TEMPLATE)
     key = digest(client.settings.model, template.hash, [p.digest() for p in inputs])
     relative = f"merge_level_{level}/node_{index:04d}.json"
-    saved = run.load_step(relative, key)
-    if saved is not None:
-        node.status = "reused"
-        data, node.usage = saved["reply"], saved.get("usage", {})
-    else:
+
+    def messages() -> list[dict[str, str]]:
         views = [
-            {"patch": number + 1, "reasoning": patch.reasoning, "edits": [{**edit.to_dict(), "support": support_of(edit.lesson_ids, lessons)} for edit in patch.edits]}
+            {
+                "patch": number + 1,
+                "reasoning": patch.reasoning,
+                "edits": [{**edit.to_dict(), "support": support_of(edit.lesson_ids, lessons)} for edit in patch.edits],
+            }
             for number, patch in enumerate(inputs)
         ]
-        messages = template.messages(level=level, headings=list(headings), patches=views)
-        try:
-            completion = await client.complete_json(messages, merge_schema(ids), schema_name="merge", template_hash=template.hash)
-        except BudgetExceeded:
-            raise
-        except Exception as exc:  # LLMError or a provider bug: pass the inputs up unmerged
-            node.status, node.outputs, node.error = "failed", list(inputs), f"{type(exc).__name__}: {exc}"
-            run.save_step(relative, {"key": key, "status": "failed", "error": node.error, "inputs": [p.digest() for p in inputs]})
-            if advance:
-                advance()
-            return node
-        node.status, data = "merged", completion.data
-        node.usage = {"prompt_tokens": completion.prompt_tokens, "completion_tokens": completion.completion_tokens, "cost_usd": completion.cost_usd}
-        run.save_step(relative, {"key": key, "status": "done", "inputs": [p.digest() for p in inputs], "usage": node.usage, "reply": data})
+        return template.messages(level=level, headings=list(headings), patches=views)
+
+    record = {"inputs": [p.digest() for p in inputs]}
+    reply = await cached_step(
+        run, relative, key, client, messages, merge_schema(ids),
+        schema_name="merge", template_hash=template.hash, record=record, save_failure=True,
+    )  # fmt: skip
+    if reply.status == "failed":  # pass the inputs up unmerged
+        node.status, node.outputs, node.error = "failed", list(inputs), reply.error
+        if advance:
+            advance()
+        return node
+    node.status = "merged" if reply.status == "done" else "reused"
+    data, node.usage = reply.data, reply.usage
     merged = Patch.from_dict(data["patch"])
     node.outputs = [merged]
     accounted = set(merged.lesson_ids)

@@ -2,12 +2,12 @@
 
 Trace2Skill's MAP stage (``parallel_evolving_agent.py``; DESIGN §2): batches of ``propose_batch``
 lessons, one LLM call each (``templates/prompts/propose.md.j2``), run in parallel through
-:class:`skillforge.llm.LLMClient`. The reply
+:class:`skillforge.llm.client.LLMClient`. The reply
 must match ``patch.schema.json`` narrowed so every edit cites at least one lesson of its batch
 (:func:`skillforge.patch.patch_schema`); llm.py gives an invalid reply one repair round. A batch
 whose call still fails gets the deterministic patch of its lessons (:func:`offline_patch`), so no
 lesson is lost; that fallback is recorded and is not saved as finished (a rerun asks again).
-:class:`~skillforge.llm.BudgetExceeded` is not a failure: the calls in flight finish and are saved,
+:class:`~skillforge.llm.errors.BudgetExceeded` is not a failure: the calls in flight finish and are saved,
 then it is raised, so the run stops cleanly and a resumed run asks only for what is left.
 
 :func:`offline_patch` is also the whole consolidation of the offline path: lesson groups
@@ -22,13 +22,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from skillforge.lesson import Lesson
+from skillforge.llm.errors import BudgetExceeded, FatalLLMError
+from skillforge.llm.steps import StepJournal, cached_step, digest
 from skillforge.merge.offline import LessonGroup, group_lessons
-from skillforge.llm import BudgetExceeded
 from skillforge.patch import Edit, Patch, patch_schema
 from skillforge.prompts import prompt_template, skill_files
-from skillforge.run import RunFolder, digest
 from skillforge.skill.document import SKILL_MD, SkillDoc, support_of
 from skillforge.skill.templates import template_environment
+from skillforge.usage import Usage
 
 TEMPLATE = "propose"
 PROCEDURE_HEADING = "## Procedure"
@@ -44,7 +45,7 @@ class Proposal:
         patch: the proposed patch.
         status: ``proposed`` (a call made now), ``reused`` (saved in the run folder) or ``fallback``
             (the call failed; the deterministic patch of the batch stands in).
-        usage: ``{prompt_tokens, completion_tokens, cost_usd}`` of the call.
+        usage: tokens and USD of the call.
         error: the failure message for a fallback.
     """
 
@@ -52,7 +53,7 @@ class Proposal:
     lesson_ids: list[str]
     patch: Patch
     status: str
-    usage: dict[str, Any] = field(default_factory=dict)
+    usage: Usage = field(default_factory=Usage)
     error: str = ""
 
 
@@ -127,7 +128,7 @@ async def propose_all(
     *,
     client,
     batch_size: int,
-    run: RunFolder,
+    run: StepJournal,
     on_done: Callable[[Proposal], None] | None = None,
 ) -> list[Proposal]:
     """Propose one patch per batch, in parallel (the client bounds concurrency).
@@ -136,7 +137,7 @@ async def propose_all(
         lessons: all lessons of the run.
         snapshot: the frozen start version.
         snapshot_id: its digest (part of every saved proposal's key).
-        client: a :class:`skillforge.llm.LLMClient`.
+        client: a :class:`skillforge.llm.client.LLMClient`.
         batch_size: lessons per call.
         run: where finished proposals are saved (``patches/patch_NNNN.json``) and reused from.
         on_done: called after each proposal (progress).
@@ -152,22 +153,18 @@ async def propose_all(
 
     async def one(call: ProposalCall) -> Proposal:
         ids = call.lesson_ids
-        saved = run.load_step(call.relative, call.key)
-        if saved is not None:
-            proposal = Proposal(call.index, ids, Patch.from_dict(saved["patch"]), "reused", saved.get("usage", {}))
+        reply = await cached_step(
+            run, call.relative, call.key, client, call.messages, call.schema,
+            schema_name="patch", template_hash=call.template_hash, record={"lesson_ids": ids},
+        )  # fmt: skip
+        if reply.status == "failed":  # fall back, never lose the batch; the fallback is saved for the report
+            fallback = offline_patch(group_lessons(call.batch), headings)
+            proposal = Proposal(call.index, ids, fallback, "fallback", Usage(), reply.error)
+            failed = {"key": call.key, "status": "failed", "lesson_ids": ids, "error": reply.error}
+            run.save_step(call.relative, {**failed, "reply": fallback.to_dict()})
         else:
-            try:
-                completion = await client.complete_json(call.messages, call.schema, schema_name="patch", template_hash=call.template_hash)
-            except BudgetExceeded:
-                raise
-            except Exception as exc:  # LLMError, or a bug in a provider: fall back, never lose the batch
-                fallback = offline_patch(group_lessons(call.batch), headings)
-                proposal = Proposal(call.index, ids, fallback, "fallback", {}, f"{type(exc).__name__}: {exc}")
-                run.save_step(call.relative, {"key": call.key, "status": "failed", "lesson_ids": ids, "error": proposal.error, "patch": fallback.to_dict()})
-            else:
-                usage = {"prompt_tokens": completion.prompt_tokens, "completion_tokens": completion.completion_tokens, "cost_usd": completion.cost_usd}
-                proposal = Proposal(call.index, ids, Patch.from_dict(completion.data), "proposed", usage)
-                run.save_step(call.relative, {"key": call.key, "status": "done", "lesson_ids": ids, "usage": usage, "patch": proposal.patch.to_dict()})
+            status = "proposed" if reply.status == "done" else "reused"
+            proposal = Proposal(call.index, ids, Patch.from_dict(reply.data), status, reply.usage)
         if on_done is not None:
             on_done(proposal)
         return proposal
@@ -178,11 +175,11 @@ async def propose_all(
 async def gather_all(calls) -> list:
     """Await ``calls`` concurrently and return their results in order; when some raised, wait for
     all the others to finish (so their work is saved), then raise the first error (a
-    :class:`~skillforge.llm.BudgetExceeded` before any other)."""
+    :class:`~skillforge.llm.errors.BudgetExceeded` before any other)."""
     results = await asyncio.gather(*calls, return_exceptions=True)
     errors = [r for r in results if isinstance(r, BaseException)]
     if errors:
-        raise next((e for e in errors if isinstance(e, BudgetExceeded)), errors[0])
+        raise next((e for e in errors if isinstance(e, (BudgetExceeded, FatalLLMError))), errors[0])
     return list(results)
 
 

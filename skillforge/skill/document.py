@@ -3,7 +3,7 @@
 Every text file of the skill is a list of :class:`Line` objects. A line read from the start version
 keeps its exact text (line ending included), so lines no edit touches are written back byte for
 byte; a line an edit writes carries the edit's ``lesson_ids``. Provenance spans
-(:class:`skillforge.store.provenance.Span`) are the runs of consecutive lines with the same lessons,
+(:class:`skillforge.provenance.Span`) are the runs of consecutive lines with the same lessons,
 so they stay right however many edits, moves and fixes came after.
 
 Sections follow Trace2Skill's applier (``run_apply_phase_programmatic`` in
@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from skillforge.errors import SkillforgeError
-from skillforge.store.provenance import Provenance, Span
+from skillforge.provenance import Provenance, Span
 
 SKILL_MD = "SKILL.md"
 

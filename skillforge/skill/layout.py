@@ -23,7 +23,8 @@ from typing import Any
 import yaml
 
 from skillforge.skill.document import SKILL_MD, Heading, Line, SkillDoc, support_of
-from skillforge.skill.validate import MAX_REFERENCE_LINES, MAX_SKILL_LINES, MAX_SKILL_TOKENS, TOC_AFTER_LINES, estimate_tokens
+from skillforge.skill.rules import MAX_REFERENCE_LINES, MAX_SKILL_LINES, MAX_SKILL_TOKENS, TOC_AFTER_LINES
+from skillforge.skill.validate import estimate_tokens
 
 EVIDENCE_HEADING = "## Evidence"
 EVIDENCE_TABLE_HEADER = "| Lesson | Kind | Support | Evidence (session: steps) |"

@@ -1,7 +1,7 @@
 """The skill templates (``templates/skill/*.md.j2``) and the texts derived from a run's tools.
 
-Two templates remain after the skill became a patched document (:mod:`skillforge.build`):
-``seed.md.j2``, the start version of a new skill (:func:`skillforge.skill.start.seed_start`), and
+Two templates remain after the skill became a patched document (:mod:`skillforge.distill.build`):
+``seed.md.j2``, the start version of a new skill (:func:`skillforge.distill.start.seed_start`), and
 ``item.md.j2``, one list item of the offline path's deterministic patch
 (:func:`skillforge.merge.propose.offline_patch`). Everything else in a skill is written by patch
 edits and by the layout rules (:mod:`skillforge.skill.layout`).

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from skillforge.llm import BudgetExceeded
+from skillforge.llm.steps import StepJournal, StepReply, cached_step, digest
 from skillforge.patch import Edit
 from skillforge.prompts import prompt_template, skill_files
-from skillforge.run import RunFolder, digest
+from skillforge.skill.apply import EditResult
 from skillforge.skill.document import SkillDoc
-from skillforge.skill.patch import EditResult
 
 TEMPLATE = "translate"
 TARGET_FIELDS = ("target_section", "target_text", "old_text", "after_section")
@@ -41,19 +40,19 @@ def translate_schema(indexes: list[int]) -> dict[str, Any]:
     }
 
 
-async def translate_unmatched(doc: SkillDoc, unmatched: list[EditResult], *, client, run: RunFolder) -> tuple[dict[int, Edit], dict[str, Any]]:
+async def translate_unmatched(doc: SkillDoc, unmatched: list[EditResult], *, client, run: StepJournal) -> tuple[dict[int, Edit], StepReply]:
     """Ask once for exact targets of the ``unmatched`` edits.
 
     Args:
         doc: the skill as it is after the other edits were applied.
         unmatched: results with status ``unmatched``.
-        client: a :class:`skillforge.llm.LLMClient`.
+        client: a :class:`skillforge.llm.client.LLMClient`.
         run: the run folder (``translate.json``).
 
     Returns:
-        (edit index → the edit with translated targets, for edits whose targets changed;
-        usage ``{prompt_tokens, completion_tokens, cost_usd, calls, reused, error}``).
-        A failed call returns no translations and the error in usage (the edits stay unmatched).
+        (edit index → the edit with translated targets, for edits whose targets changed; the
+        :class:`~skillforge.llm.steps.StepReply` of the call: status, usage, error). A failed call
+        returns no translations (the edits stay unmatched and are reported).
 
     Raises:
         BudgetExceeded: the call would pass the budget (nothing was sent).
@@ -62,29 +61,19 @@ async def translate_unmatched(doc: SkillDoc, unmatched: list[EditResult], *, cli
     files = [f for f in skill_files(doc) if f["path"] in {r.edit.file for r in unmatched}]
     template = prompt_template(TEMPLATE)
     key = digest(client.settings.model, template.hash, views, files)
-    usage: dict[str, Any] = {"calls": 0, "reused": 0}
-    saved = run.load_step("translate.json", key)
-    if saved is not None:
-        reply = saved["reply"]
-        usage.update(saved.get("usage", {}), reused=1, calls=0)
-    else:
-        messages = template.messages(edits=views, files=files)
-        try:
-            completion = await client.complete_json(messages, translate_schema([r.index for r in unmatched]), schema_name="translation", template_hash=template.hash)
-        except BudgetExceeded:
-            raise
-        except Exception as exc:  # LLMError: the edits stay unmatched and are reported
-            return {}, {**usage, "calls": 1, "error": f"{type(exc).__name__}: {exc}"}
-        reply = completion.data
-        usage.update(prompt_tokens=completion.prompt_tokens, completion_tokens=completion.completion_tokens, cost_usd=completion.cost_usd, calls=1)
-        run.save_step("translate.json", {"key": key, "status": "done", "usage": {k: usage[k] for k in ("prompt_tokens", "completion_tokens", "cost_usd")}, "reply": reply})
+    step = await cached_step(
+        run, "translate.json", key, client, lambda: template.messages(edits=views, files=files),
+        translate_schema([r.index for r in unmatched]), schema_name="translation", template_hash=template.hash,
+    )  # fmt: skip
+    if step.status == "failed":  # the edits stay unmatched and are reported
+        return {}, step
     by_index = {r.index: r.edit for r in unmatched}
     translated = {}
-    for item in reply.get("edits", []):
+    for item in step.data.get("edits", []):
         original = by_index.get(item["index"])
         if original is None:
             continue
         changes = {name: item[name] for name in TARGET_FIELDS if name in item and item[name] != getattr(original, name)}
         if changes:
             translated[item["index"]] = Edit.from_dict({**original.to_dict(), **{k: v for k, v in changes.items()}})
-    return translated, usage
+    return translated, step

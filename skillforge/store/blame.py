@@ -1,7 +1,7 @@
 """``skillforge blame``: each line of a stored skill file → the lessons behind it → the
 trajectories and steps those lessons cite.
 
-Reads the provenance committed with the version (:mod:`skillforge.store.provenance`); nothing is
+Reads the provenance committed with the version (:mod:`skillforge.provenance`); nothing is
 recomputed, so the answer is the one recorded when the version was stored.
 """
 

@@ -36,9 +36,10 @@ import yaml
 from filelock import FileLock, Timeout
 
 from skillforge.errors import SkillforgeError
-from skillforge.skill.validate import parse_frontmatter
+from skillforge.fsutil import write_atomic
+from skillforge.provenance import PROVENANCE_DIR, Provenance, provenance_path
+from skillforge.skill.frontmatter import parse_frontmatter
 from skillforge.store.location import MARKER_KEY, MARKER_SECTION, StoreLocation, git_environment, locate
-from skillforge.store.provenance import PROVENANCE_DIR, Provenance, provenance_path
 from skillforge.store.stamp import stamp_version
 
 INFO_PREFIX = "skillforge-info: "
@@ -380,7 +381,7 @@ class SkillStore:
             if version is not None and version > number:
                 raise SkillforgeError(f"cannot store {name} v{version}: the next version is v{number}")
             parent = _head_sha(command)
-            _write_atomic(self.location.git_dir / JOURNAL_FILE, json.dumps({"name": name, "version": number, "parent": parent}))
+            write_atomic(self.location.git_dir / JOURNAL_FILE, json.dumps({"name": name, "version": number, "parent": parent}), fsync=True)
             scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=self.location.root))
             incoming = scratch / "incoming"
             shutil.copytree(staged, incoming, symlinks=True)
@@ -393,7 +394,7 @@ class SkillStore:
             target = provenance_path(self.location.root, name)
             relative_target = target.relative_to(self.location.root).as_posix()
             if provenance is not None:
-                _write_atomic(target, provenance.to_json())
+                write_atomic(target, provenance.to_json(), fsync=True)
             elif target.exists():
                 target.unlink()  # a stale provenance must not describe the new version
             if provenance is not None or command.ls_files("--", relative_target):
@@ -450,7 +451,7 @@ def _stamp(folder: Path, number: int, provenance: Provenance | None, *, always: 
         if always or superseded:
             stamped = stamp_version(original, number)
             if stamped.changed:
-                _write_atomic(skill_md, stamped.text.encode("utf-8", errors="surrogateescape"))
+                write_atomic(skill_md, stamped.text.encode("utf-8", errors="surrogateescape"), fsync=True)
             shift, frontmatter_end = stamped.body_shift, stamped.frontmatter_end
     if provenance is None:
         return None
@@ -468,22 +469,6 @@ def _metadata_version(text: str) -> str | None:
         return None
     metadata = (frontmatter or {}).get("metadata")
     return str(metadata["version"]) if isinstance(metadata, dict) and "version" in metadata else None
-
-
-def _write_atomic(path: Path, data: bytes | str) -> None:
-    """Write to a temporary file beside ``path``, flush it to disk, then rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(payload)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _version_info(name: str, version: int, tag: str, commit: git.Commit) -> VersionInfo:

@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 from collections import defaultdict
 from functools import cache
 from pathlib import Path
@@ -23,7 +21,8 @@ import pytest
 
 from skillforge.ingest import ingest
 from skillforge.ingest.base import IngestReport
-from tests.conftest import REPO, SAMPLE_TRACES, SHARED_TRACES
+from tests.cli_runner import run as run_cli
+from tests.conftest import SAMPLE_TRACES, SHARED_TRACES
 
 CORPORA = ["sample_traces", *(sorted(p.name for p in SHARED_TRACES.iterdir() if p.is_dir()) if SHARED_TRACES.is_dir() else [])]
 QUANTIFIER = re.compile(r"\b\d+ of (these |those )?\d+\b|\bevery\b|\bno (successful|failed) run\b|\ball \d+\b|\bnone of\b|\bsupport: \d+|\b\d+ (failed|successful) runs\b|\b\d+ (more )?runs?\b|\b\d+ tasks\b")
@@ -38,13 +37,14 @@ def _trajectories(corpus: str):
 
 @cache
 def _distilled(corpus: str, tmp: str) -> tuple[str, dict]:
+    """SKILL.md and provenance of the offline distill of ``corpus``; empty when no item came out (the
+    command then stores nothing and exits 3)."""
     path = SAMPLE_TRACES if corpus == "sample_traces" else SHARED_TRACES / corpus
     store = Path(tmp) / "skills"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SKILLFORGE_")} | {"COLUMNS": "200"}
-    done = subprocess.run(
-        [sys.executable, "-m", "skillforge.cli", "distill", str(path), "--store", str(store), "--skill", "claims", "--quiet"],
-        cwd=tmp, capture_output=True, text=True, timeout=600, env=env,
-    )
+    unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith("SKILLFORGE_")}
+    done = run_cli("distill", str(path), "--store", str(store), "--skill", "claims", "--quiet", cwd=Path(tmp), env=unset)
+    if done.returncode == 3 and "nothing stored" in done.stderr:
+        return "", {"spans": [], "lessons": {}}
     assert done.returncode == 0, done.stderr
     text = (store / "claims" / "SKILL.md").read_text(encoding="utf-8")
     provenance = json.loads((store / ".provenance" / "claims.json").read_text(encoding="utf-8"))

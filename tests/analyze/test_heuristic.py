@@ -9,7 +9,7 @@ from skillforge.analyze import heuristic
 from skillforge.analyze.grounding import grounding_problems
 from skillforge.analyze.signals import compute_signals
 from skillforge.ingest import ingest
-from skillforge.ingest.base import IngestReport
+from skillforge.ingest.report import IngestReport
 from skillforge.lesson import Evidence, Lesson
 from skillforge.resources import schema_validator
 

@@ -12,18 +12,19 @@ from pathlib import Path
 import pytest
 
 from skillforge.analyze.grounding import grounding_problems
-from skillforge.analyze.estimate import AnalysisEstimate
 from skillforge.analyze.passes import PassRunner, analyze_with_llm, plan_comparative_passes, plan_trajectory_passes
+from skillforge.distill.estimate import AnalysisEstimate
+from skillforge.distill.runfolder import RunFolder
 from skillforge.ingest import detect, discover, ingest
-from skillforge.ingest.base import IngestReport
 from skillforge.ingest.formats import FORMATS
-from skillforge.llm import LLMClient, LLMSettings, ResponseCache, count_tokens, messages_size_bound
+from skillforge.ingest.report import IngestReport
+from skillforge.llm.cache import ResponseCache
+from skillforge.llm.client import LLMClient, LLMSettings
+from skillforge.llm.tokens import count_tokens, messages_size_bound
 from skillforge.resources import schema_validator
-from skillforge.run import RunFolder
 from skillforge.trajectory import Trajectory
 from tests.conftest import SHARED_TRACES
 from tests.scripted_llm import analyst_reply, install, lesson_responder, rate_limited, read_prompt, timed_out
-
 
 
 def _client(tmp_path: Path, concurrency: int = 4, **settings) -> LLMClient:

@@ -10,8 +10,8 @@ import pytest
 from skillforge.analyze.grounding import normalize_whitespace
 from skillforge.analyze.render_trajectory import BASE64_MARK, LazyBudget, render_trajectory
 from skillforge.ingest import ingest
-from skillforge.ingest.base import IngestReport
-from skillforge.llm import count_tokens
+from skillforge.ingest.report import IngestReport
+from skillforge.llm.tokens import count_tokens
 from skillforge.trajectory import Agent, Observation, ObservationResult, SourceRef, Step, ToolCall, Trajectory
 
 

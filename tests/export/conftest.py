@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from rich.progress import Progress
 
-from skillforge.pipeline import DistillOptions, distill
+from skillforge.distill.options import DistillOptions
+from skillforge.distill.pipeline import distill
 from skillforge.store.git_store import SkillStore
-from tests.conftest import SHARED_TRACES
+from tests.conftest import SHARED_TRACES, require_shared_traces
 
 
 @pytest.fixture(autouse=True)
@@ -37,8 +38,7 @@ def distilled(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store with ``airline`` (from tau-bench, one-off items kept so that the evidence table
     overflows: SKILL.md + references/evidence.md) and ``spotter`` (from Claude Code sessions), both
     distilled offline from ../shared/traces. Read-only: tests that add versions use :func:`store`."""
-    if not SHARED_TRACES.is_dir():
-        pytest.skip(f"real trace corpus not found at {SHARED_TRACES} (set SKILLFORGE_SHARED_TRACES)")
+    require_shared_traces()
     root = tmp_path_factory.mktemp("distilled") / "skills"
     for folder, name in (("tau-bench", "airline"), ("claude-code", "spotter")):
         options = DistillOptions(paths=[SHARED_TRACES / folder], skill_name=name, store_dir=root, min_support=1, workspace=root.parent / ".skillforge")

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from skillforge.export.registry import HOSTS
+from tests.cli_runner import Result
+from tests.cli_runner import run as run_cli
 from tests.export.conftest import stored_files, tree
 
 
-def run(*args: str, cwd: Path, home: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HOME": str(home), "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "skillforge.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+def run(*args: str, cwd: Path, home: Path) -> Result:
+    return run_cli(*args, cwd=cwd, env={"HOME": str(home)}, columns=200)
 
 
 def test_list_names_every_host_with_its_paths(project: Path, home: Path) -> None:

@@ -15,7 +15,7 @@ from skillforge.export.exporter import export_version
 from skillforge.export.host import ExportOptions
 from skillforge.export.manifest import MANIFEST_PATH
 from skillforge.export.registry import HOSTS
-from skillforge.skill.validate import parse_frontmatter
+from skillforge.skill.frontmatter import parse_frontmatter
 from tests.export.conftest import stored_files, tree
 
 SPEC_KEYS = {"name", "description", "license", "compatibility", "metadata", "allowed-tools"}

@@ -8,8 +8,6 @@ nor loses the untouched files beside the broken one.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import orjson
@@ -18,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from skillforge.ingest import ingest
-from skillforge.ingest.base import IngestReport
+from skillforge.ingest.report import IngestReport
+from tests.cli_runner import run as run_cli
 
 REAL_FILES = {
     "claude-code": "claude-code/spotter/tool_heavy.jsonl",
@@ -80,11 +79,10 @@ def test_a_100_mb_single_line(tmp_path: Path) -> None:
 
 def test_cli_exit_code_is_non_zero_only_when_nothing_was_read(sample_traces: Path, tmp_path: Path) -> None:
     (tmp_path / "broken.jsonl").write_bytes(b'{"type": "user", "sessionId": "s", "uuid": "u", "message": {"con')
-    command = [sys.executable, "-m", "skillforge.cli", "ingest"]
-    nothing = subprocess.run([*command, str(tmp_path)], capture_output=True, text=True, timeout=120)
+    nothing = run_cli("ingest", str(tmp_path), cwd=tmp_path)
     assert nothing.returncode == 1 and "Traceback" not in nothing.stderr
     assert f"{tmp_path / 'broken.jsonl'}:1" in nothing.stderr
-    some = subprocess.run([*command, str(tmp_path), str(sample_traces / "claude-code")], capture_output=True, text=True, timeout=120)
+    some = run_cli("ingest", str(tmp_path), str(sample_traces / "claude-code"), cwd=tmp_path)
     assert some.returncode == 0, some.stderr
     assert "broken.jsonl:1" in some.stderr  # still reported
 
@@ -145,11 +143,9 @@ def broken_file(draw, shared: Path):
 
 @pytest.fixture(scope="module")
 def shared(request) -> Path:
-    from tests.conftest import SHARED_TRACES
+    from tests.conftest import require_shared_traces
 
-    if not SHARED_TRACES.is_dir():
-        pytest.skip(f"real trace corpus not found at {SHARED_TRACES}")
-    return SHARED_TRACES
+    return require_shared_traces()
 
 
 def test_fuzzed_real_files_never_raise(shared: Path, tmp_path_factory: pytest.TempPathFactory, sample_traces: Path) -> None:

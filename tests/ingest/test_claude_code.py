@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from skillforge.ingest import claude_code, detect, ingest
-from skillforge.ingest.base import IngestReport
+from skillforge.ingest.report import IngestReport
 from skillforge.resources import schema_validator
 
 

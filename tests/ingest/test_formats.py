@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from skillforge.ingest import detect, formats, ingest
-from skillforge.ingest.base import IngestReport
+from skillforge.ingest.report import IngestReport
 from skillforge.resources import schema_validator
 
 
@@ -331,7 +331,7 @@ def test_every_registered_format_has_the_interface() -> None:
 
 def test_a_new_format_is_one_module_and_one_registry_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A throwaway module registered in FORMATS is detected and parsed with no other change."""
-    from skillforge.ingest.base import StepBuilder
+    from skillforge.ingest.steps import StepBuilder
     from skillforge.trajectory import Agent, SourceRef, Trajectory
 
     module = types.ModuleType("skillforge.ingest.toy_format")

@@ -19,9 +19,9 @@ import orjson
 import pytest
 
 from skillforge.ingest import codex, discover, ingest, tau_bench, workers
-from skillforge.ingest.base import IngestReport
 from skillforge.ingest.command import run_ingest
 from skillforge.ingest.outcomes import load_labels
+from skillforge.ingest.report import IngestReport
 
 CLI = [sys.executable, "-m", "skillforge.cli", "ingest"]
 

@@ -12,8 +12,8 @@ import orjson
 import pytest
 
 from skillforge.ingest import ingest
-from skillforge.ingest.base import IngestReport
-from skillforge.secrets import find_secrets, redact_text, redact_texts
+from skillforge.ingest.report import IngestReport
+from skillforge.secret_scan import find_secrets, redact_text, redact_texts
 
 from .planted_secrets import ARGUMENT_SECRETS, PLANTED, all_secrets, planted_lines
 

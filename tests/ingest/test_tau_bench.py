@@ -7,7 +7,7 @@ from pathlib import Path
 import orjson
 
 from skillforge.ingest import detect, ingest, tau_bench
-from skillforge.ingest.base import IngestReport
+from skillforge.ingest.report import IngestReport
 from skillforge.resources import schema_validator
 
 

@@ -13,10 +13,10 @@ import signal
 import sys
 from pathlib import Path
 
-from skillforge.build import BuildOptions, build_skill
-from skillforge.llm import LLMClient, LLMSettings
-from skillforge.run import RunFolder
-from skillforge.skill.start import seed_start
+from skillforge.distill.build import BuildOptions, build_skill
+from skillforge.distill.runfolder import RunFolder
+from skillforge.distill.start import seed_start
+from skillforge.llm.client import LLMClient, LLMSettings
 from tests.conftest import SAMPLE_TRACES
 from tests.merge.skill_model import heuristic_lessons, kind_of, prompt_of, responder
 from tests.scripted_llm import install

@@ -120,7 +120,7 @@ def heuristic_lessons(path):
     from skillforge.analyze.grounding import grounding_problems
     from skillforge.analyze.signals import compute_signals
     from skillforge.ingest import ingest
-    from skillforge.ingest.base import IngestReport
+    from skillforge.ingest.report import IngestReport
 
     trajectories = list(ingest([path], IngestReport()))
     lessons = [lesson for t in trajectories for lesson in heuristic.analyze(t, compute_signals(t))]

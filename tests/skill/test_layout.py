@@ -13,7 +13,8 @@ from skillforge.skill.layout import (
     set_metadata_version,
     write_evidence,
 )
-from skillforge.skill.validate import MAX_REFERENCE_LINES, MAX_SKILL_LINES, validate_skill
+from skillforge.skill.rules import MAX_REFERENCE_LINES, MAX_SKILL_LINES
+from skillforge.skill.validate import validate_skill
 
 FRONTMATTER = "---\nname: big\n# a comment a person wrote\ndescription: \"A big skill.\"\nlicense: MIT\n---\n"
 

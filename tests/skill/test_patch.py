@@ -8,8 +8,8 @@ import jsonschema
 import pytest
 
 from skillforge.patch import Edit, Patch, concatenate, patch_schema
+from skillforge.skill.apply import apply_patch, link_created_files
 from skillforge.skill.document import SkillDoc
-from skillforge.skill.patch import apply_patch, link_created_files
 from skillforge.skill.validate import validate_skill
 
 SKILL = """---
@@ -181,3 +181,15 @@ def test_patch_schema_and_concatenate() -> None:
     twin = Patch.from_dict({**patch.to_dict(), "edits": [{**patch.edits[0].to_dict(), "lesson_ids": ["b"]}]})
     joined = concatenate([patch, twin], "joined")
     assert len(joined.edits) == 1 and joined.edits[0].lesson_ids == ["a", "b"]
+
+
+def test_operation_names_have_one_source() -> None:
+    """The schema's enum, the required-fields table and the applier's table all list exactly OPS."""
+    from skillforge.patch import OPS, REQUIRED_FIELDS
+    from skillforge.resources import load_schema
+    from skillforge.skill.apply import _OPERATIONS
+
+    schema = load_schema("patch")
+    enum = schema["properties"]["edits"]["items"]["properties"]["op"]["enum"]
+    assert len(OPS) == 8
+    assert tuple(enum) == OPS and tuple(REQUIRED_FIELDS) == OPS and tuple(_OPERATIONS) == OPS

@@ -95,7 +95,8 @@ def test_real_distilled_skills_are_clean(sample_traces: Path, tmp_path: Path) ->
     """A skill distilled from the bundled real logs raises no safety finding."""
     from rich.progress import Progress
 
-    from skillforge.pipeline import DistillOptions, distill
+    from skillforge.distill.options import DistillOptions
+    from skillforge.distill.pipeline import distill
 
     result = distill(DistillOptions(paths=[sample_traces], skill_name="real", store_dir=tmp_path / "skills"), Progress(disable=True))
     assert result.version is not None

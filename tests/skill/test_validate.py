@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from skillforge.skill.validate import RULES, validate_skill
+from skillforge.skill.rules import RULES
+from skillforge.skill.validate import validate_skill
 
 GOOD = """---
 name: my-skill

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from skillforge.errors import SkillforgeError
+from skillforge.provenance import Provenance, Span
 from skillforge.store.blame import Citation, blame
 from skillforge.store.git_store import SkillStore
-from skillforge.store.provenance import Provenance, Span
 
 TEXT = """---
 name: demo
@@ -83,9 +83,9 @@ def test_blame_on_a_version_built_from_real_logs(sample_traces: Path, tmp_path: 
     real sessions and steps of its lessons."""
     import asyncio
 
-    from skillforge.build import BuildOptions, build_skill
-    from skillforge.run import RunFolder
-    from skillforge.skill.start import seed_start
+    from skillforge.distill.build import BuildOptions, build_skill
+    from skillforge.distill.runfolder import RunFolder
+    from skillforge.distill.start import seed_start
     from tests.merge.skill_model import heuristic_lessons
 
     lessons, trajectories = heuristic_lessons(sample_traces)

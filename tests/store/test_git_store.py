@@ -6,12 +6,11 @@ from pathlib import Path
 
 import git
 import pytest
-import yaml
 
 from skillforge.errors import SkillforgeError
-from skillforge.skill.validate import parse_frontmatter
+from skillforge.provenance import Provenance, Span
+from skillforge.skill.frontmatter import parse_frontmatter
 from skillforge.store.git_store import SkillStore
-from skillforge.store.provenance import Provenance, Span
 
 SKILL = """---
 name: demo

@@ -12,7 +12,7 @@ from pathlib import Path
 import git
 import pytest
 
-from skillforge.skill.validate import parse_frontmatter
+from skillforge.skill.frontmatter import parse_frontmatter
 from skillforge.store.git_store import JOURNAL_FILE, SCRATCH_PREFIX, SkillStore
 from skillforge.store.location import git_environment, locate
 

@@ -8,7 +8,7 @@ Codex stops reading AGENTS.md files once their combined size reaches ``project_d
 Source: agents.md; developers.openai.com/codex/guides/agents-md.
 """
 
-from skillforge.export.document import Limit
+from skillforge.export.flatten import Limit
 from skillforge.export.layouts import ManagedBlockHost
 
 HOST = ManagedBlockHost(

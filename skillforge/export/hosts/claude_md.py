@@ -8,7 +8,7 @@ file is kept within 40,000 characters.
 Source: code.claude.com/docs/en/memory; the threshold: anthropics/claude-code#56406.
 """
 
-from skillforge.export.document import Limit
+from skillforge.export.flatten import Limit
 from skillforge.export.layouts import ManagedBlockHost
 
 HOST = ManagedBlockHost(

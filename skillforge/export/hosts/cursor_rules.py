@@ -9,7 +9,7 @@ is no user scope. Cursor's guidance is to keep a rule under 500 lines.
 Source: cursor.com/docs/context/rules (skill-format-and-hosts.md §3).
 """
 
-from skillforge.export.document import Limit
+from skillforge.export.flatten import Limit
 from skillforge.export.host import ExportOptions
 from skillforge.export.layouts import RuleFileHost
 from skillforge.export.source import SkillSource

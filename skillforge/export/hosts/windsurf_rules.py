@@ -8,7 +8,7 @@ is no user scope.
 Source: docs.windsurf.com/windsurf/cascade/memories (skill-format-and-hosts.md §3).
 """
 
-from skillforge.export.document import Limit
+from skillforge.export.flatten import Limit
 from skillforge.export.host import ExportOptions
 from skillforge.export.layouts import RuleFileHost
 from skillforge.export.source import SkillSource

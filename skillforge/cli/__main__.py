@@ -1,0 +1,5 @@
+"""``python -m skillforge.cli``: the same as the ``skillforge`` command."""
+
+from skillforge.cli import main
+
+main()

@@ -1,0 +1,420 @@
+"""The dry run, whole: what a distill run would call, with how many tokens and USD, calling nothing.
+
+:func:`estimate` reads the logs (or the resumed run), renders every analyst prompt and counts it
+(:class:`AnalysisEstimate`), then estimates the build's calls (:func:`estimate_build`): proposals,
+the merge tree, the translation and fix rounds as upper bounds.
+
+Counting a gigabyte of prompts is the dry run's main cost, so it runs beside ingest: each
+trajectory's pass is handed to a pool of worker processes as soon as ingest has read it, and the
+prompts are rendered and counted there while the main process goes on reading. Processes, not
+threads: litellm's token counter encodes a text 1,024 characters at a time, and each of those
+short calls takes the GIL back, so a counting thread barely runs beside a thread that reads logs.
+The workers are forked (Linux) so that they inherit litellm as configured (a model registered at
+run time, the response cache's place); where forking is not the default start method, threads
+count instead (same results, less overlap).
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import multiprocessing
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.progress import Progress
+
+from skillforge.analyze.passes import (
+    STAGE_ANALYSE,
+    STAGE_COMPARE,
+    AnalystPass,
+    PassRunner,
+    plan_comparative_passes,
+    plan_trajectory_passes,
+)
+from skillforge.distill.build import BuildOptions
+from skillforge.distill.options import (
+    DistillOptions,
+    make_client,
+    model_context_tokens,
+    prepare,
+    to_build_options,
+)
+from skillforge.distill.progress import StageBars, display_paused
+from skillforge.distill.runfolder import RunFolder
+from skillforge.distill.stages import (
+    ingest_stage,
+    start_stage,
+)
+from skillforge.distill.start import (
+    StartVersion,
+    saved_start,
+)
+from skillforge.ingest.report import IngestReport
+from skillforge.lesson import Lesson
+from skillforge.llm import backends
+from skillforge.llm.tokens import CallEstimate, StageEstimate
+from skillforge.merge.consolidate import expected_tree
+from skillforge.processes import FORKS, usable_cpus, worker_pool
+from skillforge.skill.document import SKILL_MD, SkillDoc
+from skillforge.trajectory import Trajectory
+
+MAX_WORKERS = 4
+"""Workers by default: the usable CPUs, at most this many."""
+
+BATCH_STEPS = 4096
+"""Steps handed to a worker at once: the cost of a hand-over is per batch, a batch's work per step."""
+
+_worker_runner: PassRunner | None = None
+"""The runner of a worker process (set by :func:`_start_worker`)."""
+
+
+class AnalysisEstimate:
+    """Per-stage estimate (calls, tokens, USD) of :func:`skillforge.analyze.passes.analyze_with_llm`,
+    calling nothing.
+
+    Trajectories are handed in one by one with :meth:`add` as ingest reads them; each one's analyst
+    prompt is rendered and counted by a worker meanwhile; the comparative stage, which needs every
+    run of a task, is estimated in :meth:`finish`. Prompts cut to fit the context are counted as
+    the sum of their parts (:meth:`PassRunner.prompt` with ``exact=False``: within a few tokens of
+    the whole count). Cached calls and passes already in ``run``'s journal cost nothing. The
+    comparative stage counts only tasks whose outcomes are known now (judged outcomes come from
+    calls not made); grounding repairs are not foreseen.
+
+    The workers are forked when the object is made: no other thread may run then (see
+    :func:`skillforge.distill.progress.display_paused`). Use as a context manager (the workers stop on exit)::
+
+        with AnalysisEstimate(runner, run) as estimate:
+            for trajectory in trajectories:
+                estimate.add(trajectory)
+            stages = estimate.finish(trajectories)
+
+    Args:
+        runner: renders and counts the prompts and prices them (``runner.client.estimate``); each
+            worker process has a copy.
+        run: a resumed run folder, whose finished passes are counted as cached.
+        workers: how many workers; default one per usable processor, at most :data:`MAX_WORKERS`.
+        processes: forked worker processes (the default on Linux) or threads (elsewhere).
+    """
+
+    def __init__(
+        self,
+        runner: PassRunner,
+        run: RunFolder | None = None,
+        workers: int | None = None,
+        processes: bool | None = None,
+    ) -> None:
+        self.runner = runner
+        self.journal = {k for k, v in (run.read_passes() if run else {}).items() if v["status"] == "done"}
+        count = workers or usable_cpus(MAX_WORKERS)
+        self.pool: Executor
+        if processes if processes is not None else FORKS:
+            runner.count("load the tokenizer once, before the workers are forked")
+            self.pool = worker_pool(count, _start_worker, (runner,))
+            self.pool.submit(os.getpid).result()  # a forking pool starts all its workers at the first task: now
+        else:
+            self.pool = ThreadPoolExecutor(
+                count, thread_name_prefix="skillforge-estimate", initializer=_start_worker, initargs=(runner,)
+            )
+        self.analyse = StageEstimate(STAGE_ANALYSE)
+        self.pending: list[tuple[int, Future[list[CallEstimate]]]] = []
+        self._batch: list[AnalystPass] = []
+        self._batch_steps = 0
+
+    def __enter__(self) -> AnalysisEstimate:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    @property
+    def passes(self) -> int:
+        """Analyse-stage passes handed to the workers so far (cached ones not included)."""
+        return sum(size for size, _ in self.pending) + len(self._batch)
+
+    def add(self, trajectory: Trajectory) -> None:
+        """Plan ``trajectory``'s analyst pass and have it counted (non-blocking)."""
+        for analysis in plan_trajectory_passes([trajectory]):
+            if analysis.pass_id in self.journal:
+                self.analyse.cached += 1
+                continue
+            self._batch.append(analysis)
+            self._batch_steps += len(trajectory.steps) + 1
+            if self._batch_steps >= BATCH_STEPS:
+                self._hand_over()
+
+    def finish(self, trajectories: list[Trajectory], on_pass: Callable[[], None] | None = None) -> list[StageEstimate]:
+        """Wait for the added trajectories' estimates and estimate the comparative stage over
+        ``trajectories`` (all of them, as added); returns ``[analyse, compare]``.
+
+        Args:
+            trajectories: every trajectory added.
+            on_pass: called after each analyse-stage pass counted (a progress bar).
+
+        Raises:
+            Exception: whatever rendering or counting a prompt raised in a worker.
+        """
+        self._hand_over()
+        for _, future in self.pending:
+            for call in future.result():
+                self.analyse.add(call)
+                if on_pass is not None:
+                    on_pass()
+        self.pending.clear()
+        compare = StageEstimate(STAGE_COMPARE)
+        passes = plan_comparative_passes(trajectories)
+        compare.cached += sum(1 for analysis in passes if analysis.pass_id in self.journal)
+        for calls in self.pool.map(
+            _estimate_batch, [[analysis] for analysis in passes if analysis.pass_id not in self.journal]
+        ):
+            for call in calls:
+                compare.add(call)
+        if any(t.outcome.status == "unknown" for t in trajectories):
+            compare.note = "tasks whose outcome the judge will decide are not counted"
+        return [self.analyse, compare]
+
+    def _hand_over(self) -> None:
+        if self._batch:
+            self.pending.append((len(self._batch), self.pool.submit(_estimate_batch, self._batch)))
+            self._batch, self._batch_steps = [], 0
+
+
+def _start_worker(runner: PassRunner) -> None:
+    """A worker's set-up: its runner; in a forked process, the collector back on (ingest pauses
+    it) with what the parent had frozen out of its sight."""
+    global _worker_runner
+    _worker_runner = runner
+    if multiprocessing.parent_process() is not None:
+        gc.freeze()
+        gc.enable()
+
+
+def _estimate_batch(passes: list[AnalystPass]) -> list[CallEstimate]:
+    """Render and count each pass's prompt with the worker's runner; estimates in order."""
+    runner = _worker_runner
+    assert runner is not None, "worker not started"
+    estimates = []
+    for analysis in passes:
+        prompt = runner.prompt(analysis, exact=False)
+        estimates.append(
+            runner.client.estimate(prompt.messages, prompt.schema, prompt.template.hash, prompt_tokens=prompt.tokens)
+        )
+    return estimates
+
+
+TYPICAL_LESSON = {
+    "id": "L-0123456789ab",
+    "kind": "failure",
+    "title": "x " * 12,
+    "when": "x " * 20,
+    "guidance": "x " * 45,
+    "rationale": "x " * 35,
+    "support": 1,
+    "tags": ["tool:x", "analyst:failure"],
+}
+"""A lesson view of typical size (about 150 tokens), standing in for lessons not written yet."""
+
+
+def estimate_build(
+    client,
+    start: StartVersion,
+    options: BuildOptions,
+    *,
+    lessons: Sequence[Lesson] | None,
+    expected_lessons: int,
+    run: RunFolder | None = None,
+) -> list:
+    """Per-stage estimate (:class:`skillforge.llm.tokens.StageEstimate`) of :func:`build_skill` with an LLM
+    client, calling nothing.
+
+    * propose: ⌈lessons / propose_batch⌉ calls. With ``lessons`` known (a resumed run whose analysis
+      finished) the real prompts are rendered and counted, and steps saved in ``run`` or answered by
+      the cache count as cached; else ``expected_lessons`` lessons of :data:`TYPICAL_LESSON`'s size.
+    * merge: the calls of the k-way tree over the proposals (:func:`expected_tree`); each prompt is the
+      merge template plus ``fan_in`` input patches, each assumed as long as one call's completion.
+      Merge nodes saved in ``run`` count as cached.
+    * translate: at most one call (made only when some edit target does not match exactly).
+    * fix: at most ``max_fix_rounds`` calls (made only while the skill fails validation).
+
+    Completions are assumed to take ``client.expected_completion_tokens``.
+    """
+    from skillforge.llm.tokens import StageEstimate, count_tokens, estimate_cost_usd
+    from skillforge.merge.consolidate import TEMPLATE as MERGE_TEMPLATE
+    from skillforge.merge.propose import TEMPLATE as PROPOSE_TEMPLATE
+    from skillforge.merge.propose import plan_proposals
+    from skillforge.prompts import prompt_template, skill_files
+    from skillforge.skill.fix import TEMPLATE as FIX_TEMPLATE
+    from skillforge.skill.translate import TEMPLATE as TRANSLATE_TEMPLATE
+
+    model = client.settings.model
+    completion = client.expected_completion_tokens
+
+    def priced(stage: StageEstimate, calls: int, prompt_tokens: int, cached: int = 0) -> StageEstimate:
+        stage.calls, stage.cached = calls, cached
+        stage.prompt_tokens, stage.completion_tokens = calls * prompt_tokens, calls * completion
+        cost = estimate_cost_usd(model, prompt_tokens, completion)
+        stage.cost_usd = None if cost is None else calls * cost
+        return stage
+
+    snapshot = SkillDoc.load(start.folder)
+    files = skill_files(snapshot)
+    known = start.lesson_ids
+    propose = StageEstimate("propose")
+    if lessons is not None:
+        fresh = [lesson for lesson in {lesson.id: lesson for lesson in lessons}.values() if lesson.id not in known]
+        for call in plan_proposals(fresh, snapshot, start.digest(), model=model, batch_size=options.propose_batch):
+            if run is not None and run.load_step(call.relative, call.key) is not None:
+                propose.cached += 1
+            else:
+                propose.add(client.estimate(call.messages, call.schema, call.template_hash))
+        proposals = propose.calls + propose.cached
+        propose.note = f"{len(fresh)} lessons in batches of {options.propose_batch}"
+    else:
+        proposals = math.ceil(expected_lessons / options.propose_batch)
+        batch = [TYPICAL_LESSON] * min(options.propose_batch, max(1, expected_lessons))
+        messages = prompt_template(PROPOSE_TEMPLATE).messages(
+            files=files, snapshot_id="0" * 12, lessons=batch, batch_number=1, batch_count=proposals
+        )
+        priced(propose, proposals, count_tokens(model, messages=messages))
+        propose.note = f"ceil({expected_lessons} lessons / {options.propose_batch}); lessons not written yet: at most 3 per analyst pass"
+    merges, depth = expected_tree(proposals, options.fan_in)
+    saved_merges = run.finished_steps("merge_level_*/node_*.json") if run is not None else 0
+    headings = [h.line for h in snapshot.headings(SKILL_MD)]
+    merge_prompt = (
+        count_tokens(model, messages=prompt_template(MERGE_TEMPLATE).messages(level=1, headings=headings, patches=[]))
+        + options.fan_in * completion
+    )
+    merge = priced(StageEstimate("merge"), max(0, merges - saved_merges), merge_prompt, min(merges, saved_merges))
+    merge.note = f"tree over {proposals} patches, k = {options.fan_in}: depth {depth}"
+    translate_prompt = (
+        count_tokens(model, messages=prompt_template(TRANSLATE_TEMPLATE).messages(edits=[], files=files)) + completion
+    )
+    translate = priced(StageEstimate("translate"), 1, translate_prompt)
+    translate.note = "at most 1 call: only when an edit target does not match exactly"
+    fix_prompt = count_tokens(
+        model,
+        messages=prompt_template(FIX_TEMPLATE).messages(
+            violations=[], files=files, round=1, max_rounds=options.max_fix_rounds
+        ),
+    )
+    fix = priced(StageEstimate("fix"), options.max_fix_rounds, fix_prompt + completion)
+    fix.note = f"at most {options.max_fix_rounds} calls: only while the skill fails validation"
+    return [propose, merge, translate, fix]
+
+
+@dataclass
+class DryRun:
+    """What :func:`estimate` found: per-stage calls, tokens and USD, with nothing called.
+
+    Attributes:
+        analyst, model, hint: as :class:`DistillResult`.
+        trajectories: how many would be analysed.
+        stages: one :class:`~skillforge.llm.tokens.StageEstimate` per stage (analyse, compare, propose,
+            merge, translate, fix; offline: analyse and build, without calls).
+        priced: False when the model has no price in litellm's map (USD unknown).
+        start: how the skill would start (``seed``, ``store …``, ``folder …``).
+        warnings: one-line notes for the user (a provider key variable that is unset).
+    """
+
+    analyst: str
+    model: str | None
+    hint: str | None
+    trajectories: int
+    stages: list = field(default_factory=list)
+    priced: bool = True
+    ingest_report: IngestReport = field(default_factory=IngestReport)
+    start: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+def estimate(options: DistillOptions, progress: Progress) -> DryRun:
+    """The dry run: per-stage calls, tokens and USD of :func:`distill`, calling no model.
+
+    Reads the logs (or the resumed run), renders every analyst prompt and counts its tokens
+    locally, in worker processes while the logs are still being read
+    (:class:`skillforge.distill.estimate.AnalysisEstimate`; a prompt cut to fit the context is
+    counted as the sum of its parts); calls already in the response cache or finished in the
+    resumed run count as cached.
+    The build stages are estimated by :func:`skillforge.distill.estimate.estimate_build` (lessons not written
+    yet are counted at most 3 per analyst pass). Writes nothing (the start version is frozen in a
+    temporary folder).
+
+    Raises:
+        SkillforgeError: as :func:`distill`.
+    """
+    from skillforge.llm.tokens import StageEstimate, has_price
+
+    prepared = prepare(options, writing=False)
+    run, manifest, options, analyst, hint, name = (
+        prepared.run,
+        prepared.manifest,
+        prepared.options,
+        prepared.analyst,
+        prepared.hint,
+        prepared.name,
+    )
+    build_options = to_build_options(options)
+    with ExitStack() as stack:
+        analysis = None
+        if analyst == "llm":
+            from skillforge.analyze.passes import PassRunner
+            from skillforge.distill.estimate import AnalysisEstimate
+
+            client = make_client(options, analyst)
+            assert client is not None  # the llm analyst always has one
+            with display_paused(progress):  # the workers are forked here
+                analysis = stack.enter_context(
+                    AnalysisEstimate(PassRunner(client, model_context_tokens(options.model)), run)
+                )
+        if run is not None:
+            trajectories, report = run.read_trajectories(), IngestReport()
+            if analysis is not None:
+                for trajectory in trajectories:
+                    analysis.add(trajectory)
+        else:
+            trajectories, report = ingest_stage(
+                options.paths, progress, options.outcomes, analysis.add if analysis is not None else None
+            )
+        dry = DryRun(
+            analyst, options.model.model if analyst == "llm" else None, hint, len(trajectories), ingest_report=report
+        )
+        scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="skillforge-dry-run-"))
+        start = (saved_start(run) if run is not None else None) or start_stage(
+            RunFolder(Path(scratch)), options, name, trajectories
+        )
+        dry.start = start.mode if start.mode == "seed" else f"{start.mode} {start.source}"
+        if analysis is None:
+            dry.stages = [
+                StageEstimate("analyse", note="offline heuristic analyst: no calls"),
+                StageEstimate("build", note="offline: deterministic patch, applied and validated in code; no calls"),
+            ]
+            return dry
+        from skillforge.analyze.output_schema import MAX_LESSONS
+
+        bar = StageBars(progress).stage("Estimating prompts", total=analysis.passes)
+        dry.stages = analysis.finish(trajectories, bar.advance)
+        passes = sum(stage.calls + stage.cached for stage in dry.stages)
+        lessons = run.read_lessons() if run is not None and (manifest.get("analysis") or {}).get("done") else None
+        dry.stages += estimate_build(
+            analysis.runner.client,
+            start,
+            build_options,
+            lessons=lessons,
+            expected_lessons=MAX_LESSONS * passes,
+            run=run,
+        )
+        dry.priced = has_price(analysis.runner.client.settings.model)
+        settings = analysis.runner.client.settings
+        missing = backends.missing_keys(settings.model, settings.api_base)
+        if missing:
+            dry.warnings.append(
+                f"{' or '.join(missing)} is not set: a real run would stop at its first call; "
+                "set it in the environment (never in a file)"
+            )
+        bar.finish()
+    return dry
