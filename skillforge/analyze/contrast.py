@@ -124,7 +124,10 @@ def _comparative(
                 title=title,
                 when=f"A task of the kind seen both succeeding and failing{f', {order} `{anchor}`' if anchor else ''}",
                 guidance=" ".join(sentences),
-                rationale=f"Compared over the {len(successes) + len(failures)} runs of {len(tasks)} tasks; thresholds: rate difference ≥ {MIN_RATE_DIFFERENCE}, ≥ {MIN_RUNS} runs.",
+                rationale=(
+                    f"Compared over the {len(successes) + len(failures)} runs of {len(tasks)} tasks; thresholds: "
+                    f"rate difference ≥ {MIN_RATE_DIFFERENCE}, ≥ {MIN_RUNS} runs."
+                ),
                 evidence=evidence,
                 tags=[f"tool:{tool}", "signal:comparative"],
                 confidence=0.5,
@@ -200,7 +203,10 @@ def _endings(tasks: dict[str, list[Trajectory]], calls: dict[str, dict[str, tupl
                 when=f"About to finish a task with `{tool}`",
                 guidance=" ".join(sentences)
                 + f" Check that the user's request needs `{tool}` before making it the last step.",
-                rationale=f"Failed runs without tool errors, compared with the successful runs of the same tasks; at least {MIN_RUNS} runs.",
+                rationale=(
+                    "Failed runs without tool errors, compared with the successful runs of the same tasks; "
+                    f"at least {MIN_RUNS} runs."
+                ),
                 evidence=evidence,
                 tags=[f"tool:{tool}", "signal:failure-ending"],
                 confidence=0.5,

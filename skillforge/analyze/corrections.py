@@ -30,8 +30,10 @@ REASON_MARKER = re.compile(r"the user said:\s*", re.IGNORECASE)
 """Claude Code's rejection text puts the user's reason after this (``…To tell you how to proceed, the user said:``)."""
 
 REDIRECT = re.compile(
-    r"^\s*(no\b[,.!]?|nope\b|stop\b|wait\b|don'?t\b|do not\b|never\b|instead\b|actually\b|rather\b|please don'?t\b|undo\b|revert\b|that'?s (not|wrong)\b|not like that\b|wrong\b)"
-    r"|\b(instead of|rather than|don'?t (use|do|run|touch|change|add|create|delete|edit)|do not (use|do|run|touch|change|add|create|delete|edit)|use \S+ instead)\b",
+    r"^\s*(no\b[,.!]?|nope\b|stop\b|wait\b|don'?t\b|do not\b|never\b|instead\b|actually\b|rather\b"
+    r"|please don'?t\b|undo\b|revert\b|that'?s (not|wrong)\b|not like that\b|wrong\b)"
+    r"|\b(instead of|rather than|don'?t (use|do|run|touch|change|add|create|delete|edit)"
+    r"|do not (use|do|run|touch|change|add|create|delete|edit)|use \S+ instead)\b",
     re.IGNORECASE,
 )
 """The start or a phrase of a user message that corrects the agent."""
@@ -77,8 +79,8 @@ def find_corrections(trajectory: Trajectory, records: list[CallRecord]) -> list[
     for step in trajectory.steps:
         if step.source == "agent":
             seen_agent = True
-            record = next((r for r in records if r.step_id == step.step_id), None)
-            last_agent = (step.step_id, describe_call(record) if record is not None else "a message")
+            call = next((r for r in records if r.step_id == step.step_id), None)
+            last_agent = (step.step_id, describe_call(call) if call is not None else "a message")
             continue
         if step.source != "user" or step.extra.get("injected"):
             continue

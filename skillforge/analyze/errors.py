@@ -48,14 +48,16 @@ EXIT_CODE_PATTERNS = (
 """Where wrappers state the exit code (mini-swe-agent, Codex, Claude Code, OpenHands, SWE-agent 1.x)."""
 
 EXCEPTION_LINE = re.compile(
-    r"^(?:[-*]\s+)?(?:\*\* \()?(?:E\d{3,4}\s+)?(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Exit|Interrupt|Failure|Fault)\b\)?[:\s]"
+    r"^(?:[-*]\s+)?(?:\*\* \()?(?:E\d{3,4}\s+)?(?:[A-Za-z_][\w.]*\.)?"
+    r"[A-Z]\w*(?:Error|Exception|Exit|Interrupt|Failure|Fault)\b\)?[:\s]"
 )
 """A line that starts with an exception name (Python, Elixir ``** (Error)``, flake8 ``E999 SyntaxError``)."""
 
 ERROR_MARKERS = re.compile(
-    r"\berror\b|\bfatal\b|\bfailed\b|\bfailure\b|command not found|no such file|not found\b|permission denied|\bdenied\b"
-    r"|cannot |can't |could not|couldn't|unable to|\bE: |refused|timed out|timeout|too long|not available|does not exist"
-    r"|is closed|is required|invalid|not allowed|did not appear|no replacement was performed|not enough|does not add up|unknown (option|command)"
+    r"\berror\b|\bfatal\b|\bfailed\b|\bfailure\b|command not found|no such file|not found\b"
+    r"|permission denied|\bdenied\b|cannot |can't |could not|couldn't|unable to|\bE: |refused|timed out"
+    r"|timeout|too long|not available|does not exist|is closed|is required|invalid|not allowed|did not appear"
+    r"|no replacement was performed|not enough|does not add up|unknown (option|command)"
     r"|usage: ",
     re.IGNORECASE,
 )

@@ -22,14 +22,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from skillforge.analyze.calls import CallRecord, action_of, command_targets, same_intent, shell_command
+from skillforge.analyze.actions import action_of
+from skillforge.analyze.calls import CallRecord, command_targets, same_intent, shell_command
 from skillforge.analyze.errors import parse_error
 from skillforge.trajectory import Trajectory
 
 EXPECTS_FAILURE = re.compile(
     r"reproduc\w* (the |this )?(bug|issue|error|problem|failure|behaviou?r)|reproduced|successfully reproduc"
-    r"|confirms? (that )?(the |this )?(bug|issue|error|problem|failure)|confirm (it|that it) fails|expect(ed|s|ing)? (it |this |the test |them )?to fail"
-    r"|should (still )?fail|fails? as expected|as expected,? (it|the test)|for the (intended|right|expected) reason|red phase|failing test first",
+    r"|confirms? (that )?(the |this )?(bug|issue|error|problem|failure)|confirm (it|that it) fails"
+    r"|expect(ed|s|ing)? (it |this |the test |them )?to fail|should (still )?fail|fails? as expected"
+    r"|as expected,? (it|the test)|for the (intended|right|expected) reason|red phase|failing test first",
     re.IGNORECASE,
 )
 """What an agent writes when it runs something it expects to fail."""

@@ -89,7 +89,9 @@ def _correction_lesson(trajectory: Trajectory, correction: Correction) -> Lesson
         if correction.agent_step_id
         else "Working with this user",
         guidance=f'In this session the user {VERBS[correction.kind]}: "{correction.words}".',
-        rationale=f"A user {correction.kind} at step {correction.step_id}: the user's own words about what the agent did.",
+        rationale=(
+            f"A user {correction.kind} at step {correction.step_id}: the user's own words about what the agent did."
+        ),
         evidence=evidence,
         tags=tags,
         confidence=0.7,

@@ -106,7 +106,10 @@ def _lesson(tool: str, runs: list[_Run]) -> Lesson | None:
             )
             sentences.append(SENTENCES["sourced"].format(argument=argument, tool=source, j=count, k=len(fixed)))
     elif fixed:
-        title = f'When `{tool}` fails with "{_quote(example)}", do not just {_instruction(fixed[0].fixed.change, sources=False)}'
+        first_fix = fixed[0].fixed
+        assert first_fix is not None
+        not_just = _instruction(first_fix.change, sources=False)
+        title = f'When `{tool}` fails with "{_quote(example)}", do not just {not_just}'
         sentences.append(
             SENTENCES["fixed_in_failed_runs"].format(
                 k=len(fixed),
@@ -122,7 +125,10 @@ def _lesson(tool: str, runs: list[_Run]) -> Lesson | None:
         sentences.append(SENTENCES["resent"].format(r=len(resent), runs=_runs(len(runs))))
     sentences.append(
         SENTENCES["outcomes"].format(
-            runs=_runs(len(runs)), succeeded=outcomes["success"], failed=outcomes["failure"], unknown=outcomes["unknown"]
+            runs=_runs(len(runs)),
+            succeeded=outcomes["success"],
+            failed=outcomes["failure"],
+            unknown=outcomes["unknown"],
         )
     )
     evidence = []
@@ -143,7 +149,10 @@ def _lesson(tool: str, runs: list[_Run]) -> Lesson | None:
         title=title,
         when=f'`{tool}` returns an error like "{_quote(example)}"',
         guidance=" ".join(sentences),
-        rationale=f"The same error (normalised) in {len(runs)} run(s); fixes counted only when the retry was the same attempt.",
+        rationale=(
+            f"The same error (normalised) in {len(runs)} run(s); fixes counted only when the retry was the same "
+            "attempt."
+        ),
         evidence=evidence,
         tags=[f"tool:{tool}", "signal:pitfall", "signal:error-recovery" if fixed else "signal:unrecovered-error"],
         confidence=min(0.9, 0.4 + 0.1 * len(runs)),
@@ -187,8 +196,10 @@ def _instruction(change, sources: bool = True) -> str:
 
 
 def _describe(run: _Run) -> str:
-    assert run.fixed is not None and run.fixed.change is not None and run.fixed.recovery is not None
-    return f"{run.fixed.change.describe() or 'a changed call'} (step {run.fixed.failed.step_id} → {run.fixed.recovery.step_id} of `{run.trajectory.session_id}`)"
+    fixed = run.fixed
+    assert fixed is not None and fixed.change is not None and fixed.recovery is not None
+    steps = f"step {fixed.failed.step_id} → {fixed.recovery.step_id} of `{run.trajectory.session_id}`"
+    return f"{fixed.change.describe() or 'a changed call'} ({steps})"
 
 
 TITLE_LIMIT = 200

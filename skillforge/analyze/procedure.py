@@ -19,15 +19,8 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
-from skillforge.analyze.calls import (
-    REPRO_SCRIPT,
-    Action,
-    CallRecord,
-    action_of,
-    command_targets,
-    plausible_program,
-    shell_command,
-)
+from skillforge.analyze.actions import REPRO_SCRIPT, Action, action_of
+from skillforge.analyze.calls import CallRecord, command_targets, plausible_program, shell_command
 from skillforge.analyze.signals import Signals
 from skillforge.lesson import Evidence, Lesson, lesson_id
 from skillforge.trajectory import Trajectory
@@ -147,7 +140,8 @@ def _lesson(family: str, runs: list[tuple[Trajectory, list[tuple[str, Action, in
         supports.append(best_count)
     if len(skeleton) < 2:
         return None
-    evidence, details = [], defaultdict(Counter)
+    evidence: list[Evidence] = []
+    details: defaultdict[int, Counter[str]] = defaultdict(Counter)
     for trajectory, sequence in runs:
         positions = None
         for length in range(len(skeleton), 0, -1):
@@ -162,13 +156,14 @@ def _lesson(family: str, runs: list[tuple[Trajectory, list[tuple[str, Action, in
         evidence += [Evidence(trajectory.session_id, [sequence[p][2]], sequence[p][3]) for p in positions]
     total = len(runs)
     lines = []
-    for index, (label, support) in enumerate(zip(skeleton, supports), start=1):
+    for index, (label, support) in enumerate(zip(skeleton, supports, strict=True), start=1):
         shown = ", ".join(f"`{detail}`" for detail, _ in details[index - 1].most_common(2) if detail != label)
         lines.append(f"{index}. {_step_text(label)}{f' ({shown})' if shown else ''}: {support} of {total}.")
     title = f"In {family} tasks, work in the order the successful runs shared"
     guidance = "\n".join(
         [
-            f"Steps in order, each with how many of the {total} successful {family} runs did it and every step before it",
+            f"Steps in order, each with how many of the {total} successful {family} runs did it and every step "
+            "before it",
             *lines,
         ]
     )
@@ -178,7 +173,10 @@ def _lesson(family: str, runs: list[tuple[Trajectory, list[tuple[str, Action, in
         title=title,
         when=f"A task of the kind these {family} runs worked on",
         guidance=guidance,
-        rationale=f"Greedy ordered skeleton over {total} successful runs; a step stays while at least {needed} runs share it and all steps before it.",
+        rationale=(
+            f"Greedy ordered skeleton over {total} successful runs; a step stays while at least {needed} runs "
+            "share it and all steps before it."
+        ),
         evidence=evidence,
         tags=[
             "signal:procedure",

@@ -25,7 +25,8 @@ from typing import Any
 
 import orjson
 
-from skillforge.analyze.calls import CallRecord, action_of, command_targets, same_intent, shell_command
+from skillforge.analyze.actions import action_of
+from skillforge.analyze.calls import CallRecord, command_targets, same_intent, shell_command
 
 RECOVERY_WINDOW = 8
 """How many later calls are searched for a successful retry of the same attempt."""

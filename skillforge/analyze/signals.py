@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from skillforge.analyze.calls import CallRecord, action_of, call_records
+from skillforge.analyze.actions import action_of
+from skillforge.analyze.calls import CallRecord, call_records
 from skillforge.analyze.corrections import Correction, find_corrections
 from skillforge.analyze.errors import ParsedError, parse_error
 from skillforge.analyze.expected import expected_reason
@@ -48,7 +49,8 @@ class ToolFailure:
             '' when the result states no error).
         expected: why the failure is method, not a mistake (``search-no-match``, ``probe``,
             ``reproduction``), or None.
-        recovery: the successful retry of the same attempt (:func:`~skillforge.analyze.recovery.find_recovery`), or None.
+        recovery: the successful retry of the same attempt
+            (:func:`~skillforge.analyze.recovery.find_recovery`), or None.
         change: what the retry changed (None without a recovery).
         resent: step ids of later identical calls that failed again.
     """
@@ -112,7 +114,8 @@ class Signals:
         corrections, then mistakes with their fixes, loops, expected failures."""
         expected = sum(1 for f in self.failures if f.expected)
         hints = [
-            f"{self.tool_calls} tool calls, {self.tool_errors} failed ({expected} of them expected); outcome {self.outcome}"
+            f"{self.tool_calls} tool calls, {self.tool_errors} failed ({expected} of them expected); "
+            f"outcome {self.outcome}"
         ]
         for correction in self.corrections:
             after = (
@@ -132,7 +135,8 @@ class Signals:
             hints.append(line)
         for loop in self.loops:
             hints.append(
-                f"steps {loop.step_ids}: {loop.function_name} sent {len(loop.step_ids)}x with the same arguments, failing: {loop.error}"
+                f"steps {loop.step_ids}: {loop.function_name} sent {len(loop.step_ids)}x with the same arguments, "
+                f"failing: {loop.error}"
             )
         for failure in self.failures:
             if failure.expected:

@@ -26,7 +26,7 @@ from difflib import SequenceMatcher
 from typing import Any
 
 from skillforge.merge.offline import SIMILARITY, normalize_title
-from skillforge.patch import Patch
+from skillforge.patch import Edit, Patch
 from skillforge.skill.document import SKILL_MD, SkillDoc, support_of
 
 ADDING_OPS = frozenset({"append_to_section", "insert_after", "insert_before", "add_section"})
@@ -76,7 +76,9 @@ def absorb_start_items(
     items = [
         item for item in _start_items(doc) if not (targeted and item.text.strip() and item.text.strip() in targeted)
     ]
-    edits, notes, removed = [], [], []
+    edits: list[Edit] = []
+    notes: list[str] = []
+    removed: list[_Item] = []
     for edit in patch.edits:
         if edit.op not in ADDING_OPS or edit.file != SKILL_MD or not edit.content or not edit.lesson_ids:
             edits.append(edit)
@@ -135,7 +137,7 @@ def _start_items(doc: SkillDoc) -> list[_Item]:
         end = index + 1
         while end < len(lines) and lines[end].bare.strip() and lines[end].bare[:1].isspace():
             end += 1
-        text = "".join(l.text for l in lines[index:end])
+        text = "".join(part.text for part in lines[index:end])
         items.append(_Item(index, end, item_title(line.bare), tuple(line.lesson_ids), text))
         index = end
     return items

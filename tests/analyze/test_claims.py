@@ -24,9 +24,28 @@ from skillforge.ingest.base import IngestReport
 from tests.cli_runner import run as run_cli
 from tests.conftest import SAMPLE_TRACES, SHARED_TRACES
 
-CORPORA = ["sample_traces", *(sorted(p.name for p in SHARED_TRACES.iterdir() if p.is_dir()) if SHARED_TRACES.is_dir() else [])]
-QUANTIFIER = re.compile(r"\b\d+ of (these |those )?\d+\b|\bevery\b|\bno (successful|failed) run\b|\ball \d+\b|\bnone of\b|\bsupport: \d+|\b\d+ (failed|successful) runs\b|\b\d+ (more )?runs?\b|\b\d+ tasks\b")
-LABEL_ARGS = {"description", "timeout", "thought", "yield_time_ms", "max_output_tokens", "is_input", "blocking", "is_static", "hidden", "confirmation_state", "security_risk", "session_id"}
+CORPORA = [
+    "sample_traces",
+    *(sorted(p.name for p in SHARED_TRACES.iterdir() if p.is_dir()) if SHARED_TRACES.is_dir() else []),
+]
+QUANTIFIER = re.compile(
+    r"\b\d+ of (these |those )?\d+\b|\bevery\b|\bno (successful|failed) run\b|\ball \d+\b|\bnone of\b|"
+    r"\bsupport: \d+|\b\d+ (failed|successful) runs\b|\b\d+ (more )?runs?\b|\b\d+ tasks\b"
+)
+LABEL_ARGS = {
+    "description",
+    "timeout",
+    "thought",
+    "yield_time_ms",
+    "max_output_tokens",
+    "is_input",
+    "blocking",
+    "is_static",
+    "hidden",
+    "confirmation_state",
+    "security_risk",
+    "session_id",
+}
 
 
 @cache
@@ -42,7 +61,9 @@ def _distilled(corpus: str, tmp: str) -> tuple[str, dict]:
     path = SAMPLE_TRACES if corpus == "sample_traces" else SHARED_TRACES / corpus
     store = Path(tmp) / "skills"
     unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith("SKILLFORGE_")}
-    done = run_cli("distill", str(path), "--store", str(store), "--skill", "claims", "--quiet", cwd=Path(tmp), env=unset)
+    done = run_cli(
+        "distill", str(path), "--store", str(store), "--skill", "claims", "--quiet", cwd=Path(tmp), env=unset
+    )
     if done.returncode == 3 and "nothing stored" in done.stderr:
         return "", {"spans": [], "lessons": {}}
     assert done.returncode == 0, done.stderr
@@ -79,8 +100,24 @@ def _calls(trajectory):
     for step in trajectory.steps:
         rejected = set(step.extra.get("rejected_call_ids", ()))
         for call in step.tool_calls:
-            result = next((r for r in (step.observation.results if step.observation else []) if r.source_call_id == call.tool_call_id), None)
-            out.append((step.step_id, call.function_name, call.arguments, result.content if result else None, bool(result and result.is_error), call.tool_call_id in rejected))
+            result = next(
+                (
+                    r
+                    for r in (step.observation.results if step.observation else [])
+                    if r.source_call_id == call.tool_call_id
+                ),
+                None,
+            )
+            out.append(
+                (
+                    step.step_id,
+                    call.function_name,
+                    call.arguments,
+                    result.content if result else None,
+                    bool(result and result.is_error),
+                    call.tool_call_id in rejected,
+                )
+            )
     return out
 
 
@@ -126,39 +163,56 @@ def _check_pitfall(item, trajectories, text: str) -> str:
         # the cited error is of the same class as the example the title quotes
         assert any(_error_class(example)[:30] in _error_class(c[3] or "") for c in failing), (session, steps, example)
     fixed = {s: steps for s, steps in runs.items() if len(steps) == 2}
-    for session, (fail_step, fix_step) in fixed.items():
+    for session, (_, fix_step) in fixed.items():
         calls = _calls(trajectories[session])
         assert any(c[0] == fix_step and not c[4] and not c[5] for c in calls), (session, fix_step)
     outcomes = defaultdict(int)
     for session in runs:
         outcomes[trajectories[session].outcome.status] += 1
-    m = re.search(r"In (?P<k>\d+) of (?:these )?(?P<n>\d+) runs? a retry of the same call got past it; for example .*? \(step (?P<a>\d+) → (?P<b>\d+) of `(?P<s>[^`]+)`\)\.", text)
+    m = re.search(
+        r"In (?P<k>\d+) of (?:these )?(?P<n>\d+) runs? a retry of the same call got past it; for example "
+        r".*? \(step (?P<a>\d+) → (?P<b>\d+) of `(?P<s>[^`]+)`\)\.",
+        text,
+    )
     if m:
         assert (_int(m, "k"), _int(m, "n")) == (len(fixed), n), item["text"]
         assert fixed.get(m.group("s")) == [_int(m, "a"), _int(m, "b")], item["text"]
         assert item["section"] == ("## Procedure" if outcomes["success"] == n else "## Pitfalls"), item["text"]
         text = text.replace(m.group(0), "")
-    m = re.search(r"In (?P<k>\d+) of (?:these )?(?P<n>\d+) runs? a retry of the same call got past it \(.*? \(step (?P<a>\d+) → (?P<b>\d+) of `(?P<s>[^`]+)`\)\), but (?:all (?P<k2>\d+) of those runs|that run) failed\.", text)
+    m = re.search(
+        r"In (?P<k>\d+) of (?:these )?(?P<n>\d+) runs? a retry of the same call got past it \(.*? "
+        r"\(step (?P<a>\d+) → (?P<b>\d+) of `(?P<s>[^`]+)`\)\), but (?:all (?P<k2>\d+) of those runs|"
+        r"that run) failed\.",
+        text,
+    )
     if m:
         assert _int(m, "k") == int(m.group("k2") or 1) == len(fixed) and _int(m, "n") == n, item["text"]
         assert all(trajectories[s].outcome.status == "failure" for s in fixed), item["text"]
         assert fixed.get(m.group("s")) == [_int(m, "a"), _int(m, "b")], item["text"]
         text = text.replace(m.group(0), "")
-    m = re.search(r"The new `(?P<arg>[^`]+)` was found in an earlier `(?P<tool>[^`]+)` result in (?P<j>\d+) of those (?P<k>\d+)\.", text)
+    m = re.search(
+        r"The new `(?P<arg>[^`]+)` was found in an earlier `(?P<tool>[^`]+)` result in (?P<j>\d+) "
+        r"of those (?P<k>\d+)\.",
+        text,
+    )
     if m:
         found = 0
         for session, (_, fix_step) in fixed.items():
             calls = _calls(trajectories[session])
             fix = next(c for c in calls if c[0] == fix_step and not c[4])
             value = str(fix[2].get(m.group("arg")))
-            found += any(c[1] == m.group("tool") and c[0] < fix_step and not c[4] and c[3] and value in c[3] for c in calls)
+            found += any(
+                c[1] == m.group("tool") and c[0] < fix_step and not c[4] and c[3] and value in c[3] for c in calls
+            )
         assert (_int(m, "j"), _int(m, "k")) == (found, len(fixed)), item["text"]
         text = text.replace(m.group(0), "")
     m = re.search(r"In none of (?:these )?(?P<n>\d+) runs? did a retry of the same call get past it\.", text)
     if m:
         assert _int(m, "n") == n and not fixed, item["text"]
         text = text.replace(m.group(0), "")
-    m = re.search(r"In (?P<r>\d+) of (?:these )?(?P<n>\d+) runs? the same call was sent again unchanged and failed again\.", text)
+    m = re.search(
+        r"In (?P<r>\d+) of (?:these )?(?P<n>\d+) runs? the same call was sent again unchanged and failed again\.", text
+    )
     if m:
         repeated = 0  # runs where a failing call of the tool was sent again unchanged and failed again
         for session in runs:
@@ -166,9 +220,17 @@ def _check_pitfall(item, trajectories, text: str) -> str:
             repeated += any(a[0] < b[0] and _substance(a[2]) == _substance(b[2]) for a in failing for b in failing)
         assert _int(m, "n") == n and _int(m, "r") <= repeated, (item["text"], repeated)
         text = text.replace(m.group(0), "")
-    m = re.search(r"Outcomes of (?:these )?(?P<n>\d+) runs?: (?P<s>\d+) succeeded, (?P<f>\d+) failed, (?P<u>\d+) not recorded\.", text)
+    m = re.search(
+        r"Outcomes of (?:these )?(?P<n>\d+) runs?: (?P<s>\d+) succeeded, (?P<f>\d+) failed, (?P<u>\d+) not recorded\.",
+        text,
+    )
     assert m, item["text"]
-    assert (_int(m, "n"), _int(m, "s"), _int(m, "f"), _int(m, "u")) == (n, outcomes["success"], outcomes["failure"], outcomes["unknown"])
+    assert (_int(m, "n"), _int(m, "s"), _int(m, "f"), _int(m, "u")) == (
+        n,
+        outcomes["success"],
+        outcomes["failure"],
+        outcomes["unknown"],
+    )
     text = text.replace(m.group(0), "")
     m = re.search(r"Earlier versions cite \d+ more runs?\.", text)
     assert not m, "a first version has no earlier one"
@@ -184,7 +246,11 @@ def _both_ways(trajectories) -> dict[str, list]:
 
 
 def _check_comparative(item, trajectories, text: str) -> str:
-    m = re.search(r"In the (?P<t>\d+) tasks seen both succeeding and failing, (?P<a>\d+) of (?P<ns>\d+) successful runs called `(?P<tool>[^`]+)`, against (?P<b>\d+) of (?P<nf>\d+) failed runs\.", text)
+    m = re.search(
+        r"In the (?P<t>\d+) tasks seen both succeeding and failing, (?P<a>\d+) of (?P<ns>\d+) successful "
+        r"runs called `(?P<tool>[^`]+)`, against (?P<b>\d+) of (?P<nf>\d+) failed runs\.",
+        text,
+    )
     if not m:
         return text
     tasks = _both_ways(trajectories)
@@ -201,7 +267,11 @@ def _check_comparative(item, trajectories, text: str) -> str:
     assert (_int(m, "a"), _int(m, "b")) == (len(with_tool), sum(called(r, tool) for r in failures)), item["text"]
     assert {e["session_id"] for e in item["evidence"]} == {r.session_id for r in with_tool}
     text = text.replace(m.group(0), "")
-    o = re.search(r"In (?P<k>\d+) of those (?P<a>\d+) successful runs its first call came (?P<order>before|after) the first `(?P<other>[^`]+)`\.", text)
+    o = re.search(
+        r"In (?P<k>\d+) of those (?P<a>\d+) successful runs its first call came (?P<order>before|after) "
+        r"the first `(?P<other>[^`]+)`\.",
+        text,
+    )
     if o:
         count = 0
         for run in with_tool:
@@ -216,7 +286,11 @@ def _check_comparative(item, trajectories, text: str) -> str:
 
 
 def _check_ending(item, trajectories, text: str) -> str:
-    m = re.search(r"(?P<k>\d+) failed runs of (?P<t>\d+) tasks had no tool error and ended with a `(?P<tool>[^`]+)` call, which no successful run of the same task made\.", text)
+    m = re.search(
+        r"(?P<k>\d+) failed runs of (?P<t>\d+) tasks had no tool error and ended with a `(?P<tool>[^`]+)` "
+        r"call, which no successful run of the same task made\.",
+        text,
+    )
     if not m:
         return text
     tool, ended = m.group("tool"), []
@@ -224,7 +298,13 @@ def _check_ending(item, trajectories, text: str) -> str:
         made = {c[1] for r in group if r.outcome.status == "success" for c in _calls(r) if not c[4]}
         for run in group:
             calls = _calls(run)
-            if run.outcome.status == "failure" and calls and not any(c[4] for c in calls) and calls[-1][1] == tool and tool not in made:
+            if (
+                run.outcome.status == "failure"
+                and calls
+                and not any(c[4] for c in calls)
+                and calls[-1][1] == tool
+                and tool not in made
+            ):
                 ended.append(run)
     assert (_int(m, "k"), _int(m, "t")) == (len(ended), len({r.task_id for r in ended})), item["text"]
     assert {e["session_id"] for e in item["evidence"]} == {r.session_id for r in ended}
@@ -232,10 +312,16 @@ def _check_ending(item, trajectories, text: str) -> str:
 
 
 def _check_procedure(item, trajectories, text: str) -> str:
-    m = re.search(r"Steps in order, each with how many of the (?P<n>\d+) successful (?P<family>\S+) runs did it and every step before it\.", text)
+    m = re.search(
+        r"Steps in order, each with how many of the (?P<n>\d+) successful (?P<family>\S+) runs did "
+        r"it and every step before it\.",
+        text,
+    )
     if not m:
         return text
-    successes = [t for t in trajectories.values() if t.outcome.status == "success" and t.source.format == m.group("family")]
+    successes = [
+        t for t in trajectories.values() if t.outcome.status == "success" and t.source.format == m.group("family")
+    ]
     assert _int(m, "n") == len(successes), item["text"]
     per_run = defaultdict(list)
     for e in item["evidence"]:
@@ -250,13 +336,20 @@ def _check_procedure(item, trajectories, text: str) -> str:
         if called:  # a tool step: the run's cited step for it calls that tool
             for session, steps in per_run.items():
                 if len(steps) >= _int(step, "i"):
-                    assert any(c[0] == steps[_int(step, "i") - 1] and c[1] == called.group("tool") for c in _calls(trajectories[session]))
+                    assert any(
+                        c[0] == steps[_int(step, "i") - 1] and c[1] == called.group("tool")
+                        for c in _calls(trajectories[session])
+                    )
         text = text.replace(step.group(0), "")
     return text
 
 
 def _check_correction(item, trajectories, text: str) -> str:
-    m = re.search(r"In this session the user (refused the call and said|stopped the agent and said|answered): \"(?P<words>.+)\"\.", text)
+    m = re.search(
+        r"In this session the user (refused the call and said|stopped the agent and said|answered): "
+        r"\"(?P<words>.+)\"\.",
+        text,
+    )
     if not m:
         return text
     [session] = {e["session_id"] for e in item["evidence"]}
@@ -291,4 +384,8 @@ def test_no_item_repeats_the_readme_showcase_falsehoods(sample_traces: Path, tmp
     """The README's old showcase ("every successful attempt did, no failed attempt did") was false on
     its 16 runs; no item says "every … attempt" or "to complete the task" any more."""
     text, _ = _distilled("sample_traces", str(tmp_path))
-    assert "every successful attempt" not in text and "no failed attempt" not in text and "to complete the task" not in text
+    assert (
+        "every successful attempt" not in text
+        and "no failed attempt" not in text
+        and "to complete the task" not in text
+    )

@@ -28,7 +28,9 @@ def _items(folder: str, tmp_path: Path) -> list[str]:
     """The items (a bullet with its indented lines) of the SKILL.md the offline distill of ``folder`` stores."""
     unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith("SKILLFORGE_")}
     store = str(tmp_path / "skills")
-    done = run_cli("distill", str(SAMPLE / folder), "--store", store, "--skill", "quality", "--quiet", cwd=tmp_path, env=unset)
+    done = run_cli(
+        "distill", str(SAMPLE / folder), "--store", store, "--skill", "quality", "--quiet", cwd=tmp_path, env=unset
+    )
     if done.returncode == 3 and "nothing stored" in done.stderr:
         return []
     assert done.returncode == 0, done.stderr
@@ -54,8 +56,14 @@ def score(folder: str, items: list[str]) -> dict:
     expected = EXPECTED[folder]["expected"]
     found = [e for e in expected if "patterns" in e and any(_matches(e, item) for item in items)]
     useful = [item for item in items if any("patterns" in e and _matches(e, item) for e in expected)]
-    return {"items": len(items), "useful": len(useful), "expected": len(expected), "found": len(found),
-            "offline": sum(1 for e in expected if e["offline"]), "found_offline": sum(1 for e in found if e["offline"])}
+    return {
+        "items": len(items),
+        "useful": len(useful),
+        "expected": len(expected),
+        "found": len(found),
+        "offline": sum(1 for e in expected if e["offline"]),
+        "found_offline": sum(1 for e in found if e["offline"]),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +77,9 @@ def test_expected_lessons_found_and_no_noise(folder: str, distilled: dict[str, l
     items = distilled[folder]
     for entry in EXPECTED[folder]["expected"]:
         if entry["offline"]:
-            assert any(_matches(entry, item) for item in items), f"{folder}: expected lesson {entry['id']!r} not found in {items}"
+            assert any(_matches(entry, item) for item in items), (
+                f"{folder}: expected lesson {entry['id']!r} not found in {items}"
+            )
     for pattern in EXPECTED[folder]["noise"]:
         noisy = [item for item in items if re.search(pattern, item, re.IGNORECASE)]
         assert not noisy, f"{folder}: noise {pattern!r} became an item: {noisy}"

@@ -170,7 +170,9 @@ def test_killed_during_consolidation_resumes_without_repeating_finished_calls(tm
     log: list[str] = []
     state = install(responder(log=log))
     start = seed_start(RunFolder(run_dir), "sample-traces", trajectory_count=len(trajectories))
-    build = _build(lessons, start, run_dir, _client(), propose_batch=1, fan_in=2, trajectory_count=len(trajectories))
+    build = _build(
+        lessons, start, run_dir, _client(), propose_batch=1, fan_in=2, trajectory_count=len(trajectories)
+    )
     proposals = math.ceil(len(lessons) / 1)
     expected_total = proposals + build.report.calls["expected_merges"]
     print(f"\nkilled at merge 3: {len(saved)} steps saved ({len(saved_merges)} merges); resumed run made {len(state.calls)} of {expected_total} calls")
@@ -341,7 +343,8 @@ def test_deepening_keeps_every_untargeted_human_line_byte_for_byte(tmp_path: Pat
 def test_deepening_the_latest_store_version_keeps_its_provenance(tmp_path: Path) -> None:
     lessons, trajectories = _lessons(SAMPLE_TRACES)
     half = len(lessons) // 2
-    first = _build(lessons[:half], seed_start(RunFolder(tmp_path / "r1"), "sample-traces"), tmp_path / "r1", min_support=1)
+    first_start = seed_start(RunFolder(tmp_path / "r1"), "sample-traces")
+    first = _build(lessons[:half], first_start, tmp_path / "r1", min_support=1)
     store = SkillStore(tmp_path / "skills")
     store.commit_version("sample-traces", 1, first.folder, {"run": "r1"}, provenance=first.provenance)
     start = store_start(RunFolder(tmp_path / "r2"), store, "sample-traces")
@@ -386,8 +389,13 @@ def test_report_command_shows_levels(tmp_path: Path) -> None:
     lessons, trajectories = _lessons(SAMPLE_TRACES)
     # a one-off (one trajectory behind it), grounded in a real step, so the report shows the rule
     one_off = Lesson(
-        "L-one0ff000000", "failure", "Start the server in the background", "Starting a dev server", "Run it with run_in_background",
-        evidence=[Evidence("d6e0bada-1959-4eec-a9d2-0bfade768d8f", [2], "mix phx.server")], tags=["tool:Bash"],
+        "L-one0ff000000",
+        "failure",
+        "Start the server in the background",
+        "Starting a dev server",
+        "Run it with run_in_background",
+        evidence=[Evidence("d6e0bada-1959-4eec-a9d2-0bfade768d8f", [2], "mix phx.server")],
+        tags=["tool:Bash"],
     )
     lessons = [*lessons, one_off]
     runs = tmp_path / ".skillforge" / "runs"

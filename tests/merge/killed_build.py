@@ -1,7 +1,8 @@
 """A build that SIGKILLs itself during consolidation (run as a subprocess by test_build.py).
 
 Usage: python -m tests.merge.killed_build RUN_DIR KILL_AT_MERGE_CALL
-Builds from sample_traces/ with the scripted model, propose_batch=1, fan_in=2 (a tree of several merges from few lessons), and kills the process
+Builds from sample_traces/ with the scripted model, propose_batch=1, fan_in=2 (a tree of several merges from
+few lessons), and kills the process
 (SIGKILL: no cleanup, no finally) when the model is asked for merge number KILL_AT_MERGE_CALL.
 """
 
