@@ -1,6 +1,11 @@
 """The procedure successful runs share: an ordered skeleton of tool use, each step with its support.
 
-A task family is the trajectories of one log format (one benchmark or agent's runs). Each successful
+A task family is the trajectories of one log format (one benchmark or agent's runs), and, within it,
+the runs that ended with the same write to a record (the last call that did not fail is a tool of
+the task's own, not a shell or file tool, and names the record it acts on: tau-bench's
+``update_reservation_flights``, ``cancel_reservation``…), so that the look-ups successful runs made
+before such a write are a procedure of their own (:func:`ending_tool`); its last step is that write.
+Each successful
 run becomes a sequence of actions (:func:`skillforge.analyze.calls.action_of`: ``search``,
 ``inspect``, ``edit``, ``reproduce``, ``test``, ``submit``… for shell and file tools, the tool name
 for the others), consecutive repeats collapsed, rejected calls and real mistakes left out. A test or
@@ -20,7 +25,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
 from skillforge.analyze.actions import REPRO_SCRIPT, Action, action_of
-from skillforge.analyze.calls import CallRecord, command_targets, plausible_program, shell_command
+from skillforge.analyze.calls import TARGET_ARGUMENTS, CallRecord, command_targets, plausible_program, shell_command
 from skillforge.analyze.signals import Signals
 from skillforge.lesson import Evidence, Lesson, lesson_id
 from skillforge.trajectory import Trajectory
@@ -54,19 +59,47 @@ def min_runs(successes: int) -> int:
 
 
 def procedure_lessons(pairs: Iterable[tuple[Trajectory, Signals]]) -> list[Lesson]:
-    """One procedure lesson per format whose successful runs share a skeleton of at least two steps."""
-    families: dict[str, list[tuple[Trajectory, list[tuple[str, Action, int, str]]]]] = defaultdict(list)
+    """One procedure lesson per family (a format, or a format's runs that ended with one domain tool)
+    whose successful runs share a skeleton of at least two steps.
+
+    Args:
+        pairs: every trajectory with its signals.
+
+    Returns:
+        The lessons, kind ``success``, formats in name order, a format's own before its endings'.
+    """
+    families: dict[tuple[str, str], list[tuple[Trajectory, list[tuple[str, Action, int, str]]]]] = defaultdict(list)
     for trajectory, signals in pairs:
         if trajectory.outcome.status == "success":
-            families[trajectory.source.format].append((trajectory, _sequence(signals, trajectory)))
+            run = (trajectory, _sequence(signals, trajectory))
+            families[(trajectory.source.format, "")].append(run)
+            end = ending_tool(trajectory)
+            if end:
+                families[(trajectory.source.format, end)].append(run)
     lessons = []
-    for family, runs in sorted(families.items()):
+    for (family, end), runs in sorted(families.items()):
         if len(runs) < MIN_SUCCESSES:
             continue
-        lesson = _lesson(family, runs)
+        lesson = _lesson(family, runs, end)
         if lesson is not None:
             lessons.append(lesson)
     return lessons
+
+
+def ending_tool(trajectory: Trajectory) -> str:
+    """The write a run ended with: the name of its last call that neither failed nor was refused, when
+    that call is not a shell, file, search or submit call (its action label is the tool name,
+    :func:`~skillforge.analyze.actions.action_of`) and names the record it acts on (an argument of
+    :data:`~skillforge.analyze.calls.TARGET_ARGUMENTS`, such as ``reservation_id``: a look-up-free
+    helper such as ``calculate`` or ``think`` names none); '' otherwise."""
+    from skillforge.analyze.calls import call_records
+
+    done = [record for record in call_records(trajectory) if not record.is_error and not record.rejected]
+    if not done:
+        return ""
+    last = done[-1]
+    names_record = any(last.call.arguments.get(key) not in (None, "") for key in TARGET_ARGUMENTS)
+    return last.name if names_record and action_of(last).label == last.name else ""
 
 
 def _sequence(signals: Signals, trajectory: Trajectory) -> list[tuple[str, Action, int, str]]:
@@ -106,6 +139,11 @@ def _edited_target(record: CallRecord) -> str:
     return targets[-1] if targets else ""
 
 
+def _last(sequence: Sequence[tuple[str, Action, int, str]], label: str) -> int:
+    """Index of the last entry of ``sequence`` with ``label`` (``len(sequence)`` when none)."""
+    return max((i for i, entry in enumerate(sequence) if entry[0] == label), default=len(sequence))
+
+
 def _match(skeleton: Sequence[str], sequence: Sequence[tuple[str, Action, int, str]]) -> list[int] | None:
     """Positions in ``sequence`` matching ``skeleton`` in order (leftmost), or None."""
     positions, start = [], 0
@@ -118,17 +156,21 @@ def _match(skeleton: Sequence[str], sequence: Sequence[tuple[str, Action, int, s
     return positions
 
 
-def _lesson(family: str, runs: list[tuple[Trajectory, list[tuple[str, Action, int, str]]]]) -> Lesson | None:
+def _lesson(
+    family: str, runs: list[tuple[Trajectory, list[tuple[str, Action, int, str]]]], end: str = ""
+) -> Lesson | None:
     needed = min_runs(len(runs))
     skeleton: list[str] = []
     supports: list[int] = []
-    labels = sorted({entry[0] for _, sequence in runs for entry in sequence})
-    while len(skeleton) < MAX_STEPS:
+    # with an ending, the steps are mined on what each run did before its last call of it, which ends them
+    mined = [sequence[: _last(sequence, end)] if end else sequence for _, sequence in runs]
+    labels = sorted({entry[0] for sequence in mined for entry in sequence})
+    while len(skeleton) < MAX_STEPS - bool(end):
         best, best_key = None, (0, 0.0)
         for label in labels:
             if skeleton and skeleton[-1] == label:
                 continue
-            matches = [m for _, sequence in runs if (m := _match([*skeleton, label], sequence)) is not None]
+            matches = [m for sequence in mined if (m := _match([*skeleton, label], sequence)) is not None]
             # most runs first; on a tie the step that comes earliest (mean position), so the order is kept
             key = (len(matches), -sum(m[-1] for m in matches) / max(1, len(matches)))
             if key > best_key:
@@ -138,6 +180,9 @@ def _lesson(family: str, runs: list[tuple[Trajectory, list[tuple[str, Action, in
             break
         skeleton.append(best)
         supports.append(best_count)
+    if end and skeleton:
+        skeleton.append(end)
+        supports.append(sum(1 for _, sequence in runs if _match(skeleton, sequence) is not None))
     if len(skeleton) < 2:
         return None
     evidence: list[Evidence] = []
@@ -159,19 +204,21 @@ def _lesson(family: str, runs: list[tuple[Trajectory, list[tuple[str, Action, in
     for index, (label, support) in enumerate(zip(skeleton, supports, strict=True), start=1):
         shown = ", ".join(f"`{detail}`" for detail, _ in details[index - 1].most_common(2) if detail != label)
         lines.append(f"{index}. {_step_text(label)}{f' ({shown})' if shown else ''}: {support} of {total}.")
-    title = f"In {family} tasks, work in the order the successful runs shared"
+    if end:
+        before = ", then ".join(_step_text(label) for label in skeleton[:-1])
+        title = f"Before `{end}` in {family} tasks, {before}"
+        runs_named = f"{total} successful {family} runs whose last call was `{end}`"
+    else:
+        title = f"In {family} tasks, work in the order the successful runs shared"
+        runs_named = f"{total} successful {family} runs"
     guidance = "\n".join(
-        [
-            f"Steps in order, each with how many of the {total} successful {family} runs did it and every step "
-            "before it",
-            *lines,
-        ]
+        [f"Steps in order, each with how many of the {runs_named} did it and every step before it", *lines]
     )
     return Lesson(
         id=lesson_id("success", title, evidence),
         kind="success",
         title=title,
-        when=f"A task of the kind these {family} runs worked on",
+        when=f"A task of the kind these {family} runs worked on" + (f", one that calls for `{end}`" if end else ""),
         guidance=guidance,
         rationale=(
             f"Greedy ordered skeleton over {total} successful runs; a step stays while at least {needed} runs "
@@ -180,8 +227,9 @@ def _lesson(family: str, runs: list[tuple[Trajectory, list[tuple[str, Action, in
         evidence=evidence,
         tags=[
             "signal:procedure",
-            f"family:{family}",
-            *[f"tool:{label}" for label in skeleton if label not in STEP_TEXT and ":" not in label][:0],
+            f"family:{family}" + (f":{end}" if end else ""),
+            # an ending's write is what the item is about: items about different writes never merge
+            *([f"tool:{end}"] if end else []),
         ],
         confidence=0.6,
     )

@@ -313,8 +313,8 @@ def _check_ending(item, trajectories, text: str) -> str:
 
 def _check_procedure(item, trajectories, text: str) -> str:
     m = re.search(
-        r"Steps in order, each with how many of the (?P<n>\d+) successful (?P<family>\S+) runs did "
-        r"it and every step before it\.",
+        r"Steps in order, each with how many of the (?P<n>\d+) successful (?P<family>\S+) runs "
+        r"(?:whose last call was `(?P<end>[^`]+)` )?did it and every step before it\.",
         text,
     )
     if not m:
@@ -322,6 +322,8 @@ def _check_procedure(item, trajectories, text: str) -> str:
     successes = [
         t for t in trajectories.values() if t.outcome.status == "success" and t.source.format == m.group("family")
     ]
+    if m.group("end"):  # the runs whose last call that neither failed nor was refused is that tool
+        successes = [t for t in successes if [c[1] for c in _calls(t) if not c[4] and not c[5]][-1:] == [m["end"]]]
     assert _int(m, "n") == len(successes), item["text"]
     per_run = defaultdict(list)
     for e in item["evidence"]:

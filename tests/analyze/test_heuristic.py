@@ -180,3 +180,27 @@ def test_near_miss_quotes_are_snapped_to_the_step_text(sample_traces: Path) -> N
         evidence=[Evidence(trajectory.session_id, [1], "the agent refunded the ticket twice by mistake")],
     )
     assert snap_evidence(invented, trajectories) == (invented, 0)
+
+
+def test_look_ups_before_a_write_are_a_procedure_of_the_runs_that_ended_with_it(shared_traces: Path) -> None:
+    trajectories = _load(shared_traces / "tau-bench")
+    by_id = {t.session_id: t for t in trajectories}
+    endings = {
+        lesson.tags[-1]: lesson for lesson in heuristic.compare(trajectories) if "signal:procedure" in lesson.tags
+    }
+    cancel = endings["tool:cancel_reservation"]
+    assert cancel.title == (
+        "Before `cancel_reservation` in tau-bench tasks, call `get_user_details`, then call `get_reservation_details`"
+    )
+    assert cancel.guidance.splitlines()[1:] == [
+        "1. call `get_user_details`: 7 of 7.",
+        "2. call `get_reservation_details`: 7 of 7.",
+        "3. call `cancel_reservation`: 7 of 7.",
+    ]
+    # the cited runs are the successful ones whose last call that did not fail was the write
+    for session in {e.session_id for e in cancel.evidence}:
+        trajectory = by_id[session]
+        calls = [c for s in trajectory.steps for c in s.tool_calls]
+        assert trajectory.outcome.status == "success" and calls[-1].function_name == "cancel_reservation"
+    # helpers that name no record (calculate, think) and hand-offs (transfer_to_human_agents) end no procedure
+    assert not {"tool:calculate", "tool:think", "tool:transfer_to_human_agents"} & set(endings)
