@@ -113,14 +113,26 @@ class Change:
 
 
 def find_recovery(records: Sequence[CallRecord], index: int) -> CallRecord | None:
-    """The first later successful call with the same intent as ``records[index]``, within the window."""
+    """The first later successful call with the same intent as ``records[index]``, within the window,
+    that was started after the failure was seen: a poll of another command started before it (Codex's
+    ``write_stdin`` to a parallel ``exec_command``) is another attempt, not a retry; a poll of the
+    failed call's own command is the same attempt."""
     failed = records[index]
     for later in records[index + 1 : index + 1 + RECOVERY_WINDOW]:
         if later.rejected or not same_intent(failed, later):
             continue
+        if later.started_by is not failed.started_by and _started_at(records, later) < failed.index:
+            continue
         if not later.is_error:
             return later
     return None
+
+
+def _started_at(records: Sequence[CallRecord], record: CallRecord) -> int:
+    """Index of the call that started ``record``'s command (:attr:`CallRecord.started_by`), else its own."""
+    if record.started_by is None:
+        return record.index
+    return next((r.index for r in records if r.call is record.started_by), record.index)
 
 
 def change_between(records: Sequence[CallRecord], failed: CallRecord, retry: CallRecord) -> Change:

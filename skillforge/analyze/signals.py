@@ -127,7 +127,8 @@ class Signals:
         for failure in self.failures:
             if not failure.mistake:
                 continue
-            line = f"step {failure.failed.step_id}: {failure.failed.name} failed: {failure.error.line}"
+            said = failure.error.line.removeprefix(f"{failure.failed.name} failed: ")  # no "X failed: X failed:"
+            line = f"step {failure.failed.step_id}: {failure.failed.name} failed: {said}"
             if failure.recovery is not None and failure.change is not None:
                 line += f"; fixed at step {failure.recovery.step_id} by {failure.change.describe() or 'a changed call'}"
             else:

@@ -204,3 +204,17 @@ def test_look_ups_before_a_write_are_a_procedure_of_the_runs_that_ended_with_it(
         assert trajectory.outcome.status == "success" and calls[-1].function_name == "cancel_reservation"
     # helpers that name no record (calculate, think) and hand-offs (transfer_to_human_agents) end no procedure
     assert not {"tool:calculate", "tool:think", "tool:transfer_to_human_agents"} & set(endings)
+
+
+def test_a_poll_of_a_parallel_command_is_not_a_retry(shared_traces: Path) -> None:
+    """Codex polls commands with write_stdin: at step 24 the poll of `rg … node_modules/opencode-ai` fails
+    (exit 2) and the next poll, of an `rg --files` started beside it at step 23, succeeds; that one was
+    started before the failure was seen, so it is no fix. At step 10 the retry polls the failed call's own
+    process (chars '\\x03' -> ''): the same attempt, a fix."""
+    [session] = [t for t in _load(shared_traces / "codex") if t.session_id.startswith("019e1625")]
+    failures = {f.failed.step_id: f for f in compute_signals(session).failures}
+    assert failures[24].recovery is None
+    recovery = failures[10].recovery
+    assert recovery is not None and recovery.step_id == 11
+    assert recovery.started_by is failures[10].failed.started_by
+    assert "step 10: write_stdin failed: stdin is closed" in "\n".join(compute_signals(session).as_hints())
