@@ -9,7 +9,8 @@ failing. Two kinds of lesson come from it, each stating counts over that set in 
   (the rate among successful runs minus the rate among failed runs at least
   :data:`MIN_RATE_DIFFERENCE`, in at least :data:`MIN_RUNS` successful runs). The situation is a call
   it usually came before or after: the tool whose first call came on the same side of it in the most
-  of those runs (more than half of them).
+  of those runs (more than half of them); without one, the start of the run when it was the first
+  tool called in more than half of those runs (and at least :data:`MIN_RUNS`).
 * **failure ending** (``failure``): failed runs without any tool error whose last call was to a tool
   that no successful run of the same task called, in at least :data:`MIN_RUNS` runs. The termination
   reason is quoted when the log records one besides a reward.
@@ -39,6 +40,7 @@ SENTENCES = {
     ),
     "before": "In {k} of those {s_with} successful runs its first call came before the first `{anchor}`.",
     "after": "In {k} of those {s_with} successful runs its first call came after the first `{anchor}`.",
+    "first": "In {k} of those {s_with} successful runs it was the first tool called.",
     "ending": (
         "{k} failed runs of {tasks} tasks had no tool error and ended with a `{tool}` call, "
         "which no successful run of the same task made."
@@ -114,6 +116,9 @@ def _comparative(
         if anchor:
             title = f"{order.capitalize()} calling `{anchor}`, call `{tool}`"
             sentences.append(SENTENCES[order].format(k=anchor_count, s_with=len(with_tool), anchor=anchor))
+        elif _starts(tool, with_tool):
+            title = f"Start by calling `{tool}`"
+            sentences.append(SENTENCES["first"].format(k=_starts(tool, with_tool), s_with=len(with_tool)))
         else:
             title = f"Call `{tool}` in tasks like these"
         evidence = [Evidence(r.session_id, [calls[r.session_id][tool][1]], tool) for r in with_tool]
@@ -134,6 +139,13 @@ def _comparative(
             )
         )
     return lessons
+
+
+def _starts(tool: str, runs: list[Trajectory]) -> int:
+    """How many of ``runs`` called ``tool`` first (their first tool call, whatever its result), when
+    that is at least :data:`MIN_RUNS` and more than half of them; else 0."""
+    count = sum(1 for run in runs if [r.name for r in call_records(run)][:1] == [tool])
+    return count if count >= MIN_RUNS and count * 2 > len(runs) else 0
 
 
 def _anchor(

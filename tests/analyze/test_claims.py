@@ -282,6 +282,11 @@ def _check_comparative(item, trajectories, text: str) -> str:
                 count += 1
         assert (_int(o, "k"), _int(o, "a")) == (count, len(with_tool)), item["text"]
         text = text.replace(o.group(0), "")
+    o = re.search(r"In (?P<k>\d+) of those (?P<a>\d+) successful runs it was the first tool called\.", text)
+    if o:
+        count = sum(1 for run in with_tool if [c[1] for c in _calls(run)][:1] == [tool])
+        assert (_int(o, "k"), _int(o, "a")) == (count, len(with_tool)), item["text"]
+        text = text.replace(o.group(0), "")
     return text
 
 
