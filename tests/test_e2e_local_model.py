@@ -26,6 +26,7 @@ import pytest
 from skillforge.distill.runfolder import RunFolder
 from skillforge.resources import schema_validator
 from tests.conftest import SHARED_TRACES, require_shared_traces
+from tests.local_model import LlamaServer
 
 pytestmark = pytest.mark.local_model
 
@@ -43,10 +44,16 @@ def _pick_tau_bench(corpus: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     return failed, success
 
 
-def _skillforge(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run the installed ``skillforge`` command (the venv's console script)."""
+def _skillforge(
+    *args: str, cwd: Path, timeout: float = 120, server: LlamaServer | None = None
+) -> subprocess.CompletedProcess:
+    """Run the installed ``skillforge`` command (the venv's console script); with ``server``, stop
+    it as soon as that server dies (``ServerCrashed``: its exit status and log, not the run's
+    thousands of connection errors)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SKILLFORGE_")} | {"COLUMNS": "200"}
     command = [str(Path(sys.executable).with_name("skillforge")), *args]
+    if server is not None:
+        return server.run(command, cwd=cwd, env=env, timeout=timeout)
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -66,19 +73,26 @@ def e2e(local_model_server, tmp_path_factory: pytest.TempPathFactory) -> dict[st
         "distill", "logs", "--skill", SKILL, "--quiet",
         "--model", "openai/local", "--api-base", local_model_server.api_base,
         "--context-tokens", str(CONTEXT_TOKENS), "--concurrency", "1",
-        cwd=work, timeout=TIMEOUT_S,
+        cwd=work, timeout=TIMEOUT_S, server=local_model_server,
     )  # fmt: skip
     seconds = time.monotonic() - started
-    assert distill.returncode == 0, f"distill failed:\n{distill.stdout}\n{distill.stderr}\nserver log:\n{local_model_server.log_tail()}"
+    assert distill.returncode == 0, (
+        f"distill failed:\n{distill.stdout}\n{distill.stderr}\nserver log:\n{local_model_server.log_tail()}"
+    )
     validate = _skillforge("validate", f"skills/{SKILL}", cwd=work)
     export = _skillforge("export", SKILL, "--to", "agents", "--dest", str(work / "exported"), cwd=work)
     run = RunFolder.find(work / ".skillforge" / "runs", "latest")
-    print(f"e2e distill: {seconds:.0f} s; usage {run.read_manifest().get('usage')}")  # shown with -s / in CI logs on failure
+    print(
+        f"e2e distill: {seconds:.0f} s; usage {run.read_manifest().get('usage')}"
+    )  # shown with -s / in CI logs on failure
     return {"work": work, "distill": distill, "validate": validate, "export": export, "run": run, "seconds": seconds}
 
 
 def test_a_valid_version_is_stored_and_exported(e2e) -> None:
-    assert re.search(rf"stored {SKILL} v1 in skills/{SKILL} \(3 trajectories, \d+ lessons, \d+ edits applied", " ".join(e2e["distill"].stdout.split())), e2e["distill"].stdout
+    assert re.search(
+        rf"stored {SKILL} v1 in skills/{SKILL} \(3 trajectories, \d+ lessons, \d+ edits applied",
+        " ".join(e2e["distill"].stdout.split()),
+    ), e2e["distill"].stdout
     assert e2e["validate"].returncode == 0, e2e["validate"].stdout + e2e["validate"].stderr
     assert e2e["export"].returncode == 0, e2e["export"].stdout + e2e["export"].stderr
     exported = list((e2e["work"] / "exported").rglob("SKILL.md"))

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
+
 from skillforge.secret_scan import find_secrets, redact_text
+from skillforge.secret_scan.rules import PREFIXES
 
 
 def test_common_secrets_are_redacted() -> None:
@@ -18,7 +23,13 @@ def test_common_secrets_are_redacted() -> None:
         ]
     )
     redacted, counts = redact_text(text)
-    for secret in ("AKIAIOSFODNN7EXAMPLE", "ghp_abcdefghijklmnopqrstuvwxyz0123456789", "s3cretPass", "s3cr3tvalue123", "MIIEowIBAAKCAQEA1234abcd"):
+    for secret in (
+        "AKIAIOSFODNN7EXAMPLE",
+        "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+        "s3cretPass",
+        "s3cr3tvalue123",
+        "MIIEowIBAAKCAQEA1234abcd",
+    ):
         assert secret not in redacted
     assert counts["aws-access-key"] == 1 and counts["github-token"] == 1 and counts["private-key"] == 1
     assert "[REDACTED:basic-auth-credentials]" in redacted
@@ -28,3 +39,63 @@ def test_common_secrets_are_redacted() -> None:
 def test_ordinary_log_text_is_kept() -> None:
     text = "Error: flight HAT030 not available on date 2024-05-13\nsha256 1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
     assert redact_text(text) == (text, {})
+
+
+# issue 16: prefixed tokens whatever their length, JWTs and long GitHub tokens whole
+
+_PREFIX_EXAMPLES = {
+    "sk_live_": "A", "rk_live_": "A", "sk_test_": "A", "rk_test_": "A",
+    "sk-proj-": "A_", "sk-svcacct-": "A_", "sk-admin-": "A_",
+    "sk-ant-api03-": "A_", "sk-ant-admin01-": "A_", "sk-ant-oat01-": "A_",
+    "xoxb-": "A-", "xoxp-": "A-", "xoxa-": "A-", "xoxe.xoxp-": "A-", "xapp-": "A-",
+    "ghp_": "A_", "gho_": "A_", "ghu_": "A_", "ghs_": "A_", "ghr_": "A_", "github_pat_": "A_",
+    "glpat-": "A_", "gldt-": "A_", "glrt-": "A_", "glptt-": "A_", "pypi-AgE": "A_",
+    "dop_v1_": "f", "doo_v1_": "f", "shpat_": "f", "shpss_": "f", "sq0csp-": "A_", "sq0atp-": "A_",
+}  # fmt: skip
+"""A concrete prefix for every entry of PREFIXES, with the alphabet of its body: ``A`` letters and
+digits, ``f`` lower-case hex, plus the listed punctuation."""
+
+
+def _body(alphabet: str, length: int, seed: int) -> str:
+    import random
+    import string
+
+    chars = string.hexdigits.lower()[:16] if alphabet == "f" else string.ascii_letters + string.digits + alphabet[1:]
+    rng = random.Random(seed)
+    return "".join(rng.choice(chars) for _ in range(length))
+
+
+@pytest.mark.parametrize("prefix", sorted(_PREFIX_EXAMPLES))
+@pytest.mark.parametrize("length", [7, 36, 180])
+def test_a_token_with_a_secret_prefix_is_redacted_whole_whatever_its_length(prefix: str, length: int) -> None:
+    token = prefix + _body(_PREFIX_EXAMPLES[prefix], length, length)
+    redacted, counts = redact_text(f"used {token} here")
+    assert redacted == f"used [REDACTED:{next(iter(counts))}] here" and sum(counts.values()) == 1, redacted
+    kinds = {p.kind for p in PREFIXES if re.match(p.prefix, prefix)}
+    assert set(counts) <= kinds | {"github-token", "slack-token", "gitlab-token", "high-entropy-string"}
+
+
+def test_every_listed_prefix_has_a_source_and_an_example() -> None:
+    for entry in PREFIXES:
+        assert entry.source and any(re.fullmatch(entry.prefix, example) for example in _PREFIX_EXAMPLES), entry
+
+
+def test_jwt_and_long_github_token_leave_nothing_behind() -> None:
+    jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+    github = "ghp_" + _body("A", 52, 1)
+    expected = ("Cookie: session=[REDACTED:json-web-token]; Path=/", {"json-web-token": 1})
+    assert redact_text(f"Cookie: session={jwt}; Path=/") == expected
+    assert redact_text(f"token: {github}.")[0] == "token: [REDACTED:github-token]."
+
+
+def test_env_style_names_redact_random_values_only() -> None:
+    random_value = _body("A", 20, 2)
+    for line in (
+        f"STRIPE_KEY={random_value}",
+        f"export SERVICE_TOKEN='{random_value}'",
+        f'APP_SECRET: "{random_value}"',
+    ):
+        assert random_value not in redact_text(line)[0], line
+    kept = ("SORT_KEY=created_at_desc", "PRIMARY_KEY=user_id", "ROUTE_KEY=ABCDEF123456", "PUBLIC_KEY=/etc/ssl/app.pem")
+    for line in kept:
+        assert redact_text(line) == (line, {}), line

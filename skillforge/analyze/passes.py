@@ -34,9 +34,10 @@ from skillforge.analyze.output_schema import MAX_LESSONS, bind_evidence, reply_s
 from skillforge.analyze.render_trajectory import LazyBudget, RenderedTrajectory, render_trajectory
 from skillforge.analyze.signals import compute_signals
 from skillforge.lesson import Evidence, Lesson, lesson_id
-from skillforge.llm.client import Completion, LLMClient
+from skillforge.llm.client import LLMClient
 from skillforge.llm.errors import BudgetExceeded, FatalLLMError, LLMError
 from skillforge.llm.tokens import count_tokens, messages_size_bound
+from skillforge.llm.types import Completion
 from skillforge.prompts import PromptTemplate, prompt_template
 from skillforge.trajectory import Trajectory
 

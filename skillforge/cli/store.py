@@ -150,12 +150,7 @@ def rollback(
     from skillforge.store.refs import parse_version
 
     number = parse_version(version)
-    stored = SkillStore(store).rollback(name, number)
-    out.console.print(
-        f"[bold green]rolled back[/] {name} to v{number}: stored as v{stored.version}; "
-        f"every earlier version stays in history (`skillforge diff {name}` shows what changed)",
-        highlight=False,
-    )
+    out.console.print(SkillStore(store).rollback(name, number).message, highlight=False, markup=False)
 
 
 def blame(

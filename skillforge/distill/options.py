@@ -208,8 +208,9 @@ def make_client(options: DistillOptions, analyst: str) -> LLMClient | None:
         return None
     from skillforge.llm import backends
     from skillforge.llm.cache import ResponseCache
-    from skillforge.llm.client import LLMClient, LLMSettings
+    from skillforge.llm.client import LLMClient
     from skillforge.llm.tokens import DEFAULT_EXPECTED_COMPLETION_TOKENS
+    from skillforge.llm.types import LLMSettings
 
     model, api_base = options.model.model or "", options.model.api_base
     local = backends.local_settings(model, api_base, DEFAULT_EXPECTED_COMPLETION_TOKENS)

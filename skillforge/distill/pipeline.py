@@ -46,7 +46,8 @@ from skillforge.ingest.report import IngestReport
 from skillforge.lesson import Lesson
 from skillforge.llm.errors import BudgetExceeded, FatalLLMError
 from skillforge.skill.validate import ValidationReport
-from skillforge.store.git_store import SkillStore, VersionInfo
+from skillforge.store.git_store import SkillStore
+from skillforge.store.version_info import VersionInfo
 
 if TYPE_CHECKING:
     from skillforge.llm.client import LLMClient

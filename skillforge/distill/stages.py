@@ -47,7 +47,8 @@ from skillforge.ingest.outcomes import load_labels
 from skillforge.ingest.report import IngestReport
 from skillforge.lesson import Lesson
 from skillforge.store.compare import same_skill
-from skillforge.store.git_store import SkillStore, VersionInfo
+from skillforge.store.git_store import SkillStore
+from skillforge.store.version_info import VersionInfo
 from skillforge.trajectory import Trajectory
 from skillforge.wording import counted
 

@@ -10,6 +10,7 @@ Writes are atomic per file (a temporary file renamed into place).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from skillforge.export.block import find_block
 from skillforge.export.host import Output, Plan
 from skillforge.export.manifest import Manifest
 from skillforge.export.paths import safe_target
+from skillforge.export.writable import cannot_write
 from skillforge.fsutil import write_atomic
 
 ActionKind = Literal["create", "update", "unchanged", "overwrite", "conflict", "remove", "keep"]
@@ -128,36 +130,60 @@ def foreign_files(root: Path, plan: Plan, manifest: Manifest) -> list[str]:
     return sorted(found)
 
 
-def write(root: Path, actions: list[Action], manifest: Manifest, skill: str, version: int | None, host: str) -> None:
-    """Carry out ``actions`` (conflicts and keeps are skipped) and save the manifest.
+def write(
+    root: Path,
+    actions: list[Action],
+    manifest: Manifest,
+    skill: str,
+    version: int | None,
+    host: str,
+    save_manifest: bool = True,
+) -> None:
+    """Carry out ``actions`` (conflicts and keeps are skipped) and save the manifest (unless
+    ``save_manifest`` is False: a bundle's destination gets no manifest).
 
     The manifest is saved even when a write fails half way, so it lists what was written.
 
     Raises:
-        SkillforgeError: a file could not be written or removed (with the OS reason).
+        SkillforgeError: a file could not be written or removed, or the manifest could not be
+            saved (``cannot write PATH: reason``; the first failure is the one reported).
     """
     try:
-        for action in actions:
-            target = safe_target(root, action.path)
-            if action.kind == "remove":
-                _remove(root, target)
-                manifest.forget(action.path)
-                continue
-            output = action.output
-            if output is None or action.kind in ("conflict", "keep"):
-                continue
-            if action.kind != "unchanged":
-                write_atomic(target, output.data, mode=0o755 if output.executable else 0o644)
-            if output.block is not None:
-                span = find_block(output.data.decode("utf-8"), output.block, output.path)
-                assert span is not None
-                manifest.record_block(output.path, span.recorded, skill, version, host)
-            else:
-                manifest.record(output.path, output.data, skill, version, host)
-    except OSError as exc:
-        raise SkillforgeError(f"{exc.filename or root}: {exc.strerror}") from exc
-    finally:
-        manifest.save()
+        _carry_out(root, actions, manifest, skill, version, host)
+    except BaseException as failure:
+        if save_manifest:
+            with contextlib.suppress(OSError):  # the first failure is the one to report
+                manifest.save()
+        if isinstance(failure, OSError):
+            raise cannot_write(failure, root) from failure
+        raise
+    if save_manifest:
+        try:
+            manifest.save()
+        except OSError as failure:
+            raise cannot_write(failure, manifest.path) from failure
+
+
+def _carry_out(
+    root: Path, actions: list[Action], manifest: Manifest, skill: str, version: int | None, host: str
+) -> None:
+    for action in actions:
+        target = safe_target(root, action.path)
+        if action.kind == "remove":
+            _remove(root, target)
+            manifest.forget(action.path)
+            continue
+        output = action.output
+        if output is None or action.kind in ("conflict", "keep"):
+            continue
+        if action.kind != "unchanged":
+            write_atomic(target, output.data, mode=0o755 if output.executable else 0o644)
+        if output.block is not None:
+            span = find_block(output.data.decode("utf-8"), output.block, output.path)
+            assert span is not None
+            manifest.record_block(output.path, span.recorded, skill, version, host)
+        else:
+            manifest.record(output.path, output.data, skill, version, host)
 
 
 def _remove(root: Path, target: Path) -> None:

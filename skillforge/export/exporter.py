@@ -17,12 +17,14 @@ from pathlib import Path
 
 from skillforge.errors import SkillforgeError
 from skillforge.export.apply import Action, decide, foreign_files, read_existing, write
-from skillforge.export.host import SCOPES, ExportOptions, Scope, base_path
-from skillforge.export.manifest import Manifest
-from skillforge.export.paths import check_name
+from skillforge.export.bundle import read_bundle
+from skillforge.export.host import SCOPES, ExportOptions, Plan, Scope, base_path
+from skillforge.export.manifest import MANIFEST_PATH, Manifest
+from skillforge.export.paths import check_name, safe_target
 from skillforge.export.registry import get_host
 from skillforge.export.source import load_source, materialize
 from skillforge.export.validity import require_valid
+from skillforge.export.writable import check_writable, writing
 from skillforge.store.git_store import SkillStore
 
 _REF = re.compile(r"^(?P<name>[^@]+)(?:@v?(?P<version>\d+))?$")
@@ -106,10 +108,14 @@ def export_version(
     Returns:
         An :class:`ExportResult`.
 
+    A bundle's destination gets nothing but ``<name>.skill`` (no export manifest): an earlier
+    bundle of the same skill there is replaced, any other file in the way is a conflict.
+
     Raises:
         SkillforgeError: unknown host or scope, unknown skill or version, unsafe paths (a
             symbolic link pointing out of the skill or the destination), a destination file in
-            the way (without ``force``; nothing is written then).
+            the way (without ``force``; nothing is written then), a destination that cannot be
+            written (``cannot write PATH: reason``; nothing is written when that is known first).
         skillforge.export.validity.InvalidSkillError: the version does not pass the validator.
     """
     host = get_host(host_name)
@@ -125,8 +131,18 @@ def export_version(
         require_valid(folder, f"{name} v{info.version}", "exported")
         skill = load_source(folder, info.version, datetime.fromisoformat(info.date))
     plan = host.plan(skill, scope, options, lambda relative: read_existing(root, relative))
-    manifest = Manifest.load(root)
-    result = ExportResult(name, info.version, host.name, scope, root, decide(root, plan, manifest, name, force), list(plan.warnings), dry_run)
+    bundle = host.kind == "bundle"  # --dest gets the .skill file and nothing else: no manifest there
+    manifest = _earlier_bundles(root, plan, name, host.name) if bundle else Manifest.load(root)
+    result = ExportResult(
+        name,
+        info.version,
+        host.name,
+        scope,
+        root,
+        decide(root, plan, manifest, name, force),
+        list(plan.warnings),
+        dry_run,
+    )
     result.warnings += [f"{path} left alone: not written by skillforge" for path in foreign_files(root, plan, manifest)]
     result.warnings += [f"{a.path} left alone: {a.reason}" for a in result.actions if a.kind == "keep"]
     if dry_run:
@@ -134,7 +150,29 @@ def export_version(
     if result.conflicts:
         listed = ", ".join(f"{a.path} ({a.reason})" for a in result.conflicts[:5])
         more = f" and {len(result.conflicts) - 5} more" if len(result.conflicts) > 5 else ""
-        raise SkillforgeError(f"nothing exported: {listed}{more} would be overwritten; check them, then use --force to replace them")
-    root.mkdir(parents=True, exist_ok=True)
-    write(root, result.actions, manifest, name, info.version, host.name)
+        raise SkillforgeError(
+            f"nothing exported: {listed}{more} would be overwritten; check them, then use --force to replace them"
+        )
+    check_writable(root if bundle else (root / MANIFEST_PATH).parent)  # a read-only place: one line, nothing written
+    with writing(root):
+        root.mkdir(parents=True, exist_ok=True)
+        write(root, result.actions, manifest, name, info.version, host.name, save_manifest=not bundle)
     return result
+
+
+def _earlier_bundles(root: Path, plan: Plan, name: str, host: str) -> Manifest:
+    """An in-memory manifest (never saved) that owns a ``.skill`` file already at a planned path when
+    it is a bundle of the same skill (an earlier export, replaced by this one); anything else there
+    stays a conflict."""
+    manifest = Manifest(root)
+    for output in plan.outputs:
+        existing = read_existing(root, output.path)
+        if existing is None:
+            continue
+        try:
+            held, _, _ = read_bundle(safe_target(root, output.path))
+        except SkillforgeError:
+            continue
+        if held == name:
+            manifest.record(output.path, existing, name, None, host)
+    return manifest

@@ -2,9 +2,10 @@
 
 The files are read safely (bundles: :func:`skillforge.export.bundle.read_bundle`; folders:
 :func:`skillforge.export.source.read_files`), staged, validated, and stored as the next version,
-byte for byte (SKILL.md is not rewritten, so ``metadata.version`` keeps whatever the author put
-there; the store's version number is the tag ``<name>/v<N>``). Importing content identical to
-the latest stored version stores nothing.
+byte for byte except for SKILL.md's ``metadata.version``, which is set to the number the version
+is stored as (the tag ``<name>/v<N>``), so the store and the file agree: a bundle exported from
+v3 of one store and imported into another as v1 says version 1 there. Importing content identical
+to the latest stored version (the version number aside) stores nothing.
 """
 
 from __future__ import annotations
@@ -14,12 +15,17 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import git
+
 from skillforge.errors import SkillforgeError
 from skillforge.export.bundle import read_bundle
 from skillforge.export.paths import check_name, safe_target
 from skillforge.export.source import SkillFile, materialize, read_files
 from skillforge.export.validity import require_valid
-from skillforge.store.git_store import SkillStore, VersionInfo
+from skillforge.export.writable import check_writable, writing
+from skillforge.store.compare import same_skill
+from skillforge.store.git_store import SkillStore
+from skillforge.store.version_info import VersionInfo
 
 
 @dataclass
@@ -76,7 +82,8 @@ def import_skill(path: Path, store_root: Path = Path("skills")) -> ImportResult:
         An :class:`ImportResult`.
 
     Raises:
-        SkillforgeError: unreadable or unsafe input (nothing is stored).
+        SkillforgeError: unreadable or unsafe input (nothing is stored); a store that cannot be
+            written (``cannot write PATH: reason``).
         skillforge.export.validity.InvalidSkillError: the skill does not pass the validator (nothing is stored).
     """
     path = Path(path)
@@ -89,9 +96,17 @@ def import_skill(path: Path, store_root: Path = Path("skills")) -> ImportResult:
         require_valid(staged, str(path), "imported")
         latest = store.latest_version(name)
         if latest:
-            current, _ = read_files(materialize(store, name, latest, Path(scratch) / "latest"))
-            if current == files:
+            if same_skill(staged, materialize(store, name, latest, Path(scratch) / "latest")):  # but the number
                 return ImportResult(name, store.version(name, latest), stored=False, skipped=skipped)
         info = {"inputs": [str(path)], "analyst": "import", "files": len(files)}
-        version = store.commit_version(name, latest + 1, staged, info)
+        location = store.location
+        for folder in (location.root, location.git_dir):  # a read-only store: one line, nothing touched
+            check_writable(folder)
+        try:
+            with writing(location.root):
+                version = store.commit_version(name, latest + 1, staged, info, stamp=True)
+        except git.GitCommandError as error:  # git could not write its objects or refs
+            lines = (error.stderr or "").strip().removeprefix("stderr: ").strip("'").splitlines()
+            reason = lines[-1] if lines else str(error)
+            raise SkillforgeError(f"cannot write the skill store {location.root}: {reason}") from error
     return ImportResult(name, version, stored=True, skipped=skipped)

@@ -4,7 +4,8 @@
   (the portable SKILL.md never gets host-specific keys).
 * :class:`RuleFileHost` — a rule or instructions file of its own, with the host's frontmatter
   and the skill flattened into one document within the host's size limit.
-* :class:`ManagedBlockHost` — the skill's block inside a shared file (AGENTS.md, CLAUDE.md).
+* :class:`ManagedBlockHost` — the skill's block inside a shared file (AGENTS.md, CLAUDE.md),
+  loaded into every conversation: the evidence table is left out (:mod:`skillforge.export.evidence`).
 * :class:`BundleHost` — a ``.skill`` zip.
 
 All implement :class:`skillforge.export.host.Host`.
@@ -21,6 +22,7 @@ import yaml
 from skillforge.errors import SkillforgeError
 from skillforge.export.block import render_block, splice
 from skillforge.export.bundle import write_bundle
+from skillforge.export.evidence import without_evidence
 from skillforge.export.flatten import Limit, render_document
 from skillforge.export.host import Existing, ExportOptions, Output, Plan, Scope, base_path
 from skillforge.export.source import SkillSource
@@ -121,10 +123,15 @@ class ManagedBlockHost:
 
     @property
     def drops(self) -> str:
-        return f"frontmatter, files other than references/*.md; cut so the whole file stays within {self.limit}"
+        return (
+            "frontmatter, the evidence table (one line pointing to the store instead), files other than "
+            f"references/*.md; cut so the whole file stays within {self.limit}"
+        )
 
     def plan(self, skill: SkillSource, scope: Scope, options: ExportOptions, existing: Existing) -> Plan:
-        """The whole shared file with the skill's block spliced in (outside text unchanged)."""
+        """The whole shared file with the skill's block spliced in (outside text unchanged); the file
+        is loaded into every conversation, so the evidence table stays in the store."""
+        skill = without_evidence(skill)
         path = _path(self, scope, skill)
         current = existing(path)
         try:

@@ -61,7 +61,9 @@ def ingest(
         yield parsed.trajectory
 
 
-def ingest_atif(paths: Iterable[Path], report: IngestReport, labels: Labels | None = None, jobs: int = 1) -> Iterator[tuple[Trajectory, bytes]]:
+def ingest_atif(
+    paths: Iterable[Path], report: IngestReport, labels: Labels | None = None, jobs: int = 1
+) -> Iterator[tuple[Trajectory, bytes]]:
     """:func:`ingest` (with ``whole=False``) that also gives each trajectory's ATIF v1.4 file, made
     where the trajectory is read (by the workers with ``jobs`` > 1, where it costs most).
 
@@ -78,7 +80,9 @@ def ingest_atif(paths: Iterable[Path], report: IngestReport, labels: Labels | No
         yield parsed.trajectory, parsed.atif
 
 
-def _settled(paths: Iterable[Path], report: IngestReport, labels: Labels | None, jobs: int, keep: Keep) -> Iterator[Parsed]:
+def _settled(
+    paths: Iterable[Path], report: IngestReport, labels: Labels | None, jobs: int, keep: Keep
+) -> Iterator[Parsed]:
     files = discover(paths)
     merge = _Merge(report, labels)
     if jobs > 1:
@@ -126,17 +130,27 @@ class _Merge:
         count = self.seen.get(trajectory.session_id, 0) + 1
         self.seen[trajectory.session_id] = count
         if count > 1:
-            self.report.problem(summary.path, trajectory.source.line, f"session id {trajectory.session_id!r} seen before; renamed with #{count}", "warning")
+            self.report.problem(
+                summary.path,
+                trajectory.source.line,
+                f"session id {trajectory.session_id!r} seen before; renamed with #{count}",
+                "warning",
+            )
             trajectory.session_id = f"{trajectory.session_id}#{count}"
-        if parsed.task_id is None:
+        if parsed.task_id is None and parsed.session_id is None:
             self.resolver.apply(trajectory)
-        else:  # outcomes are matched on the log's own task id, as it was before redaction
-            redacted = trajectory.extra["task_id"]
-            trajectory.extra["task_id"] = parsed.task_id
+        else:  # outcomes are matched on the log's own ids, as they were before redaction
+            redacted = trajectory.extra.get("task_id"), trajectory.session_id
+            if parsed.task_id is not None:
+                trajectory.extra["task_id"] = parsed.task_id
+            if parsed.session_id is not None:
+                trajectory.session_id = parsed.session_id + trajectory.session_id[len(read_as) :]  # with its #N
             try:
                 self.resolver.apply(trajectory)
             finally:
-                trajectory.extra["task_id"] = redacted
+                if parsed.task_id is not None:
+                    trajectory.extra["task_id"] = redacted[0]
+                trajectory.session_id = redacted[1]
         if trajectory.outcome is logged:  # the log's own, redacted already
             detail = parsed.outcome_redactions
         else:

@@ -42,6 +42,7 @@ class Parsed:
             replace the outcome); None when there were none.
         task_id: the log's task id when redaction changed it (outcomes are matched on the log's
             own ids), else None.
+        session_id: the log's session id when redaction changed it, else None (likewise).
         atif: with ``keep="atif"``, the trajectory's ATIF file as
             :func:`~skillforge.ingest.atif.atif_document` makes it (before its session id and
             outcome are settled: see :func:`~skillforge.ingest.atif.restamp`).
@@ -55,6 +56,7 @@ class Parsed:
     outcome_redactions: Counter | None = None
     task_id: str | None = None
     atif: bytes | None = None
+    session_id: str | None = None
 
 
 Event = FileSummary | Problem | Parsed
@@ -191,11 +193,14 @@ def failure_message(exc: BaseException) -> str:
 
 
 def _parsed(trajectory: Trajectory, keep: Keep) -> Parsed:
-    task_id = trajectory.task_id
+    task_id: str | None = trajectory.task_id
+    session_id: str | None = trajectory.session_id
     redactions = redact_trajectory(trajectory, outcome=False)
     outcome_redactions = redact_outcome(trajectory.outcome) if trajectory.outcome.detail else None
     if trajectory.task_id == task_id:
         task_id = None  # redaction left it as it was
+    if trajectory.session_id == session_id:
+        session_id = None
     extra = trajectory.extra
     steps = trajectory.steps
     tool_calls = tool_errors = 0
@@ -215,4 +220,14 @@ def _parsed(trajectory: Trajectory, keep: Keep) -> Parsed:
             trajectory.outcome,
             extra={"task_id": extra["task_id"]} if "task_id" in extra else {},
         )
-    return Parsed(trajectory, len(steps), tool_calls, tool_errors, redactions or None, outcome_redactions or None, task_id, document)
+    return Parsed(
+        trajectory,
+        len(steps),
+        tool_calls,
+        tool_errors,
+        redactions or None,
+        outcome_redactions or None,
+        task_id,
+        document,
+        session_id,
+    )

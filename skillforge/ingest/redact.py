@@ -1,10 +1,14 @@
 """Redact secrets from a trajectory, in place, right after it is parsed (DESIGN §1, stage "redact").
 
-Every text field is scanned with :mod:`skillforge.secret_scan`: step messages and reasoning, tool-call
-arguments (recursively, through nested dicts and lists), observation results, the ``extra`` values
-of steps and of the trajectory, and the outcome detail. A value whose *key* names a secret
-(``{"password": "hunter2"}``, ``{"GITHUB_TOKEN": "…"}``; :func:`skillforge.secret_scan.is_secret_name`)
-is replaced whole when it looks like a real value, since the key is the only hint there is.
+Every text field is scanned with :mod:`skillforge.secret_scan`: the session id, step messages and
+reasoning, tool-call arguments (recursively, through nested dicts and lists), observation results,
+the ``extra`` values of steps and of the trajectory, and the outcome detail. A value whose *key*
+names a secret (``{"password": "hunter2"}``, ``{"GITHUB_TOKEN": "…"}``;
+:func:`skillforge.secret_scan.is_secret_name`) is replaced whole when it looks like a real value, since
+the key is the only hint there is; so is a random-looking value of an environment-style key
+ending in ``_KEY``, ``_TOKEN`` or ``_SECRET`` (``{"STRIPE_KEY": "…"}``;
+:func:`skillforge.secret_scan.rules.secret_by_name`). In a session id only the secret itself is
+replaced (``deploy-[REDACTED:github-token]``), so ids stay distinct.
 
 Only redacted data leaves ingest: the pipeline, the cache, the run folder and every LLM call see
 trajectories after this step.
@@ -16,6 +20,7 @@ from collections import Counter
 from typing import Any
 
 from skillforge.secret_scan import is_secret_name, plausible_secret_value, redact_texts
+from skillforge.secret_scan.rules import secret_by_name
 from skillforge.trajectory import Outcome, Trajectory
 
 KEYWORD_KIND = "secret-keyword"
@@ -35,6 +40,7 @@ def redact_trajectory(trajectory: Trajectory, outcome: bool = True) -> Counter:
     """
     slots = _Slots()
     texts, places, walk = slots.texts, slots.places, slots.walk
+    slots.attr(trajectory, "session_id")
     for step in trajectory.steps:
         if step.message:
             texts.append(step.message)
@@ -89,7 +95,10 @@ class _Slots:
         if isinstance(value, dict):
             for key, item in value.items():
                 if isinstance(item, str):
-                    if isinstance(key, str) and is_secret_name(key) and plausible_secret_value(item):
+                    named = isinstance(key, str) and (
+                        is_secret_name(key) and plausible_secret_value(item) or secret_by_name(key, item)
+                    )
+                    if named:
                         value[key] = f"[REDACTED:{KEYWORD_KIND}]"
                         self.counts[KEYWORD_KIND] += 1
                     elif item:

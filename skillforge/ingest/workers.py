@@ -76,7 +76,7 @@ def read_files(paths: Sequence[Path], jobs: int, keep: Keep = "whole") -> Iterat
         for path in paths:
             yield read_file(path, keep)
         return
-    from skillforge.secret_scan import load_detectors
+    from skillforge.secret_scan.detectors import load_detectors
 
     load_detectors()  # compiled once here, inherited by forked workers
     pool = _Pool(min(jobs, chunks), keep)

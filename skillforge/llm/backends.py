@@ -131,7 +131,7 @@ def is_local(model: str, api_base: str | None) -> bool:
 
 
 def local_settings(model: str, api_base: str | None, completion_tokens: int) -> dict[str, Any]:
-    """Overrides of :class:`skillforge.llm.client.LLMSettings` for a self-hosted server, or ``{}``.
+    """Overrides of :class:`skillforge.llm.types.LLMSettings` for a self-hosted server, or ``{}``.
 
     Args:
         completion_tokens: the reply's share of the context the prompts were fitted to (tokens).

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from skillforge.errors import SkillforgeError
-from skillforge.store.git_store import SkillStore, VersionInfo
+from skillforge.store.git_store import SkillStore
+from skillforge.store.version_info import VersionInfo
 
 
 @dataclass

@@ -26,7 +26,7 @@ import tarfile
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -39,8 +39,11 @@ from skillforge.errors import SkillforgeError
 from skillforge.fsutil import write_atomic
 from skillforge.provenance import PROVENANCE_DIR, Provenance, provenance_path
 from skillforge.skill.frontmatter import parse_frontmatter
+from skillforge.store.compare import same_skill
 from skillforge.store.location import MARKER_KEY, MARKER_SECTION, StoreLocation, git_environment, locate
+from skillforge.store.rollback import RollbackResult
 from skillforge.store.stamp import stamp_version
+from skillforge.store.version_info import VersionInfo
 
 INFO_PREFIX = "skillforge-info: "
 LOCK_FILE = "skillforge.lock"
@@ -50,28 +53,6 @@ LOCK_TIMEOUT_SECONDS = 300.0
 """How long a write waits for another skillforge process to finish its write (seconds)."""
 ROLLBACK_DROPPED_INFO = ("run", "run_id", "cost_usd", "tokens", "prompt_tokens", "completion_tokens", "timings")
 """Keys of the rolled-back version's info not copied to the new version (they describe a run)."""
-
-
-@dataclass
-class VersionInfo:
-    """One stored version of a skill.
-
-    Attributes:
-        name: skill name.
-        version: version number (1, 2, …), also ``metadata.version`` in its SKILL.md.
-        tag: the git tag (``<name>/v<N>``).
-        commit: commit sha.
-        date: commit time (UTC, ISO-8601).
-        info: the JSON recorded at commit time (``run`` id, ``inputs``, ``model``, ``analyst``,
-            ``trajectories``, ``lessons``, ``cost_usd``, ``rollback_of``…; any key may be missing).
-    """
-
-    name: str
-    version: int
-    tag: str
-    commit: str
-    date: str
-    info: dict[str, Any] = field(default_factory=dict)
 
 
 class SkillStore:
@@ -207,7 +188,9 @@ class SkillStore:
         except (ValueError, KeyError, TypeError) as exc:
             raise SkillforgeError(f"the provenance of {name} v{info.version} is malformed: {exc}") from None
 
-    def diff(self, name: str, old: int | None = None, new: int | None = None, *, stat: bool = False) -> tuple[VersionInfo, VersionInfo, str]:
+    def diff(
+        self, name: str, old: int | None = None, new: int | None = None, *, stat: bool = False
+    ) -> tuple[VersionInfo, VersionInfo, str]:
         """Unified diff (``git diff``) of the skill folder between two versions.
 
         Args:
@@ -365,8 +348,8 @@ class SkillStore:
                 ``version`` is set to the stored number.
             stamp: write the stored number into the copy's ``metadata.version``. None (default):
                 only when the caller rendered ``version`` into it and that number was taken by a
-                concurrent writer (so a distilled skill always names its own version, while an
-                imported one is kept byte for byte); True: always (rollback); False: never.
+                concurrent writer (so a distilled skill always names its own version); True:
+                always (rollback, import: the rest of the files byte for byte); False: never.
 
         Raises:
             SkillforgeError: when ``version`` is beyond the next version number, ``staged`` is not
@@ -381,11 +364,17 @@ class SkillStore:
             if version is not None and version > number:
                 raise SkillforgeError(f"cannot store {name} v{version}: the next version is v{number}")
             parent = _head_sha(command)
-            write_atomic(self.location.git_dir / JOURNAL_FILE, json.dumps({"name": name, "version": number, "parent": parent}), fsync=True)
+            write_atomic(
+                self.location.git_dir / JOURNAL_FILE,
+                json.dumps({"name": name, "version": number, "parent": parent}),
+                fsync=True,
+            )
             scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=self.location.root))
             incoming = scratch / "incoming"
             shutil.copytree(staged, incoming, symlinks=True)
-            provenance = _stamp(incoming, number, provenance, always=stamp is True, rendered=version if stamp is None else None)
+            provenance = _stamp(
+                incoming, number, provenance, always=stamp is True, rendered=version if stamp is None else None
+            )
             destination = self.location.root / name
             if destination.exists():
                 os.replace(destination, scratch / "previous")
@@ -415,14 +404,17 @@ class SkillStore:
         command.tag(tag, sha)
         return tag
 
-    def rollback(self, name: str, version: int) -> VersionInfo:
+    def rollback(self, name: str, version: int) -> RollbackResult:
         """Store version ``version`` of ``name`` again, as a new version (history is not rewritten).
 
         The new version has the old one's files with ``metadata.version`` set to its own number,
-        the old one's provenance (if any), and ``rollback_of`` in its info.
+        the old one's provenance (if any), and ``rollback_of`` in its info. When those files are
+        the latest version's (the version number aside: an earlier rollback to the same content),
+        nothing is stored.
 
         Returns:
-            The new version.
+            A :class:`~skillforge.store.rollback.RollbackResult`: the new version, or the latest
+            one with ``stored`` False; its ``message`` says which.
 
         Raises:
             SkillforgeError: unknown skill or version, or ``version`` is already the latest.
@@ -436,10 +428,15 @@ class SkillStore:
         info["rollback_of"] = source.version
         with tempfile.TemporaryDirectory(prefix="skillforge-rollback-") as scratch:
             folder = self.materialize(name, version, Path(scratch))
-            return self.commit_version(name, None, folder, info, provenance, stamp=True)
+            if same_skill(folder, self.materialize(name, latest, Path(scratch) / "latest")):
+                return RollbackResult(**vars(self.version(name, latest)), restored=version, stored=False)
+            stored = self.commit_version(name, None, folder, info, provenance, stamp=True)
+            return RollbackResult(**vars(stored), restored=version)
 
 
-def _stamp(folder: Path, number: int, provenance: Provenance | None, *, always: bool, rendered: int | None) -> Provenance | None:
+def _stamp(
+    folder: Path, number: int, provenance: Provenance | None, *, always: bool, rendered: int | None
+) -> Provenance | None:
     """Write ``number`` into the copied SKILL.md when ``always``, or when it holds the number the
     caller ``rendered`` and that number was not the one allocated; set the provenance's version,
     shifting its lines when the frontmatter had to grow."""
@@ -456,7 +453,12 @@ def _stamp(folder: Path, number: int, provenance: Provenance | None, *, always: 
     if provenance is None:
         return None
     if shift:
-        spans = [replace(s, start=s.start + shift, end=s.end + shift) if s.file == "SKILL.md" and s.start > frontmatter_end else s for s in provenance.spans]
+        spans = [
+            replace(s, start=s.start + shift, end=s.end + shift)
+            if s.file == "SKILL.md" and s.start > frontmatter_end
+            else s
+            for s in provenance.spans
+        ]
         provenance = replace(provenance, spans=spans)
     return replace(provenance, version=number) if provenance.version != number else provenance
 

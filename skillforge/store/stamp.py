@@ -107,3 +107,10 @@ def _loads(raw: str) -> object:
         return yaml.safe_load(raw)
     except yaml.YAMLError:
         return None
+
+
+def stamp_bytes(data: bytes, version: int) -> bytes:
+    """SKILL.md bytes with ``metadata.version`` set to ``version``, the rest unchanged (bytes that
+    are not UTF-8 kept as they are, through ``surrogateescape``)."""
+    text = data.decode("utf-8", errors="surrogateescape")
+    return stamp_version(text, version).text.encode("utf-8", errors="surrogateescape")

@@ -19,8 +19,9 @@ from skillforge.ingest import detect, discover, ingest
 from skillforge.ingest.formats import FORMATS
 from skillforge.ingest.report import IngestReport
 from skillforge.llm.cache import ResponseCache
-from skillforge.llm.client import LLMClient, LLMSettings
+from skillforge.llm.client import LLMClient
 from skillforge.llm.tokens import count_tokens, messages_size_bound
+from skillforge.llm.types import LLMSettings
 from skillforge.resources import schema_validator
 from skillforge.trajectory import Trajectory
 from tests.conftest import SHARED_TRACES

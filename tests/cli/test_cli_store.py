@@ -106,24 +106,30 @@ def test_diff_between_versions(two_versions: Path) -> None:
     _one_line_error(run("diff", "demo", "vx", cwd=two_versions), "expected a version like v3")
 
 
-def test_rollback_then_diff_shows_only_the_version_number(two_versions: Path) -> None:
+def test_rollback_then_diff_shows_only_the_version_number(two_versions: Path, tmp_path: Path) -> None:
+    store = SkillStore(two_versions / "skills")
+    edited = store.materialize("demo", None, tmp_path / "edit")  # a hand edit on top, so v1's content is not the latest
+    (edited / "SKILL.md").write_text((edited / "SKILL.md").read_text() + "\nChecked by hand.\n")
+    latest = store.commit_version("demo", store.latest_version("demo") + 1, edited, {"inputs": ["hand edit"]}).version
+    rolled = latest + 1
     result = run("rollback", "demo", "v1", cwd=two_versions)
     assert result.returncode == 0, result.stderr
-    assert "stored as v3" in result.stdout
-    assert json.loads(run("log", "demo", "--json", cwd=two_versions).stdout)[2]["info"]["rollback_of"] == 1
-    changed = [
-        line
-        for line in run("diff", "demo", "v1", "v3", cwd=two_versions).stdout.splitlines()
-        if line[:1] in "+-" and line[:3] not in ("+++", "---")
-    ]
-    assert changed == ["-  version: '1'", "+  version: '3'"]
-    store = SkillStore(two_versions / "skills")
+    assert f"stored as v{rolled}" in result.stdout
+    assert json.loads(run("log", "demo", "--json", cwd=two_versions).stdout)[-1]["info"]["rollback_of"] == 1
+    diff = run("diff", "demo", "v1", f"v{rolled}", cwd=two_versions).stdout.splitlines()
+    changed = [line for line in diff if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    assert changed == ["-  version: '1'", f"+  version: '{rolled}'"]
     frontmatter, _ = parse_frontmatter((two_versions / "skills" / "demo" / "SKILL.md").read_text())
-    assert frontmatter["metadata"]["version"] == "3"
-    assert [v.version for v in store.versions("demo")] == [1, 2, 3]
+    assert frontmatter["metadata"]["version"] == str(rolled)
+    assert [v.version for v in store.versions("demo")] == [*range(1, latest + 1), rolled]
     assert run("validate", "demo", cwd=two_versions).returncode == 0
-    _one_line_error(run("rollback", "demo", "v3", cwd=two_versions), "already the latest")
-    _one_line_error(run("rollback", "demo", "v7", cwd=two_versions), "demo has no v7")
+    # v1's content is the latest's now: a second rollback to it stores nothing, says so, exits 0
+    again = run("rollback", "demo", "v1", cwd=two_versions)
+    assert again.returncode == 0 and again.stderr == ""
+    assert again.stdout == f"demo v1 has the same content as the latest version, v{rolled}: nothing stored\n"
+    assert store.latest_version("demo") == rolled
+    _one_line_error(run("rollback", "demo", f"v{rolled}", cwd=two_versions), "already the latest")
+    _one_line_error(run("rollback", "demo", "v70", cwd=two_versions), "demo has no v70")
 
 
 def test_blame_with_and_without_provenance(two_versions: Path) -> None:

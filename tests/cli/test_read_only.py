@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from skillforge.store.git_store import SkillStore
 from tests.cli_runner import run
 from tests.readonly import read_only
 
@@ -42,13 +43,11 @@ def test_read_only_working_directory(sample_traces: Path, workdir: Path) -> None
 
 def test_rollback_into_a_read_only_store_loses_nothing(sample_traces: Path, workdir: Path) -> None:
     assert run("distill", str(sample_traces), "-q", cwd=workdir).returncode == 0
-    assert (
-        run(
-            "distill", str(sample_traces / "tau-bench"), "-q", "--skill", "sample-traces", "--allow-empty", cwd=workdir
-        ).returncode
-        == 0
-    )
     store = workdir / "skills"
+    skills = SkillStore(store)  # a hand edit as v2, so that v1's content is not the latest
+    edited = skills.materialize("sample-traces", None, workdir / "edit")
+    (edited / "SKILL.md").write_text((edited / "SKILL.md").read_text() + "\nChecked by hand.\n")
+    skills.commit_version("sample-traces", 2, edited, {"inputs": ["hand edit"]})
     before = sorted(p.relative_to(store) for p in store.rglob("*"))
     git_dir = store / ".git"
     with read_only(git_dir), read_only(store):

@@ -16,7 +16,8 @@ from skillforge.distill.build import BuildOptions, SkillBuild, build_skill
 from skillforge.distill.runfolder import RunFolder
 from skillforge.distill.start import folder_start, seed_start, store_start
 from skillforge.lesson import Evidence, Lesson
-from skillforge.llm.client import LLMClient, LLMSettings
+from skillforge.llm.client import LLMClient
+from skillforge.llm.types import LLMSettings
 from skillforge.merge.report import ConsolidationReport
 from skillforge.skill.validate import validate_skill
 from skillforge.store.git_store import SkillStore

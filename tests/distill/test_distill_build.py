@@ -28,7 +28,8 @@ from skillforge.distill.runfolder import RunFolder
 from skillforge.errors import SkillforgeError
 from skillforge.ingest import ingest
 from skillforge.ingest.report import IngestReport
-from skillforge.llm.client import LLMClient, LLMSettings
+from skillforge.llm.client import LLMClient
+from skillforge.llm.types import LLMSettings
 from skillforge.merge.consolidate import expected_tree
 from skillforge.merge.propose import plan_proposals
 from skillforge.skill.document import SkillDoc
@@ -37,6 +38,7 @@ from skillforge.store.git_store import SkillStore
 from tests.conftest import REPO, SAMPLE_TRACES, require_shared_traces
 from tests.distill.test_build import HUMAN_GUIDE, HUMAN_SKILL, write_human_skill
 from tests.merge.skill_model import block_after, propose_with_broken_link, responder, useless_fix
+from tests.readiness import wait_until
 from tests.scripted_llm import install, is_analyst_prompt, pipeline_responder, register_price
 
 
@@ -91,7 +93,9 @@ def _assert_stored_with_real_provenance(store_dir: Path, name: str, logs: Path, 
 @pytest.mark.parametrize("corpus", ["sample_traces", "tau-bench", "claude-code"])
 def test_offline_distill_stores_a_valid_version_with_provenance(corpus: str, workdir: Path, tmp_path: Path) -> None:
     logs = SAMPLE_TRACES if corpus == "sample_traces" else require_shared_traces(corpus)
-    name = {"sample_traces": "offline-sample", "tau-bench": "offline-airline", "claude-code": "offline-sessions"}[corpus]
+    name = {"sample_traces": "offline-sample", "tau-bench": "offline-airline", "claude-code": "offline-sessions"}[
+        corpus
+    ]
     result = distill(DistillOptions(paths=[logs], skill_name=name), _quiet())
     assert result.analyst == "heuristic" and result.version is not None and result.version.version == 1
     assert result.build.report.mode == "offline" and result.build.report.calls["total"] == 0
@@ -100,16 +104,32 @@ def test_offline_distill_stores_a_valid_version_with_provenance(corpus: str, wor
     assert info["run"] == result.run.run_id and info["lessons"] == len(result.lessons) and info["edits_applied"] > 0
     # the build's files live in the same run folder as the analysts'
     root = result.run.root
-    for relative in ("manifest.json", "trajectories.jsonl", "lessons.jsonl", "final_patch.json", "validation.json", "provenance.json", "consolidation.json", f"skill/{name}/SKILL.md", f"start/{name}/SKILL.md"):
+    for relative in (
+        "manifest.json",
+        "trajectories.jsonl",
+        "lessons.jsonl",
+        "final_patch.json",
+        "validation.json",
+        "provenance.json",
+        "consolidation.json",
+        f"skill/{name}/SKILL.md",
+        f"start/{name}/SKILL.md",
+    ):
         assert (root / relative).is_file(), relative
     manifest = orjson.loads((root / "manifest.json").read_bytes())
-    assert manifest["status"] == "done" and manifest["consolidation"]["status"] == "ok" and manifest["start"]["mode"] == "seed"
+    assert (
+        manifest["status"] == "done"
+        and manifest["consolidation"]["status"] == "ok"
+        and manifest["start"]["mode"] == "seed"
+    )
 
 
 # --- the scripted model on 200 tau-bench runs -----------------------------------------------------------
 
 
-def test_scripted_distill_on_tau_bench_makes_the_calls_of_the_formula(shared_traces: Path, workdir: Path, tmp_path: Path) -> None:
+def test_scripted_distill_on_tau_bench_makes_the_calls_of_the_formula(
+    shared_traces: Path, workdir: Path, tmp_path: Path
+) -> None:
     log: list[str] = []
     state = install(pipeline_responder(log=log))
     clock = time.monotonic()
@@ -125,14 +145,21 @@ def test_scripted_distill_on_tau_bench_makes_the_calls_of_the_formula(shared_tra
         f"\ntau-bench via distill: {result.trajectories} trajectories, {passes} analyst passes, {lessons} lessons, "
         f"{proposals} proposals, {merges} merges (depth {depth}); {len(state.calls)} scripted calls in {seconds:.1f} s"
     )
-    assert result.trajectories == 200 and passes - analysis["passes"].get("comparative", 0) == 200  # one pass per trajectory
+    assert (
+        result.trajectories == 200 and passes - analysis["passes"].get("comparative", 0) == 200
+    )  # one pass per trajectory
     assert log.count("analyst") == passes and log.count("propose") == proposals and log.count("merge") == merges
     assert len(state.calls) == passes + proposals + merges  # no translate or fix needed
     report = result.build.report
-    assert depth == math.ceil(math.log(proposals, fan_in)) == report.calls["merge_depth"] == report.calls["expected_depth"]
+    assert (
+        depth == math.ceil(math.log(proposals, fan_in)) == report.calls["merge_depth"] == report.calls["expected_depth"]
+    )
     assert report.calls["propose"] == proposals and report.calls["merge"] == merges
     assert result.build.ok and result.version is not None and result.version.version == 1
-    assert result.manifest["stages"]["analyse"]["calls"] == passes and result.manifest["stages"]["build"]["calls"] == proposals + merges
+    assert (
+        result.manifest["stages"]["analyse"]["calls"] == passes
+        and result.manifest["stages"]["build"]["calls"] == proposals + merges
+    )
     assert result.manifest["consolidation"]["calls"]["total"] == proposals + merges
     _assert_stored_with_real_provenance(Path("skills"), "airline-support", shared_traces / "tau-bench", tmp_path)
 
@@ -142,8 +169,26 @@ def test_scripted_distill_on_tau_bench_makes_the_calls_of_the_formula(shared_tra
 
 def _deepen(prompt: str):
     ids = [lesson["id"] for lesson in block_after(prompt, "## Lessons (batch")]
-    edits = [{"file": "SKILL.md", "op": "append_to_section", "target_section": "## Gotchas", "content": f"- lesson {i}", "lesson_ids": [i]} for i in ids]
-    edits.append({"file": "SKILL.md", "op": "replace_in_section", "target_section": "## Gotchas", "old_text": "- Use the old API.", "content": "- Use the new API.", "lesson_ids": ids[:1]})
+    edits = [
+        {
+            "file": "SKILL.md",
+            "op": "append_to_section",
+            "target_section": "## Gotchas",
+            "content": f"- lesson {i}",
+            "lesson_ids": [i],
+        }
+        for i in ids
+    ]
+    edits.append(
+        {
+            "file": "SKILL.md",
+            "op": "replace_in_section",
+            "target_section": "## Gotchas",
+            "old_text": "- Use the old API.",
+            "content": "- Use the new API.",
+            "lesson_ids": ids[:1],
+        }
+    )
     return {"reasoning": "deepen", "edits": edits}
 
 
@@ -152,7 +197,19 @@ def test_deepening_a_hand_written_skill_keeps_every_untargeted_line(workdir: Pat
     write_human_skill(source)
     guide = HUMAN_GUIDE
     install(pipeline_responder(build=responder({"propose": _deepen})))
-    result = _cli("distill", str(SAMPLE_TRACES), "--from", str(source), "--model", "scripted/build", "--propose-batch", "100", "--min-support", "1", "-q")
+    result = _cli(
+        "distill",
+        str(SAMPLE_TRACES),
+        "--from",
+        str(source),
+        "--model",
+        "scripted/build",
+        "--propose-batch",
+        "100",
+        "--min-support",
+        "1",
+        "-q",
+    )
     assert result.exit_code == 0, result.output
     assert "stored careful-agent v1" in result.output and str(source.resolve()) in result.output
     stored = workdir / "skills" / "careful-agent"
@@ -185,11 +242,16 @@ def test_budget_stops_the_build_cleanly_and_resume_repeats_no_call(workdir: Path
     warm = distill(_llm([SAMPLE_TRACES], model, store_dir=Path("warm")), _quiet())
     assert warm.version is not None
     # proposals of one lesson each are not in the cache: the budget covers about three of them
-    calls = plan_proposals(warm.lessons, SkillDoc.load(warm.start.folder), warm.start.digest(), model=model, batch_size=1)
+    calls = plan_proposals(
+        warm.lessons, SkillDoc.load(warm.start.folder), warm.start.digest(), model=model, batch_size=1
+    )
     estimator = LLMClient(LLMSettings(model=model))
     budget = sum(estimator.estimate(call.messages, call.schema, call.template_hash).cost_usd for call in calls[:3])
     state = install(pipeline_responder())
-    stopped = distill(_llm([SAMPLE_TRACES], model, concurrency=1, store_dir=Path("skills"), propose_batch=1, budget_usd=budget), _quiet())
+    stopped = distill(
+        _llm([SAMPLE_TRACES], model, concurrency=1, store_dir=Path("skills"), propose_batch=1, budget_usd=budget),
+        _quiet(),
+    )
     assert stopped.stopped == "budget" and stopped.stopped_stage == "build" and stopped.version is None
     first = [_digest(c.messages) for c in state.calls]
     assert not any(is_analyst_prompt(c.messages) for c in state.calls)  # the analysts came from the cache
@@ -218,7 +280,7 @@ def test_budget_stops_the_build_cleanly_and_resume_repeats_no_call(workdir: Path
 KILLED_DISTILL = """
 import sys
 from tests.scripted_llm import install, pipeline_responder
-install(pipeline_responder(), hang_from=int(sys.argv[2]))
+install(pipeline_responder(), hang_from=int(sys.argv[2]), hang_signal=sys.argv[3])
 from skillforge.cli import main
 sys.argv = ["skillforge", "distill", sys.argv[1], "--model", "scripted/kill", "--concurrency", "1", "--propose-batch", "1", "-q"]
 main()
@@ -232,18 +294,21 @@ def test_interrupted_consolidation_resumes_without_repeating_a_finished_call(how
     passes, proposals = 22, 18
     answered = passes + proposals + 2
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    process = subprocess.Popen([sys.executable, "-c", KILLED_DISTILL, str(SAMPLE_TRACES), str(answered)], cwd=workdir, env=env, stderr=subprocess.PIPE)
-    run_dir = None
-    deadline = time.monotonic() + 180
+    hanging = workdir / "hanging.signal"  # written by the model when the call that never ends starts
+    command = [sys.executable, "-c", KILLED_DISTILL, str(SAMPLE_TRACES), str(answered), str(hanging)]
+    process = subprocess.Popen(command, cwd=workdir, env=env, stderr=subprocess.PIPE)
+    run_dir: Path | None = None
+
+    def ready() -> bool:  # the hung call is in flight and every call before it has been recorded
+        nonlocal run_dir
+        found = list((workdir / ".skillforge" / "runs").glob("*/merge_level_1/node_0001.json"))
+        if hanging.exists() and found and orjson.loads(found[0].read_bytes())["status"] == "done":
+            run_dir = found[0].parents[1]
+        return run_dir is not None
+
     try:
-        while time.monotonic() < deadline:
-            found = list((workdir / ".skillforge" / "runs").glob("*/merge_level_1/node_0001.json"))
-            if found and orjson.loads(found[0].read_bytes())["status"] == "done":
-                run_dir = found[0].parents[1]
-                break
-            assert process.poll() is None, "the run ended before it could be interrupted"
-            time.sleep(0.1)
-        time.sleep(0.5)  # the hung call is in flight
+        wait_until(ready, process, "the call that never ends was made")
+        assert hanging.read_text() == f"hang {answered}\n"
     finally:
         process.send_signal(signal.SIGINT if how == "ctrl-c" else signal.SIGKILL)
         _, stderr = process.communicate(timeout=60)
@@ -294,9 +359,25 @@ def test_a_bad_skill_name_is_refused_before_any_analysis(workdir: Path) -> None:
 def test_a_skill_that_stays_invalid_is_not_stored(workdir: Path) -> None:
     log: list[str] = []
     install(pipeline_responder(build=responder({"propose": propose_with_broken_link, "fix": useless_fix}, log=log)))
-    result = _cli("distill", str(SAMPLE_TRACES), "--model", "scripted/invalid", "--propose-batch", "20", "--min-support", "1", "--max-fix-rounds", "2", "-q")
+    result = _cli(
+        "distill",
+        str(SAMPLE_TRACES),
+        "--model",
+        "scripted/invalid",
+        "--propose-batch",
+        "20",
+        "--min-support",
+        "1",
+        "--max-fix-rounds",
+        "2",
+        "-q",
+    )
     assert result.exit_code == 1
-    assert "references/missing.md" in result.output and "links.resolve" in result.output and "was not stored" in result.output
+    assert (
+        "references/missing.md" in result.output
+        and "links.resolve" in result.output
+        and "was not stored" in result.output
+    )
     assert log.count("fix") == 2 and not (workdir / "skills").exists()
     run = RunFolder.find(workdir / ".skillforge" / "runs", "latest")
     assert run.read_manifest()["status"] == "invalid"

@@ -24,7 +24,13 @@ def test_existing_content_is_kept_byte_for_byte_across_versions(store: Path, pro
     # the user keeps writing after the block
     tail = b"\n## Later notes\n\nDeploy on Fridays only.\n"
     agents.write_bytes(after_first + tail)
-    version = add_version(store, "airline", lambda f: (f / "SKILL.md").write_text((f / "SKILL.md").read_text().replace("## Pitfalls", "## Pitfalls\n\nNew in v2.", 1)))
+    version = add_version(
+        store,
+        "airline",
+        lambda f: (f / "SKILL.md").write_text(
+            (f / "SKILL.md").read_text().replace("## Pitfalls", "## Pitfalls\n\nNew in v2.", 1)
+        ),
+    )
     second = export_version("airline", "agents-md", store_root=store)
     assert [a.kind for a in second.actions] == ["update"]
     text = agents.read_text()
@@ -60,7 +66,9 @@ def test_blocks_of_two_skills_live_side_by_side(store: Path, project: Path) -> N
     text = (project / "AGENTS.md").read_text()
     airline, spotter = find_block(text, "airline"), find_block(text, "spotter")
     assert airline is not None and spotter is not None and airline.end <= spotter.start
-    version = add_version(store, "airline", lambda f: (f / "SKILL.md").write_text((f / "SKILL.md").read_text() + "\nOne more line.\n"))
+    version = add_version(
+        store, "airline", lambda f: (f / "SKILL.md").write_text((f / "SKILL.md").read_text() + "\nOne more line.\n")
+    )
     export_version(f"airline@v{version}", "agents-md", store_root=store)
     after = (project / "AGENTS.md").read_text()
     assert after[after.index("<!-- skillforge:begin spotter") :] == text[spotter.start :]
@@ -84,7 +92,7 @@ def test_crlf_files_get_a_crlf_block_and_stay_idempotent(store: Path, project: P
 
 
 def test_the_whole_file_stays_within_the_host_limit(store: Path, project: Path) -> None:
-    big = ("Our conventions. " * 1200 + "\n").encode()  # about 20 KB of the user's own text
+    big = ("Our conventions. " * 1500 + "\n").encode()  # about 25 KB of the user's own text
     (project / "AGENTS.md").write_bytes(big)
     result = export_version("airline", "agents-md", store_root=store)
     text = (project / "AGENTS.md").read_bytes()
@@ -107,4 +115,6 @@ def test_splice_appends_after_a_blank_line() -> None:
     assert splice("a\n", "demo", block) == "a\n\n" + block
     assert splice("a\n\n", "demo", block) == "a\n\n" + block
     replaced = splice("a\n\n" + block + "b\n", "demo", render_block("demo", "v2", "bye"))
-    assert replaced.startswith("a\n\n<!-- skillforge:begin demo v2 ") and replaced.endswith("bye\n<!-- skillforge:end demo -->\nb\n")
+    assert replaced.startswith("a\n\n<!-- skillforge:begin demo v2 ") and replaced.endswith(
+        "bye\n<!-- skillforge:end demo -->\nb\n"
+    )

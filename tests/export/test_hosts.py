@@ -36,7 +36,10 @@ NATIVE = {
 }
 SINGLE_FILE = {  # host: (project path, user path or None)
     "cursor-rules": (".cursor/rules/airline.mdc", None),
-    "copilot-instructions": (".github/instructions/airline.instructions.md", ".copilot/instructions/airline.instructions.md"),
+    "copilot-instructions": (
+        ".github/instructions/airline.instructions.md",
+        ".copilot/instructions/airline.instructions.md",
+    ),
     "windsurf-rules": (".windsurf/rules/airline.md", None),
     "agents-md": ("AGENTS.md", ".codex/AGENTS.md"),
     "claude-md": ("CLAUDE.md", ".claude/CLAUDE.md"),
@@ -56,7 +59,9 @@ def _frontmatter(text: str) -> tuple[dict, str]:
 
 @pytest.mark.parametrize("host", sorted(NATIVE))
 @pytest.mark.parametrize("scope", ["project", "user"])
-def test_native_hosts_get_the_portable_skill_folder(host: str, scope: str, store: Path, project: Path, home: Path) -> None:
+def test_native_hosts_get_the_portable_skill_folder(
+    host: str, scope: str, store: Path, project: Path, home: Path
+) -> None:
     result = export_version("airline", host, store_root=store, scope=scope)  # type: ignore[arg-type]
     root = project if scope == "project" else home
     base = NATIVE[host][0 if scope == "project" else 1]
@@ -86,7 +91,10 @@ def test_cursor_rules_mdc_with_real_boolean(store: Path, project: Path) -> None:
     assert len(text.splitlines()) <= 500
     assert body.startswith("# Airline\n")
     # the reference is inlined under its own heading and the link points at it
-    assert "\n## Reference: evidence\n\n### Evidence: all items\n" in body and body.count("| Lesson | Kind | Support |") == 2
+    assert (
+        "\n## Reference: evidence\n\n### Evidence: all items\n" in body
+        and body.count("| Lesson | Kind | Support |") == 2
+    )
     assert "[references/evidence.md](#reference-evidence)" in body and "](references/" not in body
     assert result.warnings == []
 
@@ -94,13 +102,21 @@ def test_cursor_rules_mdc_with_real_boolean(store: Path, project: Path) -> None:
 def test_cursor_rules_with_globs_is_auto_attached(store: Path, project: Path) -> None:
     export_version("airline", "cursor-rules", store_root=store, options=ExportOptions(globs="src/**/*.py,tests/**"))
     frontmatter, _ = _frontmatter((project / ".cursor/rules/airline.mdc").read_text())
-    assert frontmatter == {"description": stored_description(store), "globs": "src/**/*.py,tests/**", "alwaysApply": False}
+    assert frontmatter == {
+        "description": stored_description(store),
+        "globs": "src/**/*.py,tests/**",
+        "alwaysApply": False,
+    }
 
 
 @pytest.mark.parametrize("scope", ["project", "user"])
 def test_copilot_instructions_apply_to(scope: str, store: Path, project: Path, home: Path) -> None:
     export_version("airline", "copilot-instructions", store_root=store, scope=scope)  # type: ignore[arg-type]
-    root, path = (project, SINGLE_FILE["copilot-instructions"][0]) if scope == "project" else (home, SINGLE_FILE["copilot-instructions"][1])
+    root, path = (
+        (project, SINGLE_FILE["copilot-instructions"][0])
+        if scope == "project"
+        else (home, SINGLE_FILE["copilot-instructions"][1])
+    )
     assert set(tree(root)) == {path, MANIFEST_PATH}
     frontmatter, body = _frontmatter((root / path).read_text())
     assert frontmatter == {"applyTo": "**"}
@@ -139,7 +155,9 @@ def test_windsurf_rules_glob_trigger(store: Path, project: Path) -> None:
 
 @pytest.mark.parametrize(("host", "limit", "unit"), [("agents-md", 32_768, "bytes"), ("claude-md", 40_000, "chars")])
 @pytest.mark.parametrize("scope", ["project", "user"])
-def test_instructions_files_get_a_managed_block(host: str, limit: int, unit: str, scope: str, store: Path, project: Path, home: Path) -> None:
+def test_instructions_files_get_a_managed_block(
+    host: str, limit: int, unit: str, scope: str, store: Path, project: Path, home: Path
+) -> None:
     result = export_version("airline", host, store_root=store, scope=scope)  # type: ignore[arg-type]
     root = project if scope == "project" else home
     path = SINGLE_FILE[host][0 if scope == "project" else 1]
@@ -152,8 +170,13 @@ def test_instructions_files_get_a_managed_block(host: str, limit: int, unit: str
     assert span is not None and not span.edited and span.start == 0 and span.end == len(text)
     assert text.startswith("<!-- skillforge:begin airline v1 sha256:")
     assert span.inner.startswith(f"## Airline\n\n{stored_description(store)}\n\n")
-    assert "\n### Pitfalls\n" in span.inner and "\n### Reference: evidence\n" in span.inner  # headings one level down
-    assert "\n### Reference: evidence\n\n#### Evidence: all items\n" in span.inner and span.inner.count("| Lesson | Kind | Support |") == 2
+    assert "\n### Pitfalls\n" in span.inner  # headings one level down
+    # loaded into every conversation: the evidence table stays in the store, one line says where
+    assert "| Lesson | Kind | Support |" not in span.inner and "Reference: evidence" not in span.inner
+    evidence = span.inner.split("\n### Evidence\n", 1)[1]
+    assert evidence.strip() == evidence_pointer_line("airline@v1")
+    stored = stored_files(store, "airline")
+    assert size < (len(stored["SKILL.md"]) + len(stored["references/evidence.md"])) * 3 // 4  # much smaller
     assert result.warnings == []
 
 
@@ -161,7 +184,7 @@ def test_bundle_is_a_zip_with_one_top_level_folder(store: Path, project: Path, t
     dist = tmp_path / "dist"
     result = export_version("airline", "bundle", store_root=store, dest=dist)
     assert result.root == dist
-    assert set(tree(dist)) == {"airline.skill", MANIFEST_PATH}
+    assert set(tree(dist)) == {"airline.skill"}  # the bundle only: no export manifest beside it
     assert tree(project) == {}
     with zipfile.ZipFile(io.BytesIO((dist / "airline.skill").read_bytes())) as archive:
         assert archive.testzip() is None
@@ -182,6 +205,13 @@ def test_unsupported_scope_is_a_clear_error(store: Path, project: Path) -> None:
     with pytest.raises(SkillforgeError, match="airline has no v9"):
         export_version("airline@v9", "claude-code", store_root=store)
     assert tree(project) == {}
+
+
+def evidence_pointer_line(ref: str) -> str:
+    return (
+        "The lessons and trajectory steps behind each item are kept in the skill store, out of this "
+        f"always-loaded file: `skillforge blame {ref}` shows them."
+    )
 
 
 def stored_description(store: Path) -> str:

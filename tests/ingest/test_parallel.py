@@ -4,6 +4,7 @@ what it must."""
 
 from __future__ import annotations
 
+import gc
 import os
 import resource
 import shutil
@@ -22,11 +23,13 @@ from skillforge.ingest import codex, discover, ingest, tau_bench, workers
 from skillforge.ingest.command import run_ingest
 from skillforge.ingest.outcomes import load_labels
 from skillforge.ingest.report import IngestReport
+from tests.readiness import wait_until
 
 CLI = [sys.executable, "-m", "skillforge.cli", "ingest"]
 
 
 def _children_cpu() -> float:
+    gc.collect()  # children an earlier test left to the garbage collector (GitPython's git processes) are reaped now
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
@@ -48,7 +51,11 @@ def test_cli_jobs_2_prints_and_writes_what_jobs_1_does_on_the_real_corpus(shared
     shown = {}
     for jobs in (1, 2):
         out = tmp_path / f"atif{jobs}"
-        done = subprocess.run([*CLI, str(shared_traces), "--json", "--jobs", str(jobs), "--to", "atif", str(out)], capture_output=True, timeout=300)
+        done = subprocess.run(
+            [*CLI, str(shared_traces), "--json", "--jobs", str(jobs), "--to", "atif", str(out)],
+            capture_output=True,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stderr.decode()
         shown[jobs] = done.stdout.replace(str(out).encode(), b"OUT")
     assert shown[1] == shown[2]  # the whole --json document, byte for byte
@@ -78,7 +85,9 @@ def duplicated(shared_traces: Path, sample_traces: Path, tmp_path: Path) -> tupl
     return logs, labels
 
 
-def test_duplicates_labels_and_report_json_settle_the_same_in_workers(duplicated: tuple[Path, Path], tmp_path: Path, small_chunks: None) -> None:
+def test_duplicates_labels_and_report_json_settle_the_same_in_workers(
+    duplicated: tuple[Path, Path], tmp_path: Path, small_chunks: None
+) -> None:
     logs, labels = duplicated
     results, written = [], []
     for jobs in (1, 3):
@@ -108,7 +117,9 @@ def test_duplicates_labels_and_report_json_settle_the_same_in_workers(duplicated
 
 
 @pytest.mark.parametrize("stream_bytes", [workers.STREAM_BYTES, 1024 * 1024])
-def test_trajectories_from_workers_equal_those_read_here(duplicated: tuple[Path, Path], small_chunks: None, stream_bytes: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_trajectories_from_workers_equal_those_read_here(
+    duplicated: tuple[Path, Path], small_chunks: None, stream_bytes: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Whole trajectories, in order; also when the big files (here the tau-bench ones, at 1 MB)
     are streamed in this process in their turn, between chunks read by workers."""
     logs, labels = duplicated
@@ -153,7 +164,9 @@ def _one_bad_folder(sample_traces: Path, tmp_path: Path) -> Path:
     return folder
 
 
-def test_bad_files_are_reported_with_file_and_line_from_workers(sample_traces: Path, tmp_path: Path, small_chunks: None) -> None:
+def test_bad_files_are_reported_with_file_and_line_from_workers(
+    sample_traces: Path, tmp_path: Path, small_chunks: None
+) -> None:
     folder = _one_bad_folder(sample_traces, tmp_path)
     reports = _sessions_and_reports(folder)
     assert reports[0] == reports[1]
@@ -164,11 +177,15 @@ def test_bad_files_are_reported_with_file_and_line_from_workers(sample_traces: P
     assert "not a known agent log format" in by_file["e_unknown.json"].message
 
 
-FORKED = pytest.mark.skipif(sys.platform != "linux", reason="workers are forked (and so see a monkeypatched format) on Linux only")
+FORKED = pytest.mark.skipif(
+    sys.platform != "linux", reason="workers are forked (and so see a monkeypatched format) on Linux only"
+)
 
 
 @FORKED
-def test_an_error_in_a_format_module_loses_only_the_rest_of_its_file(shared_traces: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_chunks: None) -> None:
+def test_an_error_in_a_format_module_loses_only_the_rest_of_its_file(
+    shared_traces: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_chunks: None
+) -> None:
     logs = tmp_path / "logs"
     shutil.copytree(shared_traces / "tau-bench", logs / "tau")
     shutil.copytree(shared_traces / "codex", logs / "codex")
@@ -192,7 +209,9 @@ def test_an_error_in_a_format_module_loses_only_the_rest_of_its_file(shared_trac
 
 
 @FORKED
-def test_a_crashed_worker_loses_only_its_file(shared_traces: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_chunks: None) -> None:
+def test_a_crashed_worker_loses_only_its_file(
+    shared_traces: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_chunks: None
+) -> None:
     logs = tmp_path / "logs"
     shutil.copytree(shared_traces / "codex", logs / "codex")
     shutil.copytree(shared_traces / "tau-bench", logs / "tau")
@@ -220,10 +239,12 @@ def test_a_crashed_worker_loses_only_its_file(shared_traces: Path, tmp_path: Pat
 
 _SLOW_CLI = textwrap.dedent(
     """
-    import sys, time
+    import os, sys, time
     from skillforge.ingest import tau_bench
     parse = tau_bench.parse
     def slow(path, report):
+        with open(os.environ["SLOW_INGEST_READY"], "a") as ready:  # the test waits for both workers' lines
+            ready.write(f"{os.getpid()}\\n")
         time.sleep(120)  # a worker busy with a long file
         yield from parse(path, report)
     tau_bench.parse = slow
@@ -237,23 +258,24 @@ _SLOW_CLI = textwrap.dedent(
 @pytest.fixture
 def slow_ingest(shared_traces: Path, tmp_path: Path) -> Iterator[subprocess.Popen]:
     """``skillforge ingest --jobs 2`` in its own process group (as a shell starts a command), its
-    two workers started and busy for minutes; whatever is left of the group is killed afterwards."""
+    two workers started and busy for minutes; whatever is left of the group is killed afterwards.
+
+    Ready when both workers have written their line into the readiness file from inside the file
+    they read (so both are past their start-up, SIGINT handling included), not after some time."""
     logs = tmp_path / "logs"
     for copy in "abcd":
         shutil.copytree(shared_traces / "tau-bench", logs / copy)
+    ready = tmp_path / "workers-ready"
     process = subprocess.Popen(
         [sys.executable, "-c", _SLOW_CLI, str(logs), "--jobs", "2", "--json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        env={**os.environ, "SLOW_INGEST_READY": str(ready)},
     )
     try:
-        deadline = time.monotonic() + 60
-        while len(_children(process.pid)) < 2:
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("the workers never started")
-            time.sleep(0.05)
-        time.sleep(0.3)
+        wait_until(lambda: ready.exists() and len(ready.read_text().split()) >= 2, process, "both workers were busy")
+        assert set(ready.read_text().split()) <= set(_children(process.pid))
         yield process
     finally:
         try:
@@ -309,6 +331,6 @@ def test_an_atif_document_made_before_the_session_id_and_outcome_were_settled_is
     for trajectory in trajectories:
         before = (trajectory.session_id, trajectory.outcome)
         document = atif_document(trajectory)
-        trajectory.session_id = f"{trajectory.session_id} \u00e9\"#2"
+        trajectory.session_id = f'{trajectory.session_id} \u00e9"#2'
         trajectory.outcome = Outcome("success", 1.0, "labels", 'outcome=pass in "labels".csv')
         assert restamp(document, before, (trajectory.session_id, trajectory.outcome)) == atif_document(trajectory)

@@ -12,10 +12,12 @@ import orjson
 import pytest
 
 from skillforge.ingest import ingest
+from skillforge.ingest.redact import redact_trajectory
 from skillforge.ingest.report import IngestReport
 from skillforge.secret_scan import find_secrets, redact_text, redact_texts
+from skillforge.trajectory import Agent, Observation, ObservationResult, SourceRef, Step, ToolCall, Trajectory
 
-from .planted_secrets import ARGUMENT_SECRETS, PLANTED, all_secrets, planted_lines
+from .planted_secrets import ARGUMENT_SECRETS, ENV_ARGUMENT_SECRETS, PLACED, PLANTED, all_secrets, planted_lines
 
 MAX_FALSE_POSITIVES = 10
 """Redactions allowed on the whole real corpus (11.5 MB, no real secret in it). Measured: 7 — four
@@ -24,21 +26,89 @@ arguably secrets."""
 
 
 def test_corpus_size() -> None:
-    assert len(PLANTED) >= 30
-    assert len({kind for kind, _, _ in PLANTED}) >= 15
+    assert len(PLANTED) >= 60
+    assert len({kind for kind, _, _ in PLANTED}) >= 30
+    assert len(all_secrets()) >= 70
 
 
-@pytest.mark.parametrize(("kind", "context", "secret"), PLANTED, ids=[f"{i}-{k}" for i, (k, _, _) in enumerate(PLANTED)])
+def _left_in_clear(secret: str, redacted: str, context: str, window: int = 8) -> list[str]:
+    """Pieces of ``secret`` (``window`` characters) still in ``redacted`` that the context does not
+    hold on its own: a signature after a redacted JWT header, the tail of a long token."""
+    around = context.replace("{}", "\0")
+    pieces = {secret[i : i + window] for i in range(len(secret) - window + 1)}
+    return sorted(piece for piece in pieces if piece in redacted and piece not in around)
+
+
+@pytest.mark.parametrize(
+    ("kind", "context", "secret"), PLANTED, ids=[f"{i}-{k}" for i, (k, _, _) in enumerate(PLANTED)]
+)
 def test_each_planted_secret_is_redacted_in_context(kind: str, context: str, secret: str) -> None:
     text = f"some log output before\n{context.format(secret)}\nand after"
     redacted, counts = redact_text(text)
     assert secret not in redacted
+    assert _left_in_clear(secret, redacted, context) == []  # redacted whole, not only its head
     assert "[REDACTED:" in redacted and sum(counts.values()) >= 1
     assert redacted.startswith("some log output before\n") and redacted.endswith("\nand after")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "keys look like sk_live_... or ghp_xxxxxxxx; set sk_live_YOUR_KEY and xoxb-your-bot-token",
+        "task_live_stream mask-proj-x hf_hub_download npm_config_cache xoxo-party",
+        "SORT_KEY=created_at_desc CACHE_KEY=user_profile_v2 PRIMARY_KEY=id MAX_TOKENS=4096",
+        "NEXT_PUBLIC_KEY=/etc/keys/app.pem API_TOKEN=$TOKEN APP_SECRET=${SECRET} S3_KEY=uploads/2024/report.csv",
+        "ROUTE_KEY=ABCDEF123456 JOB_TOKEN=abcdefghijklmnop",
+    ],
+)
+def test_look_alikes_of_the_new_rules_are_kept(text: str) -> None:
+    assert find_secrets(text) == [], text
+
+
+def test_placed_secrets_are_redacted_from_every_part_of_a_trajectory() -> None:
+    """A session id, a file path in a tool call, a reasoning block, nested tool-call arguments,
+    environment-style keys and a JSON-escaped string: all redacted, the text around them kept."""
+    escaped = orjson.dumps({"body": orjson.dumps({"token": PLACED["json_escaped"]}).decode()}).decode()
+    call = ToolCall(
+        "toolu_01",
+        "Bash",
+        {
+            "file_path": f"/srv/keys/{PLACED['file_path']}/id.json",
+            "options": {"env": dict(ENV_ARGUMENT_SECRETS), "args": ["--header", f"X-Token: {PLACED['tool_argument']}"]},
+        },
+    )
+    steps = [
+        Step(1, "user", "deploy the app"),
+        Step(
+            2,
+            "agent",
+            "running",
+            reasoning_content=f"the key in the notes is {PLACED['reasoning']}; use it",
+            tool_calls=[call],
+        ),
+        Step(3, "system", "", observation=Observation([ObservationResult("toolu_01", escaped)])),
+    ]
+    trajectory = Trajectory(f"deploy-{PLACED['session_id']}", Agent("test"), steps, SourceRef("x", "log.jsonl"))
+    counts = redact_trajectory(trajectory)
+    dumped = orjson.dumps(trajectory.to_dict()).decode()
+    assert [secret for secret in [*PLACED.values(), *ENV_ARGUMENT_SECRETS.values()] if secret in dumped] == []
+    assert trajectory.session_id == "deploy-[REDACTED:github-token]"  # only the secret, ids stay distinct
+    assert call.arguments["file_path"] == "/srv/keys/[REDACTED:stripe-access-key]/id.json"
+    assert call.arguments["options"]["env"] == {name: "[REDACTED:secret-keyword]" for name in ENV_ARGUMENT_SECRETS}
+    assert steps[1].reasoning_content == "the key in the notes is [REDACTED:anthropic-api-key]; use it"
+    body = orjson.loads(steps[2].observation.results[0].content)["body"]  # type: ignore[union-attr]
+    assert orjson.loads(body) == {"token": "[REDACTED:json-web-token]"}
+    assert sum(counts.values()) == len(PLACED) + len(ENV_ARGUMENT_SECRETS)
+
+
 def test_batch_redaction_equals_one_by_one() -> None:
-    texts = ["nothing here", *planted_lines(), "", "x" * 10, "ids: toolu_01MKH1ccAbCdEfGh12345678 call_cVVsJ9hu9hK5CQyt1F4wULOk"]
+    texts = [
+        "nothing here",
+        *planted_lines(),
+        "",
+        "x" * 10,
+        "ids: toolu_01MKH1ccAbCdEfGh12345678 call_cVVsJ9hu9hK5CQyt1F4wULOk",
+    ]
     batch, counts = redact_texts(texts)
     single = [redact_text(t) for t in texts]
     assert batch == [r for r, _ in single]
@@ -55,7 +125,8 @@ def test_ordinary_text_is_kept() -> None:
         "max_tokens: 4096, input_tokens: 18703, token: String, password: str, api_key: Optional[str]",
         "apiKey: 'proxy-handled', password = os.environ['DB_PASSWORD'], token = get_token(), secret: ${SECRET}",
         "http://user:pass@example.com is a valid URL in the test",
-        "data:image/png;base64," + "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg" * 8,
+        "data:image/png;base64,"
+        + "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg" * 8,
         "__ZN4Napi7details18ThreadSafeFinalizeIvZNS_18ThreadSafeFunction3NewIPKcvEES2_P10napi_env",
     ]
     for text in kept:
@@ -76,13 +147,19 @@ def _plant_logs(sample_traces: Path, shared_traces: Path, folder: Path) -> int:
             for block in message.get("content", []):
                 if block.get("type") == "thinking":
                     block["thinking"] += "\n" + chunks[0][3]
+                    block["thinking"] += f"\nthe key is {PLACED['reasoning']}"
                 if block.get("type") == "tool_use" and block.get("name") == "Bash":
                     block["input"]["command"] = "; ".join(chunks[0][4:6])
-                    block["input"]["env"] = dict(ARGUMENT_SECRETS)
+                    block["input"]["env"] = {**ARGUMENT_SECRETS, **ENV_ARGUMENT_SECRETS}
+                    block["input"]["cwd"] = f"/srv/keys/{PLACED['file_path']}"
+                    block["input"]["args"] = [["--header", PLACED["tool_argument"]]]
         if record.get("type") == "user" and isinstance(message, dict) and isinstance(message.get("content"), list):
             for block in message["content"]:
                 if block.get("type") == "tool_result":
-                    block["content"] = "\n".join(chunks[0][6:])
+                    escaped = orjson.dumps({"token": PLACED["json_escaped"]}).decode()
+                    block["content"] = "\n".join(chunks[0][6:]) + "\n" + escaped
+        if record.get("sessionId"):  # a session id with a secret in it
+            record["sessionId"] = f"{record['sessionId']}-{PLACED['session_id']}"
     (folder / "claude.jsonl").write_bytes(b"\n".join(orjson.dumps(r) for r in records) + b"\n")
     # tau-bench: simulated user, tool output, tool-call arguments (a JSON string), a bad role
     runs = orjson.loads((sample_traces / "tau-bench" / "gpt-4o-airline-sample.json").read_bytes())
@@ -97,7 +174,11 @@ def _plant_logs(sample_traces: Path, shared_traces: Path, folder: Path) -> int:
     runs[1]["traj"][1]["role"] = PLANTED[0][2]  # a secret where a role should be: the problem message must not leak it
     (folder / "tau.json").write_bytes(orjson.dumps(runs))
     # Codex: a command's arguments and its output
-    codex = (shared_traces / "codex" / "rollout-2026-05-11T11-26-55-019e1625-789d-76c0-80ab-3724b5ddb799.jsonl").read_bytes().splitlines()[:40]
+    codex = (
+        (shared_traces / "codex" / "rollout-2026-05-11T11-26-55-019e1625-789d-76c0-80ab-3724b5ddb799.jsonl")
+        .read_bytes()
+        .splitlines()[:80]
+    )
     out = []
     for raw in codex:
         record = orjson.loads(raw)
@@ -110,12 +191,14 @@ def _plant_logs(sample_traces: Path, shared_traces: Path, folder: Path) -> int:
     assert not chunks[2], "not enough Codex records to plant into"
     (folder / "rollout.jsonl").write_bytes(b"\n".join(out) + b"\n")
     # mini-swe-agent: an observation and the assistant's command
-    traj = orjson.loads((shared_traces / "mini-swe-agent/django__django-10097/django__django-10097.traj.json").read_bytes())
+    traj = orjson.loads(
+        (shared_traces / "mini-swe-agent/django__django-10097/django__django-10097.traj.json").read_bytes()
+    )
     observations = [m for m in traj["messages"] if m["role"] == "user" and m["content"].startswith("<returncode>")]
     for message, line in zip(observations, chunks[3]):
         message["content"] = "<returncode>0</returncode>\n<output>\n" + line + "\n</output>"
     (folder / "x.traj.json").write_bytes(orjson.dumps(traj))
-    return len(lines) + len(ARGUMENT_SECRETS)
+    return len(lines) + len(ARGUMENT_SECRETS) + len(ENV_ARGUMENT_SECRETS) + len(PLACED)
 
 
 def _leaks(text: str) -> list[str]:
@@ -140,13 +223,25 @@ def test_planted_secrets_never_leave_ingest(sample_traces: Path, shared_traces: 
     work = tmp_path / "work"
     work.mkdir()
     command = [sys.executable, "-m", "skillforge.cli"]
-    shown = subprocess.run([*command, "ingest", str(logs), "--json", "--to", "atif", str(work / "atif")], capture_output=True, text=True, cwd=work, timeout=300)
+    shown = subprocess.run(
+        [*command, "ingest", str(logs), "--json", "--to", "atif", str(work / "atif")],
+        capture_output=True,
+        text=True,
+        cwd=work,
+        timeout=300,
+    )
     assert shown.returncode == 0, shown.stderr
     assert _leaks(shown.stdout + shown.stderr) == []
     written = orjson.loads(shown.stdout)["written"]
     assert len(written) == len(trajectories)
     assert _leaks("".join(Path(p).read_text() for p in written)) == []
-    distilled = subprocess.run([*command, "distill", str(logs), "--skill", "planted", "-q"], capture_output=True, text=True, cwd=work, timeout=300)
+    distilled = subprocess.run(
+        [*command, "distill", str(logs), "--skill", "planted", "-q"],
+        capture_output=True,
+        text=True,
+        cwd=work,
+        timeout=300,
+    )
     assert distilled.returncode == 0, distilled.stderr
     assert _leaks(distilled.stdout + distilled.stderr) == []
     files = [p for p in work.rglob("*") if p.is_file() and ".git" not in p.parts]
@@ -161,3 +256,25 @@ def test_few_false_positives_on_the_real_corpus(shared_traces: Path) -> None:
     assert len(trajectories) >= 230
     found = sum(report.redactions.values())
     assert found <= MAX_FALSE_POSITIVES, dict(report.redactions)
+
+
+def test_a_secret_in_a_session_id_is_redacted_and_its_label_still_matches(sample_traces: Path, tmp_path: Path) -> None:
+    """Labels are matched on the log's own session id; what comes out carries only the redacted one."""
+    from skillforge.ingest.outcomes import load_labels
+
+    secret = PLACED["session_id"]
+    records = [orjson.loads(line) for line in (sample_traces / "claude-code" / "short.jsonl").read_bytes().splitlines()]
+    original = next(r["sessionId"] for r in records if r.get("sessionId"))
+    for record in records:
+        if record.get("sessionId"):
+            record["sessionId"] = f"{original}-{secret}"
+    (tmp_path / "s.jsonl").write_bytes(b"\n".join(orjson.dumps(r) for r in records) + b"\n")
+    (tmp_path / "labels.csv").write_text(f"session_id,outcome\n{original}-{secret},failure\n")
+    report = IngestReport()
+    labels = load_labels(tmp_path / "labels.csv")
+    [trajectory] = [
+        t for t in ingest([tmp_path / "s.jsonl"], report, labels=labels) if "parent_session_id" not in t.extra
+    ]
+    assert trajectory.session_id == f"{original}-[REDACTED:github-token]"
+    assert trajectory.outcome.status == "failure" and trajectory.outcome.origin == "labels"
+    assert secret not in orjson.dumps(trajectory.to_dict()).decode() and secret not in str(report.problems)

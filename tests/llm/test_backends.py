@@ -10,10 +10,11 @@ from jsonschema import Draft202012Validator
 
 from skillforge.llm import backends
 from skillforge.llm.backends import structured_output_format
-from skillforge.llm.client import LLMClient, LLMSettings
+from skillforge.llm.client import LLMClient
 from skillforge.llm.errors import LLMError
 from skillforge.llm.lib import litellm
 from skillforge.llm.replies import InvalidOutput, parse_json_reply
+from skillforge.llm.types import LLMSettings
 from tests.scripted_llm import install
 
 SCHEMA = {"type": "object", "required": ["answer"], "properties": {"answer": {"type": "integer"}}, "additionalProperties": False}

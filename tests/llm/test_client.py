@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from skillforge.llm.cache import ResponseCache
-from skillforge.llm.client import LLMClient, LLMSettings
+from skillforge.llm.client import LLMClient
 from skillforge.llm.errors import BudgetExceeded, LLMError
 from skillforge.llm.lib import litellm
 from skillforge.llm.replies import parse_json_reply
 from skillforge.llm.tokens import context_window, count_tokens, estimate_cost_usd, has_price
+from skillforge.llm.types import LLMSettings
 from tests.scripted_llm import (
     INPUT_USD_PER_TOKEN,
     OUTPUT_USD_PER_TOKEN,

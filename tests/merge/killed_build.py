@@ -17,7 +17,8 @@ from pathlib import Path
 from skillforge.distill.build import BuildOptions, build_skill
 from skillforge.distill.runfolder import RunFolder
 from skillforge.distill.start import seed_start
-from skillforge.llm.client import LLMClient, LLMSettings
+from skillforge.llm.client import LLMClient
+from skillforge.llm.types import LLMSettings
 from tests.conftest import SAMPLE_TRACES
 from tests.merge.skill_model import heuristic_lessons, kind_of, prompt_of, responder
 from tests.scripted_llm import install

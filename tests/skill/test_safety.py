@@ -27,7 +27,14 @@ def test_the_corpus_is_big_enough() -> None:
     assert len(PAYLOADS) >= 20 and len(BENIGN) >= 20
     assert len({e["id"] for e in PAYLOADS + BENIGN}) == len(PAYLOADS + BENIGN)
     # every kind of threat is planted at least twice
-    for rule in ("safety.secret", "safety.prompt-injection", "safety.hidden-text", "safety.remote-code", "safety.exfiltration", "safety.destructive"):
+    for rule in (
+        "safety.secret",
+        "safety.prompt-injection",
+        "safety.hidden-text",
+        "safety.remote-code",
+        "safety.exfiltration",
+        "safety.destructive",
+    ):
         assert sum(e["rule"] == rule for e in PAYLOADS) >= 2, rule
 
 
@@ -98,6 +105,9 @@ def test_real_distilled_skills_are_clean(sample_traces: Path, tmp_path: Path) ->
     from skillforge.distill.options import DistillOptions
     from skillforge.distill.pipeline import distill
 
-    result = distill(DistillOptions(paths=[sample_traces], skill_name="real", store_dir=tmp_path / "skills"), Progress(disable=True))
+    options = DistillOptions(
+        paths=[sample_traces], skill_name="real", store_dir=tmp_path / "skills", workspace=tmp_path / ".skillforge"
+    )
+    result = distill(options, Progress(disable=True))
     assert result.version is not None
     assert scan_skill(tmp_path / "skills" / "real") == []

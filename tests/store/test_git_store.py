@@ -143,8 +143,16 @@ def test_diff_between_versions(tmp_path: Path) -> None:
 def test_rollback_stores_the_old_version_as_a_new_one(tmp_path: Path) -> None:
     store = SkillStore(tmp_path / "skills")
     provenance = Provenance("demo", 1, [Span("SKILL.md", 12, 12, ["L-a"], 3)], {"L-a": {"title": "a", "evidence": []}})
-    store.commit_version("demo", 1, _real_skill(tmp_path, "good advice"), {"inputs": ["logs/"], "run_id": "r1", "cost_usd": 0.5}, provenance)
-    store.commit_version("demo", 2, _real_skill(tmp_path, "bad advice", version=2), {"inputs": ["other/"], "run_id": "r2"})
+    store.commit_version(
+        "demo",
+        1,
+        _real_skill(tmp_path, "good advice"),
+        {"inputs": ["logs/"], "run_id": "r1", "cost_usd": 0.5},
+        provenance,
+    )
+    store.commit_version(
+        "demo", 2, _real_skill(tmp_path, "bad advice", version=2), {"inputs": ["other/"], "run_id": "r2"}
+    )
     with pytest.raises(SkillforgeError, match="already the latest"):
         store.rollback("demo", 2)
     rolled = store.rollback("demo", 1)
@@ -160,6 +168,25 @@ def test_rollback_stores_the_old_version_as_a_new_one(tmp_path: Path) -> None:
     repo = git.Repo(tmp_path / "skills")
     assert len(list(repo.iter_commits())) == 3  # history appended to, never rewritten
     repo.git.fsck("--strict")
+
+
+def test_rollback_to_the_latest_content_stores_nothing_and_says_so(tmp_path: Path) -> None:
+    store = SkillStore(tmp_path / "skills")
+    store.commit_version("demo", 1, _real_skill(tmp_path, "good advice"), {})
+    store.commit_version("demo", 2, _real_skill(tmp_path, "bad advice", version=2), {})
+    first = store.rollback("demo", 1)
+    assert first.stored and first.version == 3 and first.restored == 1
+    assert first.message.startswith("rolled back demo to v1: stored as v3;")
+    again = store.rollback("demo", 1)  # v3 holds v1's content, its number aside
+    assert not again.stored and again.version == 3 and again.restored == 1 and again.tag == "demo/v3"
+    assert again.message == "demo v1 has the same content as the latest version, v3: nothing stored"
+    assert [v.version for v in store.versions("demo")] == [1, 2, 3]
+    assert len(list(git.Repo(tmp_path / "skills").iter_commits())) == 3
+    staged = _real_skill(tmp_path, "good advice", version=4)  # v1's text plus one file: not the same content
+    (staged / "scripts").mkdir()
+    (staged / "scripts" / "x.sh").write_text("echo x\n")
+    store.commit_version("demo", 4, staged, {})
+    assert store.rollback("demo", 1).stored and store.latest_version("demo") == 5
 
 
 def test_rollback_of_a_version_without_provenance(tmp_path: Path) -> None:

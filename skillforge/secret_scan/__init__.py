@@ -1,0 +1,444 @@
+"""Find and redact secrets in text: Yelp's detect-secrets detectors behind a one-pass RE2 prefilter.
+
+Used by ingest redaction (every trajectory, right after parsing; :mod:`skillforge.ingest.redact`)
+and by the skill safety scan, so both see the same secrets.
+
+How a text is scanned (:func:`find_secrets`):
+
+1. **Prefilter, one pass.** Every detector has a *gate* pattern; all gates are compiled into one
+   ``re2.Set`` (google-re2, a DFA: linear time, no backtracking). One ``Set.Match`` over the text
+   says which detectors can possibly match; a text no gate matches (most of them) costs that
+   single pass. Texts shorter than :data:`MIN_SECRET_CHARS` are not scanned at all.
+2. **Named detectors**, run with Python ``re`` only when their gate fired:
+
+   * every regex plugin of detect-secrets (``detect_secrets.plugins``: AWS, GitHub, GitLab, Slack,
+     Stripe, OpenAI, JWT, private-key headers, basic-auth URLs, SendGrid, Twilio, npm, PyPI, Azure
+     storage, Discord, Telegram, Square, Mailchimp, Artifactory, Cloudant, IBM, SoftLayer), minus
+     the public-IP plugin (addresses are not secrets);
+   * patterns detect-secrets misses, added here (:data:`_EXTRA_PATTERNS`): JSON Web Tokens whole
+     (detect-secrets' pattern stops before the signature), Google API keys and OAuth tokens,
+     Hugging Face and npm tokens, Groq, Replicate, Slack app tokens, Azure ``SharedAccessKey``;
+     whole PEM private-key blocks (also with ``
+``-escaped newlines, as in service-account JSON);
+     ``Authorization: Bearer``/``Basic`` headers;
+   * tokens with a provider's secret prefix (``sk_live_``, ``sk-proj-``, ``xoxb-``, ``ghp_``…),
+     whatever their length and to the end of their character class, and ``.env``-style
+     ``NAME_KEY`` / ``NAME_TOKEN`` / ``NAME_SECRET`` assignments with a random-looking value
+     (:mod:`skillforge.secret_scan.rules`).
+3. **Keyword assignments** (``password = "…"``, ``"api_key": "…"``, ``DB_PASSWORD=…``, ``.env``
+   lines, ``?token=…`` in URLs): the name must *end* with a secret word (after detect-secrets'
+   keyword list), and the value must look like a secret (:func:`plausible_secret_value`: not a
+   placeholder, template, code reference, path or number).
+4. **High-entropy tokens**: runs of 24+ base64 alphanumerics (``[A-Za-z0-9+]``, ``=`` padding) with upper case,
+   lower case and a digit whose Shannon entropy (detect-secrets' calculation) reaches
+   :func:`entropy_limit` for their length — except what is known not to be a secret: tool-call and
+   message ids (``toolu_…``, ``call_…``, ``msg_…``; detect-secrets' ``is_likely_id_string``),
+   UUIDs, hex hashes, parts of paths and URLs, and long base64 regions (images, encrypted blobs,
+   signatures: :data:`BLOB_CHARS` characters or more).
+
+Spans found by several layers are merged; each is replaced by ``[REDACTED:<kind>]`` where
+``<kind>`` is a slug of the detector's secret type (``aws-access-key``, ``private-key``…).
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+from skillforge.secret_scan.detectors import (
+    MIN_ENTROPY_TOKEN,
+    PEM_BLOCK,
+    SECRET_WORDS,
+    Detector,
+    Rule,
+    batch_gates,
+    gate_rules,
+    gates,
+    re2_patterns,
+    rules_in_order,
+)
+from skillforge.secret_scan.values import (
+    PLACEHOLDERS,
+    WORD,
+    entropy,
+    entropy_limit,
+    plausible_secret_value,
+)
+
+MIN_SECRET_CHARS = 8
+"""Texts shorter than this are not scanned (no detector matches fewer characters)."""
+
+
+MIN_GROUP_SECRET = 8
+"""A regex group at least this long is the secret value itself (else the whole match is redacted)."""
+
+
+CACHE_MIN_CHARS = 1024
+"""Texts at least this long are remembered with their redaction: system prompts, policies and
+files read again and again recur across the trajectories of one run and are scanned once."""
+
+
+CACHE_MAX_CHARS = 64 * 1024 * 1024
+"""The cache is emptied when it would hold more characters than this (0 turns it off)."""
+
+
+_CACHE: dict[str, tuple[str, Counter]] = {}
+
+
+_CACHED_CHARS = 0
+
+
+BLOB_CHARS = 300
+"""A base64 region at least this long is data (an image, an encrypted blob, a signature), not a key."""
+
+
+ID_PREFIXES = frozenset(
+    "toolu srvtoolu msg call req chatcmpl gen resp rs fc ws item run thread asst step evt file batch "
+    "span trace ctx conv sess session job task tool cmpl completion chunk".split()
+)
+"""Prefixes of provider object ids (``toolu_…``, ``call_…``, ``chatcmpl-…``): random, but not secrets."""
+
+
+_KEYWORD_NAME = re.compile(r"(?i)(?:^|[^A-Za-z0-9])(?:" + SECRET_WORDS + r")$|^(?:" + SECRET_WORDS + r")$")
+
+
+_COUNT_NAME = re.compile(r"(?i)tokens$|_count$|^max_|^num_")
+
+
+_BASE64_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-")
+
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+_BARE_IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z_$]*$")
+
+
+# Value-checked kinds: a match of these is kept only when its value passes plausible_secret_value.
+_VALUE_CHECKED = {"basic-auth-credentials", "bearer-token"}
+
+
+_GENERIC = {"high-entropy-string", "secret-keyword"}
+
+
+# Kinds found from their context (a URL's password part, a header's value) rather than from the
+# token's own shape: where such a span equals a token detector's, the token's kind names it.
+_CONTEXTUAL = {"basic-auth-credentials", "bearer-token"}
+
+
+_SEPARATOR = "\n\x00\n"
+
+
+@dataclass(frozen=True)
+class SecretFinding:
+    """One secret: ``text[start:end]`` is the secret value; ``line`` is 1-based; ``kind`` a slug."""
+
+    kind: str
+    start: int
+    end: int
+    line: int
+
+
+def find_secrets(text: str) -> list[SecretFinding]:
+    """Return the secrets in ``text``, sorted by position, overlapping spans merged.
+
+    Args:
+        text: any text (a tool result, a SKILL.md, a script).
+
+    Returns:
+        Non-overlapping findings; where spans overlap, the earliest-starting finding's kind wins
+        (a named detector over the generic keyword/entropy ones) and the span is the union.
+        A named detector's kind also wins over a generic finding that starts earlier.
+    """
+    if len(text) < MIN_SECRET_CHARS:
+        return []
+    spans = list(_spans(text))
+    return _merge(spans, text) if spans else []
+
+
+def redact_text(text: str) -> tuple[str, Counter]:
+    """Replace every secret in ``text`` with ``[REDACTED:<kind>]``.
+
+    Returns:
+        ``(redacted_text, counts)`` where ``counts`` maps kind → number of secrets replaced.
+        The same string object is returned when nothing was found.
+    """
+    return _replace(text, find_secrets(text))
+
+
+def _replace(text: str, findings: list[SecretFinding]) -> tuple[str, Counter]:
+    if not findings:
+        return text, Counter()
+    parts = []
+    position = 0
+    counts: Counter = Counter()
+    for finding in findings:
+        parts.append(text[position : finding.start])
+        parts.append(f"[REDACTED:{finding.kind}]")
+        counts[finding.kind] += 1
+        position = finding.end
+    parts.append(text[position:])
+    return "".join(parts), counts
+
+
+def redact_texts(texts: list[str]) -> tuple[list[str], Counter]:
+    """Redact many texts at once (all the text fields of one trajectory, say).
+
+    Same result as :func:`redact_text` on each, much faster on many small texts: the gates run
+    once over all texts joined (UTF-8, a NUL line between them, which no gate pattern crosses), and
+    only the texts a gate fired in are scanned, by the rules of those gates. Long texts seen before
+    (:data:`CACHE_MIN_CHARS`) are not scanned again.
+
+    Returns:
+        ``(texts, counts)``: the texts in the same order (unchanged ones are the same objects)
+        and the number of secrets replaced per kind, kinds in the order of the texts they were
+        first found in (whatever the cache held: ingest in worker processes relies on it).
+    """
+    out = list(texts)
+    todo: list[int] = []
+    found_in: dict[int, Counter] = {}  # index of a text with secrets -> its counts
+    cached_get = _CACHE.get
+    for index, text in enumerate(texts):
+        size = len(text)
+        if size >= CACHE_MIN_CHARS:
+            cached = cached_get(text)
+            if cached is not None:
+                out[index] = cached[0]
+                if cached[1]:
+                    found_in[index] = cached[1]
+                continue
+        if size >= MIN_SECRET_CHARS:
+            todo.append(index)
+    if todo:
+        _scan(texts, todo, out, found_in)
+    counts: Counter = Counter()
+    for index in sorted(found_in):
+        counts.update(found_in[index])
+    return out, counts
+
+
+def _scan(texts: list[str], todo: list[int], out: list[str], found_in: dict[int, Counter]) -> None:
+    """Scan ``texts[i]`` for ``i`` in ``todo`` (gates over all of them joined), write each redacted
+    text to ``out[i]`` and its counts to ``found_in[i]``, and remember the long ones."""
+    pending = [texts[index] for index in todo]
+    joined = _SEPARATOR.join(pending).encode("utf-8", "surrogatepass")
+    gate_hits = gates().Match(joined)
+    if gate_hits:
+        fired = _fired_texts(joined, pending, gate_hits)
+        for position in sorted(fired):
+            text = pending[position]
+            spans = list(_spans(text, fired[position]))
+            if spans:
+                index = todo[position]
+                out[index], found_in[index] = _replace(text, _merge(spans, text))
+    nothing: Counter = Counter()
+    for position, text in enumerate(pending):
+        if len(text) >= CACHE_MIN_CHARS:
+            index = todo[position]
+            _remember(text, out[index], found_in.get(index, nothing))
+
+
+def _fired_texts(joined: bytes, texts: list[str], gate_hits: list[int]) -> dict[int, set[int]]:
+    """For each of ``texts`` (joined into ``joined``) that a gate fires in, the gates that fire."""
+    starts = []
+    offset = 0
+    separator = len(_SEPARATOR)
+    for text in texts:  # byte offsets; an ASCII text has as many bytes as characters
+        starts.append(offset)
+        offset += (len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))) + separator
+    starts.append(offset)
+    end = len(joined)
+    singles = batch_gates()
+    fired: dict[int, set[int]] = {}
+    for gate in gate_hits:
+        # search, and after a hit go on from the next text: one search per text with a hit,
+        # however many hits it holds
+        pattern, position = singles[gate], 0
+        while position < end and (match := pattern.search(joined, position)) is not None:
+            where = bisect_right(starts, match.start()) - 1
+            fired.setdefault(where, set()).add(gate)
+            position = starts[where + 1]
+    return fired
+
+
+def _remember(text: str, redacted: str, found: Counter) -> None:
+    global _CACHED_CHARS
+    if _CACHED_CHARS + len(text) > CACHE_MAX_CHARS:
+        _CACHE.clear()
+        _CACHED_CHARS = 0
+    if CACHE_MAX_CHARS:
+        _CACHE[text] = (redacted, found)
+        _CACHED_CHARS += len(text)
+
+
+@lru_cache(maxsize=4096)
+def is_secret_name(name: str) -> bool:
+    """True when a field name (a dict key, an environment variable) names a secret.
+
+    The name must end with a secret word (``password``, ``api_key``, ``GITHUB_TOKEN``,
+    ``client_secret``…); counters such as ``max_tokens`` or ``input_tokens`` are not secret names.
+    """
+    return bool(_KEYWORD_NAME.search(name)) and not _COUNT_NAME.search(name)
+
+
+def _spans(text: str, hits=None) -> Iterator[tuple[int, int, str]]:
+    """Spans of every rule whose gate fires in ``text``; ``hits`` (indices of the gates of
+    :func:`gates` that fire, the entropy gate's included) are computed here unless the caller
+    already knows them."""
+    if hits is None:
+        hits = gates().Match(text) or ()
+    rules = rules_in_order()
+    gate_rules_of = gate_rules()
+    seen: set[int] = set()
+    for gate in sorted(hits):
+        for index in gate_rules_of[gate]:
+            if index in seen:
+                continue
+            seen.add(index)
+            if index < 0:
+                yield from _entropy_spans(text)
+            else:
+                yield from _run(rules[index], text)
+
+
+def _run(rule: Rule, text: str) -> Iterator[tuple[int, int, str]]:
+    if callable(rule):
+        yield from rule(text)
+    elif rule == "pem":
+        for match in PEM_BLOCK.finditer(text):
+            yield match.start(), match.end(), "private-key"
+    elif rule == "keyword":
+        yield from _keyword_spans(text)
+    else:
+        assert isinstance(rule, Detector)
+        for regex in rule.regexes:
+            for match in regex.finditer(text):
+                start, end = _secret_span(match)
+                if rule.kind in _VALUE_CHECKED and not plausible_secret_value(text[start:end]):
+                    continue
+                if rule.kind == "basic-auth-credentials" and not _plausible_url_password(text[start:end]):
+                    continue
+                yield start, end, rule.kind
+
+
+def _keyword_spans(text: str) -> Iterator[tuple[int, int, str]]:
+    for match in re2_patterns()[0].finditer(text):
+        if _COUNT_NAME.search(match.group(1)):
+            continue
+        group = next(g for g in (2, 3, 4, 5) if match.group(g) is not None)
+        value = match.group(group)
+        if group == 5 and _BARE_IDENTIFIER.match(value):
+            continue  # token = csrfToken, password: String: a variable or a type, not a value
+        if plausible_secret_value(value):
+            # a bare value's trailing full stop ends the sentence, not the secret
+            end = match.end(group) - (len(value) - len(value.rstrip(".")) if group == 5 else 0)
+            yield match.start(group), end, "secret-keyword"
+
+
+def _entropy_spans(text: str) -> Iterator[tuple[int, int, str]]:
+    if len(text) < MIN_ENTROPY_TOKEN:
+        return
+    skip_until = -1
+    for match in re2_patterns()[1].finditer(text):
+        start, end = match.span()
+        if start < skip_until:
+            continue
+        # the whole base64-ish region around the run (url-safe and standard alphabets, paths)
+        left = start
+        while left > 0 and text[left - 1] in _BASE64_CHARS:
+            left -= 1
+        right = end
+        size = len(text)
+        while right < size and text[right] in _BASE64_CHARS:
+            right += 1
+        if right - left >= BLOB_CHARS:
+            skip_until = right
+            continue
+        if left > 0 and text[left - 1] == "\\" and start == left:
+            start += 1  # "\nAbc…": the n belongs to the escape, not to the token
+        token = text[start:end]
+        if not _looks_random(token):
+            continue
+        before = text[left:start]
+        if "/" in before or "/" in text[end:right] or (left > 0 and text[left - 1] in "/.:@"):
+            continue  # a path or URL segment
+        if before and before[-1] in "_-" and any(part.lower() in ID_PREFIXES for part in re.split(r"[_\-]", before)):
+            continue
+        if _id_context(text, left):
+            continue
+        yield start, end, "high-entropy-string"
+
+
+def _looks_random(token: str) -> bool:
+    if len(token) < MIN_ENTROPY_TOKEN or all(c in _HEX for c in token):
+        return False
+    upper = lower = digit = False
+    for c in token:
+        if c.isdigit():
+            digit = True
+        elif c.isupper():
+            upper = True
+        elif c.islower():
+            lower = True
+    if not (upper and lower and digit):
+        return False
+    from detect_secrets.filters.heuristic import is_sequential_string
+
+    if is_sequential_string(token) or sum(len(word) for word in WORD.findall(token)) * 2 >= len(token):
+        return False  # an identifier made of words (ThreadSafeFinalizeIvZNS), not random
+    return entropy(token) >= entropy_limit(len(token))
+
+
+_ID_KEY = re.compile(
+    r"(?i)(?:^|[^a-z0-9])(?:id|ids|uuid|guid|hash|sha|digest|checksum|etag|nonce|[a-z]+_id|[a-z]+Id)"
+    r'[\\"\']*\s*[:=]\s*[\\"\']*$'
+)
+
+
+def _id_context(text: str, start: int) -> bool:
+    """True when the token is the value of an id-like field (``"request_id": "…"``)."""
+    window = text[max(0, start - 40) : start]
+    return bool(_ID_KEY.search(window))
+
+
+def _plausible_url_password(password: str) -> bool:
+    from urllib.parse import unquote
+
+    return plausible_secret_value(unquote(password)) or (
+        len(password) >= 6
+        and re.sub(r"[^a-z0-9]", "", unquote(password).lower()) not in PLACEHOLDERS
+        and any(c.isdigit() for c in password)
+        and any(c.isalpha() for c in password)
+    )
+
+
+def _secret_span(match) -> tuple[int, int]:
+    groups = [i for i, value in enumerate(match.groups(), start=1) if value]
+    if groups:
+        last = groups[-1]
+        if len(match.group(last)) >= MIN_GROUP_SECRET or match.group(0).startswith("://"):
+            return match.span(last)
+    return match.span()
+
+
+def _merge(spans: list[tuple[int, int, str]], text: str) -> list[SecretFinding]:
+    findings: list[SecretFinding] = []
+    # at the same start, the longest span first, and a token detector before a contextual one
+    # before the generic ones (the order rules ran in never decides)
+    for start, end, kind in sorted(spans, key=lambda s: (s[0], -s[1], _rank(s[2]), s[2])):
+        if findings and start < findings[-1].end:
+            last = findings[-1]
+            named = kind if last.kind in _GENERIC and kind not in _GENERIC else last.kind
+            if end > last.end or named != last.kind:
+                findings[-1] = SecretFinding(named, last.start, max(end, last.end), last.line)
+            continue
+        findings.append(SecretFinding(kind, start, end, text.count("\n", 0, start) + 1))
+    return findings
+
+
+def _rank(kind: str) -> int:
+    return 2 if kind in _GENERIC else 1 if kind in _CONTEXTUAL else 0
