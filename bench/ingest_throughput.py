@@ -19,10 +19,13 @@ meaningful when the machine's speed drifts) and its median printed, for wall tim
 time (the CPU ratio is what one process would reach). To show that memory does not grow with the
 input, ``skillforge ingest`` also runs on one eighth of the copies, and both peaks are printed.
 
-Note: the copies repeat the same texts, so the redaction cache (``skillforge/secret_scan.py``,
-texts of 1024+ characters) hits more often than on logs that never repeat.
+Note: by default the copies repeat the same texts, so the redaction cache
+(``skillforge/secret_scan/__init__.py``, texts of 1024+ characters) hits more often than on logs that never
+repeat. ``--distinct`` makes the copies differ: every long text of a copy ends with that copy's
+own token (:func:`distinct_copy`), so the cache cannot flatter the figures.
 
-Usage: .venv/bin/python bench/ingest_throughput.py [--size-mb 1024] [--rounds 3] [--jobs N] [--traces ../shared/traces]
+Usage: .venv/bin/python bench/ingest_throughput.py [--size-mb 1024] [--rounds 3] [--jobs N] [--distinct]
+[--traces ../shared/traces]
 """
 
 from __future__ import annotations
@@ -42,21 +45,61 @@ import orjson
 
 REPO = Path(__file__).resolve().parents[1]
 LOG_SUFFIXES = (".jsonl", ".json", ".traj", ".eval")
+DISTINCT_MIN_CHARS = 256
+"""``--distinct``: strings this long or longer get the copy's token (the redaction cache keeps
+texts of 1024+ characters, so every cached text becomes unique to its copy)."""
 
 
-def replicate(traces: Path, target: Path, size_mb: int) -> int:
+def replicate(traces: Path, target: Path, size_mb: int, distinct: bool = False) -> int:
     """Copy the log files of ``traces`` into ``target/copyNNNN/`` again and again until ``size_mb``
-    MiB; returns the bytes written. ``report.json`` files come along (they hold outcomes)."""
+    MiB; returns the bytes written. ``report.json`` files come along (they hold outcomes). With
+    ``distinct``, each copy's texts carry its own token (:func:`distinct_copy`)."""
     files = [p for p in sorted(traces.rglob("*")) if p.is_file() and p.suffix in LOG_SUFFIXES]
     written, copy = 0, 0
     while written < size_mb * 1024 * 1024:
         for path in files:
             folder = target / f"copy{copy:04d}" / path.parent.relative_to(traces)
             folder.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, folder / path.name)
-            written += path.stat().st_size
+            if distinct and path.name != "report.json":
+                distinct_copy(path, folder / path.name, f"copy {copy}")
+            else:
+                shutil.copyfile(path, folder / path.name)
+            written += (folder / path.name).stat().st_size
         copy += 1
     return written
+
+
+def distinct_copy(source: Path, target: Path, token: str) -> None:
+    """Copy the JSON/JSONL log ``source`` (or each JSON member of a ``.eval`` zip) to ``target`` with
+    `` [token]`` appended to every string of :data:`DISTINCT_MIN_CHARS`+ characters (not to one
+    holding JSON itself, which must stay parseable): every long text is then unique to its copy,
+    while keys, ids, short values and the start of each text (what formats and harness messages are
+    recognised by) stay as they were. Re-serialised with orjson (compact), so byte counts shift a
+    little; both contestants read the same copies."""
+
+    def mark(value: object) -> object:
+        if isinstance(value, str):
+            long_text = len(value) >= DISTINCT_MIN_CHARS and not value.lstrip().startswith(("{", "["))
+            return f"{value} [{token}]" if long_text else value
+        if isinstance(value, list):
+            return [mark(v) for v in value]
+        if isinstance(value, dict):
+            return {k: mark(v) for k, v in value.items()}
+        return value
+
+    def marked(data: bytes) -> bytes:
+        return orjson.dumps(mark(orjson.loads(data)))
+
+    if source.suffix == ".eval":
+        with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as copy:
+            for info in original.infolist():
+                data = original.read(info)
+                copy.writestr(info, marked(data) if info.filename.endswith(".json") else data)
+    elif source.suffix == ".jsonl":
+        lines = source.read_bytes().splitlines()
+        target.write_bytes(b"".join((marked(line) if line.strip() else line) + b"\n" for line in lines))
+    else:
+        target.write_bytes(marked(source.read_bytes()))
 
 
 def parse_only(root: Path) -> int:
@@ -105,6 +148,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--jobs", type=int, help="skillforge ingest --jobs (default: its own, the usable CPUs up to 8)")
     parser.add_argument("--traces", type=Path, default=Path(os.environ.get("SKILLFORGE_SHARED_TRACES", REPO.parent / "shared" / "traces")))
+    parser.add_argument("--distinct", action="store_true", help="copies differ: a token per copy in their texts")
     parser.add_argument("--parse-only", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.parse_only:
@@ -118,7 +162,7 @@ def main() -> None:
     jobs = args.jobs or default_jobs()
     with tempfile.TemporaryDirectory(prefix="skillforge-bench-") as scratch:
         root = Path(scratch)
-        mb = replicate(args.traces, root, args.size_mb) / 1e6
+        mb = replicate(args.traces, root, args.size_mb, args.distinct) / 1e6
         copies = sorted(root.iterdir())
         eighth = copies[: max(1, len(copies) // 8)]
         eighth_mb = sum(p.stat().st_size for folder in eighth for p in folder.rglob("*") if p.is_file()) / 1e6
@@ -129,7 +173,8 @@ def main() -> None:
             rows.append((round_, base, ours))
         small = run_child([skillforge, "ingest", *map(str, eighth), "--json", "--jobs", str(jobs)])
 
-    print(f"{mb:.0f} MB in {len(copies)} copies of the corpus; ingest --jobs {jobs} ({len(os.sched_getaffinity(0))} usable CPUs); MB/s = MB / seconds")
+    kind = "distinct copies (a unique token per copy)" if args.distinct else "identical copies"
+    print(f"{mb:.0f} MB in {len(copies)} {kind} of the corpus; ingest --jobs {jobs} ({len(os.sched_getaffinity(0))} usable CPUs); MB/s = MB / seconds")
     print(f"{'round':<7}{'orjson wall s':>14}{'ingest wall s':>14}{'orjson MB/s':>12}{'ingest MB/s':>12}{'ratio wall':>11}{'ratio cpu':>10}{'ingest RSS MiB':>16}")
     for round_, base, ours in rows:
         print(
@@ -143,7 +188,7 @@ def main() -> None:
     ours_mbs = statistics.median(mb / ours[0] for _, _, ours in rows)
     rss = max(ours[2] for _, _, ours in rows)
     print(
-        f"summary: {mb:.0f} MB; ingest --jobs {jobs} {ours_mbs:.1f} MB/s, orjson parse {base_mbs:.1f} MB/s; ratio {ratio_wall:.2f}x wall, "
+        f"summary ({kind}): {mb:.0f} MB; ingest --jobs {jobs} {ours_mbs:.1f} MB/s, orjson parse {base_mbs:.1f} MB/s; ratio {ratio_wall:.2f}x wall, "
         f"{ratio_cpu:.2f}x CPU (goal >= 0.5); ingest peak RSS {rss:.0f} MiB at {mb:.0f} MB vs {small[2]:.0f} MiB at {eighth_mb:.0f} MB"
     )
 

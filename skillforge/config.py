@@ -13,6 +13,9 @@ table of ``skillforge.toml`` in the working directory (read with :mod:`tomllib`)
 
 API keys are never read from here: litellm takes them from the provider's usual environment
 variable (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``…).
+
+Other tables are read by the stage they configure, through :func:`read_table`: ``[eval]`` holds
+the promotion gate's thresholds (:mod:`skillforge.eval.gate`).
 """
 
 from __future__ import annotations
@@ -164,3 +167,25 @@ def _convert(key: str, kind: type, raw: str, where: str) -> object:
         except ValueError:
             raise SkillforgeError(f"{where} must be an integer, got {raw!r}") from None
     return raw
+
+
+def read_table(name: str, config_file: Path | None = None) -> dict[str, object]:
+    """The ``[name]`` table of ``skillforge.toml`` (default ``./skillforge.toml``), or ``{}`` when the
+    file or the table is absent. The caller checks the keys (e.g. :mod:`skillforge.eval.gate` for ``[eval]``).
+
+    Raises:
+        SkillforgeError: the file does not parse, or ``name`` is not a table.
+    """
+    path = Path(CONFIG_FILE) if config_file is None else config_file
+    if not path.is_file():
+        return {}
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SkillforgeError(f"{path}: not valid TOML ({exc})") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SkillforgeError(f"{path}: cannot read ({exc})") from exc
+    table = document.get(name, {})
+    if not isinstance(table, dict):
+        raise SkillforgeError(f"{path}: [{name}] must be a table")
+    return dict(table)

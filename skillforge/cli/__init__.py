@@ -15,6 +15,7 @@ from typer.core import TyperArgument, TyperCommand
 
 from skillforge import __version__
 from skillforge.cli import distill, export, ingest, report, store, validate
+from skillforge.cli.eval import eval_command
 from skillforge.cli.output import error, out
 from skillforge.errors import SkillforgeError
 
@@ -71,6 +72,7 @@ app.command("show", cls=Command)(store.show)
 app.command("diff", cls=Command)(store.diff)
 app.command("rollback", cls=Command)(store.rollback)
 app.command("blame", cls=Command)(store.blame)
+app.command("eval", cls=Command)(eval_command)
 
 
 def main(argv: list[str] | None = None) -> None:

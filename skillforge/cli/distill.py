@@ -10,7 +10,19 @@ import typer
 from rich.markup import escape
 
 from skillforge.cli.output import out, print_problems, print_rows, print_skipped, print_violations
-from skillforge.cli.params import OutcomesOption, RunsOption, StoreOption
+from skillforge.cli.params import (
+    AgentCmdOption,
+    ApiBaseOption,
+    BudgetOption,
+    ConcurrencyOption,
+    ContextTokensOption,
+    ModelOption,
+    OutcomesOption,
+    RunsOption,
+    StoreOption,
+    TasksOption,
+    TrialsOption,
+)
 from skillforge.errors import SkillforgeError
 from skillforge.wording import counted
 
@@ -33,38 +45,11 @@ def distill(
             help="auto (an LLM when a model is configured, else heuristic), heuristic (offline) or llm.",
         ),
     ] = "auto",
-    model: Annotated[
-        str | None,
-        typer.Option(
-            "--model",
-            metavar="MODEL",
-            help="litellm model name, e.g. gpt-4o-mini (key from the provider's env var). Else SKILLFORGE_MODEL or "
-            "skillforge.toml.",
-        ),
-    ] = None,
-    api_base: Annotated[
-        str | None,
-        typer.Option("--api-base", metavar="URL", help="Base URL of a self-hosted OpenAI-compatible server."),
-    ] = None,
-    concurrency: Annotated[
-        int | None,
-        typer.Option("--concurrency", metavar="N", help="Most LLM calls in flight at once (default 8).", min=1),
-    ] = None,
-    context_tokens: Annotated[
-        int | None,
-        typer.Option(
-            "--context-tokens",
-            metavar="N",
-            help="Model context in tokens (default: from litellm's model map, else 8192).",
-            min=256,
-        ),
-    ] = None,
-    budget: Annotated[
-        float | None,
-        typer.Option(
-            "--budget", metavar="USD", help="Stop cleanly before LLM spending in USD would exceed this.", min=0.0
-        ),
-    ] = None,
+    model: ModelOption = None,
+    api_base: ApiBaseOption = None,
+    concurrency: ConcurrencyOption = None,
+    context_tokens: ContextTokensOption = None,
+    budget: BudgetOption = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the calls, tokens and USD per stage; call nothing, write nothing.")
     ] = False,
@@ -115,6 +100,27 @@ def distill(
     ] = "",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
     outcomes: OutcomesOption = None,
+    holdout: Annotated[
+        float,
+        typer.Option(
+            "--holdout",
+            metavar="FRACTION",
+            help="Keep this share of the tasks (else sessions) out of distillation, for skillforge eval.",
+            min=0.0,
+            max=0.99,
+        ),
+    ] = 0.0,
+    gate: Annotated[
+        str | None,
+        typer.Option(
+            "--gate",
+            metavar="retro|ab",
+            help="Store the version only if this evaluation finds it not worse than the current one (docs/eval.md).",
+        ),
+    ] = None,
+    tasks: TasksOption = None,
+    agent_cmd: AgentCmdOption = None,
+    trials: TrialsOption = 1,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the result (or the dry run's plan) as JSON on stdout.")
     ] = False,
@@ -150,6 +156,11 @@ def distill(
         min_support=min_support,
         allow_empty=allow_empty,
         runs=resolve_runs(runs),
+        holdout=holdout,
+        gate=gate,
+        gate_tasks=tasks,
+        gate_agent_cmd=agent_cmd,
+        gate_trials=trials,
     )
     columns = (
         SpinnerColumn(),
@@ -215,10 +226,23 @@ def distill(
         )
     usage = _usage_line(result.manifest)
     run_id = result.run.run_id if result.run else ""
+    if result.manifest.get("holdout"):
+        counts = result.manifest["holdout"]["counts"]
+        out.err.print(
+            f"held out: {counted(counts['held_out'], 'trajectory')} of {counts['held_out_keys']} "
+            f"{'tasks' if result.manifest['holdout']['by'] == 'task' else 'keys'} (recorded in run {run_id})",
+            highlight=False,
+        )
+    if result.gate is not None:
+        from skillforge.cli.eval import print_gate
+
+        print_gate(result.manifest.get("gate") or {})
     if result.stopped == "budget":
         where = (
             f"with {counted(len(analysis.get('not_run', [])), 'analyst pass', 'analyst passes')} left"
             if result.stopped_stage == "analyse"
+            else "during the gate"
+            if result.stopped_stage == "gate"
             else "during consolidation"
         )
         out.err.print(
@@ -241,6 +265,10 @@ def distill(
         )
     for item in build.report.apply.get("unmatched", [])[:20]:
         out.err.print(f"[yellow]edit not applied[/] {escape(item.get('reason', ''))}", highlight=False, soft_wrap=True)
+    if result.gate is not None and not result.gate.promote:
+        from skillforge.distill.gate import GateRejected
+
+        raise GateRejected(f"{result.not_stored}; run {run_id}")
     if result.not_stored:
         from skillforge.distill.stages import NothingNew
 
@@ -323,6 +351,8 @@ def _result_document(result) -> dict:
         "analyst": result.analyst,
         "stored": {"name": version.name, "version": version.version, "tag": version.tag} if version else None,
         "not_stored": result.not_stored,
+        "holdout": result.manifest.get("holdout"),
+        "gate": result.manifest.get("gate"),
         "stopped": result.stopped,
         "trajectories": result.trajectories,
         "lessons": len(result.lessons),

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from skillforge.cli.output import out, print_problems, print_rows, print_skipped, shown_path
+from skillforge.cli.output import out, print_check, print_problems, print_rows, print_skipped, shown_path
 from skillforge.cli.params import OutcomesOption
 from skillforge.errors import SkillforgeError
 from skillforge.wording import counted
@@ -33,12 +33,28 @@ def ingest_logs(
             "output is the same for every value.",
         ),
     ] = None,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Print, per trajectory, the counts to set beside the raw file: user turns, agent steps, tool calls, "
+            "tool errors by kind, outcome and its origin, truncation.",
+        ),
+    ] = False,
 ) -> None:
     """Read LOGS and show, per file, its format and what it holds (secrets redacted).
 
     Exit 1 only when nothing could be read."""
     from skillforge.ingest.command import nothing_read, run_ingest
 
+    if check:
+        from skillforge.ingest.check import run_check
+
+        checks, report = run_check(logs, outcomes, jobs)
+        print_check(checks, report, logs, as_json)
+        if not checks:
+            raise SkillforgeError(nothing_read(logs, report))
+        return
     result = run_ingest(logs, outcomes, to, jobs)
     if as_json:
         print(result.to_json())

@@ -157,6 +157,35 @@ def print_rows(
         console.print(" · ".join(facts), highlight=False, soft_wrap=True, markup=False)
 
 
+def print_check(checks: Sequence[Any], report: Any, roots: list[Path], as_json: bool = False) -> None:
+    """``ingest --check``: one row per trajectory (:class:`~skillforge.ingest.check.TrajectoryCheck`)
+    with user turns, agent steps, tool calls, tool errors by kind, outcome and origin, truncation;
+    the ingest problems first (stderr). ``as_json``: a JSON list of the rows instead."""
+    if as_json:
+        import json
+
+        print(json.dumps([c.to_dict() for c in checks], indent=2))
+        return
+    print_problems(report.problems)
+    rows = [
+        [
+            shown_path(c.path, roots),
+            c.session_id,
+            c.user_turns,
+            c.agent_steps,
+            c.tool_calls,
+            " ".join(f"{n} {kind}" for kind, n in sorted(c.errors.items())) or "0",
+            c.outcome + (f" {c.reward:g}" if c.reward is not None else "") + (f" ({c.origin})" if c.origin else ""),
+            "yes" if c.truncated else "",
+        ]
+        for c in checks
+    ]
+    headers = ["file", "trajectory", "user turns", "agent steps", "calls", "tool errors", "outcome (origin)"]
+    headers.append("truncated")
+    if rows:
+        print_rows(headers, rows, title="ingest check", right=(2, 3, 4), path_column=0)
+
+
 def announce_report(path: Path, open_page: bool) -> None:
     """Say where an HTML report was written; with ``open_page``, open it in the web browser
     (:mod:`webbrowser`: the user's default browser, nothing fetched)."""

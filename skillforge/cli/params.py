@@ -46,3 +46,49 @@ OutOption = Annotated[
         "--out", metavar="PATH", help="With --html: the file to write (or a folder to write it in).", show_default=False
     ),
 ]
+ModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        metavar="MODEL",
+        help="litellm model name, e.g. gpt-4o-mini (key from the provider's env var). Else SKILLFORGE_MODEL or "
+        "skillforge.toml.",
+    ),
+]
+ApiBaseOption = Annotated[
+    str | None,
+    typer.Option("--api-base", metavar="URL", help="Base URL of a self-hosted OpenAI-compatible server."),
+]
+ConcurrencyOption = Annotated[
+    int | None,
+    typer.Option("--concurrency", metavar="N", help="Most LLM calls in flight at once (default 8).", min=1),
+]
+ContextTokensOption = Annotated[
+    int | None,
+    typer.Option(
+        "--context-tokens",
+        metavar="N",
+        help="Model context in tokens (default: from litellm's model map, else 8192).",
+        min=256,
+    ),
+]
+BudgetOption = Annotated[
+    float | None,
+    typer.Option("--budget", metavar="USD", help="Stop cleanly before LLM spending in USD would exceed this.", min=0.0),
+]
+TasksOption = Annotated[
+    Path | None,
+    typer.Option("--tasks", metavar="FILE", help="A/B: task ids, one a line ('#' comments).", show_default=False),
+]
+AgentCmdOption = Annotated[
+    str | None,
+    typer.Option(
+        "--agent-cmd",
+        metavar="CMD",
+        help="A/B: the command that runs the agent on one task, with {task}, {skills}, {out}, {trial}, {arm}, "
+        "{skill} (docs/eval.md).",
+        show_default=False,
+    ),
+]
+TrialsOption = Annotated[int, typer.Option("--trials", metavar="K", help="A/B: trials per task per arm.", min=1)]
+JobsOption = Annotated[int, typer.Option("--jobs", metavar="N", help="A/B: agent runs at once.", min=1)]

@@ -98,6 +98,17 @@ def print_analysis(manifest: dict[str, Any]) -> None:
         f"{manifest.get('attempts', 1)}",
         highlight=False,
     )
+    if manifest.get("holdout"):
+        held = manifest["holdout"]
+        out.console.print(
+            f"held out: {held['counts']['held_out']} trajectories ({held['counts']['held_out_keys']} "
+            f"{'tasks' if held['by'] == 'task' else 'keys'}, fraction {held['fraction']}) for evaluation",
+            highlight=False,
+        )
+    if manifest.get("gate"):
+        from skillforge.cli.eval import print_gate
+
+        print_gate(manifest["gate"])
     analysis = manifest.get("analysis") or {}
     passes = analysis.get("passes") or {}
     lessons = analysis.get("lessons") or {}

@@ -23,16 +23,20 @@ def log(
     store: StoreOption = Path("skills"),
     as_json: Annotated[bool, typer.Option("--json", help="Print the versions as JSON.")] = False,
 ) -> None:
-    """List the stored versions of a skill: version, date, run, inputs, model, counts, cost."""
+    """List the stored versions of a skill: version, date, run, inputs, model, counts, cost, and
+    the evaluation's one line when the version was evaluated (skillforge eval, distill --gate)."""
     from dataclasses import asdict
 
+    from skillforge.eval.results import load_eval, summary_line
     from skillforge.store.git_store import SkillStore
 
-    versions = SkillStore(store).versions(name)
+    skills = SkillStore(store)
+    versions = skills.versions(name)
     if not versions:
         raise SkillforgeError(f"no versions of {name!r} in {store}")
+    evals = {v.version: summary_line(load_eval(skills, name, v.version)) for v in versions}
     if as_json:
-        print(json.dumps([asdict(v) for v in versions], indent=2))
+        print(json.dumps([{**asdict(v), "eval": evals[v.version] or None} for v in versions], indent=2))
         return
     out.console.print(f"[bold]{escape(name)}[/] in {escape(str(store))}", highlight=False)
     for v in reversed(versions):  # one block per version, newest first: the same layout at any width
@@ -54,6 +58,8 @@ def log(
             out.console.print(f"    {escape(' · '.join(fact for fact in facts if fact))}", highlight=False)
         if info.get("inputs"):
             out.console.print(f"    inputs: {escape(', '.join(map(str, info['inputs'])))}", highlight=False)
+        if evals[v.version]:
+            out.console.print(f"    eval: {escape(evals[v.version])}", highlight=False)
 
 
 def show(
@@ -91,6 +97,11 @@ def show(
         sys.stdout.write(text)
         return
     out.console.print(Rule(escape(f"{name} v{info.version} · {file} · {info.date}")))
+    from skillforge.eval.results import load_eval, summary_line
+
+    evaluated = summary_line(load_eval(skills, name, info.version))
+    if evaluated:
+        out.console.print(f"eval: {escape(evaluated)}", highlight=False)
     if not file.lower().endswith(".md"):
         out.console.print(Syntax(text, Syntax.guess_lexer(file, text), line_numbers=True))
         return

@@ -38,6 +38,7 @@ from skillforge.analyze.passes import (
     plan_trajectory_passes,
 )
 from skillforge.distill.build import BuildOptions
+from skillforge.distill.gate import check_gate_options, estimate_gate, planned_split
 from skillforge.distill.options import (
     DistillOptions,
     make_client,
@@ -359,6 +360,7 @@ def estimate(options: DistillOptions, progress: Progress) -> DryRun:
         prepared.name,
     )
     build_options = to_build_options(options)
+    check_gate_options(options)
     with ExitStack() as stack:
         analysis = None
         if analyst == "llm":
@@ -371,15 +373,18 @@ def estimate(options: DistillOptions, progress: Progress) -> DryRun:
                 analysis = stack.enter_context(
                     AnalysisEstimate(PassRunner(client, model_context_tokens(options.model)), run)
                 )
+        streamed = analysis is not None and run is None and not options.holdout  # counted while read
         if run is not None:
             trajectories, report = run.read_trajectories(), IngestReport()
-            if analysis is not None:
-                for trajectory in trajectories:
-                    analysis.add(trajectory)
         else:
             trajectories, report = ingest_stage(
-                options.paths, progress, options.outcomes, analysis.add if analysis is not None else None
+                options.paths, progress, options.outcomes, analysis.add if streamed and analysis else None
             )
+        split = planned_split(options, run, trajectories)
+        trajectories = split.kept
+        if analysis is not None and not streamed:
+            for trajectory in trajectories:
+                analysis.add(trajectory)
         dry = DryRun(
             analyst, options.model.model if analyst == "llm" else None, hint, len(trajectories), ingest_report=report
         )
@@ -388,10 +393,12 @@ def estimate(options: DistillOptions, progress: Progress) -> DryRun:
             RunFolder(Path(scratch)), options, name, trajectories
         )
         dry.start = start.mode if start.mode == "seed" else f"{start.mode} {start.source}"
+        gate = [estimate_gate(options, split.held_out, start.folder, name, options.workspace)] if options.gate else []
         if analysis is None:
             dry.stages = [
                 StageEstimate("analyse", note="offline heuristic analyst: no calls"),
                 StageEstimate("build", note="offline: deterministic patch, applied and validated in code; no calls"),
+                *gate,
             ]
             return dry
         from skillforge.analyze.output_schema import MAX_LESSONS
@@ -408,6 +415,7 @@ def estimate(options: DistillOptions, progress: Progress) -> DryRun:
             expected_lessons=MAX_LESSONS * passes,
             run=run,
         )
+        dry.stages += gate
         dry.priced = has_price(analysis.runner.client.settings.model)
         settings = analysis.runner.client.settings
         missing = backends.missing_keys(settings.model, settings.api_base)

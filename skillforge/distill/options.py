@@ -62,6 +62,12 @@ class DistillOptions:
             :func:`skillforge.distill.stages.nothing_new`).
         min_support: the support (distinct trajectories) an edit needs to stay (``--min-support``);
             None: 2 in runs of 10 trajectories or more, else 1 (:mod:`skillforge.merge.support`).
+        holdout: share of the tasks (else sessions) kept out of distillation for evaluation, in
+            [0, 1) (``--holdout``; :func:`skillforge.distill.gate.hold_out`).
+        gate: ``retro`` or ``ab`` to store the version only if that evaluation finds it not worse than
+            the current one (``--gate``; :mod:`skillforge.distill.gate`); None: no gate.
+        gate_tasks, gate_agent_cmd, gate_trials: the A/B gate's task list, agent command and trials
+            per task per arm (``--tasks``, ``--agent-cmd``, ``--trials``).
     """
 
     paths: Sequence[Path] = ()
@@ -81,6 +87,11 @@ class DistillOptions:
     min_support: int | None = None
     allow_empty: bool = False
     runs: Path | None = None
+    holdout: float = 0.0
+    gate: str | None = None
+    gate_tasks: Path | None = None
+    gate_agent_cmd: str | None = None
+    gate_trials: int = 1
 
     @property
     def runs_dir(self) -> Path:
@@ -248,7 +259,7 @@ def resumed_options(options: DistillOptions, manifest: dict[str, Any]) -> Distil
         )
     model = replace(
         options.model,
-        model=saved_model.get("name"),
+        model=saved_model.get("name") or saved.get("gate_model"),  # an offline run's judge keeps its model
         api_base=saved_model.get("api_base"),
         context_tokens=saved_model.get("context_tokens"),
     )
@@ -266,4 +277,9 @@ def resumed_options(options: DistillOptions, manifest: dict[str, Any]) -> Distil
         max_fix_rounds=saved.get("max_fix_rounds", options.max_fix_rounds),
         min_support=saved.get("min_support"),
         allow_empty=saved.get("allow_empty", False),
+        holdout=saved.get("holdout", 0.0),
+        gate=saved.get("gate"),
+        gate_tasks=Path(saved["gate_tasks"]) if saved.get("gate_tasks") else None,
+        gate_agent_cmd=saved.get("gate_agent_cmd"),
+        gate_trials=saved.get("gate_trials", 1),
     )

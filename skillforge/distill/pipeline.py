@@ -15,6 +15,16 @@ from typing import TYPE_CHECKING, Any
 from rich.progress import Progress
 
 from skillforge.distill.build import SkillBuild
+from skillforge.distill.gate import (
+    GateRejected,
+    check_gate_options,
+    gate_record,
+    gate_stage,
+    hold_out,
+    record_gate,
+    rejection,
+    stopped_by_budget,
+)
 from skillforge.distill.manifest import (
     Ledger,
     build_templates,
@@ -50,6 +60,7 @@ from skillforge.store.git_store import SkillStore
 from skillforge.store.version_info import VersionInfo
 
 if TYPE_CHECKING:
+    from skillforge.eval.command import EvalReport
     from skillforge.llm.client import LLMClient
 
 
@@ -78,7 +89,9 @@ class DistillResult:
         stopped: ``"budget"`` when the budget stopped the run; stopped_stage: ``analyse`` or ``build``.
         manifest: the final run manifest.
         warnings: one-line notes for the user (e.g. a budget that cannot apply).
-        not_stored: why a valid skill was not stored (:class:`~skillforge.distill.stages.NothingNew`).
+        not_stored: why a valid skill was not stored (:class:`~skillforge.distill.stages.NothingNew`,
+            or the gate's rejection).
+        gate: the gate's evaluation of the candidate (``--gate``; None: no gate, or not reached).
     """
 
     ingest_report: IngestReport
@@ -97,6 +110,7 @@ class DistillResult:
     manifest: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     not_stored: str | None = None
+    gate: EvalReport | None = None
 
 
 def distill(options: DistillOptions, progress: Progress) -> DistillResult:
@@ -124,6 +138,7 @@ def distill(options: DistillOptions, progress: Progress) -> DistillResult:
         prepared.manifest,
     )
     build_options = to_build_options(options)
+    check_gate_options(options)
     timings: dict[str, float] = {}
     started = time.monotonic()
     if prepared.run is not None:
@@ -135,7 +150,10 @@ def distill(options: DistillOptions, progress: Progress) -> DistillResult:
     else:
         trajectories, report = ingest_stage(options.paths, progress, options.outcomes)
         run = RunFolder.create(options.runs_dir)
+        trajectories, held_out = hold_out(run, trajectories, options.holdout)
         manifest = new_manifest(run, options, name, analyst, report, trajectories)
+        if held_out is not None:
+            manifest["holdout"] = held_out
         run.write_trajectories(trajectories)
         run.write_manifest(manifest)  # from here on the run can be resumed, whenever it stops
         timings["ingest"] = time.monotonic() - started
@@ -210,6 +228,18 @@ def distill(options: DistillOptions, progress: Progress) -> DistillResult:
         manifest["consolidation"] = consolidation_summary(run)
         timed("build", clock)
 
+        if options.gate and result.build.ok:
+            clock = time.monotonic()
+            ledger.begin("gate")
+            result.gate = gate_stage(result.build, run, options, name, client)
+            manifest["gate"] = gate_record(result.gate)
+            timed("gate", clock)
+            if stopped_by_budget(result.gate):
+                result.stopped, result.stopped_stage = "budget", "gate"
+                save("stopped")
+                result.manifest = manifest
+                return result
+
         clock = time.monotonic()
         ledger.sync()
         usage = manifest.get("usage") or {}
@@ -230,6 +260,8 @@ def distill(options: DistillOptions, progress: Progress) -> DistillResult:
             "formats": sorted({t.source.format for t in trajectories}),
         }
         try:
+            if result.gate is not None and not result.gate.promote:
+                raise GateRejected(rejection(result.gate, result.build))
             result.version = store_stage(
                 result.build,
                 options.store_dir,
@@ -238,8 +270,10 @@ def distill(options: DistillOptions, progress: Progress) -> DistillResult:
                 analysis=manifest.get("analysis") or {},
                 allow_empty=options.allow_empty,
             )
-        except NothingNew as nothing:
+        except (NothingNew, GateRejected) as nothing:
             result.not_stored = str(nothing)
+        if result.gate is not None and result.version is not None:
+            record_gate(result.gate, options.store_dir, result.version.version)
         timed("store", clock)
     except FatalLLMError:
         raise
@@ -258,7 +292,9 @@ def distill(options: DistillOptions, progress: Progress) -> DistillResult:
     }
     if result.version is not None:
         manifest["version"] = {"name": result.version.name, "version": result.version.version}
-    save("done" if result.version is not None else "nothing-new" if result.not_stored else "invalid")
+    rejected = result.gate is not None and not result.gate.promote
+    status = "rejected" if rejected else "nothing-new" if result.not_stored else "invalid"
+    save("done" if result.version is not None else status)
     result.manifest = manifest
     return result
 

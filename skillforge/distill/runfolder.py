@@ -44,7 +44,7 @@ from skillforge.trajectory import Trajectory
 
 RUNS_DIR = "runs"
 """The folder of runs under the workspace (``.skillforge/runs``), unless configured elsewhere."""
-FINISHED = ("done", "nothing-new", "invalid")
+FINISHED = ("done", "nothing-new", "invalid", "rejected")
 """Manifest statuses of a run that finished (anything else can be resumed)."""
 MANIFEST = "manifest.json"
 TRAJECTORIES = "trajectories.jsonl"

@@ -167,5 +167,7 @@ class _Merge:
         summary.tool_calls += parsed.tool_calls
         summary.tool_errors += parsed.tool_errors
         summary.outcomes[trajectory.outcome.status] += 1
+        summary.origins[trajectory.outcome.origin or "none"] += 1
+        summary.truncated += bool(trajectory.extra.get("truncated"))
         if parsed.atif is not None and (trajectory.session_id != read_as or trajectory.outcome is not logged):
             parsed.atif = restamp(parsed.atif, (read_as, logged), (trajectory.session_id, trajectory.outcome))

@@ -24,6 +24,7 @@ from skillforge.ingest.jsonio import load_object
 from skillforge.ingest.report import IngestReport
 from skillforge.ingest.sniff import mentions, sniff
 from skillforge.ingest.steps import StepBuilder
+from skillforge.ingest.tool_errors import mark
 from skillforge.trajectory import ATIF_SCHEMA_VERSION, Agent, Outcome, SourceRef, StepMetrics, Trajectory
 
 NAME = "atif"
@@ -36,7 +37,7 @@ def detect(path: Path, head: bytes) -> bool:
     if not mentions(head, "schema_version"):
         return False
     shape = sniff(head)
-    return shape.kind == "object" and str(shape.values.get("schema_version") or "").startswith("ATIF-")
+    return shape.kind == "object" and str(shape.value("schema_version") or "").startswith("ATIF-")
 
 
 def parse(path: Path, report: IngestReport) -> Iterator[Trajectory]:
@@ -65,7 +66,10 @@ def parse(path: Path, report: IngestReport) -> Iterator[Trajectory]:
         for result in (observation.get("results") if isinstance(observation, dict) else None) or []:
             if isinstance(result, dict):
                 call_id = result.get("source_call_id")
-                builder.result(call_id, result.get("content"), call_id in errors)
+                done = builder.result(call_id, result.get("content"), call_id in errors)
+                holder = builder.step_of(done.source_call_id) or step
+                if done.is_error and done.source_call_id not in (holder.extra.get("error_kinds") or {}):
+                    mark(holder, done, "flag")  # the file's is_error; a kind it kept (extra) stays
     extra = dict(data["extra"]) if isinstance(data.get("extra"), dict) else {}
     ours = extra.pop("skillforge", None)
     outcome = Outcome()

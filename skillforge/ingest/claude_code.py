@@ -46,11 +46,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from skillforge.ingest.claude_resume import continued_in, defers, prefix_of
 from skillforge.ingest.coerce import as_int, as_str, content_text
 from skillforge.ingest.jsonio import iter_jsonl
 from skillforge.ingest.report import IngestReport
 from skillforge.ingest.sniff import head_json_lines, mentions, sniff
 from skillforge.ingest.steps import StepBuilder
+from skillforge.ingest.tool_errors import ErrorKind, mark
 from skillforge.trajectory import (
     Agent,
     Outcome,
@@ -97,24 +99,59 @@ def parse(path: Path, report: IngestReport) -> Iterator[Trajectory]:
     branches; none for compaction helpers. Several sessions in one file are read one at a time."""
     segment = _Segment()
     for number, raw in iter_jsonl(path, report):
-        kind = raw.get("type")
-        if kind is None:
-            report.problem(path, number, "record without 'type' skipped", "warning")
-            continue
-        if kind in ("file-history-snapshot", "queue-operation"):
-            continue
-        if kind not in _RECORD_TYPES:
-            report.problem(path, number, f"unknown record type {kind!r} skipped", "warning")
-            continue
-        try:
-            record = _Record.of(number, raw)
-        except (TypeError, ValueError, AttributeError) as exc:
-            report.problem(path, number, f"record skipped: {type(exc).__name__}: {exc}")
+        record = _light(path, report, number, raw)
+        if record is None:
             continue
         if segment.starts_new_session(record):
-            yield from _trajectories(path, report, segment)
+            yield from _conversation(path, report, segment)
             segment = _Segment()
         segment.add(record)
+    yield from _conversation(path, report, segment)
+
+
+def _light(path: Path, report: IngestReport, number: int, raw: dict[str, Any], quiet: bool = False) -> _Record | None:
+    """The light record of one line, or None (reported unless ``quiet``) for lines steps never use."""
+    kind = raw.get("type")
+    if kind in ("file-history-snapshot", "queue-operation"):
+        return None
+    if kind is None or kind not in _RECORD_TYPES:
+        if not quiet:
+            what = "record without 'type'" if kind is None else f"unknown record type {kind!r}"
+            report.problem(path, number, f"{what} skipped", "warning")
+        return None
+    try:
+        return _Record.of(number, raw)
+    except (TypeError, ValueError, AttributeError) as exc:
+        if not quiet:
+            report.problem(path, number, f"record skipped: {type(exc).__name__}: {exc}")
+        return None
+
+
+def _conversation(path: Path, report: IngestReport, segment: _Segment) -> Iterator[Trajectory]:
+    """The trajectories of one conversation, joined to the sibling session files it continues
+    (:func:`~skillforge.ingest.claude_resume.prefix_of`); none when it goes on in a sibling, which
+    reads it whole (:func:`~skillforge.ingest.claude_resume.continued_in`)."""
+    if segment.records and not any(r.agent_id or r.sidechain for r in segment.records[:3]):
+        later = continued_in(path, segment.uuids)
+        if later is not None and defers(path, later, segment.external_parent()):
+            line = segment.records[0].line
+            report.problem(path, line, f"conversation continues in {later.name}; read there, whole", "warning")
+            return
+        parent = segment.external_parent()
+        if parent is not None:
+            try:
+                lines, files = prefix_of(path, parent)
+            except OSError as exc:
+                lines, files = [], []
+                line = segment.records[0].line
+                report.problem(path, line, f"cannot read the session this one continues: {exc}", "warning")
+            if lines:
+                earlier = _Segment()
+                for number, raw in lines:
+                    record = _light(path, report, number, raw, quiet=True)
+                    if record is not None:
+                        earlier.add(record)
+                segment = earlier.joined(segment, [str(f) for f in files])
     yield from _trajectories(path, report, segment)
 
 
@@ -232,20 +269,49 @@ class _Segment:
     records: list[_Record] = field(default_factory=list)
     uuids: set[str] = field(default_factory=set)
     session: str | None = None
+    sessions: list[str] = field(default_factory=list)  # every session id of the conversation, in order
+    continues: list[str] = field(default_factory=list)  # earlier session files it was joined to
 
     def starts_new_session(self, record: _Record) -> bool:
+        """A new conversation begins: the same records again, a new root (``/clear``), or a new
+        session id whose record does not link into this conversation. A session id that changes
+        on a record linked to this one (``--continue``, ``--resume``, a plan's fresh start) goes on."""
         if not self.records:
             return False
         if record.uuid is not None and record.uuid in self.uuids:
             return True  # the same records again: the next session (or a copy) begins
-        return record.session is not None and self.session is not None and record.session != self.session and not record.agent_id
+        if record.agent_id or record.sidechain:
+            return False
+        if record.parent is None:
+            return record.uuid is not None and record.type in ("user", "assistant", "progress")
+        new_session = record.session is not None and self.session is not None and record.session not in self.sessions
+        return new_session and record.parent not in self.uuids
 
     def add(self, record: _Record) -> None:
         self.records.append(record)
         if record.uuid is not None:
             self.uuids.add(record.uuid)
-        if self.session is None and record.session is not None:
+        if record.session is not None and record.session not in self.sessions and record.type != "progress":
+            self.sessions.append(record.session)
+        if self.session is None and record.session is not None and record.type != "progress":
             self.session = record.session
+
+    def external_parent(self) -> str | None:
+        """The parent of the first record whose parent is outside the records before it."""
+        known: set[str] = set()
+        for record in self.records:
+            if record.parent is not None and record.parent not in known:
+                return record.parent
+            if record.uuid is not None:
+                known.add(record.uuid)
+        return None
+
+    def joined(self, later: _Segment, files: list[str]) -> _Segment:
+        """This segment followed by ``later`` (which continues it from another file)."""
+        out = _Segment(self.records + later.records, self.uuids | later.uuids, self.session or later.session)
+        out.sessions = self.sessions + [s for s in later.sessions if s not in self.sessions]
+        out.continues = files
+        return out
 
 
 # ------------------------------------------------------------------------------- trajectories
@@ -260,6 +326,10 @@ def _trajectories(path: Path, report: IngestReport, segment: _Segment) -> Iterat
         return  # the compaction helper's own transcript: a summary request, not agent work
     session_id = segment.session or path.stem
     extra: dict[str, Any] = {}
+    if len(segment.sessions) > 1:
+        extra["session_ids"] = list(segment.sessions)  # one conversation over several sessions
+    if segment.continues:
+        extra["continues_files"] = segment.continues
     summaries = [r.flags["summary"] for r in records if r.type == "summary" and r.flags.get("summary")]
     if summaries:
         extra["summaries"] = summaries
@@ -467,13 +537,16 @@ class _Steps:
 
     def _tool_result(self, record: _Record, call_id: str, text: str, is_error: bool) -> None:
         summary = record.flags.get("tool_use_result")
-        if not is_error and isinstance(summary, str) and _ERROR_RESULT.match(summary):
-            is_error = True
+        kind: ErrorKind | None = "flag" if is_error else None
+        if kind is None and isinstance(summary, str) and _ERROR_RESULT.match(summary):
+            kind = "harness"
         known = self.builder.step_of(call_id) is not None
         if not known:
             self.report.problem(self.path, record.line, f"tool_result for unknown tool_use id {call_id!r}", "warning")
-        result = self.builder.result(call_id or None, text, is_error, timestamp=record.timestamp)
+        result = self.builder.result(call_id or None, text, False, timestamp=record.timestamp)
         step = self.builder.step_of(result.source_call_id) or self.steps[-1]
+        if kind is not None:
+            mark(step, result, kind)
         if not known:
             step.extra.setdefault("line", record.line)
         if any(marker in text for marker in _REJECTION_MARKERS) or summary == "User rejected tool use":

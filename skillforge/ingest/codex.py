@@ -8,14 +8,19 @@ Responses items and ``{"record_type": "state"}`` markers; both are read here.
 
 What this module does:
 
-* reads one stream only, ``response_item`` (what the model saw); the ``event_msg`` copies of the
-  same text (``user_message``, ``agent_message``, ``agent_reasoning``) are skipped;
+* reads ``response_item`` (what the model saw); of the ``event_msg`` copies of the same text only
+  ``user_message`` is read: Codex ≥ 0.12x writes some prompts only there. A prompt is taken from
+  whichever record carries it, once (the same text again before the agent acted is not a new
+  prompt), and always starts a new step;
 * one agent step per model response: consecutive output items (``reasoning`` summary →
   ``reasoning_content``, assistant ``message``, ``function_call``, ``custom_tool_call``,
   ``local_shell_call``, ``web_search_call``) until the next input item;
-* pairs ``function_call_output`` / ``custom_tool_call_output`` with their call by ``call_id``; the
-  exit code comes from ``exec_command_end`` events, a JSON output's ``metadata.exit_code`` or a
-  ``Process exited with code N`` line; ``patch_apply_end.success`` false is an error too;
+* pairs ``function_call_output`` / ``custom_tool_call_output`` with their call by ``call_id``; an
+  error is, in this order: a non-zero exit code (``exec_command_end`` events, a JSON output's
+  ``metadata.exit_code``, a ``Process exited with code N`` line), ``patch_apply_end.success`` false,
+  one of Codex's own messages (:data:`HARNESS_MESSAGES`), the generic match of :mod:`.tool_errors`;
+* a capture that stops mid-turn (a turn opened by ``task_started`` or a prompt, and no
+  ``task_complete``, ``turn_aborted`` or final answer after it) is marked ``extra.truncated``;
 * injected context (``developer`` messages, ``# AGENTS.md instructions``, ``<environment_context>``,
   ``<permissions instructions>``, ``<user_instructions>``) is marked ``extra.injected``, not user
   intent; ``compacted`` summaries become system steps; ``turn_aborted`` marks the turn
@@ -38,6 +43,7 @@ from skillforge.ingest.jsonio import iter_jsonl
 from skillforge.ingest.report import IngestReport
 from skillforge.ingest.sniff import mentions, sniff
 from skillforge.ingest.steps import StepBuilder
+from skillforge.ingest.tool_errors import HarnessMessage, add_result, classify, mark
 from skillforge.trajectory import Agent, SourceRef, Step, StepMetrics, Trajectory
 
 NAME = "codex"
@@ -61,7 +67,34 @@ _INJECTED_PREFIXES = (
     "<user_shell_command>",
 )
 _EXIT_LINE = re.compile(r"(?m)^(?:Process exited with code|Exit code:?)\s*(-?\d+)")
-_FAILED = re.compile(r"^(?:[\w.]+ failed:|execution error|error:|aborted)", re.IGNORECASE)
+HARNESS_MESSAGES = (
+    HarnessMessage(
+        r"^patch rejected: ",
+        "harness",
+        "openai/codex codex-rs apply-patch ('patch rejected: empty patch')",
+    ),
+    HarnessMessage(
+        r"^apply_patch verification failed: ",
+        "harness",
+        "openai/codex codex-rs apply-patch (parse errors)",
+    ),
+    HarnessMessage(
+        r"^[a-z_]+ failed: ",
+        "harness",
+        "codex-rs tool handlers: 'write_stdin failed: stdin is closed…' (codemie-code 0.125 rollout)",
+    ),
+    HarnessMessage(
+        r"^(?:execution error|aborted by user)\b",
+        "harness",
+        "kept from skillforge's earlier Codex reader; no rollout in the corpus shows it",
+    ),
+    HarnessMessage(
+        r"Browser Use rejected this action",
+        "rejected",
+        "Codex Desktop Browser Use tool (tests/data/wild codex 0.128.0-alpha.1 rollout)",
+    ),
+)
+"""Codex's own error messages in tool outputs, each with where it comes from (see :mod:`.tool_errors`)."""
 
 
 def detect(path: Path, head: bytes) -> bool:
@@ -120,6 +153,10 @@ class _Session:
         self._exit_codes: dict[str, int] = {}
         self._failed_patches: set[str] = set()
         self._usage: dict[str, Any] | None = None
+        self._prompt: tuple[str, str] | None = None  # (text, record kind) of the last prompt, until the agent acts
+        self._turn_open: tuple[int, str] | None = None  # (line, what opened it) of a turn not yet ended
+        self._markers = False  # task events or answer phases seen: turns have explicit ends
+        self._last_item: str | None = None
 
     # ---------------------------------------------------------------- records
 
@@ -155,6 +192,7 @@ class _Session:
         elif kind == "patch_apply_end" and call_id and payload.get("success") is False:
             self._failed_patches.add(call_id)
         elif kind == "turn_aborted":
+            self._turn_open = None
             step = self.builder.last()
             if step is not None:
                 step.extra["interrupted"] = True
@@ -170,28 +208,38 @@ class _Session:
             if isinstance(last, dict) and self._turn is not None and self._turn.metrics is None:
                 self._turn.metrics = StepMetrics(as_int(last.get("input_tokens")), as_int(last.get("output_tokens")))
         elif kind == "task_complete":
+            self._markers, self._turn_open = True, None
             step = self.builder.last()
             if step is not None:
                 step.extra["turn_complete"] = True
+        elif kind == "task_started":
+            self._markers, self._turn_open = True, (number, "task_started")
+        elif kind == "user_message":
+            self._user(number, content_text(payload.get("message")), as_str(timestamp), "event")
 
     def item(self, number: int, item: dict[str, Any], timestamp: Any) -> None:
         kind = item.get("type")
         self.started = True
         stamp = as_str(timestamp)
+        if kind != "message":
+            self._prompt = None  # the agent acted: the same text again is a new prompt
+            self._last_item = str(kind)
         if kind == "message":
             role = item.get("role")
             text = content_text(item.get("content"))
             if role == "assistant":
                 self._agent_step(number, stamp).message = _join(self._turn.message if self._turn else "", text)
+                self._last_item = "answer"
+                if item.get("phase") is not None:
+                    self._markers = True
+                    if item.get("phase") == "final_answer":
+                        self._turn_open = None
                 return
-            self._end_turn()
             if role in ("developer", "system"):
+                self._end_turn()
                 self.builder.step("system", text, timestamp=stamp, extra={"injected": True, "line": number})
             elif role == "user":
-                extra: dict[str, Any] = {"line": number}
-                if text.lstrip().startswith(_INJECTED_PREFIXES):
-                    extra["injected"] = True
-                self.builder.step("user", text, timestamp=stamp, extra=extra)
+                self._user(number, text, stamp, "item")
             else:
                 self.report.problem(self.path, number, f"message with unknown role {role!r} skipped", "warning")
         elif kind == "reasoning":
@@ -219,13 +267,33 @@ class _Session:
             self._end_turn()
             text, exit_code = _output(item.get("output"))
             call_id = as_str(item.get("call_id"))
-            self.builder.result(call_id, text, exit_code not in (None, 0) or bool(_FAILED.match(text)), timestamp=stamp)
+            kind_of_error = "exit_code" if exit_code not in (None, 0) else classify(_tool_text(text), HARNESS_MESSAGES)
+            add_result(self.builder, call_id, text, kind_of_error, timestamp=stamp)
             if exit_code is not None and call_id:
                 self._exit_codes.setdefault(call_id, exit_code)
         else:
             self.report.problem(self.path, number, f"unknown response item {kind!r} skipped", "warning")
 
     # ---------------------------------------------------------------- steps
+
+    def _user(self, number: int, text: str, stamp: str | None, via: str) -> None:
+        """A prompt from a ``response_item`` (``via="item"``) or an ``event_msg`` (``"event"``):
+        once, and as a new step. Codex writes a prompt to both records, one right after the other,
+        not always with the same text (attachments, redacted copies): a prompt of the other kind
+        before the agent acted, or the same text again, is that copy."""
+        self._end_turn()
+        injected = text.lstrip().startswith(_INJECTED_PREFIXES)
+        if not injected:
+            if self._prompt is not None and (self._prompt[1] != via or self._prompt[0] == text.strip()):
+                return  # the other record of the same prompt
+            self._prompt = (text.strip(), via)
+            self._turn_open = (number, "prompt")
+            self._last_item = "prompt"
+        self.started = True
+        extra: dict[str, Any] = {"line": number}
+        if injected:
+            extra["injected"] = True
+        self.builder.step("user", text, timestamp=stamp, extra=extra)
 
     def _agent_step(self, number: int, stamp: str | None) -> Step:
         if self._turn is None:
@@ -242,6 +310,7 @@ class _Session:
             self.report.problem(self.path, self.line, "no messages or tool calls in the session", "warning")
             return
         self._apply_exit_codes()
+        self._mark_truncated()
         final: dict[str, Any] = {"total_steps": len(self.builder.steps)}
         if self._usage:
             final["total_prompt_tokens"] = as_int(self._usage.get("input_tokens"))
@@ -256,6 +325,19 @@ class _Session:
             extra=self.extra,
         )
 
+    def _mark_truncated(self) -> None:
+        """A turn still open at the end: with turn markers in the file, no end came; without them,
+        the capture stops on the agent's work (a call, an output, reasoning), not on an answer."""
+        if self._turn_open is None:
+            return
+        if not self._markers and self._last_item in (None, "answer"):
+            return
+        line, opened = self._turn_open
+        reason = f"no task_complete, turn_aborted or final answer after the {opened} on line {line}"
+        self.extra["truncated"] = {"turn_line": line, "reason": reason}
+        self.report.problem(self.path, line, f"capture stops mid-turn ({reason}); marked truncated", "warning")
+        self.builder.steps[-1].extra["truncated"] = True
+
     def _apply_exit_codes(self) -> None:
         for step in self.builder.steps:
             if step.observation is None:
@@ -264,9 +346,10 @@ class _Session:
                 code = self._exit_codes.get(result.source_call_id or "")
                 if code is not None:
                     step.extra.setdefault("exit_codes", {})[result.source_call_id] = code
-                    result.is_error = result.is_error or code != 0
+                    if code != 0:
+                        mark(step, result, "exit_code")
                 if result.source_call_id in self._failed_patches:
-                    result.is_error = True
+                    mark(step, result, "status")
 
 
 def _output(raw: Any) -> tuple[str, int | None]:
@@ -288,6 +371,12 @@ def _output(raw: Any) -> tuple[str, int | None]:
     text = content_text(raw)
     match = _EXIT_LINE.search(text[:2000])
     return text, int(match.group(1)) if match else None
+
+
+def _tool_text(text: str) -> str:
+    """The output part of an ``exec_command``/tool text (after Codex's ``Output:`` header)."""
+    head, sep, rest = text.partition("\nOutput:\n")
+    return rest if sep and len(head) < 400 else text
 
 
 def _join(existing: str, text: str) -> str:

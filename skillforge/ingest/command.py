@@ -22,6 +22,7 @@ from skillforge.ingest.atif import write_atif
 from skillforge.ingest.outcomes import load_labels
 from skillforge.ingest.report import IngestReport
 from skillforge.ingest.workers import default_jobs
+from skillforge.trajectory import Trajectory
 
 CONVERSIONS = ("atif",)
 """Formats ``--to`` can write."""
@@ -34,10 +35,21 @@ class IngestResult:
     Attributes:
         report: per-file summaries, problems and redaction counts.
         written: files written by ``--to``, in order.
+        trajectories: one small entry per trajectory, in file order: ``[path, session id, outcome
+            status, reward, origin, truncated]`` (the ``--json`` document's ``trajectories``).
     """
 
     report: IngestReport
     written: list[Path] = field(default_factory=list)
+    trajectories: list[tuple[str, str, str, float | None, str | None, bool]] = field(default_factory=list)
+
+    def note(self, trajectory: Trajectory) -> None:
+        """Keep what the report says of one trajectory (its outcome, its origin, truncation)."""
+        outcome = trajectory.outcome
+        truncated = bool(trajectory.extra.get("truncated"))
+        self.trajectories.append(
+            (trajectory.source.path, trajectory.session_id, outcome.status, outcome.reward, outcome.origin, truncated)
+        )
 
     def totals(self) -> dict[str, Any]:
         """Sums over all files (trajectories, steps, tool calls, tool errors, outcomes)."""
@@ -68,12 +80,17 @@ class IngestResult:
         return json.dumps(document, indent=2)
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``--json`` document: files, totals, redactions, problems and written files."""
+        """The ``--json`` document: files, totals, redactions, trajectories (outcome, its origin,
+        truncation), problems and written files."""
         return {
             "files": [f.to_dict() for f in self.report.files if f.format],
             "skipped_files": [{"path": f.path, "reason": f.skipped} for f in self.report.files if not f.format],
             "totals": self.totals(),
             "redactions": dict(self.report.redactions),
+            "trajectories": [
+                {"path": p, "session_id": s, "outcome": st, "reward": r, "origin": o, "truncated": t}
+                for p, s, st, r, o, t in self.trajectories
+            ],
             "problems": [
                 {"path": p.path, "line": p.line, "message": p.message, "severity": p.severity} for p in self.report.problems
             ],
@@ -113,11 +130,12 @@ def run_ingest(
     jobs = default_jobs() if jobs is None else jobs
     if convert is None:
         with closing(ingest(paths, result.report, labels, jobs=jobs, whole=False)) as trajectories:  # closed at once on Ctrl-C
-            for _ in trajectories:
-                pass
+            for trajectory in trajectories:
+                result.note(trajectory)
         return result
     with closing(ingest_atif(paths, result.report, labels, jobs=jobs)) as documents:
         for trajectory, document in documents:
+            result.note(trajectory)
             try:
                 result.written.append(write_atif(trajectory, convert[1], taken, document))
             except OSError as exc:

@@ -1,4 +1,4 @@
-"""Gemini CLI chat sessions (``~/.gemini/tmp/<projectHash>/chats/session-*.json``).
+"""Gemini CLI chat sessions (``~/.gemini/tmp/<projectHash>/chats/session-*.json`` or ``.jsonl``).
 
 Format (``shared/docs/trace-formats.md`` §10; upstream google-gemini/gemini-cli
 ``packages/core/src/services/chatRecordingService.ts``): one JSON object ``{sessionId,
@@ -6,7 +6,8 @@ projectHash, startTime, lastUpdated, messages[]}``; a message is ``{id, timestam
 gemini | info | error | warning, content, thoughts[{subject, description}], tokens{input, output,
 cached, thoughts, tool, total}, model, toolCalls[{id, name, args, result[{functionResponse{id,
 name, response{output | error}}}], status, resultDisplay}]}``. A tool call and its result live in
-the same object.
+the same object. Newer versions write the same record as JSONL: a metadata line, message lines and
+``$set`` / ``$rewindTo`` lines, folded as the CLI itself loads them (:mod:`.gemini_records`).
 
 ``user`` messages are user steps, ``gemini`` messages agent steps (thoughts → reasoning, tool calls
 with their results; a status other than ``success`` is an error, ``cancelled`` also marks the call
@@ -21,26 +22,41 @@ from pathlib import Path
 from typing import Any
 
 from skillforge.ingest.coerce import as_int, as_str, content_text
+from skillforge.ingest.gemini_records import load_jsonl_session
 from skillforge.ingest.jsonio import load_object
 from skillforge.ingest.report import IngestReport
-from skillforge.ingest.sniff import mentions, sniff
+from skillforge.ingest.sniff import HEAD_BYTES, mentions, sniff
 from skillforge.ingest.steps import StepBuilder
+from skillforge.ingest.tool_errors import ErrorKind, add_result
 from skillforge.trajectory import Agent, SourceRef, StepMetrics, Trajectory
 
 NAME = "gemini-cli"
 
 
 def detect(path: Path, head: bytes) -> bool:
-    """True for an object with ``sessionId``, ``projectHash`` and ``messages``."""
+    """True for an object with ``sessionId``, ``projectHash`` (or ``startTime``) and ``messages``, or
+    JSONL whose first line is session metadata (``sessionId`` and ``projectHash`` strings, no
+    ``type``: a Claude Code record has one)."""
     if not mentions(head, "sessionId"):
         return False
     shape = sniff(head)
-    return shape.kind == "object" and shape.has("sessionId", "messages") and ("projectHash" in shape.keys or "startTime" in shape.keys)
+    if shape.kind == "jsonl":
+        first = shape.records[0]
+        session, project = first.get("sessionId"), first.get("projectHash")
+        return isinstance(session, str) and isinstance(project, str) and "type" not in first
+    return (
+        shape.kind == "object"
+        and shape.has("sessionId")
+        and shape.has("messages")
+        and (shape.has("projectHash") or shape.has("startTime"))
+    )
 
 
 def parse(path: Path, report: IngestReport) -> Iterator[Trajectory]:
-    """Yield the one trajectory of a chat session file."""
-    data = load_object(path, report, "messages")
+    """Yield the one trajectory of a chat session file (JSON or JSONL)."""
+    with open(path, "rb") as handle:
+        jsonl = sniff(handle.read(HEAD_BYTES)).kind == "jsonl"
+    data = load_jsonl_session(path, report) if jsonl else load_object(path, report, "messages")
     if data is None:
         return
     builder = StepBuilder()
@@ -69,7 +85,10 @@ def parse(path: Path, report: IngestReport) -> Iterator[Trajectory]:
                 tool_call = builder.call(step, call.get("id"), call.get("name"), call.get("args"))
                 status = call.get("status")
                 output = _output(call.get("result")) or content_text(call.get("resultDisplay"))
-                builder.result(tool_call.tool_call_id, output, status not in (None, "success"))
+                error: ErrorKind | None = None
+                if status not in (None, "success"):
+                    error = "rejected" if status == "cancelled" else "status"
+                add_result(builder, tool_call.tool_call_id, output, error)
                 if status == "cancelled":
                     step.extra.setdefault("rejected_call_ids", []).append(tool_call.tool_call_id)
         elif kind in ("info", "error", "warning"):

@@ -11,7 +11,9 @@ and ``attachments{hash: text}``: long strings are stored once there and referenc
 
 One trajectory per sample (and epoch). Outcome from the first scorer's ``value``: ``C``/correct/
 ``true``/1 → success; ``I``/incorrect/``false``/0, ``P`` (partial), ``N`` (no answer) → failure; a
-number is a reward (success when ≥ 1.0); a sample ``error`` → failure; no score → unknown.
+number is a reward (success when ≥ 1.0); a sample ``error`` → failure; no score → unknown. The
+origin is ``judge`` when the scorer grades with a model (``model_graded_qa``/``model_graded_fact``,
+``inspect_ai/scorer/_model.py``: :data:`MODEL_GRADED`), ``log`` otherwise.
 ``extra.task_id`` is ``<task>:<sample id>`` so epochs and models of one sample are compared.
 """
 
@@ -36,6 +38,8 @@ from skillforge.trajectory import Agent, Outcome, SourceRef, Trajectory
 NAME = "inspect-ai"
 
 _ATTACHMENT = re.compile(r"attachment://([0-9a-f]{16,64})")
+MODEL_GRADED = re.compile(r"^model_graded_")
+"""Scorer names of Inspect's LLM-graded scorers (``inspect_ai/scorer/_model.py``)."""
 _SCORE_WORDS = {"c": "success", "correct": "success", "i": "failure", "incorrect": "failure", "p": "failure", "n": "failure"}
 
 
@@ -51,7 +55,7 @@ def detect(path: Path, head: bytes) -> bool:
     if not mentions(head, "eval"):
         return False
     shape = sniff(head)
-    return shape.kind == "object" and shape.has("version", "eval") and bool({"samples", "plan", "results", "status"} & set(shape.keys))
+    return shape.kind == "object" and shape.has("version", "eval") and any(shape.has(key) for key in ("samples", "plan", "results", "status"))
 
 
 def parse(path: Path, report: IngestReport) -> Iterator[Trajectory]:
@@ -154,10 +158,11 @@ def _outcome(sample: dict[str, Any]) -> Outcome:
         if isinstance(value, dict):  # several metrics in one score: take the first
             value = next(iter(value.values()), None)
         detail = f"score {scorer}={value}"
+        origin = "judge" if MODEL_GRADED.match(str(scorer)) else "log"
         if isinstance(value, str) and value.strip().lower() in _SCORE_WORDS:
             status = _SCORE_WORDS[value.strip().lower()]
-            return Outcome(status, 1.0 if status == "success" else 0.0, "log", detail)  # type: ignore[arg-type]
-        outcome = outcome_from_label(value, "log", detail)
+            return Outcome(status, 1.0 if status == "success" else 0.0, origin, detail)  # type: ignore[arg-type]
+        outcome = outcome_from_label(value, origin, detail)
         if outcome is not None:
             return outcome
     return Outcome()

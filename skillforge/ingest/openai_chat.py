@@ -41,9 +41,9 @@ def detect(path: Path, head: bytes) -> bool:
         return False
     shape = sniff(head)
     if shape.kind == "array":
-        return shape.values.get("item.role") in _ROLES
+        return shape.value("item.role") in _ROLES
     if shape.kind == "object":
-        return "messages" in shape.keys and shape.values.get("messages.item.role") in _ROLES
+        return shape.has("messages") and shape.value("messages.item.role") in _ROLES
     if shape.kind == "jsonl":
         first = shape.records[0]
         if first.get("role") in _ROLES:

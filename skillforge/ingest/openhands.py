@@ -9,14 +9,20 @@ Formats (``shared/docs/trace-formats.md`` §8; upstream ``openhands/events/seria
 * **evaluation rows** (``evaluation/benchmarks/*/output.jsonl``): one JSON object per line,
   ``{instance_id, instruction, metadata, history[events], metrics, error, test_result}``;
 * **resolver output** (``openhands-resolver``): rows ``{issue{owner, repo, number}, history,
-  success, result_explanation, error}``, events without ``id``/``cause``.
+  success, result_explanation | success_explanation, error}``, events without ``id``/``cause``;
+  the older resolver wrote a **flat history**: events without ``source`` and ``args``, the
+  arguments (``command``, ``code``…), ``thought`` and an observation's ``exit_code`` at the top
+  level of the event. Such an event's arguments are its keys other than the event fields
+  (:data:`_EVENT_FIELDS`); its first ``message`` is the task the user gave.
 
 What this module does: user/agent ``message`` actions become user/agent steps, ``system`` the
 system step; every other action is a tool call (``tool_call_metadata.function_name`` or the
 action name, its ``args`` minus ``thought``, which becomes ``reasoning_content``); actions from
 one model response share a step. Observations attach to their action by ``tool_call_id``, then
-``cause``, then order; ``error`` observations, run observations with a positive
-``extras.metadata.exit_code`` and ``user_rejected`` ones are errors. ``recall`` actions and
+``cause``, then order; an observation is an error when it is an ``error`` observation, a
+``user_rejected`` one, a run with a positive exit code (``extras.metadata.exit_code``, or
+``exit_code`` in the flat history), ``success: false``, or holds one of OpenHands' own error
+messages (:data:`HARNESS_MESSAGES`). ``recall`` actions and
 ``agent_state_changed``/``null`` observations are bookkeeping and skipped (a final agent state
 ``error`` is kept as ``extra.agent_state``).
 
@@ -37,11 +43,42 @@ from skillforge.ingest.jsonio import iter_json_items, iter_jsonl
 from skillforge.ingest.report import IngestReport
 from skillforge.ingest.sniff import mentions, sniff
 from skillforge.ingest.steps import StepBuilder
+from skillforge.ingest.tool_errors import ErrorKind, HarnessMessage, add_result, classify
 from skillforge.trajectory import Agent, Outcome, SourceRef, Step, Trajectory
 
 NAME = "openhands"
 
 _SKIPPED_ACTIONS = ("recall", "change_agent_state", "null")
+_EVENT_FIELDS = (
+    "id",
+    "timestamp",
+    "source",
+    "action",
+    "message",
+    "cause",
+    "tool_call_metadata",
+    "llm_metrics",
+    "args",
+    "timeout",
+    "observation",
+    "extras",
+)
+"""Keys of an event that are not the action's arguments (``openhands/events/serialization/event.py``)."""
+
+HARNESS_MESSAGES = (
+    HarnessMessage(
+        r"^\[Your proposed edit has introduced new syntax error",
+        "harness",
+        "All-Hands-AI/OpenHands openhands/runtime/plugins/agent_skills file_ops (LINTER_ERROR_MSG)",
+    ),
+    HarnessMessage(
+        r"^(?:ERROR:\s*)?Invalid `\w+` parameter",
+        "harness",
+        "openhands-aci str_replace_editor (EditorToolParameterInvalidError), All-Hands-AI/openhands-aci",
+    ),
+    HarnessMessage(r"^ERROR:\n", "harness", "OpenHands str_replace_editor error observations ('ERROR:' + message)"),
+)
+"""OpenHands' own error messages in observations, each with where it comes from (:mod:`.tool_errors`)."""
 _SKIPPED_OBSERVATIONS = ("agent_state_changed", "null", "recall")
 
 
@@ -55,7 +92,7 @@ def detect(path: Path, head: bytes) -> bool:
         keys = shape.item_keys()
         return {"source"} <= keys and bool(keys & {"action", "observation"})
     if shape.kind in ("jsonl", "object"):
-        return "history" in shape.keys and ("instance_id" in shape.keys or "issue" in shape.keys)
+        return shape.has("history") and (shape.has("instance_id") or shape.has("issue"))
     return False
 
 
@@ -99,7 +136,7 @@ def _row(path: Path, number: int, row: dict[str, Any], history: list[Any], repor
     if error:
         trajectory.outcome = Outcome("failure", None, "log", f"error: {error[:200]}")
     elif isinstance(row.get("success"), bool):
-        explanation = as_str(row.get("result_explanation")) or ""
+        explanation = as_str(row.get("result_explanation")) or as_str(row.get("success_explanation")) or ""
         trajectory.outcome = Outcome("success" if row["success"] else "failure", None, "judge", f"resolver success={row['success']} {explanation[:160]}".strip())
     return trajectory
 
@@ -136,6 +173,7 @@ class _State:
 
     def __init__(self, builder: StepBuilder) -> None:
         self.builder = builder
+        self.messages = 0  # message actions seen (the flat history's first one is the task)
         self.by_event: dict[Any, str] = {}  # action event id -> tool call id
         self.response_step: tuple[Any, Step] | None = None
         self.agent_state: str | None = None
@@ -149,7 +187,8 @@ class _State:
 
     def action(self, event: dict[str, Any]) -> None:
         action = event.get("action")
-        args = event.get("args") if isinstance(event.get("args"), dict) else {}
+        flat = not isinstance(event.get("args"), dict)
+        args = {k: v for k, v in event.items() if k not in _EVENT_FIELDS} if flat else event["args"]
         source = event.get("source")
         stamp = as_str(event.get("timestamp"))
         if action in _SKIPPED_ACTIONS:
@@ -157,6 +196,9 @@ class _State:
         if action == "message":
             text = content_text(args.get("content")) or content_text(event.get("message"))
             self.response_step = None
+            self.messages += 1
+            if source is None and flat:
+                source = "user" if self.messages == 1 else "agent"  # the flat history opens with the task
             self.builder.step("user" if source == "user" else "agent", text, timestamp=stamp)
             return
         if action == "system":
@@ -168,8 +210,11 @@ class _State:
         response_id = response.get("id")
         thought = args.get("thought") if isinstance(args.get("thought"), str) else ""
         if action == "finish":
+            thought = str(thought)
             final = content_text(args.get("final_thought")) or content_text(event.get("message"))
-            step = self.builder.step("agent", final, timestamp=stamp, extra={"finish": True})
+            step = self.builder.step("agent", final or thought, timestamp=stamp, extra={"finish": True})
+            if final and thought.strip() and thought.strip() != final.strip():
+                step.reasoning_content = thought  # the agent's last thought (the flat history's only text)
             self.response_step = None
             return
         if self.response_step is not None and response_id is not None and self.response_step[0] == response_id:
@@ -200,9 +245,19 @@ class _State:
         call_id = metadata.get("tool_call_id") or self.by_event.get(event.get("cause"))
         content = content_text(event.get("content")) or content_text(event.get("message"))
         run_meta = extras.get("metadata") if isinstance(extras.get("metadata"), dict) else {}
-        exit_code = run_meta.get("exit_code")
-        is_error = kind in ("error", "user_rejected") or (isinstance(exit_code, int) and exit_code > 0) or event.get("success") is False
-        self.builder.result(call_id, content, is_error)
+        exit_code = run_meta.get("exit_code", extras.get("exit_code", event.get("exit_code")))
+        error: ErrorKind | None
+        if kind == "error":
+            error = "flag"
+        elif kind == "user_rejected":
+            error = "rejected"
+        elif isinstance(exit_code, int) and not isinstance(exit_code, bool) and exit_code > 0:
+            error = "exit_code"
+        elif event.get("success") is False:
+            error = "status"
+        else:
+            error = classify(content, HARNESS_MESSAGES, generic=kind != "run")
+        add_result(self.builder, call_id, content, error)
         if kind == "user_rejected":
             step = self.builder.last("agent")
             if step is not None:

@@ -37,6 +37,7 @@ from skillforge.ingest.jsonio import iter_jsonl, load_json
 from skillforge.ingest.report import IngestReport
 from skillforge.ingest.sniff import mentions, sniff
 from skillforge.ingest.steps import StepBuilder
+from skillforge.ingest.tool_errors import add_result
 from skillforge.trajectory import Agent, SourceRef, Step, StepMetrics, Trajectory
 
 NAME = "otel-genai"
@@ -50,7 +51,7 @@ def detect(path: Path, head: bytes) -> bool:
     if not mentions(head, "resourceSpans"):
         return False
     shape = sniff(head)
-    return shape.kind in ("object", "jsonl") and "resourceSpans" in shape.keys
+    return shape.kind in ("object", "jsonl") and shape.has("resourceSpans")
 
 
 def parse(path: Path, report: IngestReport) -> Iterator[Trajectory]:
@@ -160,7 +161,7 @@ def _trace(path: Path, trace_id: str, spans: list[dict[str, Any]]) -> Trajectory
             if call_id is None or call_id not in step_for_call:
                 step = builder.step("agent", timestamp=_time(span))
                 call_id = builder.call(step, call_id, attrs.get("gen_ai.tool.name"), attrs.get("gen_ai.tool.call.arguments")).tool_call_id
-            builder.result(call_id, text, is_error)
+            add_result(builder, call_id, text, "status" if is_error else None)  # the span's error status
     if not builder.steps:
         return None
     return Trajectory(

@@ -21,7 +21,7 @@ from skillforge.ingest.base import Format
 from skillforge.ingest.formats import FORMATS
 from skillforge.ingest.redact import redact_outcome, redact_trajectory
 from skillforge.ingest.report import FileSummary, IngestReport, Problem
-from skillforge.ingest.sniff import HEAD_BYTES
+from skillforge.ingest.sniff import HEAD_BYTES, cut_document, streaming
 from skillforge.trajectory import Trajectory
 
 _JSONISH = (b"{", b"[")
@@ -34,7 +34,8 @@ class Parsed:
     Attributes:
         trajectory: parsed and redacted (its outcome is the log's, and may still be replaced).
             Unless ``keep`` is ``"whole"``, only ``session_id``, ``agent``, ``source``, ``outcome``
-            and ``extra["task_id"]`` are kept (what settling the outcome reads; cheap to send).
+            and ``extra["task_id"]``/``["truncated"]`` are kept (what settling the outcome and the
+            report read; cheap to send).
         steps, tool_calls, tool_errors: counts over the whole trajectory.
         redactions: secrets replaced per kind, the outcome detail's not included; None when there
             were none (most trajectories: less to send between processes).
@@ -61,6 +62,9 @@ class Parsed:
 
 Event = FileSummary | Problem | Parsed
 """What :func:`read_file` yields."""
+
+_LIGHT_EXTRA = ("task_id", "truncated")
+"""``extra`` kept on a light trajectory: what settling its outcome and the report read."""
 
 Keep = Literal["whole", "light", "atif"]
 """What :func:`read_file` keeps of a trajectory: all of it, what settling its outcome needs
@@ -112,6 +116,9 @@ def detect(path: Path, head: bytes | None = None) -> Format | None:
     """Return the format module that recognises ``path`` from its first bytes, or None.
 
     Formats are tried in registry order; a ``detect()`` that raises counts as "not this format".
+    When none claims a file whose head ends inside a JSON document, they are asked again with
+    the file read on past the head, key by key (:func:`~skillforge.ingest.sniff.streaming`): the
+    key that tells a format may sit anywhere among the top-level keys.
 
     Raises:
         OSError: when ``head`` is not given and the file cannot be read.
@@ -119,6 +126,14 @@ def detect(path: Path, head: bytes | None = None) -> Format | None:
     if head is None:
         with open(path, "rb") as handle:
             head = handle.read(HEAD_BYTES)
+    module = _first_claim(path, head)
+    if module is None and cut_document(head, HEAD_BYTES):
+        with streaming(path, head):
+            module = _first_claim(path, head)
+    return module
+
+
+def _first_claim(path: Path, head: bytes) -> Format | None:
     for module in FORMATS.values():
         try:
             if module.detect(path, head):
@@ -218,7 +233,7 @@ def _parsed(trajectory: Trajectory, keep: Keep) -> Parsed:
             [],
             trajectory.source,
             trajectory.outcome,
-            extra={"task_id": extra["task_id"]} if "task_id" in extra else {},
+            extra={key: extra[key] for key in _LIGHT_EXTRA if key in extra},
         )
     return Parsed(
         trajectory,

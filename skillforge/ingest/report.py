@@ -49,6 +49,8 @@ class FileSummary:
         redactions: secrets replaced per kind.
         skipped: why a file without a format was skipped (``binary``, ``unreadable``, ``not a known
             agent log format``); empty for a file that was read.
+        origins: trajectories per outcome origin (``log``/``labels``/``judge``; ``none`` when unknown).
+        truncated: trajectories whose capture stops mid-turn (``extra["truncated"]``).
     """
 
     path: str
@@ -60,6 +62,8 @@ class FileSummary:
     outcomes: Counter = field(default_factory=Counter)
     redactions: Counter = field(default_factory=Counter)
     skipped: str = ""
+    origins: Counter = field(default_factory=Counter)
+    truncated: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types (for ``skillforge ingest --json`` and the run manifest)."""
@@ -71,6 +75,8 @@ class FileSummary:
             "tool_calls": self.tool_calls,
             "tool_errors": self.tool_errors,
             "outcomes": dict(self.outcomes),
+            "outcome_origins": dict(self.origins),
+            "truncated": self.truncated,
             "redactions": dict(self.redactions),
         }
 

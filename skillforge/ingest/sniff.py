@@ -1,11 +1,25 @@
-"""Sniffing: what the first bytes of a file look like, for the formats' ``detect()`` functions."""
+"""Sniffing: what the first bytes of a file look like, for the formats' ``detect()`` functions.
+
+Detection runs in two rounds (:func:`skillforge.ingest.reader.detect`): first every format looks
+at the head alone; when none claims a file whose head ends inside a JSON document, the formats are
+asked again inside :func:`streaming`, where :func:`sniff` answers key questions by reading the
+file on (:class:`~skillforge.ingest.toplevel.StreamedShape`) and :func:`mentions` no longer rules
+a name out for being absent from the head. A detector therefore never depends on where a key
+sits, only on the keys a document has.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import orjson
+
+from skillforge.ingest.toplevel import StreamedShape
 
 HEAD_BYTES = 64 * 1024
 """How many leading bytes of a file ``detect()`` gets to look at."""
@@ -29,25 +43,45 @@ class Sniff:
     detector that looks only at ``kind`` (or at ``records``) never pays for them.
     """
 
-    def __init__(self, kind: str | None, records: list[dict[str, Any]] | None = None, head: bytes = b"") -> None:
+    def __init__(
+        self,
+        kind: str | None,
+        records: list[dict[str, Any]] | None = None,
+        head: bytes = b"",
+        stream: StreamedShape | None = None,
+    ) -> None:
         self.kind = kind
         self.records = records or []
         self._head = head
         self._shape: tuple[list[str], dict[str, Any]] | None = None
+        self._stream = stream
 
     @property
     def keys(self) -> list[str]:
         """Top-level keys (see the class docstring)."""
+        if self._stream is not None:
+            return self._stream.keys()
         return self._walk()[0]
 
     @property
     def values(self) -> dict[str, Any]:
         """Scalar values by dotted path (see the class docstring)."""
+        if self._stream is not None:
+            return self._stream.values()
         return self._walk()[1]
 
     def has(self, *keys: str) -> bool:
-        """True when every key is a top-level key."""
+        """True when every key is a top-level key (read from the file past the head only as far
+        as needed, inside :func:`streaming`)."""
+        if self._stream is not None:
+            return self._stream.has(*keys)
         return all(key in self.keys for key in keys)
+
+    def value(self, dotted: str) -> Any:
+        """The first scalar at ``dotted`` (``"info.mini_version"``), or None."""
+        if self._stream is not None:
+            return self._stream.value(dotted)
+        return self.values.get(dotted)
 
     def item_keys(self) -> set[str]:
         """Keys seen on the items of a top-level array."""
@@ -64,24 +98,70 @@ class Sniff:
         return self._shape
 
 
+_STREAMED: ContextVar[tuple[bytes, Sniff] | None] = ContextVar("skillforge_streamed_sniff", default=None)
+
+
+@contextmanager
+def streaming(path: Path, head: bytes) -> Iterator[None]:
+    """Within this block, :func:`sniff` of ``head`` reads ``path`` past the head to answer questions
+    about keys, and :func:`mentions` of ``head`` is True (see the module docstring).
+
+    Raises:
+        OSError: from a question about keys, when ``path`` cannot be opened.
+    """
+    shape = _sniff(head)
+    stream = StreamedShape(path, shape.kind or "object")
+    token = _STREAMED.set((head, Sniff(shape.kind, shape.records, head, stream)))
+    try:
+        yield
+    finally:
+        _STREAMED.reset(token)
+        stream.close()
+
+
+def streamed(head: bytes) -> bool:
+    """True inside :func:`streaming` for ``head``: the second round of detection, where questions
+    about keys are answered from the whole file."""
+    active = _STREAMED.get()
+    return active is not None and active[0] is head
+
+
+def cut_document(head: bytes, size: int) -> bool:
+    """True when ``head`` (the first ``size`` bytes read of a file) ends inside a JSON document
+    or a first JSONL line: a key that decides the format may lie beyond it."""
+    return len(head) >= size and _sniff(head).kind in ("object", "array")
+
+
 def mentions(head: bytes, *names: str) -> bool:
     """True when one of ``names`` appears in ``head`` as a quoted JSON string (``"name"``).
 
     A necessary condition, cheap to test, for a name to be among a head's keys: detectors ask it
     before they read :attr:`Sniff.keys` or :attr:`Sniff.values`, whose walk of the head's JSON
     events costs far more. (A key spelled with ``\\u`` escapes would not be mentioned; no log
-    writer does that.)
+    writer does that.) Inside :func:`streaming` it is always True: the head is known not to hold
+    everything.
     """
+    active = _STREAMED.get()
+    if active is not None and active[0] is head:
+        return True
     return any(b'"%s"' % name.encode() in head for name in names)
 
 
-@lru_cache(maxsize=4)
 def sniff(head: bytes) -> Sniff:
     """Look at ``head`` (the first bytes of a file) without parsing the whole file.
 
     Parses with ijson's event parser until the head runs out, so keys and values that sit within
-    :data:`HEAD_BYTES` are found even when the document is much larger.
+    :data:`HEAD_BYTES` are found even when the document is much larger; inside :func:`streaming`,
+    keys and values are read on from the file.
     """
+    active = _STREAMED.get()
+    if active is not None and active[0] is head:
+        return active[1]
+    return _sniff(head)
+
+
+@lru_cache(maxsize=4)
+def _sniff(head: bytes) -> Sniff:
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped[:1] not in (b"{", b"["):
         return Sniff(None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from skillforge.ingest.coerce import as_float, as_int, content_text, literal, parse_arguments
+from skillforge.ingest.tool_errors import mark
 from skillforge.trajectory import Observation, ObservationResult, Step, StepMetrics, StepSource, ToolCall
 
 
@@ -112,7 +113,12 @@ def add_chat_messages(builder: StepBuilder, messages: list[Any], error_of: Any =
                 is_error = bool(error_of(message, text))
             call_id = get("tool_call_id") or get("id") if role == "tool" else None
             timestamp = get("timestamp")
-            builder.result(call_id, text, is_error, timestamp=timestamp if isinstance(timestamp, str) else None)
+            stamp = timestamp if isinstance(timestamp, str) else None
+            result = builder.result(call_id, text, is_error, timestamp=stamp)
+            if is_error:  # the message's own error field, else the format's own rule (error_of)
+                step = builder.step_of(result.source_call_id) or builder.last()
+                if step is not None:
+                    mark(step, result, "flag" if error or get("is_error") else "harness")
             continue
         source = _CHAT_SOURCE.get(role)
         if source is None:

@@ -15,7 +15,10 @@ What this module does:
 * an assistant message with an ``action`` is an agent step with one tool call: the
   function-calling name when there is one, else the command's first word (``edit``, ``create``,
   ``python``…), with ``{"command": action}``; the observation that follows is its result;
-* a result is an error when it shows a failure SWE-agent prints (:data:`ERROR_MARKERS`);
+* SWE-agent records no exit code: a result is an error when it holds one of SWE-agent's own error
+  messages (:data:`HARNESS_MESSAGES`: "Wrong flag!", "EXECUTION TIMED OUT", the edit linter's
+  "syntax error(s)", a tool's ``Usage:`` line…), else by the generic match of :mod:`.tool_errors`
+  (a traceback, a line starting ``Error:``…, never a word inside an identifier);
 * outcome: ``info.exit_status`` ``submitted`` says nothing about correctness (unknown; a SWE-bench
   ``report.json`` beside the file decides, see :mod:`.outcomes`); any other exit status (``exit_cost``,
   ``exit_format``, ``early_exit``…) means the run stopped without submitting: failure.
@@ -32,20 +35,39 @@ from skillforge.ingest.jsonio import load_json
 from skillforge.ingest.report import IngestReport
 from skillforge.ingest.sniff import mentions, sniff
 from skillforge.ingest.steps import StepBuilder
+from skillforge.ingest.tool_errors import ErrorKind, HarnessMessage, add_result, classify
 from skillforge.trajectory import Agent, Outcome, SourceRef, Trajectory
 
 NAME = "swe-agent"
 
-ERROR_MARKERS = (
-    "Traceback (most recent call last)",
-    "command not found",
-    "No such file or directory",
-    "Your proposed edit has introduced new syntax error",
-    "Usage: ",
-    "Error: ",
-    "error: ",
+HARNESS_MESSAGES = (
+    HarnessMessage(
+        r"^Wrong flag!",
+        "harness",
+        "SWE-agent 0.7 sweagent/environment/swe_env.py (EnIGMA: submit of a wrong CTF flag)",
+    ),
+    HarnessMessage(
+        r"^EXECUTION TIMED OUT",
+        "timeout",
+        "SWE-agent 0.7 sweagent/environment/swe_env.py (command interrupted)",
+    ),
+    HarnessMessage(
+        r"^The command '.*' was cancelled because it took more than \d+ seconds",
+        "timeout",
+        "SWE-agent 1.x sweagent/agent/agents.py (command_cancelled_timeout_template)",
+    ),
+    HarnessMessage(
+        r"^\[?Your proposed edit has introduced new syntax error",
+        "harness",
+        "SWE-agent tools/edit_linting (edit rejected by the linter)",
+    ),
+    HarnessMessage(
+        r"^Usage: \w+",
+        "harness",
+        "SWE-agent tools/*/bin (a tool called with wrong arguments prints its usage)",
+    ),
 )
-"""Observation text that shows the command failed (SWE-agent records no exit code)."""
+"""SWE-agent's own error messages in observations, each with where it comes from (:mod:`.tool_errors`)."""
 
 
 def detect(path: Path, head: bytes) -> bool:
@@ -55,7 +77,9 @@ def detect(path: Path, head: bytes) -> bool:
     shape = sniff(head)
     if shape.kind != "object":
         return False
-    return shape.has("trajectory", "history") or (shape.keys[:2] == ["environment", "trajectory"])
+    if not shape.has("trajectory"):
+        return False
+    return shape.has("history") or (shape.keys[:2] == ["environment", "trajectory"])
 
 
 def parse(path: Path, report: IngestReport) -> Iterator[Trajectory]:
@@ -116,10 +140,10 @@ def exit_status_outcome(status: Any, submitted: str) -> Outcome:
     return Outcome("failure", None, "log", f"exit_status {status}")
 
 
-def is_error_output(text: str) -> bool:
-    """True when a command's output shows it failed (see :data:`ERROR_MARKERS`)."""
-    head = text[:4000]
-    return any(marker in head for marker in ERROR_MARKERS)
+def output_error(text: str) -> ErrorKind | None:
+    """The kind of error a command's output shows (:data:`HARNESS_MESSAGES`, then the generic
+    match), or None."""
+    return classify(text, HARNESS_MESSAGES)
 
 
 def _from_history(builder: StepBuilder, history: list[Any]) -> None:
@@ -147,9 +171,9 @@ def _from_history(builder: StepBuilder, history: list[Any]) -> None:
         elif role == "tool":
             ids = literal(message.get("tool_call_ids"))
             call_id = ids[0] if isinstance(ids, list) and ids else message.get("tool_call_id")
-            builder.result(call_id, text, is_error_output(text))
+            add_result(builder, call_id, text, output_error(text))
         elif role == "user" and waiting is not None:
-            builder.result(waiting, text, is_error_output(text))
+            add_result(builder, waiting, text, output_error(text))
             waiting = None
         elif role in ("user", "system"):
             builder.step("user" if role == "user" else "system", text)
@@ -167,7 +191,7 @@ def _from_trajectory(builder: StepBuilder, entries: list[Any]) -> None:
         if action:
             call = builder.call(step, None, _command_name(action), {"command": action})
             observation = content_text(entry.get("observation"))
-            builder.result(call.tool_call_id, observation, is_error_output(observation))
+            add_result(builder, call.tool_call_id, observation, output_error(observation))
 
 
 def _is_demo(message: dict[str, Any]) -> bool:

@@ -8,7 +8,9 @@ turn_idx, timestamp, cost, usage}``; tool messages ``{id, role: "tool", content,
 error: bool}``.
 
 One trajectory per simulation; outcome from ``reward_info.reward`` (1.0 success, else failure;
-origin ``log``). In the telecom domain the *user simulator* calls tools too (``requestor:
+origin ``log``, or ``judge`` when ``reward_info.reward_basis`` includes ``NL_ASSERTION``: those
+assertions are graded by an LLM, ``src/tau2/evaluator/evaluator_nl_assertions.py``). In the
+telecom domain the *user simulator* calls tools too (``requestor:
 "user"``): those calls stay on the user's step and are listed in ``extra.user_call_ids``, so
 "tool call ⇒ agent action" is never assumed. Large files are streamed simulation by simulation.
 """
@@ -19,21 +21,23 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from skillforge.ingest.coerce import as_dict
 from skillforge.ingest.jsonio import iter_json_items
 from skillforge.ingest.report import IngestReport
 from skillforge.ingest.sniff import mentions, sniff
 from skillforge.ingest.steps import StepBuilder, add_chat_messages
-from skillforge.trajectory import Agent, Outcome, SourceRef, Trajectory
+from skillforge.trajectory import Agent, Outcome, OutcomeOrigin, OutcomeStatus, SourceRef, Trajectory
 
 NAME = "tau2-bench"
 
 
 def detect(path: Path, head: bytes) -> bool:
-    """True for a JSON object with ``simulations`` (and ``tasks`` or ``info``) at the top level."""
+    """True for a JSON object with ``simulations`` (and ``tasks`` or ``info``) among its top-level
+    keys, wherever they sit (``tasks`` may run to hundreds of KB before ``simulations``)."""
     if not mentions(head, "simulations"):
         return False
     shape = sniff(head)
-    return shape.kind == "object" and "simulations" in shape.keys and ("tasks" in shape.keys or "info" in shape.keys)
+    return shape.kind == "object" and shape.has("simulations") and (shape.has("tasks") or shape.has("info"))
 
 
 def parse(path: Path, report: IngestReport) -> Iterator[Trajectory]:
@@ -53,10 +57,13 @@ def _simulation(path: Path, index: int, simulation: Any) -> Trajectory:
         raise TypeError("'messages' is not a list")
     builder = StepBuilder()
     add_chat_messages(builder, messages)
-    reward_info = simulation.get("reward_info") if isinstance(simulation.get("reward_info"), dict) else {}
+    reward_info = as_dict(simulation.get("reward_info"))
     reward = reward_info.get("reward")
     if isinstance(reward, (int, float)) and not isinstance(reward, bool):
-        outcome = Outcome("success" if reward >= 1.0 else "failure", float(reward), "log", f"reward_info.reward {reward}")
+        basis = reward_info.get("reward_basis")
+        origin: OutcomeOrigin = "judge" if isinstance(basis, list) and "NL_ASSERTION" in basis else "log"
+        status: OutcomeStatus = "success" if reward >= 1.0 else "failure"
+        outcome = Outcome(status, float(reward), origin, f"reward_info.reward {reward}")
     else:
         outcome = Outcome()
     task_id = simulation.get("task_id")

@@ -20,6 +20,7 @@ from typing import Any
 
 from skillforge.ingest.jsonio import iter_json_items
 from skillforge.ingest.report import IngestReport
+from skillforge.ingest.sniff import sniff, streamed
 from skillforge.ingest.steps import StepBuilder, add_chat_messages
 from skillforge.trajectory import Agent, Outcome, SourceRef, Trajectory
 
@@ -27,7 +28,12 @@ NAME = "tau-bench"
 
 
 def detect(path: Path, head: bytes) -> bool:
-    """True for a JSON array whose first object has ``task_id``, ``reward`` and ``traj``."""
+    """True for a JSON array whose first object has ``task_id``, ``reward`` and ``traj``: told by
+    the head's bytes (cheap, for multi-MB files), or, when the first run is longer than the head,
+    by the first items' keys read from the file."""
+    if streamed(head):
+        shape = sniff(head)
+        return shape.kind == "array" and {"task_id", "traj", "reward"} <= shape.item_keys()
     stripped = head.lstrip()
     return stripped.startswith(b"[") and b'"task_id"' in head and b'"traj"' in head and b'"reward"' in head
 

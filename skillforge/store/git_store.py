@@ -396,6 +396,44 @@ class SkillStore:
             shutil.rmtree(scratch, ignore_errors=True)
             return _version_info(name, number, tag, repo.commit(sha))
 
+    def commit_record(self, relative: str, data: bytes, message: str) -> str | None:
+        """Write and commit one file kept beside the skills (``.eval/<name>/v3.json``), under the lock.
+
+        Args:
+            relative: POSIX path inside the store; its first part must start with ``.`` (never a
+                skill folder, whose names cannot).
+            data: the file's bytes.
+            message: the commit message.
+
+        Returns:
+            The new commit's sha, or None when the file already held ``data`` (nothing committed).
+
+        Raises:
+            SkillforgeError: a path that is absolute, climbs out, or is not under a ``.`` folder.
+        """
+        parts = Path(relative).parts
+        if Path(relative).is_absolute() or ".." in parts or len(parts) < 2 or not parts[0].startswith("."):
+            raise SkillforgeError(f"{relative!r}: a store record lives under a folder starting with '.'")
+        with self._write_lock():
+            command = self._git()
+            write_atomic(self.location.root / relative, data, fsync=True)
+            command.add("--", relative)
+            if not command.diff("--cached", "--name-only", "--", relative).strip():
+                return None
+            return self._commit(command, message)
+
+    def read_record(self, relative: str) -> bytes | None:
+        """The committed bytes of a file kept beside the skills (see :meth:`commit_record`) at the
+        store's latest commit, or None when there is no store, no commit or no such file."""
+        if not self.location.exists:
+            return None
+        try:
+            return self._git().execute(
+                ["git", "cat-file", "blob", f"HEAD:{relative}"], stdout_as_string=False, strip_newline_in_stdout=False
+            )
+        except git.GitCommandError:
+            return None
+
     def _commit(self, command: git.Git, message: str) -> str:
         command.commit("--quiet", "--no-verify", "--allow-empty", "--no-gpg-sign", "-m", message)
         return command.rev_parse("HEAD")
