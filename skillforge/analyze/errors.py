@@ -14,6 +14,10 @@ code where a wrapper states one, and picks the one line a reader needs:
 3. else nothing: the result has no meaningful error line (a server's ``Serving HTTP on …`` banner, an
    empty output): it is not grouped, and never becomes an item.
 
+A bare label line (OpenHands' editor writes ``ERROR:`` and the message on the lines below) is read
+with the rest of the text: ``ERROR: No replacement was performed, old_str `…` did not appear verbatim
+in …``.
+
 :func:`error_key` generalises that line so the same error in different runs compares equal (paths,
 dates, quoted strings and tokens with digits become placeholders).
 """
@@ -67,7 +71,10 @@ LEVEL_LINE = re.compile(r"^(?:\w+: )?(?:error|fatal|E)(?:\[\w+\])?: ", re.IGNORE
 """A line that starts with a severity: ``error: …``, ``fatal: …``, ``E: …``, ``rg: error: …``."""
 
 LINE_LIMIT = 200
-"""The meaningful line is cut to this many characters."""
+"""The meaningful line is cut to this many characters (its key is made from the whole line)."""
+
+BARE_LABEL = re.compile(r"^(?:\w+ )?(?:error|fatal|failure|exception)s?:?$", re.IGNORECASE)
+"""A line that only announces an error (``ERROR:``); the message is the text after it."""
 
 
 @dataclass(frozen=True)
@@ -119,10 +126,14 @@ def meaningful_line(body: str) -> str:
     ``Your proposed edit has introduced new syntax error(s).``); else the first exception or
     ``error:``/``fatal:``/``E:`` line (the last exception line of a Python traceback); else the first
     line with an :data:`ERROR_MARKERS` word. A line of several sentences is cut after the first.
+    After a bare label (:data:`BARE_LABEL`) the whole text is the line, uncut (:func:`parse_error`
+    cuts it to :data:`LINE_LIMIT` and keys it whole).
     """
     lines = body.splitlines()
     if not lines:
         return ""
+    if BARE_LABEL.match(lines[0]) and len(lines) > 1:
+        return " ".join(lines)  # the whole message: its first sentence can be generic ("No replacement…")
     if not lines[0].startswith("Traceback") and (ERROR_MARKERS.search(lines[0]) or EXCEPTION_LINE.match(lines[0])):
         return _first_sentence(lines[0])
     candidates = [line for line in lines if EXCEPTION_LINE.match(line) or LEVEL_LINE.match(line)]
@@ -137,7 +148,7 @@ def meaningful_line(body: str) -> str:
 
 
 def _first_sentence(line: str) -> str:
-    cut = re.search(r"[.!] (?=[A-Z])", line)
+    cut = re.search(r"[.!] (?=[A-Z])", _QUOTED.sub(lambda m: "x" * len(m.group(0)), line))  # not inside quotes
     if cut and cut.start() >= 20:
         line = line[: cut.start() + 1]
     return line[:LINE_LIMIT].rstrip()
@@ -146,8 +157,9 @@ def _first_sentence(line: str) -> str:
 def parse_error(text: str) -> ParsedError:
     """Normalise an error result (module doc)."""
     body, exit_code = strip_wrappers(text)
-    line = meaningful_line(body)
-    return ParsedError(line, error_key(line) if line else "", exit_code, body)
+    whole = meaningful_line(body)
+    line = whole[:LINE_LIMIT].rstrip()
+    return ParsedError(line, error_key(whole) if whole else "", exit_code, body)
 
 
 _QUOTED = re.compile(r"(\"[^\"]*\"|(?<!\w)'[^']*'(?!\w)|`[^`]*`)")

@@ -218,3 +218,20 @@ def test_a_poll_of_a_parallel_command_is_not_a_retry(shared_traces: Path) -> Non
     assert recovery is not None and recovery.step_id == 11
     assert recovery.started_by is failures[10].failed.started_by
     assert "step 10: write_stdin failed: stdin is closed" in "\n".join(compute_signals(session).as_hints())
+
+
+def test_a_bare_error_label_is_read_with_the_message_below_it(shared_traces: Path) -> None:
+    """OpenHands' editor answers "ERROR:" and the message on the next lines; the message is the error,
+    keyed whole (its code quote and path generalised), so the same mistake groups across runs."""
+    failures = {
+        (t.session_id, f.failed.step_id): f
+        for t in _load(shared_traces / "openhands")
+        for f in compute_signals(t).failures
+    }
+    verbatim = failures[("openhands:ponylang__ponyc-4595", 14)].error
+    assert verbatim.line.startswith("ERROR: No replacement was performed, old_str `DEF(idseqsingle);")
+    assert verbatim.key == "error: no replacement was performed, old_str {str} did not appear verbatim in {path}"
+    assert failures[("openhands:ponylang__ponyc-4588", 12)].error.key == verbatim.key
+    multiple = failures[("openhands:ponylang__ponyc-4588", 17)].error
+    assert "Multiple occurrences of old_str" in multiple.line and multiple.key != verbatim.key
+    assert not any(f.error.line.strip() == "ERROR:" for f in failures.values())
