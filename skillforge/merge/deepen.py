@@ -9,7 +9,9 @@ Used by the build for both paths (offline and LLM) just before the patch is appl
   by :func:`skillforge.merge.offline.normalize_title` — takes that item's place: the old item's lines
   are removed, its lesson ids join the edit's (the support adds up), and the new text stands. When the
   start version's item cites runs the new text does not count, the item says so ("Earlier versions
-  cite N more runs.");
+  cite N more runs."). An item of the offline analyst is also one with the start version's item about
+  the same subject (:func:`skillforge.analyze.subjects.subject_of`: the write a procedure ends with,
+  the tool a comparison is about, a pitfall's tool and error), however more runs changed its wording;
 * ``_(support: N)_`` marks on lines with lesson ids are set to the support of those ids (distinct
   trajectories, :func:`skillforge.skill.document.support_of`), so a merged item shows the sum.
 
@@ -25,6 +27,7 @@ from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from typing import Any
 
+from skillforge.analyze.subjects import subject_of
 from skillforge.merge.offline import SIMILARITY, normalize_title
 from skillforge.patch import Edit, Patch
 from skillforge.skill.document import SKILL_MD, SkillDoc, support_of
@@ -46,14 +49,20 @@ class _Item:
     key: str
     lesson_ids: tuple[str, ...]
     text: str
+    subject: tuple[str, str, str] | None = None
 
 
 def item_title(line: str) -> str:
     """The title of a list item line: its bold lead, else the text after the bullet, normalised."""
+    return normalize_title(_lead(line).rstrip("."))
+
+
+def _lead(line: str) -> str:
+    """The bold lead of a list item line as written, else the text after the bullet."""
     match = _ITEM.match(line.strip())
     text = match.group(2) if match else line.strip()
     bold = _BOLD.search(text)
-    return normalize_title((bold.group(1) if bold else text).rstrip("."))
+    return bold.group(1) if bold else text
 
 
 def absorb_start_items(
@@ -84,7 +93,7 @@ def absorb_start_items(
             edits.append(edit)
             continue
         first = next((line for line in edit.content.splitlines() if _ITEM.match(line.strip())), None)
-        match = _best(items, item_title(first), similarity) if first else None
+        match = _best(items, item_title(first), subject_of(_lead(first)), similarity) if first else None
         if match is None or any(match is r for r in removed):
             edits.append(edit)
             continue
@@ -138,12 +147,18 @@ def _start_items(doc: SkillDoc) -> list[_Item]:
         while end < len(lines) and lines[end].bare.strip() and lines[end].bare[:1].isspace():
             end += 1
         text = "".join(part.text for part in lines[index:end])
-        items.append(_Item(index, end, item_title(line.bare), tuple(line.lesson_ids), text))
+        key, subject = item_title(line.bare), subject_of(_lead(line.bare))
+        items.append(_Item(index, end, key, tuple(line.lesson_ids), text, subject))
         index = end
     return items
 
 
-def _best(items: list[_Item], key: str, similarity: float) -> _Item | None:
+def _best(items: list[_Item], key: str, subject: tuple[str, str, str] | None, similarity: float) -> _Item | None:
+    """The start item with the same subject, else the one whose title is most similar (at least ``similarity``)."""
+    if subject is not None:
+        same = next((item for item in items if item.subject == subject), None)
+        if same is not None:
+            return same
     best, best_ratio = None, similarity
     for item in items:
         ratio = 1.0 if item.key == key else SequenceMatcher(None, key, item.key, autojunk=False).ratio()

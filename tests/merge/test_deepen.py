@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from skillforge.analyze.subjects import subject_of
 from skillforge.distill.build import BuildOptions, SkillBuild, build_skill
 from skillforge.distill.runfolder import RunFolder
 from skillforge.distill.start import seed_start, store_start
@@ -115,3 +116,69 @@ def _span_title(build: SkillBuild, span) -> str | None:
     lines = (build.folder / span.file).read_text(encoding="utf-8").splitlines()
     titles = _titles(lines[span.start - 1])
     return titles[0] if titles else None
+
+
+def test_a_new_wording_of_an_offline_item_merges_by_its_subject(shared_traces: Path, tmp_path: Path) -> None:
+    """More runs change an offline item's wording (the steps of a procedure, the situation of a
+    comparison, the literals of an example error); the item is still the one about the same write, tool
+    or error, so version 2 holds it once, standing on both versions' lessons."""
+    runs = json.loads((shared_traces / "tau-bench" / "gpt-4o-airline.json").read_text(encoding="utf-8"))
+    first_logs = tmp_path / "first"
+    first_logs.mkdir()
+    (first_logs / "gpt-4o-airline.json").write_text(json.dumps(runs[:100]), encoding="utf-8")  # same session ids
+    first_lessons, _ = heuristic_lessons(first_logs)
+    all_lessons, _ = heuristic_lessons(shared_traces / "tau-bench")
+    first = _build(first_lessons, seed_start(RunFolder(tmp_path / "r1"), "airline"), tmp_path / "r1", None)
+    store = SkillStore(tmp_path / "skills")
+    store.commit_version("airline", 1, first.folder, {"run": "r1"}, provenance=first.provenance)
+    second = _build(
+        all_lessons, store_start(RunFolder(tmp_path / "r2"), store, "airline"), tmp_path / "r2", None, version=2
+    )
+    assert second.ok
+    old = TITLE.findall((first.folder / "SKILL.md").read_text(encoding="utf-8").split("## Evidence", 1)[0])
+    new_text = (second.folder / "SKILL.md").read_text(encoding="utf-8")
+    new = TITLE.findall(new_text.split("## Evidence", 1)[0])
+    subjects = [subject_of(title) for title in new]
+    assert all(subjects) and len(set(subjects)) == len(subjects), new  # one item per subject
+    # the drift is real: an item of version 1 is worded differently in version 2 and stands once
+    reworded = [t for t in old if t not in new and subject_of(t) in subjects]
+    assert reworded, (old, new)
+    lines = new_text.splitlines()
+    for title in reworded:
+        [number] = [
+            n
+            for n, line in enumerate(lines, 1)
+            if line.startswith("- **") and subject_of(TITLE.findall(line)[0]) == subject_of(title)
+        ]
+        behind = {
+            i
+            for s in second.provenance.spans
+            if s.file == "SKILL.md" and s.start <= number <= s.end
+            for i in s.lesson_ids
+        }
+        before = {
+            i
+            for s in first.provenance.spans
+            if s.file == "SKILL.md" and TITLE.findall(_first_line(first, s)) == [title]
+            for i in s.lesson_ids
+        }
+        assert before and before <= behind, title
+
+
+def _first_line(build: SkillBuild, span) -> str:
+    """The first line of a provenance span of ``build``."""
+    return (build.folder / span.file).read_text(encoding="utf-8").splitlines()[span.start - 1]
+
+
+def test_subjects_of_offline_titles() -> None:
+    assert subject_of("Before `cancel_reservation` in tau-bench tasks, call `get_reservation_details`.") == (
+        "procedure",
+        "cancel_reservation",
+        "tau-bench",
+    )
+    assert subject_of("Start by calling `get_reservation_details`") == subject_of(
+        "After calling `get_user_details`, call `get_reservation_details`"
+    )
+    error = 'When `book_reservation` fails with "Error: payment amount does not add up, total price is {}, but paid {}"'
+    assert subject_of(error.format(305, 255) + ", change it") == subject_of(error.format(91, 1))
+    assert subject_of("Read the policy before you change a flight") is None
