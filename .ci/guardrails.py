@@ -22,6 +22,7 @@ Tools: ruff (https://docs.astral.sh/ruff/, settings in pyproject.toml ``[tool.ru
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import re
 import subprocess
@@ -137,6 +138,9 @@ def main(argv: list[str]) -> int:
     lint_total = sum(now["lint"].values())  # type: ignore[arg-type]
     mypy_total = sum(now["mypy"].values())  # type: ignore[arg-type]
     print(f"guardrails: {len(now['format'])} unformatted files, {lint_total} lint and {mypy_total} type findings left")
+    if grown or shrunk:  # a different tool version finds different things: say which ran
+        tools = [importlib.metadata.version(name) for name in ("ruff", "mypy")]
+        print(f"guardrails ran ruff {tools[0]} and mypy {tools[1]} on Python {sys.version.split()[0]}")
     return 1 if grown or shrunk else 0
 
 

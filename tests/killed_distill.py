@@ -72,7 +72,7 @@ def _places() -> dict[str, Any]:
         "apply": lambda: _on_entry(build, "apply_patch"),
         "stage-write": lambda: _on_entry(build, "_write"),
         # inside the store's write: journal written and the new folder copied, not swapped in
-        "store-copy": lambda: _on_entry(git_store, "_stamp"),
+        "store-copy": lambda: _on_entry(git_store, "stamp_copy"),
         # folder swapped in, not committed
         "store-commit": lambda: _on_entry(git_store.SkillStore, "_commit"),
         # committed, not tagged

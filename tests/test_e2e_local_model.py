@@ -100,7 +100,7 @@ def test_a_valid_version_is_stored_and_exported(e2e) -> None:
     assert len(exported) == 1 and exported[0].parent.name == SKILL
     assert exported[0].read_text() == (e2e["work"] / "skills" / SKILL / "SKILL.md").read_text()
     log = _skillforge("log", SKILL, cwd=e2e["work"])
-    assert log.returncode == 0 and re.search(r"\bv1\b.*openai/local", log.stdout), log.stdout
+    assert log.returncode == 0 and re.search(r"^v1\b.*\n.*openai/local", log.stdout, re.M), log.stdout
 
 
 def test_manifest_records_the_model_tokens_cost_and_stages(e2e) -> None:

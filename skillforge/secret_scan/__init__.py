@@ -50,7 +50,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from skillforge.secret_scan.detectors import (
-    MIN_ENTROPY_TOKEN,
     PEM_BLOCK,
     SECRET_WORDS,
     Detector,
@@ -62,11 +61,11 @@ from skillforge.secret_scan.detectors import (
     rules_in_order,
 )
 from skillforge.secret_scan.values import (
-    PLACEHOLDERS,
-    WORD,
-    entropy,
-    entropy_limit,
+    MIN_ENTROPY_TOKEN,
+    id_context,
+    looks_random,
     plausible_secret_value,
+    plausible_url_password,
 )
 
 MIN_SECRET_CHARS = 8
@@ -110,9 +109,6 @@ _COUNT_NAME = re.compile(r"(?i)tokens$|_count$|^max_|^num_")
 
 
 _BASE64_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-")
-
-
-_HEX = frozenset("0123456789abcdefABCDEF")
 
 
 _BARE_IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z_$]*$")
@@ -320,7 +316,7 @@ def _run(rule: Rule, text: str) -> Iterator[tuple[int, int, str]]:
                 start, end = _secret_span(match)
                 if rule.kind in _VALUE_CHECKED and not plausible_secret_value(text[start:end]):
                     continue
-                if rule.kind == "basic-auth-credentials" and not _plausible_url_password(text[start:end]):
+                if rule.kind == "basic-auth-credentials" and not plausible_url_password(text[start:end]):
                     continue
                 yield start, end, rule.kind
 
@@ -361,59 +357,16 @@ def _entropy_spans(text: str) -> Iterator[tuple[int, int, str]]:
         if left > 0 and text[left - 1] == "\\" and start == left:
             start += 1  # "\nAbc…": the n belongs to the escape, not to the token
         token = text[start:end]
-        if not _looks_random(token):
+        if not looks_random(token):
             continue
         before = text[left:start]
         if "/" in before or "/" in text[end:right] or (left > 0 and text[left - 1] in "/.:@"):
             continue  # a path or URL segment
         if before and before[-1] in "_-" and any(part.lower() in ID_PREFIXES for part in re.split(r"[_\-]", before)):
             continue
-        if _id_context(text, left):
+        if id_context(text, left):
             continue
         yield start, end, "high-entropy-string"
-
-
-def _looks_random(token: str) -> bool:
-    if len(token) < MIN_ENTROPY_TOKEN or all(c in _HEX for c in token):
-        return False
-    upper = lower = digit = False
-    for c in token:
-        if c.isdigit():
-            digit = True
-        elif c.isupper():
-            upper = True
-        elif c.islower():
-            lower = True
-    if not (upper and lower and digit):
-        return False
-    from detect_secrets.filters.heuristic import is_sequential_string
-
-    if is_sequential_string(token) or sum(len(word) for word in WORD.findall(token)) * 2 >= len(token):
-        return False  # an identifier made of words (ThreadSafeFinalizeIvZNS), not random
-    return entropy(token) >= entropy_limit(len(token))
-
-
-_ID_KEY = re.compile(
-    r"(?i)(?:^|[^a-z0-9])(?:id|ids|uuid|guid|hash|sha|digest|checksum|etag|nonce|[a-z]+_id|[a-z]+Id)"
-    r'[\\"\']*\s*[:=]\s*[\\"\']*$'
-)
-
-
-def _id_context(text: str, start: int) -> bool:
-    """True when the token is the value of an id-like field (``"request_id": "…"``)."""
-    window = text[max(0, start - 40) : start]
-    return bool(_ID_KEY.search(window))
-
-
-def _plausible_url_password(password: str) -> bool:
-    from urllib.parse import unquote
-
-    return plausible_secret_value(unquote(password)) or (
-        len(password) >= 6
-        and re.sub(r"[^a-z0-9]", "", unquote(password).lower()) not in PLACEHOLDERS
-        and any(c.isdigit() for c in password)
-        and any(c.isalpha() for c in password)
-    )
 
 
 def _secret_span(match) -> tuple[int, int]:

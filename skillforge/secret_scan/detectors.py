@@ -19,11 +19,7 @@ from functools import cache
 from typing import Any, cast
 
 from skillforge.secret_scan.rules import ENV_GATE, env_spans, prefix_gate, prefixed_spans
-
-MIN_ENTROPY_TOKEN = 24
-"""Shortest run of base64 alphanumerics the entropy rule looks at (22-character short UUIDs, as
-Inspect AI uses for every id, stay below it)."""
-
+from skillforge.secret_scan.values import MIN_ENTROPY_TOKEN
 
 SECRET_WORDS = (
     r"pass(?:word|wd|phrase)?|pwd|secrets?|token|api[_\-]?keys?|apikeys?|access[_\-]?keys?|private[_\-]?keys?"

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
-from skillforge.secret_scan.values import PLACEHOLDERS, WORD, entropy, entropy_limit, plausible_secret_value
+from skillforge.secret_scan.values import HEX, PLACEHOLDERS, WORD, entropy, entropy_limit, plausible_secret_value
 
 ESCAPES = ("\\n", "\\r", "\\t")
 """JSON and shell escapes a token may directly follow in escaped text (``"…\\nghp_…"``)."""
@@ -143,7 +143,6 @@ _ENV_SOURCE = (
 ENV_GATE = r"_(?:" + "|".join(ENV_SUFFIXES) + r")S?\\?[\"']?[ \t]*[=:]"
 """RE2 pattern that fires wherever :func:`env_spans` can find something."""
 _ENV_NAME_ONLY = re.compile(r"^" + _ENV_NAME + r"$")
-_HEX = frozenset("0123456789abcdefABCDEF")
 
 
 def prefix_gate() -> str:
@@ -241,6 +240,6 @@ def random_value(value: str) -> bool:
     if is_sequential_string(value):
         return False
     core = value.replace("-", "")
-    if core and all(c in _HEX for c in core):
+    if core and all(c in HEX for c in core):
         return entropy(core) >= min(HEX_ENTROPY_LIMIT, entropy_limit(len(core)))
     return entropy(value) >= entropy_limit(len(value))

@@ -11,6 +11,14 @@ import re
 from collections import Counter
 from math import log2
 
+MIN_ENTROPY_TOKEN = 24
+"""Shortest run of base64 alphanumerics the entropy rule looks at (22-character short UUIDs, as
+Inspect AI uses for every id, stay below it)."""
+
+HEX = frozenset("0123456789abcdefABCDEF")
+"""Hex digits (a token made only of them is a hash or an id, not a secret)."""
+
+
 PLACEHOLDERS = frozenset(
     "password passwd pass pwd secret token apikey key changeme changeit example test testing none null nil "
     "true false undefined default user username admin root foo bar baz xxx redacted hidden masked dummy "
@@ -84,3 +92,49 @@ def entropy(token: str) -> float:
     a tenth of the time)."""
     length = len(token)
     return -sum(n / length * log2(n / length) for n in Counter(token).values())
+
+
+def looks_random(token: str) -> bool:
+    """True when ``token`` (a run of base64 alphanumerics) looks random: long enough, not hex, upper
+    case, lower case and a digit, not a sequence or a word compound, entropy at its length's limit."""
+    if len(token) < MIN_ENTROPY_TOKEN or all(c in HEX for c in token):
+        return False
+    upper = lower = digit = False
+    for c in token:
+        if c.isdigit():
+            digit = True
+        elif c.isupper():
+            upper = True
+        elif c.islower():
+            lower = True
+    if not (upper and lower and digit):
+        return False
+    from detect_secrets.filters.heuristic import is_sequential_string
+
+    if is_sequential_string(token) or sum(len(word) for word in WORD.findall(token)) * 2 >= len(token):
+        return False  # an identifier made of words (ThreadSafeFinalizeIvZNS), not random
+    return entropy(token) >= entropy_limit(len(token))
+
+
+ID_KEY = re.compile(
+    r"(?i)(?:^|[^a-z0-9])(?:id|ids|uuid|guid|hash|sha|digest|checksum|etag|nonce|[a-z]+_id|[a-z]+Id)"
+    r'[\\"\']*\s*[:=]\s*[\\"\']*$'
+)
+
+
+def id_context(text: str, start: int) -> bool:
+    """True when the token is the value of an id-like field (``"request_id": "…"``)."""
+    window = text[max(0, start - 40) : start]
+    return bool(ID_KEY.search(window))
+
+
+def plausible_url_password(password: str) -> bool:
+    """True when the password of a ``user:password@host`` URL (percent-encoded) looks real."""
+    from urllib.parse import unquote
+
+    return plausible_secret_value(unquote(password)) or (
+        len(password) >= 6
+        and re.sub(r"[^a-z0-9]", "", unquote(password).lower()) not in PLACEHOLDERS
+        and any(c.isdigit() for c in password)
+        and any(c.isalpha() for c in password)
+    )

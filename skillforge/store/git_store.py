@@ -26,33 +26,32 @@ import tarfile
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import git
-import yaml
 from filelock import FileLock, Timeout
 
 from skillforge.errors import SkillforgeError
 from skillforge.fsutil import write_atomic
 from skillforge.provenance import PROVENANCE_DIR, Provenance, provenance_path
-from skillforge.skill.frontmatter import parse_frontmatter
 from skillforge.store.compare import same_skill
-from skillforge.store.location import MARKER_KEY, MARKER_SECTION, StoreLocation, git_environment, locate
-from skillforge.store.rollback import RollbackResult
-from skillforge.store.stamp import stamp_version
-from skillforge.store.version_info import VersionInfo
+from skillforge.store.journal import JOURNAL_FILE, head_sha, repair_interrupted
+from skillforge.store.location import (
+    SCRATCH_PREFIX,
+    StoreLocation,
+    create_repository,
+    git_command,
+    locate,
+    open_repository,
+)
+from skillforge.store.rollback import ROLLBACK_DROPPED_INFO, RollbackResult
+from skillforge.store.stamp import stamp_copy
+from skillforge.store.version_info import INFO_PREFIX, VersionInfo, version_info_of
 
-INFO_PREFIX = "skillforge-info: "
 LOCK_FILE = "skillforge.lock"
-JOURNAL_FILE = "skillforge-pending.json"
-SCRATCH_PREFIX = ".skillforge-tmp-"
 LOCK_TIMEOUT_SECONDS = 300.0
 """How long a write waits for another skillforge process to finish its write (seconds)."""
-ROLLBACK_DROPPED_INFO = ("run", "run_id", "cost_usd", "tokens", "prompt_tokens", "completion_tokens", "timings")
-"""Keys of the rolled-back version's info not copied to the new version (they describe a run)."""
 
 
 class SkillStore:
@@ -68,19 +67,10 @@ class SkillStore:
     # -- reading ---------------------------------------------------------------------------
 
     def _repo(self) -> git.Repo | None:
-        if not self.location.exists:
-            return None
-        repo = git.Repo(self.location.git_dir)
-        repo.git.update_environment(**git_environment(self.location))
-        return repo
+        return open_repository(self.location) if self.location.exists else None
 
     def _git(self) -> git.Git:
-        """git commands for the store, run from the top of its work tree (so that ``demo`` means
-        ``<store>/demo`` even when the git dir sits inside the work tree)."""
-        cwd = self.location.root if self.location.root.is_dir() else self.location.git_dir
-        command = git.Git(str(cwd))
-        command.update_environment(**git_environment(self.location))
-        return command
+        return git_command(self.location)
 
     def _existing_git(self) -> git.Git:
         if not self.location.exists:
@@ -97,7 +87,7 @@ class SkillStore:
         for tag in repo.tags:
             if not tag.name.startswith(prefix) or not tag.name[len(prefix) :].isdigit():
                 continue
-            found.append(_version_info(name, int(tag.name[len(prefix) :]), tag.name, tag.commit))
+            found.append(version_info_of(name, int(tag.name[len(prefix) :]), tag.name, tag.commit))
         return sorted(found, key=lambda v: v.version)
 
     def latest_version(self, name: str) -> int:
@@ -237,29 +227,13 @@ class SkillStore:
             ) from None
         try:
             if not self.location.exists:
-                self._init()
+                create_repository(self.location)
             repo = self._repo()
             assert repo is not None
-            self.last_repairs = self._repair(repo)
+            self.last_repairs = repair_interrupted(self.location, repo, self._git())
             yield repo
         finally:
             lock.release()
-
-    def _init(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **git_environment(self.location)}
-        git.Git(str(self.location.root)).execute(["git", "init", "--quiet", "--initial-branch=main"], env=env)
-        repo = git.Repo(self.location.git_dir)
-        with repo.config_writer("repository") as config:
-            config.set_value(MARKER_SECTION, MARKER_KEY, "true")
-            config.set_value("user", "name", "skillforge")
-            config.set_value("user", "email", "skillforge@localhost")
-            if config.has_option("core", "worktree"):
-                config.remove_option("core", "worktree")  # the work tree is always passed explicitly
-        if self.location.separate:
-            # the store folder is the user's: keep skillforge's scratch folders out of their status
-            with open(self.location.git_dir / "info" / "exclude", "a", encoding="utf-8") as exclude:
-                exclude.write(f"{SCRATCH_PREFIX}*\n")
 
     def repair(self) -> list[str]:
         """Finish or undo a write that was interrupted (a killed process, a power cut).
@@ -273,52 +247,6 @@ class SkillStore:
             return []
         with self._write_lock():
             return list(self.last_repairs)
-
-    def _repair(self, repo: git.Repo) -> list[str]:
-        """Under the lock: undo or complete the write recorded in the journal, drop scratch folders."""
-        actions: list[str] = []
-        command = self._git()
-        journal_path = self.location.git_dir / JOURNAL_FILE
-        if journal_path.exists():
-            try:
-                journal = json.loads(journal_path.read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError):
-                journal = {}
-            for stale in _stale_git_locks(self.location.git_dir):
-                stale.unlink(missing_ok=True)
-                actions.append(f"removed stale git lock {stale.name}")
-            name, number, parent = journal.get("name"), journal.get("version"), journal.get("parent")
-            head = _head_sha(command)
-            if name and number and head and head != parent and _subject(command, head) == f"{name} v{number}":
-                tag = f"{name}/v{number}"
-                if tag not in {t.name for t in repo.tags}:
-                    command.tag(tag, head)
-                    actions.append(f"tagged {tag}: its commit was made but the writer stopped before tagging it")
-            elif name:
-                self._restore_from_head(command, name, head)
-                actions.append(f"restored {name}/ from the last commit: an interrupted write of v{number} was undone")
-            journal_path.unlink(missing_ok=True)
-        for scratch in self.location.root.glob(f"{SCRATCH_PREFIX}*"):
-            shutil.rmtree(scratch, ignore_errors=True)
-            actions.append(f"removed scratch folder {scratch.name}")
-        return actions
-
-    def _restore_from_head(self, command: git.Git, name: str, head: str | None) -> None:
-        paths = [name, f"{PROVENANCE_DIR}/{name}.json"]
-        if head:
-            command.reset("--quiet", "HEAD", "--", *paths)
-        else:
-            command.rm("-r", "--cached", "--quiet", "--ignore-unmatch", "--", *paths)
-        for path in paths:
-            target = self.location.root / path
-            if target.is_dir():
-                shutil.rmtree(target)
-            else:
-                target.unlink(missing_ok=True)
-        if head:
-            tracked = command.ls_tree("-r", "--name-only", "HEAD", "--", *paths).split()
-            if tracked:
-                command.checkout("HEAD", "--", *tracked)
 
     def commit_version(
         self,
@@ -363,7 +291,7 @@ class SkillStore:
             number = self.latest_version(name) + 1
             if version is not None and version > number:
                 raise SkillforgeError(f"cannot store {name} v{version}: the next version is v{number}")
-            parent = _head_sha(command)
+            parent = head_sha(command)
             write_atomic(
                 self.location.git_dir / JOURNAL_FILE,
                 json.dumps({"name": name, "version": number, "parent": parent}),
@@ -372,7 +300,7 @@ class SkillStore:
             scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=self.location.root))
             incoming = scratch / "incoming"
             shutil.copytree(staged, incoming, symlinks=True)
-            provenance = _stamp(
+            provenance = stamp_copy(
                 incoming, number, provenance, always=stamp is True, rendered=version if stamp is None else None
             )
             destination = self.location.root / name
@@ -394,7 +322,7 @@ class SkillStore:
             tag = self._tag(command, f"{name}/v{number}", sha)
             (self.location.git_dir / JOURNAL_FILE).unlink()
             shutil.rmtree(scratch, ignore_errors=True)
-            return _version_info(name, number, tag, repo.commit(sha))
+            return version_info_of(name, number, tag, repo.commit(sha))
 
     def commit_record(self, relative: str, data: bytes, message: str) -> str | None:
         """Write and commit one file kept beside the skills (``.eval/<name>/v3.json``), under the lock.
@@ -470,84 +398,3 @@ class SkillStore:
                 return RollbackResult(**vars(self.version(name, latest)), restored=version, stored=False)
             stored = self.commit_version(name, None, folder, info, provenance, stamp=True)
             return RollbackResult(**vars(stored), restored=version)
-
-
-def _stamp(
-    folder: Path, number: int, provenance: Provenance | None, *, always: bool, rendered: int | None
-) -> Provenance | None:
-    """Write ``number`` into the copied SKILL.md when ``always``, or when it holds the number the
-    caller ``rendered`` and that number was not the one allocated; set the provenance's version,
-    shifting its lines when the frontmatter had to grow."""
-    skill_md = folder / "SKILL.md"
-    shift, frontmatter_end = 0, 0
-    if skill_md.is_file():
-        original = skill_md.read_bytes().decode("utf-8", errors="surrogateescape")
-        superseded = rendered is not None and rendered != number and _metadata_version(original) == str(rendered)
-        if always or superseded:
-            stamped = stamp_version(original, number)
-            if stamped.changed:
-                write_atomic(skill_md, stamped.text.encode("utf-8", errors="surrogateescape"), fsync=True)
-            shift, frontmatter_end = stamped.body_shift, stamped.frontmatter_end
-    if provenance is None:
-        return None
-    if shift:
-        spans = [
-            replace(s, start=s.start + shift, end=s.end + shift)
-            if s.file == "SKILL.md" and s.start > frontmatter_end
-            else s
-            for s in provenance.spans
-        ]
-        provenance = replace(provenance, spans=spans)
-    return replace(provenance, version=number) if provenance.version != number else provenance
-
-
-def _metadata_version(text: str) -> str | None:
-    """``metadata.version`` of SKILL.md text, or None (no frontmatter, no such key, bad YAML)."""
-    try:
-        frontmatter, _ = parse_frontmatter(text)
-    except yaml.YAMLError:
-        return None
-    metadata = (frontmatter or {}).get("metadata")
-    return str(metadata["version"]) if isinstance(metadata, dict) and "version" in metadata else None
-
-
-def _version_info(name: str, version: int, tag: str, commit: git.Commit) -> VersionInfo:
-    return VersionInfo(
-        name=name,
-        version=version,
-        tag=tag,
-        commit=commit.hexsha,
-        date=datetime.fromtimestamp(commit.committed_date, tz=timezone.utc).isoformat(timespec="seconds"),
-        info=_parse_info(commit.message),
-    )
-
-
-def _head_sha(command: git.Git) -> str | None:
-    try:
-        return command.rev_parse("--verify", "--quiet", "HEAD")
-    except git.GitCommandError:
-        return None
-
-
-def _subject(command: git.Git, sha: str) -> str:
-    return command.log("-1", "--format=%s", sha)
-
-
-def _stale_git_locks(git_dir: Path) -> list[Path]:
-    """Git's own ``*.lock`` files left by a killed git command (never the store's own lock)."""
-    found = [git_dir / name for name in ("index.lock", "HEAD.lock", "packed-refs.lock") if (git_dir / name).exists()]
-    found.extend(path for path in (git_dir / "refs").rglob("*.lock"))
-    return found
-
-
-def _parse_info(message: str | bytes) -> dict[str, Any]:
-    if isinstance(message, bytes):
-        message = message.decode("utf-8", "replace")
-    for line in reversed(message.splitlines()):
-        if line.startswith(INFO_PREFIX):
-            try:
-                value = json.loads(line[len(INFO_PREFIX) :])
-            except json.JSONDecodeError:
-                return {}
-            return value if isinstance(value, dict) else {}
-    return {}

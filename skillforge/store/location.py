@@ -35,6 +35,10 @@ AUTHOR_NAME = "skillforge"
 AUTHOR_EMAIL = "skillforge@localhost"
 
 
+SCRATCH_PREFIX = ".skillforge-tmp-"
+"""Scratch folders of a write in progress, in the store folder (removed by a repair)."""
+
+
 @dataclass(frozen=True)
 class StoreLocation:
     """Where a store's files and history are.
@@ -131,3 +135,38 @@ def _enclosing_work_tree(root: Path) -> tuple[Path, Path] | None:
     if top != root and top not in root.parents:
         return None
     return top, Path(repo.git_dir).resolve()
+
+
+def create_repository(location: StoreLocation) -> None:
+    """Create the store's git repository (``git init``), marked as skillforge's, with its own
+    committer, and skillforge's scratch folders excluded where the store sits in a user's tree."""
+    location.root.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **git_environment(location)}
+    git.Git(str(location.root)).execute(["git", "init", "--quiet", "--initial-branch=main"], env=env)
+    repo = git.Repo(location.git_dir)
+    with repo.config_writer("repository") as config:
+        config.set_value(MARKER_SECTION, MARKER_KEY, "true")
+        config.set_value("user", "name", "skillforge")
+        config.set_value("user", "email", "skillforge@localhost")
+        if config.has_option("core", "worktree"):
+            config.remove_option("core", "worktree")  # the work tree is always passed explicitly
+    if location.separate:
+        # the store folder is the user's: keep skillforge's scratch folders out of their status
+        with open(location.git_dir / "info" / "exclude", "a", encoding="utf-8") as exclude:
+            exclude.write(f"{SCRATCH_PREFIX}*\n")
+
+
+def open_repository(location: StoreLocation) -> git.Repo:
+    """The store's repository (GitPython), its git commands run with :func:`git_environment`."""
+    repo = git.Repo(location.git_dir)
+    repo.git.update_environment(**git_environment(location))
+    return repo
+
+
+def git_command(location: StoreLocation) -> git.Git:
+    """git commands for the store, run from the top of its work tree (so that ``demo`` means
+    ``<store>/demo`` even when the git dir sits inside the work tree)."""
+    cwd = location.root if location.root.is_dir() else location.git_dir
+    command = git.Git(str(cwd))
+    command.update_environment(**git_environment(location))
+    return command

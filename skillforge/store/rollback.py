@@ -9,6 +9,9 @@ from dataclasses import dataclass
 
 from skillforge.store.version_info import VersionInfo
 
+ROLLBACK_DROPPED_INFO = ("run", "run_id", "cost_usd", "tokens", "prompt_tokens", "completion_tokens", "timings")
+"""Keys of the rolled-back version's info not copied to the new version (they describe a run)."""
+
 
 @dataclass
 class RollbackResult(VersionInfo):

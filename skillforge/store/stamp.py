@@ -14,9 +14,14 @@ re-serialised with PyYAML and the caller is told how many lines it moved.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import yaml
+
+from skillforge.fsutil import write_atomic
+from skillforge.provenance import Provenance
+from skillforge.skill.frontmatter import parse_frontmatter
 
 _FRONTMATTER = re.compile(r"\A---\r?\n(.*?\r?\n)?---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 _TOP_KEY = re.compile(r"^([A-Za-z0-9_-]+)\s*:")
@@ -114,3 +119,48 @@ def stamp_bytes(data: bytes, version: int) -> bytes:
     are not UTF-8 kept as they are, through ``surrogateescape``)."""
     text = data.decode("utf-8", errors="surrogateescape")
     return stamp_version(text, version).text.encode("utf-8", errors="surrogateescape")
+
+
+def stamp_copy(
+    folder: Path, number: int, provenance: Provenance | None, *, always: bool, rendered: int | None
+) -> Provenance | None:
+    """Stamp a copy of a skill folder that is about to be stored as version ``number``.
+
+    Writes ``number`` into ``folder``'s SKILL.md when ``always``, or when it holds the number the
+    caller ``rendered`` and that number was not the one allocated (a concurrent writer took it).
+
+    Returns:
+        ``provenance`` with its version set to ``number`` and its SKILL.md spans shifted by the
+        lines the frontmatter grew (None when ``provenance`` is None).
+    """
+    skill_md = folder / "SKILL.md"
+    shift, frontmatter_end = 0, 0
+    if skill_md.is_file():
+        original = skill_md.read_bytes().decode("utf-8", errors="surrogateescape")
+        superseded = rendered is not None and rendered != number and metadata_version(original) == str(rendered)
+        if always or superseded:
+            stamped = stamp_version(original, number)
+            if stamped.changed:
+                write_atomic(skill_md, stamped.text.encode("utf-8", errors="surrogateescape"), fsync=True)
+            shift, frontmatter_end = stamped.body_shift, stamped.frontmatter_end
+    if provenance is None:
+        return None
+    if shift:
+        spans = [
+            replace(s, start=s.start + shift, end=s.end + shift)
+            if s.file == "SKILL.md" and s.start > frontmatter_end
+            else s
+            for s in provenance.spans
+        ]
+        provenance = replace(provenance, spans=spans)
+    return replace(provenance, version=number) if provenance.version != number else provenance
+
+
+def metadata_version(text: str) -> str | None:
+    """``metadata.version`` of SKILL.md text, or None (no frontmatter, no such key, bad YAML)."""
+    try:
+        frontmatter, _ = parse_frontmatter(text)
+    except yaml.YAMLError:
+        return None
+    metadata = (frontmatter or {}).get("metadata")
+    return str(metadata["version"]) if isinstance(metadata, dict) and "version" in metadata else None

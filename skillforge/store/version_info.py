@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
+
+import git
+
+INFO_PREFIX = "skillforge-info: "
+"""Starts the last line of a version's commit message; the rest of the line is its info as JSON."""
 
 
 @dataclass
@@ -26,3 +33,30 @@ class VersionInfo:
     commit: str
     date: str
     info: dict[str, Any] = field(default_factory=dict)
+
+
+def version_info_of(name: str, version: int, tag: str, commit: git.Commit) -> VersionInfo:
+    """The :class:`VersionInfo` of version ``version`` of ``name``, read from its tag's ``commit``."""
+    return VersionInfo(
+        name=name,
+        version=version,
+        tag=tag,
+        commit=commit.hexsha,
+        date=datetime.fromtimestamp(commit.committed_date, tz=timezone.utc).isoformat(timespec="seconds"),
+        info=parse_info(commit.message),
+    )
+
+
+def parse_info(message: str | bytes) -> dict[str, Any]:
+    """The JSON of the ``skillforge-info:`` line of a commit message; ``{}`` when there is none or
+    it is not a JSON object."""
+    if isinstance(message, bytes):
+        message = message.decode("utf-8", "replace")
+    for line in reversed(message.splitlines()):
+        if line.startswith(INFO_PREFIX):
+            try:
+                value = json.loads(line[len(INFO_PREFIX) :])
+            except json.JSONDecodeError:
+                return {}
+            return value if isinstance(value, dict) else {}
+    return {}

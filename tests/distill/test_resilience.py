@@ -39,7 +39,8 @@ from skillforge.distill.options import DistillOptions
 from skillforge.distill.pipeline import distill
 from skillforge.distill.runfolder import RunFolder
 from skillforge.skill.validate import validate_skill
-from skillforge.store.git_store import JOURNAL_FILE, SkillStore
+from skillforge.store.git_store import SkillStore
+from skillforge.store.journal import JOURNAL_FILE
 from tests.conftest import REPO, SAMPLE_TRACES
 from tests.killed_distill import ARGS, PLACES, digest
 from tests.scripted_llm import (

@@ -13,8 +13,9 @@ import git
 import pytest
 
 from skillforge.skill.frontmatter import parse_frontmatter
-from skillforge.store.git_store import JOURNAL_FILE, SCRATCH_PREFIX, SkillStore
-from skillforge.store.location import git_environment, locate
+from skillforge.store.git_store import SkillStore
+from skillforge.store.journal import JOURNAL_FILE
+from skillforge.store.location import SCRATCH_PREFIX, git_environment, locate
 
 SKILL = "---\nname: demo\ndescription: A demo skill. Use when testing.\nmetadata:\n  version: '{version}'\n---\n# Demo\n\n## Steps\n\n{body}\n"
 
