@@ -260,7 +260,7 @@ class PassRunner:
             available: int | LazyBudget = LazyBudget(limit - messages_size_bound(bare), lambda: limit - overhead())
         else:
             available = limit - overhead()
-        for _ in range(FIT_ATTEMPTS):
+        for attempt in range(FIT_ATTEMPTS):
             rendered = self._render(analysis.trajectories, available)
             views = [{**view, **_shown(r)} for view, r in zip(empty, rendered)]
             messages = template.messages(**shared, t=views[0], runs=views)
@@ -275,10 +275,11 @@ class PassRunner:
             over = tokens - limit
             if over <= 0:
                 break
-            # notes, separators and markers the estimate missed
-            available = (
-                (available.exact() if isinstance(available, LazyBudget) else available) - over - FIT_MARGIN_TOKENS
-            )
+            # notes, separators and markers the estimate missed; the cut grows each attempt, since
+            # rendering drops whole steps and a small cut can leave the same text
+            available = (available.exact() if isinstance(available, LazyBudget) else available) - (
+                over + FIT_MARGIN_TOKENS
+            ) * (attempt + 1) ** 2
         return Prompt(messages, schema, template, rendered, tokens)
 
     def _render(self, trajectories: list[Trajectory], available: int | LazyBudget) -> list[RenderedTrajectory]:

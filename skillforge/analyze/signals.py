@@ -1,55 +1,71 @@
-"""Deterministic signals of one trajectory: tool errors and what followed them, loops, user pushback.
+"""Deterministic signals of one trajectory: what failed and why, what fixed it, what was expected,
+what the user corrected.
 
-These are computed in code, without an LLM, and serve two purposes: the offline heuristic
-analyst turns them into lessons, and LLM analysts receive them as hints (DESIGN §1).
+Computed in code, without an LLM, for two readers: the offline heuristic analyst turns them into
+lessons (:mod:`skillforge.analyze.heuristic`), and every LLM analyst receives them as hints
+(:meth:`Signals.as_hints`, DESIGN §1). The pieces:
+
+* error texts normalised, the harness's wrappers stripped (:mod:`skillforge.analyze.errors`);
+* expected failures (a search that finds nothing, a tool probe, a reproduction before the fix) set
+  apart from mistakes (:mod:`skillforge.analyze.expected`);
+* error → fix pairs only when the retry is the same attempt, reported as the difference
+  (:mod:`skillforge.analyze.recovery`);
+* loops: the same failing call sent :data:`LOOP_THRESHOLD` times or more;
+* user corrections in interactive sessions, in the user's words (:mod:`skillforge.analyze.corrections`).
 """
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 import orjson
 
-from skillforge.trajectory import ToolCall, Trajectory
+from skillforge.analyze.actions import action_of
+from skillforge.analyze.calls import CallRecord, call_records
+from skillforge.analyze.corrections import Correction, find_corrections
+from skillforge.analyze.errors import ParsedError, parse_error
+from skillforge.analyze.expected import expected_reason
+from skillforge.analyze.recovery import LABEL_ARGUMENTS, Change, change_between, find_recovery
+from skillforge.trajectory import Trajectory
 
-RECOVERY_WINDOW = 8
-"""How many later tool calls are searched for a successful call of the same tool after an error."""
+__all__ = ["CallRecord", "Loop", "Signals", "ToolFailure", "call_records", "canonical_arguments", "compute_signals"]
 
-LABEL_ARGUMENTS = frozenset({"description", "timeout", "thought"})
-"""Arguments that label or pace a call without changing what it does (e.g. Claude Code's Bash
-``description``); a retry that differs only in these is not a changed call."""
+HINT_LIMIT = 160
+"""A hint line is cut to this many characters (hints are pointers into the trajectory, not copies of it)."""
 
 LOOP_THRESHOLD = 3
-"""The same failing call (same tool, same arguments) this many times or more is a loop."""
-
-
-@dataclass
-class CallRecord:
-    """One tool call with its place and result, flattened for signal detection."""
-
-    step_id: int
-    call: ToolCall
-    result: str | None
-    is_error: bool
-    rejected: bool = False
+"""The same failing call (same tool, same arguments but :data:`~skillforge.analyze.recovery.LABEL_ARGUMENTS`)
+this many times or more is a loop."""
 
 
 @dataclass
 class ToolFailure:
-    """A tool call that failed, and the first later successful call of the same tool, if any.
+    """A failed tool call, its normalised error, and what got past it.
 
     Attributes:
         failed: the failing call.
-        error: the error, summarised to one line (see :func:`error_summary`).
-        recovery: the first later call of the same tool, with different arguments (not counting
-            :data:`LABEL_ARGUMENTS`), that succeeded within :data:`RECOVERY_WINDOW` calls; None when the agent never recovered.
+        error: the normalised error (:class:`~skillforge.analyze.errors.ParsedError`; ``error.line`` is
+            '' when the result states no error).
+        expected: why the failure is method, not a mistake (``search-no-match``, ``probe``,
+            ``reproduction``), or None.
+        recovery: the successful retry of the same attempt
+            (:func:`~skillforge.analyze.recovery.find_recovery`), or None.
+        change: what the retry changed (None without a recovery).
+        resent: step ids of later identical calls that failed again.
     """
 
     failed: CallRecord
-    error: str
+    error: ParsedError
+    expected: str | None = None
     recovery: CallRecord | None = None
+    change: Change | None = None
+    resent: list[int] = field(default_factory=list)
+
+    @property
+    def mistake(self) -> bool:
+        """A real failure with a meaningful error line (not expected, not an unexplained non-zero exit)."""
+        return self.expected is None and bool(self.error.line)
 
 
 @dataclass
@@ -69,11 +85,12 @@ class Signals:
     Attributes:
         session_id: the trajectory.
         outcome: its outcome status (``success``/``failure``/``unknown``).
-        steps, tool_calls, tool_errors: counts.
-        failures: every failing call with its recovery (if any).
+        steps, tool_calls, tool_errors: counts (``tool_errors``: results marked as errors, rejections excluded).
+        failures: every failed call (rejections excluded), with its error, expected reason and recovery.
         loops: repeated identical failing calls.
-        rejections: calls the user refused (Claude Code permission prompts).
+        rejections: calls the user refused (Claude Code and Gemini CLI permission prompts).
         interruptions: step ids of user interruptions.
+        corrections: the user's corrections (interactive formats only).
     """
 
     session_id: str
@@ -85,47 +102,62 @@ class Signals:
     loops: list[Loop] = field(default_factory=list)
     rejections: list[CallRecord] = field(default_factory=list)
     interruptions: list[int] = field(default_factory=list)
+    corrections: list[Correction] = field(default_factory=list)
+
+    @property
+    def mistakes(self) -> list[ToolFailure]:
+        """The failures that are real mistakes (:attr:`ToolFailure.mistake`)."""
+        return [f for f in self.failures if f.mistake]
 
     def as_hints(self) -> list[str]:
-        """Short human-readable lines (for prompts and reports)."""
-        hints = [f"{self.tool_calls} tool calls, {self.tool_errors} failed; outcome {self.outcome}"]
+        """Short human-readable lines (for prompts and reports), the most telling first: user
+        corrections, then mistakes with their fixes, loops, expected failures."""
+        expected = sum(1 for f in self.failures if f.expected)
+        hints = [
+            f"{self.tool_calls} tool calls, {self.tool_errors} failed ({expected} of them expected); "
+            f"outcome {self.outcome}"
+        ]
+        for correction in self.corrections:
+            after = (
+                f" after step {correction.agent_step_id} ({correction.agent_action})"
+                if correction.agent_step_id
+                else ""
+            )
+            hints.append(f'step {correction.step_id}: user {correction.kind}{after}: "{correction.words}"')
         for failure in self.failures:
-            fixed = f"; recovered at step {failure.recovery.step_id}" if failure.recovery else "; not recovered"
-            error = failure.error or "(no error text)"
-            hints.append(f"step {failure.failed.step_id}: {failure.failed.call.function_name} failed: {error}{fixed}")
+            if not failure.mistake:
+                continue
+            said = failure.error.line.removeprefix(f"{failure.failed.name} failed: ")  # no "X failed: X failed:"
+            line = f"step {failure.failed.step_id}: {failure.failed.name} failed: {said}"
+            if failure.recovery is not None and failure.change is not None:
+                line += f"; fixed at step {failure.recovery.step_id} by {failure.change.describe() or 'a changed call'}"
+            else:
+                line += "; no retry of the same call succeeded"
+            hints.append(line)
         for loop in self.loops:
-            hints.append(f"steps {loop.step_ids}: {loop.function_name} repeated {len(loop.step_ids)}x with the same arguments, failing: {loop.error}")
+            hints.append(
+                f"steps {loop.step_ids}: {loop.function_name} sent {len(loop.step_ids)}x with the same arguments, "
+                f"failing: {loop.error}"
+            )
+        for failure in self.failures:
+            if failure.expected:
+                hints.append(
+                    f"step {failure.failed.step_id}: {failure.failed.name} failed as expected ({failure.expected})"
+                )
         for rejected in self.rejections:
-            hints.append(f"step {rejected.step_id}: the user rejected the {rejected.call.function_name} call")
+            hints.append(f"step {rejected.step_id}: the user rejected the {rejected.name} call")
         for step_id in self.interruptions:
             hints.append(f"step {step_id}: the user interrupted the agent")
-        return hints
-
-
-def call_records(trajectory: Trajectory) -> list[CallRecord]:
-    """Every tool call of the trajectory in order, with its result text and error flag."""
-    records = []
-    for step in trajectory.steps:
-        rejected_ids = set(step.extra.get("rejected_call_ids", ()))
-        for call in step.tool_calls:
-            result = step.result_for(call.tool_call_id)
-            records.append(
-                CallRecord(
-                    step_id=step.step_id,
-                    call=call,
-                    result=result.content if result else None,
-                    is_error=bool(result and result.is_error),
-                    rejected=call.tool_call_id in rejected_ids,
-                )
-            )
-    return records
+        return [hint if len(hint) <= HINT_LIMIT else hint[: HINT_LIMIT - 1].rstrip() + "…" for hint in hints]
 
 
 def compute_signals(trajectory: Trajectory) -> Signals:
     """Compute :class:`Signals` for one trajectory (pure function, no I/O)."""
     records = call_records(trajectory)
-    signals = Signals(trajectory.session_id, trajectory.outcome.status, steps=len(trajectory.steps), tool_calls=len(records))
-    repeated: dict[tuple[str, str], list[CallRecord]] = defaultdict(list)
+    signals = Signals(
+        trajectory.session_id, trajectory.outcome.status, steps=len(trajectory.steps), tool_calls=len(records)
+    )
+    repeated: dict[tuple[str, str], list[ToolFailure]] = defaultdict(list)
     for index, record in enumerate(records):
         if record.rejected:
             signals.rejections.append(record)
@@ -133,21 +165,34 @@ def compute_signals(trajectory: Trajectory) -> Signals:
         if not record.is_error:
             continue
         signals.tool_errors += 1
-        error = error_summary(record.result or "")
-        recovery = None
-        for later in records[index + 1 : index + 1 + RECOVERY_WINDOW]:
-            if later.call.function_name != record.call.function_name or later.rejected:
-                continue
-            if not later.is_error and _substance(later.call.arguments) != _substance(record.call.arguments):
-                recovery = later
-                break
-        signals.failures.append(ToolFailure(record, error, recovery))
-        repeated[(record.call.function_name, _substance(record.call.arguments))].append(record)
+        failure = ToolFailure(record, parse_error(record.result or ""), expected_reason(records, index, trajectory))
+        if failure.mistake:
+            failure.recovery = find_recovery(records, index)
+            if failure.recovery is not None:
+                failure.change = change_between(records, record, failure.recovery)
+        signals.failures.append(failure)
+        repeated[
+            (record.effective.function_name, _substance(record.effective.arguments) + _substance(record.call.arguments))
+        ].append(failure)
     for (name, _), group in repeated.items():
-        if len(group) >= LOOP_THRESHOLD:
-            signals.loops.append(Loop(name, group[0].call.arguments, error_summary(group[0].result or ""), [r.step_id for r in group]))
+        for position, failure in enumerate(group):
+            for later in group[position + 1 :]:
+                if _edited_between(records, failure.failed.index, later.failed.index):
+                    break
+                failure.resent.append(later.failed.step_id)
+        run = [group[0], *[group[i + 1] for i, f in enumerate(group[:-1]) if group[i + 1].failed.step_id in f.resent]]
+        if len(run) >= LOOP_THRESHOLD:
+            signals.loops.append(
+                Loop(name, group[0].failed.call.arguments, group[0].error.line, [f.failed.step_id for f in run])
+            )
     signals.interruptions = [s.step_id for s in trajectory.steps if s.extra.get("interrupted")]
+    signals.corrections = find_corrections(trajectory, records)
     return signals
+
+
+def _edited_between(records: list[CallRecord], start: int, end: int) -> bool:
+    """A successful edit happened between the calls at ``start`` and ``end`` (so a resend is not a loop)."""
+    return any(action_of(r).label == "edit" and not r.is_error for r in records[start + 1 : end])
 
 
 def _substance(arguments: dict) -> str:
@@ -160,51 +205,3 @@ def canonical_arguments(arguments: dict) -> str:
         return orjson.dumps(arguments, option=orjson.OPT_SORT_KEYS).decode()
     except TypeError:
         return repr(sorted(arguments.items()))
-
-
-_EXIT_CODE_LINE = re.compile(r"^(exit code \d+|error: exit code \d+)$", re.IGNORECASE)
-
-
-_ERROR_WORDS = re.compile(
-    r"\b(error|fatal|fail(ed|ure)?|exception|traceback|not found|no such|denied|invalid|cannot|can't|undefined|refused|timed? ?out)\b",
-    re.IGNORECASE,
-)
-
-
-def error_summary(text: str, limit: int = 160) -> str:
-    """The informative line of an error text, verbatim, cut to at most ``limit`` characters.
-
-    The first line that names an error (``error``, ``fatal``, ``not found``, ``denied``…) is
-    chosen, else the first line; a bare ``Exit code N`` line (Claude Code's Bash errors) is
-    never chosen when another line exists, and ``<tool_use_error>`` markup is removed. The result
-    is a substring of ``text`` after whitespace normalisation, so it can serve as an evidence quote.
-    """
-    text = re.sub(r"</?tool_use_error>", "\n", text)
-    lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
-    lines = [line for line in lines if not _EXIT_CODE_LINE.match(line)] or lines
-    if not lines:
-        return ""
-    summary = next((line for line in lines if _ERROR_WORDS.search(line)), lines[0])
-    return summary[:limit].rstrip()
-
-
-_QUOTED = re.compile(r"(\"[^\"]*\"|'[^']*'|`[^`]*`)")
-_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+Z?)?\b")
-_PATH = re.compile(r"(?:[A-Za-z]:)?(?:/[\w.@~-]+){2,}/?")
-_ID_WITH_DIGITS = re.compile(r"\b(?=\w*\d)[\w-]+\b")
-
-
-def error_pattern(text: str) -> str:
-    """Generalise an error line so that errors differing only in literals compare equal.
-
-    Paths become ``{path}``, dates ``{date}``, quoted strings ``{str}``, tokens containing a
-    digit ``{id}`` (braces, not angle brackets, so the pattern is safe in markdown); case and
-    spacing are normalised. Example:
-    ``"Error: flight HAT030 not available on date 2024-05-13"`` →
-    ``"error: flight {id} not available on date {date}"``.
-    """
-    text = _PATH.sub("{path}", text)
-    text = _DATE.sub("{date}", text)
-    text = _QUOTED.sub("{str}", text)
-    text = _ID_WITH_DIGITS.sub("{id}", text)
-    return " ".join(text.lower().split())

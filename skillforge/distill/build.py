@@ -37,6 +37,7 @@ from skillforge.lesson import Lesson
 from skillforge.llm.errors import BudgetExceeded, FatalLLMError
 from skillforge.merge.consolidate import consolidate, expected_tree
 from skillforge.merge.contradictions import Contradiction, find_contradictions, meeting_level
+from skillforge.merge.deepen import absorb_start_items, refresh_support_marks
 from skillforge.merge.offline import group_lessons
 from skillforge.merge.propose import offline_patch, propose_all
 from skillforge.merge.report import ConsolidationReport, LevelReport
@@ -137,17 +138,26 @@ async def build_skill(
     trajectories = options.trajectory_count or len({e.session_id for lesson in by_id.values() for e in lesson.evidence})
     needed = options.min_support or min_support(trajectories)
     report = ConsolidationReport(
-        skill=start.name, mode="offline" if client is None else "llm", start=start.to_dict(),
-        model=client.settings.model if client is not None else "", options=asdict(options),
-        lessons=len(unique), trajectories=trajectories, min_support=needed,
+        skill=start.name,
+        mode="offline" if client is None else "llm",
+        start=start.to_dict(),
+        model=client.settings.model if client is not None else "",
+        options=asdict(options),
+        lessons=len(unique),
+        trajectories=trajectories,
+        min_support=needed,
     )
     if len(unique) < len(by_id):
-        report.layout.append(f"{len(by_id) - len(unique)} lessons were already weighed by the start version (in its lines or dropped); not proposed again")
+        report.layout.append(
+            f"{len(by_id) - len(unique)} lessons were already weighed by the start version (in its lines or dropped); not proposed again"
+        )
     snapshot = SkillDoc.load(start.folder)
     headings = [h.line for h in snapshot.headings(SKILL_MD)]
 
     try:
-        kept, node_inputs = await _consolidate(unique, by_id, start, snapshot, headings, client, options, run, report, needed, bars)
+        kept, node_inputs = await _consolidate(
+            unique, by_id, start, snapshot, headings, client, options, run, report, needed, bars
+        )
         _contradictions(report, unique, by_id, node_inputs, needed)
         doc, validation = await _apply_and_validate(kept, start, by_id, client, options, run, report, bars)
     except (BudgetExceeded, FatalLLMError):
@@ -161,7 +171,10 @@ async def build_skill(
     behind = {i for s in spans for i in s.lesson_ids}
     dropped = {**(start.provenance.dropped if start.provenance else {}), **_dropped_by_rule(report)}
     provenance = Provenance(
-        skill=start.name, version=options.version, spans=spans, lessons=provenance_lessons(behind, lesson_map),
+        skill=start.name,
+        version=options.version,
+        spans=spans,
+        lessons=provenance_lessons(behind, lesson_map),
         dropped={i: reason for i, reason in sorted(dropped.items()) if i not in behind},
     )
     run.write_bytes("provenance.json", provenance.to_json())
@@ -173,24 +186,58 @@ async def build_skill(
     return SkillBuild(staged_folder(run, start.name), provenance, report, validation)
 
 
-async def _consolidate(unique, by_id, start, snapshot, headings, client, options, run, report, needed, bars) -> tuple[Patch, list[list[set[str]]]]:
+async def _consolidate(
+    unique, by_id, start, snapshot, headings, client, options, run, report, needed, bars
+) -> tuple[Patch, list[list[set[str]]]]:
     """Propose + merge (or the deterministic grouping), then the drop rules; the kept patch is saved
     as ``final_patch.json``. Returns (the kept patch, per level the lesson-id sets of its nodes)."""
     if client is None:
         groups = group_lessons(unique)
         final = offline_patch(groups, headings)
-        report.levels.append(LevelReport(level=1, stage="offline", inputs=len(unique), outputs=1, output_edits=len(final.edits), notes=[f"{len(groups)} lesson groups"]))
+        report.levels.append(
+            LevelReport(
+                level=1,
+                stage="offline",
+                inputs=len(unique),
+                outputs=1,
+                output_edits=len(final.edits),
+                notes=[f"{len(groups)} lesson groups"],
+            )
+        )
         node_inputs: list[list[set[str]]] = [[], [{lesson.id for lesson in unique}]]
-        report.calls = {"propose": 0, "merge": 0, "translate": 0, "fix": 0, "reused": 0, "total": 0, "formula": "offline: no LLM call", "merge_depth": 0, "expected_depth": 0}
+        report.calls = {
+            "propose": 0,
+            "merge": 0,
+            "translate": 0,
+            "fix": 0,
+            "reused": 0,
+            "total": 0,
+            "formula": "offline: no LLM call",
+            "merge_depth": 0,
+            "expected_depth": 0,
+        }
     else:
-        final, node_inputs = await _llm_consolidate(unique, by_id, start, snapshot, headings, client, options, run, report, needed, bars)
+        final, node_inputs = await _llm_consolidate(
+            unique, by_id, start, snapshot, headings, client, options, run, report, needed, bars
+        )
     report.save(run)
     kept, dropped = filter_edits(final, by_id, needed)
-    report.levels.append(LevelReport(
-        level=len(node_inputs), stage="filter", inputs=1, input_edits=len(final.edits), outputs=1, output_edits=len(kept.edits),
-        dropped=[d.to_dict() for d in dropped], notes=[f"one-off threshold: support < {needed}; environment-only rule (skillforge.merge.support)"],
-    ))
-    run.save_step("final_patch.json", {"key": "", "status": "done", "patch": kept.to_dict(), "dropped": [d.to_dict() for d in dropped]})
+    report.levels.append(
+        LevelReport(
+            level=len(node_inputs),
+            stage="filter",
+            inputs=1,
+            input_edits=len(final.edits),
+            outputs=1,
+            output_edits=len(kept.edits),
+            dropped=[d.to_dict() for d in dropped],
+            notes=[f"one-off threshold: support < {needed}; environment-only rule (skillforge.merge.support)"],
+        )
+    )
+    run.save_step(
+        "final_patch.json",
+        {"key": "", "status": "done", "patch": kept.to_dict(), "dropped": [d.to_dict() for d in dropped]},
+    )
     return kept, node_inputs
 
 
@@ -205,14 +252,26 @@ def staged_folder(run: RunFolder, name: str) -> Path:
     return run.root / "skill" / name
 
 
-async def _apply_and_validate(kept: Patch, start: StartVersion, by_id, client, options: BuildOptions, run: RunFolder, report: ConsolidationReport, bars) -> tuple[SkillDoc, ValidationReport]:
+async def _apply_and_validate(
+    kept: Patch,
+    start: StartVersion,
+    by_id,
+    client,
+    options: BuildOptions,
+    run: RunFolder,
+    report: ConsolidationReport,
+    bars,
+) -> tuple[SkillDoc, ValidationReport]:
     """Apply ``kept`` to the start version (translating unmatched targets once), then validate and
     fix in bounded rounds, the layout rules enforced in code each round; the skill is staged in the
     run folder. Returns (the document, the last validation report)."""
     doc = SkillDoc.load(start.folder, start.provenance)
+    lesson_map: dict[str, Any] = {**(start.provenance.lessons if start.provenance else {}), **by_id}
+    kept, merged = absorb_start_items(doc, kept, lesson_map)
     bar = bars.stage("Applying the patch", total=len(kept.edits)) if bars else None
     results = apply_patch(doc, kept)
-    report.apply = {"applied": 0, "translated": 0, "unmatched": [], "rejected": [], "notes": []}
+    refresh_support_marks(doc, lesson_map)
+    report.apply = {"applied": 0, "translated": 0, "unmatched": [], "rejected": [], "notes": merged}
     unmatched = [r for r in results if r.status == "unmatched"]
     if unmatched and client is not None:
         translated, step = await translate_unmatched(doc, unmatched, client=client, run=run)
@@ -233,7 +292,6 @@ async def _apply_and_validate(kept: Patch, start: StartVersion, by_id, client, o
     if bar is not None:
         bar.finish()
 
-    lesson_map: dict[str, Any] = {**(start.provenance.lessons if start.provenance else {}), **by_id}
     staged = staged_folder(run, start.name)
     bar = bars.stage("Validating", total=1) if bars else None
     notes = list(report.layout)
@@ -250,14 +308,16 @@ async def _apply_and_validate(kept: Patch, start: StartVersion, by_id, client, o
         link_created_files(doc, fixed)
         report.calls["fix"] = report.calls.get("fix", 0) + step.calls
         report.calls["reused"] += step.status == "reused"
-        report.fix_rounds.append({
-            "round": round_number + 1,
-            "violations": len(validation.errors),
-            "applied": sum(r.status == "applied" for r in fixed),
-            "not_applied": [r.to_dict() for r in fixed if r.status != "applied"],
-            "error": step.error,
-            **(step.usage.to_dict() if step.status != "failed" else {}),
-        })
+        report.fix_rounds.append(
+            {
+                "round": round_number + 1,
+                "violations": len(validation.errors),
+                "applied": sum(r.status == "applied" for r in fixed),
+                "not_applied": [r.to_dict() for r in fixed if r.status != "applied"],
+                "error": step.error,
+                **(step.usage.to_dict() if step.status != "failed" else {}),
+            }
+        )
         if not any(r.status == "applied" for r in fixed):
             break
     if bar is not None:
@@ -282,20 +342,35 @@ def check_options(options: BuildOptions) -> None:
         raise SkillforgeError(f"--min-support must be at least 1 (got {options.min_support})")
 
 
-async def _llm_consolidate(unique, by_id, start, snapshot, headings, client, options, run, report, needed, bars) -> tuple[Patch, list[list[set[str]]]]:
+async def _llm_consolidate(
+    unique, by_id, start, snapshot, headings, client, options, run, report, needed, bars
+) -> tuple[Patch, list[list[set[str]]]]:
     bar = bars.stage("Proposing patches", total=math.ceil(len(unique) / options.propose_batch)) if bars else None
     proposals = await propose_all(
-        unique, snapshot, start.digest(), client=client, batch_size=options.propose_batch, run=run,
+        unique,
+        snapshot,
+        start.digest(),
+        client=client,
+        batch_size=options.propose_batch,
+        run=run,
         on_done=(lambda proposal: bar.advance(reused=proposal.status == "reused")) if bar is not None else None,
     )
-    level0 = LevelReport(level=0, stage="propose", inputs=len(unique), outputs=len(proposals), output_edits=sum(len(p.patch.edits) for p in proposals))
+    level0 = LevelReport(
+        level=0,
+        stage="propose",
+        inputs=len(unique),
+        outputs=len(proposals),
+        output_edits=sum(len(p.patch.edits) for p in proposals),
+    )
     for proposal in proposals:
         level0.add_usage(proposal.usage)
         level0.calls += proposal.status in ("proposed", "fallback")
         level0.reused += proposal.status == "reused"
         if proposal.status == "fallback":
             level0.failed += 1
-            level0.notes.append(f"batch {proposal.index}: proposal failed, the deterministic patch stands in: {proposal.error}")
+            level0.notes.append(
+                f"batch {proposal.index}: proposal failed, the deterministic patch stands in: {proposal.error}"
+            )
     report.levels.append(level0)
     report.save(run)
 
@@ -305,26 +380,39 @@ async def _llm_consolidate(unique, by_id, start, snapshot, headings, client, opt
         return bars.stage(f"Merging level {level}", total=nodes).advance
 
     tree = await consolidate(
-        [p.patch for p in proposals], client=client, lessons=by_id, fan_in=options.fan_in, run=run,
-        headings=headings, needed_support=needed, on_level=on_level,
+        [p.patch for p in proposals],
+        client=client,
+        lessons=by_id,
+        fan_in=options.fan_in,
+        run=run,
+        headings=headings,
+        needed_support=needed,
+        on_level=on_level,
     )
     report.levels += tree.levels
     expected_merges, expected_depth = expected_tree(len(proposals), options.fan_in)
     merges = sum(level.calls for level in tree.levels)
     report.calls = {
-        "propose": level0.calls, "merge": merges, "translate": 0, "fix": 0,
+        "propose": level0.calls,
+        "merge": merges,
+        "translate": 0,
+        "fix": 0,
         "reused": level0.reused + sum(level.reused for level in tree.levels),
         "formula": (
             f"ceil(lessons/propose_batch) + merges = ceil({len(unique)}/{options.propose_batch}) + {expected_merges} = "
             f"{len(proposals) + expected_merges} (merges = sum over levels of ceil(p/k^level), groups of one excepted; "
             f"p = {len(proposals)}, k = {options.fan_in})"
         ),
-        "expected_merges": expected_merges, "merge_depth": tree.depth, "expected_depth": expected_depth,
+        "expected_merges": expected_merges,
+        "merge_depth": tree.depth,
+        "expected_depth": expected_depth,
     }
     return tree.patch, [[set(p.lesson_ids) for p in proposals], *tree.node_inputs]
 
 
-def _contradictions(report: ConsolidationReport, lessons: list[Lesson], by_id, node_inputs: list[list[set[str]]], needed: int) -> None:
+def _contradictions(
+    report: ConsolidationReport, lessons: list[Lesson], by_id, node_inputs: list[list[set[str]]], needed: int
+) -> None:
     """Gather the merge models' and the detected contradictions into the report, each at the level
     where its sides first met."""
     seen: dict[Any, dict[str, Any]] = {}
@@ -354,7 +442,9 @@ def _record_results(report: ConsolidationReport, results: list[EditResult]) -> N
 def _finalize(doc: SkillDoc, start: StartVersion, lessons: dict[str, Any], version: int) -> list[str]:
     """The layout rules, in order: prune untouched seed sections, regenerate the evidence table,
     enforce size limits, set ``metadata.version``; then check the name did not change."""
-    notes = [f"removed the seed section {h!r}: no lesson landed in it" for h in prune_seed_sections(doc, start.seed_sections)]
+    notes = [
+        f"removed the seed section {h!r}: no lesson landed in it" for h in prune_seed_sections(doc, start.seed_sections)
+    ]
     items = write_evidence(doc, lessons)
     notes.append(f"evidence table: {items} items")
     notes += enforce_limits(doc)

@@ -38,6 +38,7 @@ from skillforge.provenance import PROVENANCE_DIR, Provenance, provenance_path
 from skillforge.store.compare import same_skill
 from skillforge.store.journal import JOURNAL_FILE, head_sha, repair_interrupted
 from skillforge.store.location import (
+    LOCK_FILE,
     SCRATCH_PREFIX,
     StoreLocation,
     create_repository,
@@ -49,7 +50,6 @@ from skillforge.store.rollback import ROLLBACK_DROPPED_INFO, RollbackResult
 from skillforge.store.stamp import stamp_copy
 from skillforge.store.version_info import INFO_PREFIX, VersionInfo, version_info_of
 
-LOCK_FILE = "skillforge.lock"
 LOCK_TIMEOUT_SECONDS = 300.0
 """How long a write waits for another skillforge process to finish its write (seconds)."""
 

@@ -35,6 +35,8 @@ AUTHOR_NAME = "skillforge"
 AUTHOR_EMAIL = "skillforge@localhost"
 
 
+LOCK_FILE = "skillforge.lock"
+"""The store's write lock (``filelock``), in its git dir; its git dir is made for it first."""
 SCRATCH_PREFIX = ".skillforge-tmp-"
 """Scratch folders of a write in progress, in the store folder (removed by a repair)."""
 
@@ -58,8 +60,10 @@ class StoreLocation:
 
     @property
     def exists(self) -> bool:
-        """True once the store's git repository has been initialised."""
-        return (self.git_dir / "HEAD").is_file()
+        """True once the store's git repository has been initialised: ``git init`` writes ``HEAD``
+        before the object folders, so a store another process is still creating does not count
+        until ``objects/pack`` is there too."""
+        return (self.git_dir / "HEAD").is_file() and (self.git_dir / "objects" / "pack").is_dir()
 
 
 def locate(root: Path) -> StoreLocation:
@@ -110,7 +114,7 @@ def _is_skillforge_repo(git_dir: Path) -> bool:
     try:
         repo = git.Repo(git_dir)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        return False
+        return (git_dir / LOCK_FILE).exists()  # being created by skillforge right now
     with repo.config_reader("repository") as config:
         if config.has_option(MARKER_SECTION, MARKER_KEY):
             return True

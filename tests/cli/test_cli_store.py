@@ -60,7 +60,7 @@ def test_log_lists_versions_with_their_facts(two_versions: Path) -> None:
     result = run("log", "demo", cwd=two_versions, columns=200)
     assert result.returncode == 0, result.stderr
     out = " ".join(result.stdout.split())
-    assert "18 trajectories · 14 lessons · heuristic" in out and "2 trajectories" in out and "inputs: " in out
+    assert "18 trajectories · 4 lessons · heuristic" in out and "2 trajectories" in out and "inputs: " in out
     assert "v1" in out and "v2" in out and out.index("v2") < out.index("v1")  # newest first
     narrow = run("log", "demo", cwd=two_versions, columns=40)
     assert narrow.stdout == result.stdout  # one layout, whatever the width (lines are not cut by rich)

@@ -44,7 +44,9 @@ def _client(**settings) -> LLMClient:
 
 
 def _build(lessons, start, run_dir: Path, client=None, **options) -> SkillBuild:
-    return asyncio.run(build_skill(lessons, start, client=client, options=BuildOptions(**options), run=RunFolder(run_dir)))
+    return asyncio.run(
+        build_skill(lessons, start, client=client, options=BuildOptions(**options), run=RunFolder(run_dir))
+    )
 
 
 def _assert_spans_point_at_items(build: SkillBuild, lessons: list[Lesson]) -> None:
@@ -68,13 +70,19 @@ def test_tau_bench_call_count_depth_and_valid_skill(shared_traces: Path, tmp_pat
     lessons, trajectories = _lessons(shared_traces / "tau-bench")
     log: list[str] = []
     state = install(responder(log=log))
-    start = seed_start(RunFolder(tmp_path), "airline-support", trajectory_count=len(trajectories), formats=["tau-bench"])
+    start = seed_start(
+        RunFolder(tmp_path), "airline-support", trajectory_count=len(trajectories), formats=["tau-bench"]
+    )
     build = _build(lessons, start, tmp_path, _client(), trajectory_count=len(trajectories))
     batch, fan_in = 4, 5
     proposals = math.ceil(len(lessons) / batch)
     depth = math.ceil(math.log(proposals, fan_in))
-    merges = sum(math.ceil(proposals / fan_in**level) for level in range(1, depth + 1))  # no group of one arises for 16 and 5
-    print(f"\ntau-bench: {len(lessons)} lessons, {proposals} proposals, {merges} merges, depth {depth}; scripted calls {len(state.calls)}")
+    merges = sum(
+        math.ceil(proposals / fan_in**level) for level in range(1, depth + 1)
+    )  # no group of one arises for 16 and 5
+    print(
+        f"\ntau-bench: {len(lessons)} lessons, {proposals} proposals, {merges} merges, depth {depth}; scripted calls {len(state.calls)}"
+    )
     assert len(state.calls) == proposals + merges == build.report.calls["total"]
     assert log.count("propose") == proposals and log.count("merge") == merges
     assert build.report.calls["merge_depth"] == depth == build.report.calls["expected_depth"]
@@ -95,12 +103,22 @@ def test_tau_bench_call_count_depth_and_valid_skill(shared_traces: Path, tmp_pat
 def _planted(sessions: list[str]) -> list[Lesson]:
     when = "The user asks to cancel a reservation that has already been flown"
     return [
-        Lesson(id="L-plant-confirm", kind="failure", title="Confirm before cancelling a flown reservation", when=when,
-               guidance="Always confirm with the user before calling cancel_reservation on it.",
-               evidence=[Evidence(s, [2], "cancel") for s in sessions[:2]]),
-        Lesson(id="L-plant-direct", kind="success", title="Cancel flown reservations directly", when=when,
-               guidance="Do not confirm with the user before calling cancel_reservation on it; act directly.",
-               evidence=[Evidence(s, [3], "cancel") for s in sessions[2:5]]),
+        Lesson(
+            id="L-plant-confirm",
+            kind="failure",
+            title="Confirm before cancelling a flown reservation",
+            when=when,
+            guidance="Always confirm with the user before calling cancel_reservation on it.",
+            evidence=[Evidence(s, [2], "cancel") for s in sessions[:2]],
+        ),
+        Lesson(
+            id="L-plant-direct",
+            kind="success",
+            title="Cancel flown reservations directly",
+            when=when,
+            guidance="Do not confirm with the user before calling cancel_reservation on it; act directly.",
+            evidence=[Evidence(s, [3], "cancel") for s in sessions[2:5]],
+        ),
     ]
 
 
@@ -110,7 +128,11 @@ def test_planted_contradiction_is_reported_with_evidence(shared_traces: Path, tm
     install(responder())
     start = seed_start(RunFolder(tmp_path / "run"), "airline-support", trajectory_count=len(trajectories))
     build = _build([*lessons, *planted], start, tmp_path / "run", _client(), trajectory_count=len(trajectories))
-    [found] = [c for c in build.report.contradictions if {"L-plant-confirm", "L-plant-direct"} <= {i for s in c["sides"] for i in s["lesson_ids"]}]
+    [found] = [
+        c
+        for c in build.report.contradictions
+        if {"L-plant-confirm", "L-plant-direct"} <= {i for s in c["sides"] for i in s["lesson_ids"]}
+    ]
     sides = {tuple(s["lesson_ids"]): s for s in found["sides"]}
     assert sides[("L-plant-confirm",)]["support"] == 2 and sides[("L-plant-direct",)]["support"] == 3
     assert len(sides[("L-plant-direct",)]["evidence"]) == 3
@@ -136,7 +158,9 @@ def test_contradiction_reported_by_the_merge_model(tmp_path: Path) -> None:
         reply = merge_reply(prompt)
         ids = {i for e in reply["patch"]["edits"] for i in e["lesson_ids"]}
         if {a.id, b.id} <= ids:
-            reply["contradictions"] = [{"situation": "both apply", "lesson_ids_a": [a.id], "lesson_ids_b": [b.id], "note": "cannot tell"}]
+            reply["contradictions"] = [
+                {"situation": "both apply", "lesson_ids_a": [a.id], "lesson_ids_b": [b.id], "note": "cannot tell"}
+            ]
         return reply
 
     install(responder({"merge": merge_with_conflict}))
@@ -161,9 +185,19 @@ def test_rerun_reuses_every_finished_call(tmp_path: Path) -> None:
 
 def test_killed_during_consolidation_resumes_without_repeating_finished_calls(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    killed = subprocess.run([sys.executable, "-m", "tests.merge.killed_build", str(run_dir), "3"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    killed = subprocess.run(
+        [sys.executable, "-m", "tests.merge.killed_build", str(run_dir), "3"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert killed.returncode == -9, killed.stderr  # SIGKILL
-    saved = [p for p in [*run_dir.glob("patches/*.json"), *run_dir.glob("merge_level_*/node_*.json")] if json.loads(p.read_text())["status"] == "done"]
+    saved = [
+        p
+        for p in [*run_dir.glob("patches/*.json"), *run_dir.glob("merge_level_*/node_*.json")]
+        if json.loads(p.read_text())["status"] == "done"
+    ]
     saved_merges = [p for p in saved if "merge_level" in str(p)]
     assert saved_merges, "the kill came before any merge finished"
     assert not (run_dir / "final_patch.json").exists()
@@ -171,10 +205,12 @@ def test_killed_during_consolidation_resumes_without_repeating_finished_calls(tm
     log: list[str] = []
     state = install(responder(log=log))
     start = seed_start(RunFolder(run_dir), "sample-traces", trajectory_count=len(trajectories))
-    build = _build(lessons, start, run_dir, _client(), propose_batch=1, trajectory_count=len(trajectories))
+    build = _build(lessons, start, run_dir, _client(), propose_batch=1, fan_in=2, trajectory_count=len(trajectories))
     proposals = math.ceil(len(lessons) / 1)
     expected_total = proposals + build.report.calls["expected_merges"]
-    print(f"\nkilled at merge 3: {len(saved)} steps saved ({len(saved_merges)} merges); resumed run made {len(state.calls)} of {expected_total} calls")
+    print(
+        f"\nkilled at merge 3: {len(saved)} steps saved ({len(saved_merges)} merges); resumed run made {len(state.calls)} of {expected_total} calls"
+    )
     assert len(state.calls) == expected_total - len(saved)
     assert build.report.calls["reused"] == len(saved)
     assert log.count("propose") == 0  # every proposal had finished before the kill
@@ -192,7 +228,15 @@ def test_unmatched_target_is_translated_once_then_reported(tmp_path: Path) -> No
 
     def translate(prompt: str):
         edits = block_after(prompt, "## Edits that did not apply")
-        return {"edits": [{"index": e["index"], "target_section": "## Pitfalls" if e["target_section"] == "## pitfalls" else e["target_section"]} for e in edits]}
+        return {
+            "edits": [
+                {
+                    "index": e["index"],
+                    "target_section": "## Pitfalls" if e["target_section"] == "## pitfalls" else e["target_section"],
+                }
+                for e in edits
+            ]
+        }
 
     log: list[str] = []
     install(responder({"propose": inexact, "translate": translate}, log=log))
@@ -214,11 +258,29 @@ def test_fix_loop_repairs_a_broken_link_and_reports_failure_when_it_cannot(tmp_p
     with_broken_link = propose_with_broken_link
 
     def fix(prompt: str):
-        return {"reasoning": "drop the dead link", "edits": [{"file": "SKILL.md", "op": "replace_in_section", "old_text": " See [details](references/missing.md).", "content": "", "lesson_ids": []}]}
+        return {
+            "reasoning": "drop the dead link",
+            "edits": [
+                {
+                    "file": "SKILL.md",
+                    "op": "replace_in_section",
+                    "old_text": " See [details](references/missing.md).",
+                    "content": "",
+                    "lesson_ids": [],
+                }
+            ],
+        }
 
     log: list[str] = []
     install(responder({"propose": with_broken_link, "fix": fix}, log=log))
-    build = _build(lessons, seed_start(RunFolder(tmp_path / "a"), "sample-traces"), tmp_path / "a", _client(), propose_batch=20, min_support=1)
+    build = _build(
+        lessons,
+        seed_start(RunFolder(tmp_path / "a"), "sample-traces"),
+        tmp_path / "a",
+        _client(),
+        propose_batch=20,
+        min_support=1,
+    )
     assert log.count("fix") == 1 and build.ok
     assert build.report.fix_rounds[0]["applied"] == 1
     assert "missing.md" not in (build.folder / "SKILL.md").read_text()
@@ -227,7 +289,15 @@ def test_fix_loop_repairs_a_broken_link_and_reports_failure_when_it_cannot(tmp_p
 
     log.clear()
     install(responder({"propose": with_broken_link, "fix": useless_fix}, log=log))
-    build = _build(lessons, seed_start(RunFolder(tmp_path / "b"), "sample-traces"), tmp_path / "b", _client(), propose_batch=20, min_support=1, max_fix_rounds=2)
+    build = _build(
+        lessons,
+        seed_start(RunFolder(tmp_path / "b"), "sample-traces"),
+        tmp_path / "b",
+        _client(),
+        propose_batch=20,
+        min_support=1,
+        max_fix_rounds=2,
+    )
     assert log.count("fix") == 2 and not build.ok
     assert build.report.status == "failed" and ConsolidationReport.load(RunFolder(tmp_path / "b")).status == "failed"
     assert any(v["rule"] == "links.resolve" for v in build.report.validation["violations"])
@@ -236,7 +306,9 @@ def test_fix_loop_repairs_a_broken_link_and_reports_failure_when_it_cannot(tmp_p
 def test_failed_merge_passes_its_inputs_up(tmp_path: Path) -> None:
     lessons, _ = _lessons(SAMPLE_TRACES)
     state = install(responder({"merge": lambda prompt: "I would rather not."}))
-    build = _build(lessons, seed_start(RunFolder(tmp_path), "sample-traces"), tmp_path, _client(), propose_batch=1, min_support=1)
+    build = _build(
+        lessons, seed_start(RunFolder(tmp_path), "sample-traces"), tmp_path, _client(), propose_batch=1, min_support=1
+    )
     merge_levels = [level for level in build.report.levels if level.stage == "merge"]
     assert merge_levels[0].failed == merge_levels[0].calls > 0
     assert merge_levels[0].passed_up == merge_levels[0].inputs
@@ -251,7 +323,14 @@ def test_propose_failure_falls_back_to_the_deterministic_patch(tmp_path: Path) -
     from tests.scripted_llm import server_error
 
     install(responder({"propose": lambda prompt: server_error()}))
-    build = _build(lessons, seed_start(RunFolder(tmp_path), "sample-traces"), tmp_path, _client(max_attempts=1), propose_batch=4, min_support=1)
+    build = _build(
+        lessons,
+        seed_start(RunFolder(tmp_path), "sample-traces"),
+        tmp_path,
+        _client(max_attempts=1),
+        propose_batch=4,
+        min_support=1,
+    )
     level0 = build.report.levels[0]
     assert level0.failed == level0.outputs == math.ceil(len(lessons) / 4)
     assert {i for s in build.provenance.spans for i in s.lesson_ids} == {lesson.id for lesson in lessons}
@@ -308,10 +387,36 @@ def test_deepening_keeps_every_untargeted_human_line_byte_for_byte(tmp_path: Pat
 
     def deepen(prompt: str):
         ids = [lesson["id"] for lesson in block_after(prompt, "## Lessons (batch")]
-        edits = [{"file": "SKILL.md", "op": "append_to_section", "target_section": "## Gotchas", "content": f"- lesson {i}", "lesson_ids": [i]} for i in ids]
+        edits = [
+            {
+                "file": "SKILL.md",
+                "op": "append_to_section",
+                "target_section": "## Gotchas",
+                "content": f"- lesson {i}",
+                "lesson_ids": [i],
+            }
+            for i in ids
+        ]
         if "Step two." in prompt:
-            edits.append({"file": "SKILL.md", "op": "replace_in_section", "target_section": "## Gotchas", "old_text": "- Use the old API.", "content": "- Use the new API.", "lesson_ids": ids[:1]})
-            edits.append({"file": "SKILL.md", "op": "insert_after", "target_text": "Step two.", "content": "Step three.", "lesson_ids": ids[:1]})
+            edits.append(
+                {
+                    "file": "SKILL.md",
+                    "op": "replace_in_section",
+                    "target_section": "## Gotchas",
+                    "old_text": "- Use the old API.",
+                    "content": "- Use the new API.",
+                    "lesson_ids": ids[:1],
+                }
+            )
+            edits.append(
+                {
+                    "file": "SKILL.md",
+                    "op": "insert_after",
+                    "target_text": "Step two.",
+                    "content": "Step three.",
+                    "lesson_ids": ids[:1],
+                }
+            )
         return {"reasoning": "deepen", "edits": edits}
 
     install(responder({"propose": deepen}))
@@ -341,13 +446,15 @@ def test_deepening_keeps_every_untargeted_human_line_byte_for_byte(tmp_path: Pat
 
 def test_deepening_the_latest_store_version_keeps_its_provenance(tmp_path: Path) -> None:
     lessons, trajectories = _lessons(SAMPLE_TRACES)
-    first = _build(lessons[:8], seed_start(RunFolder(tmp_path / "r1"), "sample-traces"), tmp_path / "r1", min_support=1)
+    half = len(lessons) // 2
+    first_start = seed_start(RunFolder(tmp_path / "r1"), "sample-traces")
+    first = _build(lessons[:half], first_start, tmp_path / "r1", min_support=1)
     store = SkillStore(tmp_path / "skills")
     store.commit_version("sample-traces", 1, first.folder, {"run": "r1"}, provenance=first.provenance)
     start = store_start(RunFolder(tmp_path / "r2"), store, "sample-traces")
     assert start.mode == "store" and start.provenance is not None
     assert "## Evidence" not in (start.folder / "SKILL.md").read_text()  # regenerated, not edited
-    second = _build(lessons[8:], start, tmp_path / "r2", min_support=1, version=2)
+    second = _build(lessons[half:], start, tmp_path / "r2", min_support=1, version=2)
     assert second.ok
     old = {i for s in first.provenance.spans for i in s.lesson_ids}
     new = {i for s in second.provenance.spans for i in s.lesson_ids}
@@ -373,7 +480,9 @@ def test_offline_path_gives_a_valid_skill_with_real_provenance(corpus: str, tmp_
     table = (build.folder / "SKILL.md").read_text().split("## Evidence", 1)[1]
     import re
 
-    cited = [(m.group(1), int(step)) for m in re.finditer(r"`([^`]+)`: ([\d, ]+)", table) for step in m.group(2).split(",")]
+    cited = [
+        (m.group(1), int(step)) for m in re.finditer(r"`([^`]+)`: ([\d, ]+)", table) for step in m.group(2).split(",")
+    ]
     assert cited and all(item in steps for item in cited)
     # offline and LLM paths build the same kind of patch objects: the final patch validates
     from skillforge.patch import Patch
@@ -384,8 +493,24 @@ def test_offline_path_gives_a_valid_skill_with_real_provenance(corpus: str, tmp_
 
 def test_report_command_shows_levels(tmp_path: Path) -> None:
     lessons, trajectories = _lessons(SAMPLE_TRACES)
+    # a one-off (one trajectory behind it), grounded in a real step, so the report shows the rule
+    one_off = Lesson(
+        "L-one0ff000000",
+        "failure",
+        "Start the server in the background",
+        "Starting a dev server",
+        "Run it with run_in_background",
+        evidence=[Evidence("d6e0bada-1959-4eec-a9d2-0bfade768d8f", [2], "mix phx.server")],
+        tags=["tool:Bash"],
+    )
+    lessons = [*lessons, one_off]
     runs = tmp_path / ".skillforge" / "runs"
-    _build(lessons, seed_start(RunFolder(runs / "r1"), "sample-traces", trajectory_count=len(trajectories)), runs / "r1", trajectory_count=len(trajectories))
+    _build(
+        lessons,
+        seed_start(RunFolder(runs / "r1"), "sample-traces", trajectory_count=len(trajectories)),
+        runs / "r1",
+        trajectory_count=len(trajectories),
+    )
     shown = run_cli("report", "r1", cwd=tmp_path, columns=200)
     assert shown.returncode == 0, shown.stderr
     assert "Consolidation, level by level" in shown.stdout and "offline" in shown.stdout and "filter" in shown.stdout

@@ -35,13 +35,18 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(scope="session")
 def distilled(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A store with ``airline`` (from tau-bench, one-off items kept so that the evidence table
-    overflows: SKILL.md + references/evidence.md) and ``spotter`` (from Claude Code sessions), both
-    distilled offline from ../shared/traces. Read-only: tests that add versions use :func:`store`."""
+    """A store with ``airline`` (from tau-bench, with the OpenHands, SWE-agent and mini-swe-agent runs
+    beside it and one-off items kept, so that the evidence table overflows its 20 rows: SKILL.md +
+    references/evidence.md) and ``spotter`` (from Claude Code sessions), both distilled offline from
+    ../shared/traces. Read-only: tests that add versions use :func:`store`."""
     require_shared_traces()
     root = tmp_path_factory.mktemp("distilled") / "skills"
-    for folder, name in (("tau-bench", "airline"), ("claude-code", "spotter")):
-        options = DistillOptions(paths=[SHARED_TRACES / folder], skill_name=name, store_dir=root, min_support=1, workspace=root.parent / ".skillforge")
+    airline = ["tau-bench", "openhands", "swe-agent", "mini-swe-agent"]
+    for folders, name in ((airline, "airline"), (["claude-code"], "spotter")):
+        paths = [SHARED_TRACES / folder for folder in folders]
+        options = DistillOptions(
+            paths=paths, skill_name=name, store_dir=root, min_support=1, workspace=root.parent / ".skillforge"
+        )
         result = distill(options, Progress(disable=True))
         assert result.version is not None, result.validation
     return root
@@ -66,7 +71,11 @@ def stored_files(store_root: Path, name: str, version: int | None = None) -> dic
 
 def tree(folder: Path) -> dict[str, bytes]:
     """Every file under ``folder`` (relative path → bytes)."""
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file() or p.is_symlink()}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() or p.is_symlink()
+    }
 
 
 def add_version(store_root: Path, name: str, edit) -> int:
@@ -86,4 +95,6 @@ def without_references(folder: Path) -> None:
     """Edit for :func:`add_version`: drop references/ and the SKILL.md line linking it."""
     shutil.rmtree(folder / "references")
     skill_md = folder / "SKILL.md"
-    skill_md.write_text("".join(line for line in skill_md.read_text().splitlines(keepends=True) if "references/" not in line))
+    skill_md.write_text(
+        "".join(line for line in skill_md.read_text().splitlines(keepends=True) if "references/" not in line)
+    )

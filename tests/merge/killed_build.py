@@ -1,7 +1,8 @@
 """A build that SIGKILLs itself during consolidation (run as a subprocess by test_build.py).
 
 Usage: python -m tests.merge.killed_build RUN_DIR KILL_AT_MERGE_CALL
-Builds from sample_traces/ with the scripted model, propose_batch=1, fan_in=5, and kills the process
+Builds from sample_traces/ with the scripted model, propose_batch=1, fan_in=2 (a tree of several merges from
+few lessons), and kills the process
 (SIGKILL: no cleanup, no finally) when the model is asked for merge number KILL_AT_MERGE_CALL.
 """
 
@@ -42,7 +43,15 @@ def main() -> None:
     client = LLMClient(LLMSettings(model="scripted/build"), concurrency=4)
     run = RunFolder(run_dir)
     start = seed_start(run, "sample-traces", trajectory_count=len(trajectories))
-    asyncio.run(build_skill(lessons, start, client=client, options=BuildOptions(propose_batch=1, trajectory_count=len(trajectories)), run=run))
+    asyncio.run(
+        build_skill(
+            lessons,
+            start,
+            client=client,
+            options=BuildOptions(propose_batch=1, fan_in=2, trajectory_count=len(trajectories)),
+            run=run,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import pytest
 
 from skillforge.report import write_run_report, write_version_report
 from skillforge.report.data import run_report_model, version_report_model
-from tests.conftest import SAMPLE_TRACES
+from tests.conftest import REPO, SAMPLE_TRACES
 from tests.report.browser import Opened, open_report
 from tests.report.runs import PAYLOAD, distill_offline, distill_scripted, payload_logs
 
@@ -98,7 +98,7 @@ def test_sample_traces_report_opens_the_evidence_of_an_item(
 
 
 def test_version_report_shows_changes_against_the_version_before(browser, workdir: Path, tmp_path: Path) -> None:
-    distill_offline(SAMPLE_TRACES / "claude-code", "deepened")
+    distill_offline(REPO / "tests" / "data" / "offline_quality" / "codex", "deepened")  # one item, then tau-bench
     distill_offline(SAMPLE_TRACES / "tau-bench", "deepened")
     out = write_version_report(Path("skills"), "deepened", 2, tmp_path / "v2.html", runs=Path(".skillforge") / "runs")
     model = version_report_model(Path("skills"), "deepened", 2, Path(".skillforge") / "runs")

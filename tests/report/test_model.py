@@ -17,9 +17,12 @@ from skillforge.report.evidence import locate_quote, step_fields
 from skillforge.report.html import embed_json
 from skillforge.store.git_store import SkillStore
 from skillforge.trajectory import Trajectory
-from tests.conftest import SAMPLE_TRACES
+from tests.conftest import REPO, SAMPLE_TRACES
 from tests.report.runs import PAYLOAD, SECRET, distill_offline, distill_scripted, payload_logs
 from tests.scripted_llm import PromptView, analyst_reply
+
+OFFLINE_QUALITY = REPO / "tests" / "data" / "offline_quality"
+"""Small real logs of several formats (see its PROVENANCE.md) that each give an offline item."""
 
 
 def _utf16_slice(text: str, start: int, end: int) -> str:
@@ -46,7 +49,12 @@ def _assert_evidence_located(model: dict, run_root: Path) -> int:
 
 
 def test_offline_run_model_links_every_item_to_located_evidence(workdir: Path) -> None:
-    result = distill_offline(SAMPLE_TRACES, "report-sample")
+    # sample_traces/ and three mini-swe-agent runs: 21 trajectories, so one-offs (the reproduction
+    # script's SyntaxError, in one run) are left out and the report lists them
+    logs = workdir / "logs"
+    shutil.copytree(SAMPLE_TRACES, logs)
+    shutil.copytree(OFFLINE_QUALITY / "mini-swe-agent", logs / "mini-swe-agent")
+    result = distill_offline(logs, "report-sample")
     model = run_report_model(result.run.root)
     skill = model["skill"]
     provenance = SkillStore(Path("skills")).provenance("report-sample")
@@ -104,7 +112,7 @@ def test_lessons_the_grounding_check_dropped_are_listed_with_why(workdir: Path, 
 
 
 def test_version_report_diffs_against_the_version_it_deepened(workdir: Path, tmp_path: Path) -> None:
-    distill_offline(SAMPLE_TRACES / "claude-code", "deepened")
+    distill_offline(OFFLINE_QUALITY / "codex", "deepened")  # a Codex session's one item, then tau-bench
     second = distill_offline(SAMPLE_TRACES / "tau-bench", "deepened")
     model = version_report_model(Path("skills"), "deepened", None, Path(".skillforge") / "runs")
     assert model["version"]["version"] == 2 and model["skill"]["start"]["mode"] == "store"
