@@ -20,6 +20,7 @@ Sources (DESIGN §3 and ``shared/docs/skill-format-and-hosts.md`` §2):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -300,3 +301,7 @@ def violation(rule: str, file: str, line: int | None, message: str, severity: Se
         KeyError: ``rule`` is not in :data:`RULES` (every reported rule must cite a source).
     """
     return Violation(file, line, rule, message, severity or RULES[rule].severity)
+
+
+Add = Callable[[Violation], None]
+"""How a check reports a violation (the validator collects them)."""
