@@ -35,8 +35,8 @@ from skillforge.distill.runfolder import RunFolder
 from skillforge.errors import SkillforgeError
 from skillforge.provenance import Provenance
 from skillforge.skill.document import SKILL_MD, SkillDoc
+from skillforge.skill.evidence_table import remove_evidence
 from skillforge.skill.frontmatter import name_problems, parse_frontmatter
-from skillforge.skill.layout import remove_evidence
 from skillforge.skill.templates import describe_skill, template_environment, when_to_use_text
 from skillforge.store.git_store import SkillStore
 

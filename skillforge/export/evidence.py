@@ -5,7 +5,7 @@ every turn. The evidence table skillforge generates (SKILL.md's ``## Evidence`` 
 full table in ``references/evidence.md``; :mod:`skillforge.skill.layout`) is for people auditing
 a skill, not for the agent: :func:`without_evidence` replaces it with one line saying where it is
 kept. A section a person wrote under the same heading is left alone, as
-:func:`skillforge.skill.layout.remove_evidence` leaves it.
+:func:`skillforge.skill.evidence_table.remove_evidence` leaves it.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import re
 from dataclasses import replace
 
 from skillforge.export.source import SkillSource
-from skillforge.skill.layout import (
+from skillforge.skill.evidence_table import (
     EVIDENCE_HEADING,
     EVIDENCE_REFERENCE,
     EVIDENCE_REFERENCE_TITLE,

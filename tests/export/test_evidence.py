@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from skillforge.export.evidence import evidence_pointer, without_evidence
 from skillforge.export.source import SkillFile, SkillSource
-from skillforge.skill.layout import EVIDENCE_TABLE_HEADER
+from skillforge.skill.evidence_table import EVIDENCE_TABLE_HEADER
 
 TABLE = f"{EVIDENCE_TABLE_HEADER}\n|---|---|---|---|\n| Ask first | failure | 3 | `s1`: 4 |\n"
 

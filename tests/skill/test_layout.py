@@ -6,13 +6,8 @@ from pathlib import Path
 
 from skillforge.lesson import Evidence, Lesson
 from skillforge.skill.document import Line, SkillDoc
-from skillforge.skill.layout import (
-    EVIDENCE_REFERENCE,
-    enforce_limits,
-    remove_evidence,
-    set_metadata_version,
-    write_evidence,
-)
+from skillforge.skill.evidence_table import EVIDENCE_REFERENCE, remove_evidence, write_evidence
+from skillforge.skill.layout import enforce_limits, set_metadata_version
 from skillforge.skill.rules import MAX_REFERENCE_LINES, MAX_SKILL_LINES
 from skillforge.skill.validate import validate_skill
 
