@@ -44,12 +44,13 @@ from skillforge.merge.report import ConsolidationReport, LevelReport
 from skillforge.merge.support import filter_edits, min_support
 from skillforge.patch import Patch
 from skillforge.provenance import Provenance
-from skillforge.skill.apply import EditResult, apply_patch, link_created_files
+from skillforge.skill.apply import EditResult, apply_patch
 from skillforge.skill.document import SKILL_MD, SkillDoc, provenance_lessons
 from skillforge.skill.evidence_table import write_evidence
 from skillforge.skill.fix import request_fix
 from skillforge.skill.frontmatter import parse_frontmatter
 from skillforge.skill.layout import enforce_limits, prune_seed_sections, set_metadata_version
+from skillforge.skill.link_files import link_created_files
 from skillforge.skill.translate import translate_unmatched
 from skillforge.skill.validate import ValidationReport, validate_skill
 

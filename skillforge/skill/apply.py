@@ -42,7 +42,7 @@ CREATABLE_FOLDERS = ("references", "scripts", "assets")
 "Do not add README.md, CHANGELOG.md, or auxiliary documentation files")."""
 
 _LIST_ITEM = re.compile(r"^\s*([-*+]|\d+[.)])\s")
-_LINK = re.compile(r"\[[^\]]*\]\(\s*<?([^)\s>]+)>?[^)]*\)")
+MARKDOWN_LINK = re.compile(r"\[[^\]]*\]\(\s*<?([^)\s>]+)>?[^)]*\)")
 
 
 @dataclass
@@ -259,7 +259,7 @@ def _delete_file(doc: SkillDoc, file: str, edit: Edit, tags, origin):
     notes = []
     lines = doc.files.get(SKILL_MD, [])
     for index in range(len(lines) - 1, doc.body_start(SKILL_MD) - 1, -1):
-        targets = [_link_path(m.group(1)) for m in _LINK.finditer(lines[index].bare)]
+        targets = [link_path(m.group(1)) for m in MARKDOWN_LINK.finditer(lines[index].bare)]
         if file in targets and _LIST_ITEM.match(lines[index].bare):
             notes.append(f"removed the link to {file} from SKILL.md line {index + 1}")
             del lines[index]
@@ -281,79 +281,14 @@ _OPERATIONS = {
 # --- create/link pairing ---------------------------------------------------------------------------
 
 
-REFERENCES_HEADING = "## References"
-
-
-def link_created_files(doc: SkillDoc, results: list[EditResult]) -> list[str]:
-    """Make sure every file a ``create_file`` edit added is linked from SKILL.md.
-
-    For each applied ``create_file`` whose file no SKILL.md line links to, a list line
-    ``- [<its first heading>](references/x.md)`` is added to the ``## References`` section (created
-    at the end of SKILL.md when missing), carrying the create edit's lesson ids. When even that
-    fails (two ``## References`` sections), the file is removed again and its result turns
-    ``rejected``: no file is left unlinked.
-
-    Returns:
-        Notes, one per link added or file rejected (also on the create edit's result).
-    """
-    notes = []
-    for result in results:
-        if result.status != "applied" or result.edit.op != "create_file":
-            continue
-        file = safe_relative_path(result.edit.file)
-        if file is None or file not in doc.files or file in linked_files(doc):
-            continue
-        title = _first_heading_title(doc, file) or file
-        link = Edit(
-            file=SKILL_MD,
-            op="append_to_section",
-            lesson_ids=result.edit.lesson_ids,
-            target_section=REFERENCES_HEADING,
-            content=f"- [{title}]({file})",
-        )
-        if not doc.find_headings(SKILL_MD, REFERENCES_HEADING):
-            link = Edit(
-                file=SKILL_MD,
-                op="add_section",
-                lesson_ids=result.edit.lesson_ids,
-                content=f"{REFERENCES_HEADING}\n\n{link.content}",
-            )
-        try:
-            apply_edit(doc, link, origin="code")
-        except (TargetMissing, EditRefused) as problem:  # e.g. two "## References" sections: undo the create
-            del doc.files[file]
-            result.status, result.reason = (
-                "rejected",
-                f"created without a link from SKILL.md, and the link could not be added: {problem}",
-            )
-            notes.append(f"{file}: {result.reason}")
-            continue
-        note = f"{file} was created without a link from SKILL.md; the link was added under {REFERENCES_HEADING}"
-        result.notes.append(note)
-        notes.append(note)
-    return notes
-
-
-def linked_files(doc: SkillDoc) -> set[str]:
-    """Relative paths SKILL.md links to (URL-decoded, anchors stripped)."""
-    found = set()
-    for line in doc.files.get(SKILL_MD, []):
-        for match in _LINK.finditer(line.bare):
-            found.add(_link_path(match.group(1)))
-    return found
-
-
-def _link_path(target: str) -> str:
+def link_path(target: str) -> str:
+    """The skill-relative path a Markdown link target points to (URL-decoded, anchor stripped); ``""``
+    for a URL or a path that leaves the skill folder."""
     return (
         (safe_relative_path(unquote(target.split("#", 1)[0])) or "")
         if not re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I)
         else ""
     )
-
-
-def _first_heading_title(doc: SkillDoc, file: str) -> str | None:
-    headings = doc.headings(file)
-    return headings[0].title if headings else None
 
 
 # --- inserting blocks ------------------------------------------------------------------------------

@@ -8,8 +8,9 @@ import jsonschema
 import pytest
 
 from skillforge.patch import Edit, Patch, concatenate, patch_schema
-from skillforge.skill.apply import apply_patch, link_created_files
+from skillforge.skill.apply import apply_patch
 from skillforge.skill.document import SkillDoc
+from skillforge.skill.link_files import link_created_files
 from skillforge.skill.validate import validate_skill
 
 SKILL = """---
