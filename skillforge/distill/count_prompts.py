@@ -19,14 +19,14 @@ import os
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 
-from skillforge.analyze.passes import (
+from skillforge.analyze.pass_plan import (
     STAGE_ANALYSE,
     STAGE_COMPARE,
     AnalystPass,
-    PassRunner,
     plan_comparative_passes,
     plan_trajectory_passes,
 )
+from skillforge.analyze.pass_runner import PassRunner
 from skillforge.distill.runfolder import RunFolder
 from skillforge.llm.tokens import CallEstimate, StageEstimate
 from skillforge.processes import FORKS, usable_cpus, worker_pool

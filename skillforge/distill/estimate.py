@@ -199,7 +199,7 @@ def estimate(options: DistillOptions, progress: Progress) -> DryRun:
     with ExitStack() as stack:
         analysis = None
         if analyst == "llm":
-            from skillforge.analyze.passes import PassRunner
+            from skillforge.analyze.pass_runner import PassRunner
             from skillforge.distill.count_prompts import AnalysisEstimate
 
             client = make_client(options, analyst)

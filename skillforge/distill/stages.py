@@ -157,7 +157,8 @@ def analyze_stage(
     """
     if client is None:
         return heuristic_analysis(trajectories, bars)
-    from skillforge.analyze.passes import PassRunner, analyze_with_llm
+    from skillforge.analyze.pass_runner import PassRunner
+    from skillforge.analyze.passes import analyze_with_llm
 
     stage_bars = {}
     labels = {"analyse": "Analysing trajectories", "compare": "Comparing runs of a task"}

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from skillforge.analyze.grounding import grounding_problems
-from skillforge.analyze.passes import PassRunner, analyze_with_llm, plan_comparative_passes, plan_trajectory_passes
+from skillforge.analyze.pass_plan import plan_comparative_passes, plan_trajectory_passes
+from skillforge.analyze.pass_runner import PassRunner
+from skillforge.analyze.passes import analyze_with_llm
 from skillforge.distill.count_prompts import AnalysisEstimate
 from skillforge.distill.runfolder import RunFolder
 from skillforge.ingest import detect, discover, ingest

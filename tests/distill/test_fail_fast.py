@@ -120,7 +120,8 @@ def test_progress_line_shows_the_last_failure(sample_traces: Path, workdir: Path
     bars = StageBars(Progress(disable=True), client)
     bar = bars.stage("Analysing trajectories", 22)
     assert "last failure" not in bar.stats()
-    from skillforge.analyze.passes import PassRunner, analyze_with_llm
+    from skillforge.analyze.pass_runner import PassRunner
+    from skillforge.analyze.passes import analyze_with_llm
     from skillforge.ingest import ingest
     from skillforge.ingest.report import IngestReport
 
