@@ -7,7 +7,9 @@ Without one (offline): the deterministic grouping (:func:`skillforge.merge.offli
 turned into the same kind of patch (:func:`skillforge.merge.propose.offline_patch`). Both paths then
 share the drop rules (:mod:`skillforge.merge.support`), the contradiction check, the applier
 (:mod:`skillforge.skill.apply`), the layout rules (:mod:`skillforge.skill.layout`), validation and
-provenance.
+provenance. The lessons → kept patch half (propose, merge, drop rules, contradictions) lives in
+:mod:`skillforge.distill.consolidation`; this module holds the options, the result, the apply /
+validate / fix loop and the provenance.
 
 Lessons the start version already weighed (a store version deepened with the same logs: the lessons
 behind its lines and those its builds dropped by a rule, both in its provenance) are not proposed
@@ -22,26 +24,22 @@ rerun, so a killed or budget-stopped build repeats no finished call.
 
 from __future__ import annotations
 
-import math
 import shutil
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from skillforge.distill.consolidation import consolidate_lessons, dropped_by_rule, gather_contradictions
 from skillforge.distill.progress import StageBars
 from skillforge.distill.runfolder import RunFolder
 from skillforge.distill.start import StartVersion
 from skillforge.errors import SkillforgeError
 from skillforge.lesson import Lesson
 from skillforge.llm.errors import BudgetExceeded, FatalLLMError
-from skillforge.merge.consolidate import consolidate, expected_tree
-from skillforge.merge.contradictions import Contradiction, find_contradictions, meeting_level
 from skillforge.merge.deepen import absorb_start_items, refresh_support_marks
-from skillforge.merge.offline import group_lessons
-from skillforge.merge.propose import offline_patch, propose_all
-from skillforge.merge.report import ConsolidationReport, LevelReport
-from skillforge.merge.support import filter_edits, min_support
+from skillforge.merge.report import ConsolidationReport
+from skillforge.merge.support import min_support
 from skillforge.patch import Patch
 from skillforge.provenance import Provenance
 from skillforge.skill.apply import EditResult, apply_patch
@@ -157,10 +155,21 @@ async def build_skill(
     headings = [h.line for h in snapshot.headings(SKILL_MD)]
 
     try:
-        kept, node_inputs = await _consolidate(
-            unique, by_id, start, snapshot, headings, client, options, run, report, needed, bars
+        kept, node_inputs = await consolidate_lessons(
+            unique,
+            by_id,
+            start,
+            snapshot,
+            headings,
+            client,
+            propose_batch=options.propose_batch,
+            fan_in=options.fan_in,
+            run=run,
+            report=report,
+            needed=needed,
+            bars=bars,
         )
-        _contradictions(report, unique, by_id, node_inputs, needed)
+        gather_contradictions(report, unique, node_inputs, needed)
         doc, validation = await _apply_and_validate(kept, start, by_id, client, options, run, report, bars)
     except (BudgetExceeded, FatalLLMError):
         report.status = "stopped"
@@ -171,7 +180,7 @@ async def build_skill(
     lesson_map: dict[str, Any] = {**(start.provenance.lessons if start.provenance else {}), **by_id}
     spans = doc.spans(lesson_map)
     behind = {i for s in spans for i in s.lesson_ids}
-    dropped = {**(start.provenance.dropped if start.provenance else {}), **_dropped_by_rule(report)}
+    dropped = {**(start.provenance.dropped if start.provenance else {}), **dropped_by_rule(report)}
     provenance = Provenance(
         skill=start.name,
         version=options.version,
@@ -186,67 +195,6 @@ async def build_skill(
     report.status = "ok" if validation.ok else "failed"
     report.save(run)
     return SkillBuild(staged_folder(run, start.name), provenance, report, validation)
-
-
-async def _consolidate(
-    unique, by_id, start, snapshot, headings, client, options, run, report, needed, bars
-) -> tuple[Patch, list[list[set[str]]]]:
-    """Propose + merge (or the deterministic grouping), then the drop rules; the kept patch is saved
-    as ``final_patch.json``. Returns (the kept patch, per level the lesson-id sets of its nodes)."""
-    if client is None:
-        groups = group_lessons(unique)
-        final = offline_patch(groups, headings)
-        report.levels.append(
-            LevelReport(
-                level=1,
-                stage="offline",
-                inputs=len(unique),
-                outputs=1,
-                output_edits=len(final.edits),
-                notes=[f"{len(groups)} lesson groups"],
-            )
-        )
-        node_inputs: list[list[set[str]]] = [[], [{lesson.id for lesson in unique}]]
-        report.calls = {
-            "propose": 0,
-            "merge": 0,
-            "translate": 0,
-            "fix": 0,
-            "reused": 0,
-            "total": 0,
-            "formula": "offline: no LLM call",
-            "merge_depth": 0,
-            "expected_depth": 0,
-        }
-    else:
-        final, node_inputs = await _llm_consolidate(
-            unique, by_id, start, snapshot, headings, client, options, run, report, needed, bars
-        )
-    report.save(run)
-    kept, dropped = filter_edits(final, by_id, needed)
-    report.levels.append(
-        LevelReport(
-            level=len(node_inputs),
-            stage="filter",
-            inputs=1,
-            input_edits=len(final.edits),
-            outputs=1,
-            output_edits=len(kept.edits),
-            dropped=[d.to_dict() for d in dropped],
-            notes=[f"one-off threshold: support < {needed}; environment-only rule (skillforge.merge.support)"],
-        )
-    )
-    run.save_step(
-        "final_patch.json",
-        {"key": "", "status": "done", "patch": kept.to_dict(), "dropped": [d.to_dict() for d in dropped]},
-    )
-    return kept, node_inputs
-
-
-def _dropped_by_rule(report: ConsolidationReport) -> dict[str, str]:
-    """Lesson id → reason for the lessons a merge or the drop rules left out (not those whose edits
-    failed to apply: a later build may place them)."""
-    return {i: item["reason"] for level in report.levels for item in level.dropped for i in item["lesson_ids"]}
 
 
 def staged_folder(run: RunFolder, name: str) -> Path:
@@ -342,96 +290,6 @@ def check_options(options: BuildOptions) -> None:
         raise SkillforgeError(f"--max-fix-rounds must be 0 or more (got {options.max_fix_rounds})")
     if options.min_support is not None and options.min_support < 1:
         raise SkillforgeError(f"--min-support must be at least 1 (got {options.min_support})")
-
-
-async def _llm_consolidate(
-    unique, by_id, start, snapshot, headings, client, options, run, report, needed, bars
-) -> tuple[Patch, list[list[set[str]]]]:
-    bar = bars.stage("Proposing patches", total=math.ceil(len(unique) / options.propose_batch)) if bars else None
-    proposals = await propose_all(
-        unique,
-        snapshot,
-        start.digest(),
-        client=client,
-        batch_size=options.propose_batch,
-        run=run,
-        on_done=(lambda proposal: bar.advance(reused=proposal.status == "reused")) if bar is not None else None,
-    )
-    level0 = LevelReport(
-        level=0,
-        stage="propose",
-        inputs=len(unique),
-        outputs=len(proposals),
-        output_edits=sum(len(p.patch.edits) for p in proposals),
-    )
-    for proposal in proposals:
-        level0.add_usage(proposal.usage)
-        level0.calls += proposal.status in ("proposed", "fallback")
-        level0.reused += proposal.status == "reused"
-        if proposal.status == "fallback":
-            level0.failed += 1
-            level0.notes.append(
-                f"batch {proposal.index}: proposal failed, the deterministic patch stands in: {proposal.error}"
-            )
-    report.levels.append(level0)
-    report.save(run)
-
-    def on_level(level: int, nodes: int):
-        if bars is None:
-            return None
-        return bars.stage(f"Merging level {level}", total=nodes).advance
-
-    tree = await consolidate(
-        [p.patch for p in proposals],
-        client=client,
-        lessons=by_id,
-        fan_in=options.fan_in,
-        run=run,
-        headings=headings,
-        needed_support=needed,
-        on_level=on_level,
-    )
-    report.levels += tree.levels
-    expected_merges, expected_depth = expected_tree(len(proposals), options.fan_in)
-    merges = sum(level.calls for level in tree.levels)
-    report.calls = {
-        "propose": level0.calls,
-        "merge": merges,
-        "translate": 0,
-        "fix": 0,
-        "reused": level0.reused + sum(level.reused for level in tree.levels),
-        "formula": (
-            f"ceil(lessons/propose_batch) + merges = ceil({len(unique)}/{options.propose_batch}) + {expected_merges} = "
-            f"{len(proposals) + expected_merges} (merges = sum over levels of ceil(p/k^level), groups of one excepted; "
-            f"p = {len(proposals)}, k = {options.fan_in})"
-        ),
-        "expected_merges": expected_merges,
-        "merge_depth": tree.depth,
-        "expected_depth": expected_depth,
-    }
-    return tree.patch, [[set(p.lesson_ids) for p in proposals], *tree.node_inputs]
-
-
-def _contradictions(
-    report: ConsolidationReport, lessons: list[Lesson], by_id, node_inputs: list[list[set[str]]], needed: int
-) -> None:
-    """Gather the merge models' and the detected contradictions into the report, each at the level
-    where its sides first met."""
-    seen: dict[Any, dict[str, Any]] = {}
-    for level in report.levels:
-        for item in level.contradictions:
-            seen.setdefault(Contradiction.from_dict(item).key, item)
-    by_level = {level.level: level for level in report.levels if level.stage != "filter"}
-    for found in find_contradictions(lessons, needed):
-        found.level = meeting_level(found, node_inputs)
-        if found.key in seen:
-            seen[found.key]["source"] = "model, detected"
-            continue
-        seen[found.key] = found.to_dict()
-        target = by_level.get(found.level if found.level is not None else -1)
-        if target is not None:
-            target.contradictions.append(seen[found.key])
-    report.contradictions = list(seen.values())
 
 
 def _record_results(report: ConsolidationReport, results: list[EditResult]) -> None:
