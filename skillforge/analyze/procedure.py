@@ -6,7 +6,7 @@ the task's own, not a shell or file tool, and names the record it acts on: tau-b
 ``update_reservation_flights``, ``cancel_reservation``…), so that the look-ups successful runs made
 before such a write are a procedure of their own (:func:`ending_tool`); its last step is that write.
 Each successful
-run becomes a sequence of actions (:func:`skillforge.analyze.calls.action_of`: ``search``,
+run becomes a sequence of actions (:func:`skillforge.analyze.actions.action_of`: ``search``,
 ``inspect``, ``edit``, ``reproduce``, ``test``, ``submit``… for shell and file tools, the tool name
 for the others), consecutive repeats collapsed, rejected calls and real mistakes left out. A test or
 reproduction run after an edit is a verification step (``verify:``).

@@ -232,7 +232,7 @@ class RetroJudge:
         return template.messages(**shared, t=view), schema
 
     def estimate(self, skill: SkillUnderTest, trajectory: Trajectory) -> Any:
-        """The :class:`~skillforge.llm.CallEstimate` of one judgement's first call (repairs not foreseen)."""
+        """The :class:`~skillforge.llm.tokens.CallEstimate` of one judgement's first call (repairs not foreseen)."""
         messages, schema = self.prompt(skill, trajectory)
         return self.client.estimate(messages, schema, prompt_template(TEMPLATE).hash)
 

@@ -223,12 +223,12 @@ def secret_by_name(name: str, value: str) -> bool:
 def random_value(value: str) -> bool:
     """True when ``value`` looks like a generated key rather than a word, path or setting.
 
-    It must pass :func:`skillforge.secret_scan.plausible_secret_value` (no placeholder, path, URL,
+    It must pass :func:`skillforge.secret_scan.values.plausible_secret_value` (no placeholder, path, URL,
     code reference or number; two character classes), hold at least :data:`MIN_ENV_VALUE`
     characters, not be mostly English-like words (``user_profile_v2``) nor a sequence
     (``ABCDEF123456``, detect-secrets' ``is_sequential_string``), and reach a Shannon entropy of
     :data:`HEX_ENTROPY_LIMIT` bits per character for hex (dashes aside: UUIDs), else
-    :func:`skillforge.secret_scan.entropy_limit` for its length.
+    :func:`skillforge.secret_scan.values.entropy_limit` for its length.
     """
     value = value.strip()
     if len(value) < MIN_ENV_VALUE or not plausible_secret_value(value):
