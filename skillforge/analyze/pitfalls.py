@@ -115,7 +115,13 @@ def _lesson(tool: str, runs: list[_Run]) -> Lesson | None:
                 k=len(fixed),
                 runs=_runs(len(runs)),
                 change=_describe(fixed[0]),
-                failed=f"all {len(fixed)} of those runs failed" if len(fixed) > 1 else "that run failed",
+                failed=(
+                    f"all {len(fixed)} of those runs failed"
+                    if len(fixed) > 2
+                    else "both of those runs failed"
+                    if len(fixed) == 2
+                    else "that run failed"
+                ),
             )
         )
     else:

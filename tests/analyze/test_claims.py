@@ -182,11 +182,12 @@ def _check_pitfall(item, trajectories, text: str) -> str:
     m = re.search(
         r"In (?P<k>\d+) of (?:these )?(?P<n>\d+) runs? a retry of the same call got past it \(.*? "
         r"\(step (?P<a>\d+) → (?P<b>\d+) of `(?P<s>[^`]+)`\)\), but (?:all (?P<k2>\d+) of those runs|"
-        r"that run) failed\.",
+        r"(?P<both>both) of those runs|that run) failed\.",
         text,
     )
     if m:
-        assert _int(m, "k") == int(m.group("k2") or 1) == len(fixed) and _int(m, "n") == n, item["text"]
+        stated = int(m.group("k2")) if m.group("k2") else 2 if m.group("both") else 1
+        assert _int(m, "k") == stated == len(fixed) and _int(m, "n") == n, item["text"]
         assert all(trajectories[s].outcome.status == "failure" for s in fixed), item["text"]
         assert fixed.get(m.group("s")) == [_int(m, "a"), _int(m, "b")], item["text"]
         text = text.replace(m.group(0), "")
