@@ -139,17 +139,7 @@ def _read_file(path: Path) -> dict[str, object]:
 
 def _read_table(path: Path, name: str, keys: Mapping[str, type]) -> dict[str, object]:
     """The ``[name]`` table of the TOML file at ``path`` (``{}`` when absent), checked against ``keys``."""
-    if not path.is_file():
-        return {}
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise SkillforgeError(f"{path}: not valid TOML ({exc})") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SkillforgeError(f"{path}: cannot read ({exc})") from exc
-    table = document.get(name, {})
-    if not isinstance(table, dict):
-        raise SkillforgeError(f"{path}: [{name}] must be a table")
+    table = _load_table(path, name)
     unknown = sorted(set(table) - set(keys))
     if unknown:
         raise SkillforgeError(f"{path}: unknown key(s) under [{name}]: {', '.join(unknown)} (known: {', '.join(keys)})")
@@ -176,7 +166,11 @@ def read_table(name: str, config_file: Path | None = None) -> dict[str, object]:
     Raises:
         SkillforgeError: the file does not parse, or ``name`` is not a table.
     """
-    path = Path(CONFIG_FILE) if config_file is None else config_file
+    return _load_table(Path(CONFIG_FILE) if config_file is None else config_file, name)
+
+
+def _load_table(path: Path, name: str) -> dict[str, object]:
+    """The ``[name]`` table of the TOML file at ``path``, unchecked (``{}`` when either is absent)."""
     if not path.is_file():
         return {}
     try:

@@ -19,7 +19,12 @@ The JSON Schema of the serialized form is ``schemas/trajectory.schema.json``.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Literal
+
+import orjson
+
+from skillforge.errors import SkillforgeError
 
 StepSource = Literal["system", "user", "agent"]
 OutcomeStatus = Literal["success", "failure", "unknown"]
@@ -302,3 +307,25 @@ def _compact_json(value: Any) -> str:
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
     except TypeError:
         return str(value)
+
+
+def read_trajectories(path: Path) -> list[Trajectory]:
+    """The trajectories of a JSONL file of :meth:`Trajectory.to_dict` lines (a run folder's
+    ``trajectories.jsonl``, an eval's ``holdout.jsonl``), in order; blank lines skipped.
+
+    Raises:
+        SkillforgeError: the file cannot be read, or a line is not a trajectory (file and line named).
+    """
+    try:
+        lines = Path(path).read_bytes().splitlines()
+    except OSError as exc:
+        raise SkillforgeError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    trajectories = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            trajectories.append(Trajectory.from_dict(orjson.loads(line)))
+        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+            raise SkillforgeError(f"{path}:{number}: not a trajectory ({type(exc).__name__}: {exc})") from exc
+    return trajectories

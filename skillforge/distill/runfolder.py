@@ -40,7 +40,7 @@ import orjson
 from skillforge.errors import SkillforgeError
 from skillforge.fsutil import write_atomic
 from skillforge.lesson import Lesson
-from skillforge.trajectory import Trajectory
+from skillforge.trajectory import Trajectory, read_trajectories
 
 RUNS_DIR = "runs"
 """The folder of runs under the workspace (``.skillforge/runs``), unless configured elsewhere."""
@@ -143,20 +143,10 @@ class RunFolder:
         Raises:
             SkillforgeError: the file is missing or a line is not a trajectory.
         """
-        path = self.root / TRAJECTORIES
         try:
-            lines = path.read_bytes().splitlines()
-        except OSError as exc:
-            raise SkillforgeError(f"{path}: cannot read ({exc.strerror or exc}); the run cannot be resumed") from exc
-        out = []
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                out.append(Trajectory.from_dict(orjson.loads(line)))
-            except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-                raise SkillforgeError(f"{path}:{number}: not a trajectory ({exc}); the run cannot be resumed") from exc
-        return out
+            return read_trajectories(self.root / TRAJECTORIES)
+        except SkillforgeError as exc:
+            raise SkillforgeError(f"{exc}; the run cannot be resumed") from exc
 
     # journal of finished passes -------------------------------------------------------------
 

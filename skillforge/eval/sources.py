@@ -19,14 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from skillforge.errors import SkillforgeError
-from skillforge.eval.split import SPLIT_FILE, load_split, read_trajectories, split_key
+from skillforge.eval.split import SPLIT_FILE, load_split, split_key
 from skillforge.ingest import ingest
 from skillforge.ingest.base import IngestReport
 from skillforge.ingest.command import nothing_read
 from skillforge.ingest.outcomes import load_labels
 from skillforge.store.git_store import SkillStore
 from skillforge.store.version_info import VersionInfo
-from skillforge.trajectory import Trajectory
+from skillforge.trajectory import Trajectory, read_trajectories
 
 TRAJECTORIES = "trajectories.jsonl"
 """The run folder's trajectories (DESIGN §4), read here without importing ``distill`` (which

@@ -25,7 +25,8 @@ from typing import Any, Literal
 import orjson
 
 from skillforge.errors import SkillforgeError
-from skillforge.trajectory import Trajectory
+from skillforge.fsutil import write_atomic
+from skillforge.trajectory import Trajectory, read_trajectories
 
 SPLIT_FILE = "holdout.json"
 HELD_OUT_FILE = "holdout.jsonl"
@@ -130,8 +131,8 @@ def save_split(run_root: Path, split: HoldoutSplit) -> None:
     run_root = Path(run_root)
     run_root.mkdir(parents=True, exist_ok=True)
     lines = b"".join(orjson.dumps(t.to_dict()) + b"\n" for t in split.held_out)
-    _write(run_root / HELD_OUT_FILE, lines)
-    _write(run_root / SPLIT_FILE, orjson.dumps(split.to_dict(), option=orjson.OPT_INDENT_2) + b"\n")
+    write_atomic(run_root / HELD_OUT_FILE, lines)
+    write_atomic(run_root / SPLIT_FILE, orjson.dumps(split.to_dict(), option=orjson.OPT_INDENT_2) + b"\n")
 
 
 def load_split(run_root: Path) -> tuple[dict[str, Any], list[Trajectory]]:
@@ -154,31 +155,3 @@ def load_split(run_root: Path) -> tuple[dict[str, Any], list[Trajectory]]:
         raise SkillforgeError(f"{record_path}: cannot read the held-out split ({exc})") from exc
     data_path = run_root / HELD_OUT_FILE
     return record, read_trajectories(data_path) if data_path.is_file() else []
-
-
-def read_trajectories(path: Path) -> list[Trajectory]:
-    """The trajectories of a JSONL file of ``Trajectory.to_dict()`` lines (``holdout.jsonl``, a run's
-    ``trajectories.jsonl``), in order; blank lines skipped.
-
-    Raises:
-        SkillforgeError: the file cannot be read, or a line is not a trajectory (file and line named).
-    """
-    try:
-        lines = Path(path).read_bytes().splitlines()
-    except OSError as exc:
-        raise SkillforgeError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    trajectories = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            trajectories.append(Trajectory.from_dict(orjson.loads(line)))
-        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-            raise SkillforgeError(f"{path}:{number}: not a trajectory ({type(exc).__name__}: {exc})") from exc
-    return trajectories
-
-
-def _write(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    temporary.replace(path)

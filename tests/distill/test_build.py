@@ -379,6 +379,34 @@ def write_human_skill(source: Path) -> None:
     (source / "references" / "guide.md").write_bytes(HUMAN_GUIDE)
 
 
+def gotcha_edits(prompt: str) -> tuple[list[str], list[dict]]:
+    """The lesson ids of a scripted proposal prompt, and one ``## Gotchas`` line per lesson."""
+    ids = [lesson["id"] for lesson in block_after(prompt, "## Lessons (batch")]
+    edits = [
+        {
+            "file": "SKILL.md",
+            "op": "append_to_section",
+            "target_section": "## Gotchas",
+            "content": f"- lesson {i}",
+            "lesson_ids": [i],
+        }
+        for i in ids
+    ]
+    return ids, edits
+
+
+def new_api_edit(ids: list[str]) -> dict:
+    """The one edit that targets a line of the human-written skill (``- Use the old API.``)."""
+    return {
+        "file": "SKILL.md",
+        "op": "replace_in_section",
+        "target_section": "## Gotchas",
+        "old_text": "- Use the old API.",
+        "content": "- Use the new API.",
+        "lesson_ids": ids[:1],
+    }
+
+
 def test_deepening_keeps_every_untargeted_human_line_byte_for_byte(tmp_path: Path) -> None:
     source = tmp_path / "careful-agent"
     write_human_skill(source)
@@ -386,28 +414,9 @@ def test_deepening_keeps_every_untargeted_human_line_byte_for_byte(tmp_path: Pat
     lessons, trajectories = _lessons(SAMPLE_TRACES)
 
     def deepen(prompt: str):
-        ids = [lesson["id"] for lesson in block_after(prompt, "## Lessons (batch")]
-        edits = [
-            {
-                "file": "SKILL.md",
-                "op": "append_to_section",
-                "target_section": "## Gotchas",
-                "content": f"- lesson {i}",
-                "lesson_ids": [i],
-            }
-            for i in ids
-        ]
+        ids, edits = gotcha_edits(prompt)
         if "Step two." in prompt:
-            edits.append(
-                {
-                    "file": "SKILL.md",
-                    "op": "replace_in_section",
-                    "target_section": "## Gotchas",
-                    "old_text": "- Use the old API.",
-                    "content": "- Use the new API.",
-                    "lesson_ids": ids[:1],
-                }
-            )
+            edits.append(new_api_edit(ids))
             edits.append(
                 {
                     "file": "SKILL.md",

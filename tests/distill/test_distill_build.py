@@ -36,8 +36,8 @@ from skillforge.skill.document import SkillDoc
 from skillforge.skill.validate import validate_skill
 from skillforge.store.git_store import SkillStore
 from tests.conftest import REPO, SAMPLE_TRACES, require_shared_traces
-from tests.distill.test_build import HUMAN_GUIDE, HUMAN_SKILL, write_human_skill
-from tests.merge.skill_model import block_after, propose_with_broken_link, responder, useless_fix
+from tests.distill.test_build import HUMAN_GUIDE, HUMAN_SKILL, gotcha_edits, new_api_edit, write_human_skill
+from tests.merge.skill_model import propose_with_broken_link, responder, useless_fix
 from tests.readiness import wait_until
 from tests.scripted_llm import install, is_analyst_prompt, pipeline_responder, register_price
 
@@ -168,27 +168,8 @@ def test_scripted_distill_on_tau_bench_makes_the_calls_of_the_formula(
 
 
 def _deepen(prompt: str):
-    ids = [lesson["id"] for lesson in block_after(prompt, "## Lessons (batch")]
-    edits = [
-        {
-            "file": "SKILL.md",
-            "op": "append_to_section",
-            "target_section": "## Gotchas",
-            "content": f"- lesson {i}",
-            "lesson_ids": [i],
-        }
-        for i in ids
-    ]
-    edits.append(
-        {
-            "file": "SKILL.md",
-            "op": "replace_in_section",
-            "target_section": "## Gotchas",
-            "old_text": "- Use the old API.",
-            "content": "- Use the new API.",
-            "lesson_ids": ids[:1],
-        }
-    )
+    ids, edits = gotcha_edits(prompt)
+    edits.append(new_api_edit(ids))
     return {"reasoning": "deepen", "edits": edits}
 
 

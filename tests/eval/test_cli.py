@@ -10,10 +10,11 @@ from pathlib import Path
 
 import orjson
 
-from skillforge.eval.split import load_split, read_trajectories, split_holdout
+from skillforge.eval.split import load_split, split_holdout
 from skillforge.ingest import ingest
 from skillforge.ingest.report import IngestReport
 from skillforge.store.git_store import SkillStore
+from skillforge.trajectory import read_trajectories
 from tests import scripted_llm
 from tests.cli_runner import run
 from tests.eval.conftest import BASE, CHANGE_RULE, RUN_ID, agent_command, store_versions, write_skill
