@@ -76,15 +76,42 @@ def harness_error(text: str, messages: tuple[HarnessMessage, ...]) -> ErrorKind 
     return None
 
 
-_ANY: dict[tuple[HarnessMessage, ...], re.Pattern[str]] = {}
+_ANY: dict[tuple[HarnessMessage, ...], Any] = {}
 
 
-def _any_of(messages: tuple[HarnessMessage, ...]) -> re.Pattern[str]:
-    """One pattern that matches where any of ``messages`` does (they are tried in order only then)."""
+def _any_of(messages: tuple[HarnessMessage, ...]) -> Any:
+    """A prefilter for ``messages``: an RE2 pattern (google-re2, one linear pass) that matches
+    wherever one of them matches in Python ``re``, and perhaps elsewhere; the messages are then
+    tried in order. Falls back to the patterns joined in ``re`` when RE2 cannot take them."""
     pattern = _ANY.get(messages)
     if pattern is None:
-        pattern = _ANY[messages] = re.compile("|".join(f"(?:{m.pattern})" for m in messages), re.MULTILINE)
+        joined = "|".join(f"(?:{m.pattern})" for m in messages)
+        pattern = _ANY[messages] = _re2_superset(joined) or re.compile(joined, re.MULTILINE)
     return pattern
+
+
+_WIDER = {r"\w": r"[\pL\pN\pM_]", r"\d": r"\pN", r"\s": r"[\s\v\x1c-\x1f\x85\pZ]", r"\b": ""}
+r"""Python ``re`` takes ``\w``, ``\d``, ``\s`` and ``\b`` of a text in their Unicode sense, RE2 in the
+ASCII one: they are written wider for RE2 (a letter, digit or mark of any script; any digit; any
+character ``str.isspace`` accepts; no word boundary at all), so that the prefilter never misses a
+match ``re`` would find."""
+
+
+def _re2_superset(pattern: str) -> Any | None:
+    r"""``pattern`` (``re.MULTILINE``) compiled with RE2, widened by :data:`_WIDER`; None when it
+    holds a construct not widened safely (``\w``/``\d``/``\s`` inside a class, ``\B``, an escaped
+    backslash, a look-around, a back reference) or RE2 refuses it."""
+    import re2
+
+    if re.search(r"\\[1-9B\\]|\(\?<?[=!]|(?<!\\)\[[^\]]*\\[wds]", pattern):
+        return None
+    wider = re.sub(r"\\[wdsb]", lambda m: _WIDER[m.group()], pattern)
+    options = re2.Options()
+    options.log_errors = False
+    try:
+        return re2.compile(f"(?m){wider}", options)
+    except re2.error:
+        return None
 
 
 _TRACEBACK = re.compile(r"^Traceback \(most recent call last\):", re.MULTILINE)
