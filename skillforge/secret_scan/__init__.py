@@ -129,6 +129,10 @@ _CONTEXTUAL = {"basic-auth-credentials", "bearer-token"}
 _SEPARATOR = "\n\x00\n"
 
 
+OWN_PASS_CHARS = 2048
+"""A text this long or longer is gated on its own (:func:`_scan`); shorter ones are joined."""
+
+
 @dataclass(frozen=True)
 class SecretFinding:
     """One secret: ``text[start:end]`` is the secret value; ``line`` is 1-based; ``kind`` a slug."""
@@ -185,9 +189,10 @@ def redact_texts(texts: list[str]) -> tuple[list[str], Counter]:
     """Redact many texts at once (all the text fields of one trajectory, say).
 
     Same result as :func:`redact_text` on each, much faster on many small texts: the gates run
-    once over all texts joined (UTF-8, a NUL line between them, which no gate pattern crosses), and
-    only the texts a gate fired in are scanned, by the rules of those gates. Long texts seen before
-    (:data:`CACHE_MIN_CHARS`) are not scanned again.
+    once over the short texts joined (UTF-8, a NUL line between them, which no gate pattern
+    crosses) and once over each long one (:func:`_scan`), and only the texts a gate fired in are
+    scanned, by the rules of those gates. Long texts seen before (:data:`CACHE_MIN_CHARS`) are not
+    scanned again.
 
     Returns:
         ``(texts, counts)``: the texts in the same order (unchanged ones are the same objects)
@@ -218,24 +223,41 @@ def redact_texts(texts: list[str]) -> tuple[list[str], Counter]:
 
 
 def _scan(texts: list[str], todo: list[int], out: list[str], found_in: dict[int, Counter]) -> None:
-    """Scan ``texts[i]`` for ``i`` in ``todo`` (gates over all of them joined), write each redacted
-    text to ``out[i]`` and its counts to ``found_in[i]``, and remember the long ones."""
-    pending = [texts[index] for index in todo]
-    joined = _SEPARATOR.join(pending).encode("utf-8", "surrogatepass")
-    gate_hits = gates().Match(joined)
-    if gate_hits:
-        fired = _fired_texts(joined, pending, gate_hits)
-        for position in sorted(fired):
-            text = pending[position]
-            spans = list(_spans(text, fired[position]))
-            if spans:
-                index = todo[position]
-                out[index], found_in[index] = _replace(text, _merge(spans, text))
+    """Scan ``texts[i]`` for ``i`` in ``todo``, write each redacted text to ``out[i]`` and its counts
+    to ``found_in[i]``, and remember the long ones.
+
+    A text of :data:`OWN_PASS_CHARS` or more gets a gate pass of its own, which says at once which
+    gates fire in it; the shorter ones share one pass over them joined, and then each gate that
+    fired is looked for again to find the texts it fired in (one more pass per gate, over the
+    short texts only)."""
+    match_gates = gates().Match
+    short: list[int] = []
+    for index in todo:
+        text = texts[index]
+        if len(text) < OWN_PASS_CHARS:
+            short.append(index)
+        elif hits := match_gates(text.encode("utf-8", "surrogatepass")):
+            _redact_one(index, text, hits, out, found_in)
+    if short:
+        pending = [texts[index] for index in short]
+        joined = _SEPARATOR.join(pending).encode("utf-8", "surrogatepass")
+        gate_hits = match_gates(joined)
+        if gate_hits:
+            fired = _fired_texts(joined, pending, gate_hits)
+            for position in sorted(fired):
+                _redact_one(short[position], pending[position], fired[position], out, found_in)
     nothing: Counter = Counter()
-    for position, text in enumerate(pending):
+    for index in todo:
+        text = texts[index]
         if len(text) >= CACHE_MIN_CHARS:
-            index = todo[position]
             _remember(text, out[index], found_in.get(index, nothing))
+
+
+def _redact_one(index: int, text: str, hits, out: list[str], found_in: dict[int, Counter]) -> None:
+    """Run the rules of the gates ``hits`` on ``text`` (``texts[index]``); write what it becomes."""
+    spans = list(_spans(text, hits))
+    if spans:
+        out[index], found_in[index] = _replace(text, _merge(spans, text))
 
 
 def _fired_texts(joined: bytes, texts: list[str], gate_hits: list[int]) -> dict[int, set[int]]:
@@ -339,7 +361,8 @@ def _entropy_spans(text: str) -> Iterator[tuple[int, int, str]]:
     if len(text) < MIN_ENTROPY_TOKEN:
         return
     skip_until = -1
-    for match in re2_patterns()[1].finditer(text):
+    # an ASCII text runs as bytes, whose offsets are its own: RE2's wrapper then maps no offsets
+    for match in re2_patterns()[1].finditer(text.encode("ascii") if text.isascii() else text):
         start, end = match.span()
         if start < skip_until:
             continue

@@ -14,7 +14,7 @@ import pytest
 from skillforge.ingest import ingest
 from skillforge.ingest.redact import redact_trajectory
 from skillforge.ingest.report import IngestReport
-from skillforge.secret_scan import find_secrets, redact_text, redact_texts
+from skillforge.secret_scan import OWN_PASS_CHARS, find_secrets, redact_text, redact_texts
 from skillforge.trajectory import Agent, Observation, ObservationResult, SourceRef, Step, ToolCall, Trajectory
 
 from .planted_secrets import ARGUMENT_SECRETS, ENV_ARGUMENT_SECRETS, PLACED, PLANTED, all_secrets, planted_lines
@@ -114,6 +114,26 @@ def test_batch_redaction_equals_one_by_one() -> None:
     assert batch == [r for r, _ in single]
     assert sum(counts.values()) == sum(sum(c.values()) for _, c in single)
     assert batch[0] is texts[0]  # untouched texts are the same objects
+
+
+def test_long_texts_gated_on_their_own_give_the_same_redaction() -> None:
+    """Texts of OWN_PASS_CHARS or more take their own gate pass (secret_scan._scan): the secrets
+    planted in them, ASCII or not, are found as in a text scanned alone, and none is lost among
+    the short texts of the same batch."""
+    filler = "plain log output line with nothing secret in it\n" * (OWN_PASS_CHARS // 40)
+    lines = planted_lines()
+    texts = [
+        *(f"{filler}{line}\n{filler}" for line in lines),  # long, ASCII
+        *(f"café ✓ {filler}{line}" for line in lines[::3]),  # long, not ASCII
+        *lines[1::2],  # short ones in the same batch
+        filler,
+    ]
+    assert all(len(t) >= OWN_PASS_CHARS for t in texts[: len(lines)])
+    batch, counts = redact_texts(texts)
+    single = [redact_text(t) for t in texts]
+    assert batch == [r for r, _ in single]
+    assert sum(counts.values()) == sum(sum(c.values()) for _, c in single) >= len(lines)
+    assert batch[-1] is texts[-1]
 
 
 def test_ordinary_text_is_kept() -> None:
