@@ -108,7 +108,8 @@ _KEYWORD_NAME = re.compile(r"(?i)(?:^|[^A-Za-z0-9])(?:" + SECRET_WORDS + r")$|^(
 _COUNT_NAME = re.compile(r"(?i)tokens$|_count$|^max_|^num_")
 
 
-_BASE64_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-")
+_BASE64_TEXT = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-"
+"""The characters of a base64-ish region (url-safe and standard alphabets, padding)."""
 
 
 _BARE_IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z_$]*$")
@@ -311,6 +312,9 @@ def _spans(text: str, hits=None) -> Iterator[tuple[int, int, str]]:
         hits = gates().Match(text) or ()
     rules = rules_in_order()
     gate_rules_of = gate_rules()
+    # RE2 runs an ASCII text as its bytes, whose offsets are the text's own: its wrapper then maps
+    # no offsets between bytes and characters (that mapping, per match, cost more than the match)
+    subject: str | bytes = text.encode("ascii") if text.isascii() else text
     seen: set[int] = set()
     for gate in sorted(hits):
         for index in gate_rules_of[gate]:
@@ -318,24 +322,26 @@ def _spans(text: str, hits=None) -> Iterator[tuple[int, int, str]]:
                 continue
             seen.add(index)
             if index < 0:
-                yield from _entropy_spans(text)
+                yield from _entropy_spans(text, subject)
             else:
-                yield from _run(rules[index], text)
+                yield from _run(rules[index], text, subject)
 
 
-def _run(rule: Rule, text: str) -> Iterator[tuple[int, int, str]]:
+def _run(rule: Rule, text: str, subject: str | bytes) -> Iterator[tuple[int, int, str]]:
+    """The spans ``rule`` finds in ``text``; ``subject`` is ``text``, or its bytes when it is ASCII
+    (what RE2 patterns search)."""
     if callable(rule):
         yield from rule(text)
     elif rule == "pem":
         for match in PEM_BLOCK.finditer(text):
             yield match.start(), match.end(), "private-key"
     elif rule == "keyword":
-        yield from _keyword_spans(text)
+        yield from _keyword_spans(text, subject)
     else:
         assert isinstance(rule, Detector)
         for regex in rule.regexes:
-            for match in regex.finditer(text):
-                start, end = _secret_span(match)
+            for match in regex.finditer(text if isinstance(regex, re.Pattern) else subject):
+                start, end = _secret_span(match, text)
                 if rule.kind in _VALUE_CHECKED and not plausible_secret_value(text[start:end]):
                     continue
                 if rule.kind == "basic-auth-credentials" and not plausible_url_password(text[start:end]):
@@ -343,39 +349,40 @@ def _run(rule: Rule, text: str) -> Iterator[tuple[int, int, str]]:
                 yield start, end, rule.kind
 
 
-def _keyword_spans(text: str) -> Iterator[tuple[int, int, str]]:
-    for match in re2_patterns()[0].finditer(text):
-        if _COUNT_NAME.search(match.group(1)):
+def _keyword_spans(text: str, subject: str | bytes) -> Iterator[tuple[int, int, str]]:
+    for match in re2_patterns()[0].finditer(subject):
+        start, end = match.span(1)
+        if _COUNT_NAME.search(text[start:end]):
             continue
-        group = next(g for g in (2, 3, 4, 5) if match.group(g) is not None)
-        value = match.group(group)
+        group = next(g for g in (2, 3, 4, 5) if match.span(g)[0] >= 0)
+        start, end = match.span(group)
+        value = text[start:end]
         if group == 5 and _BARE_IDENTIFIER.match(value):
             continue  # token = csrfToken, password: String: a variable or a type, not a value
         if plausible_secret_value(value):
             # a bare value's trailing full stop ends the sentence, not the secret
-            end = match.end(group) - (len(value) - len(value.rstrip(".")) if group == 5 else 0)
-            yield match.start(group), end, "secret-keyword"
+            yield start, end - (len(value) - len(value.rstrip(".")) if group == 5 else 0), "secret-keyword"
 
 
-def _entropy_spans(text: str) -> Iterator[tuple[int, int, str]]:
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/=_\-]*")
+"""The characters of :data:`_BASE64_TEXT`, as a run (to find where a base64-ish region ends)."""
+
+
+def _entropy_spans(text: str, subject: str | bytes) -> Iterator[tuple[int, int, str]]:
     if len(text) < MIN_ENTROPY_TOKEN:
         return
     skip_until = -1
-    # an ASCII text runs as bytes, whose offsets are its own: RE2's wrapper then maps no offsets
-    for match in re2_patterns()[1].finditer(text.encode("ascii") if text.isascii() else text):
+    for match in re2_patterns()[1].finditer(subject):
         start, end = match.span()
         if start < skip_until:
             continue
-        # the whole base64-ish region around the run (url-safe and standard alphabets, paths)
-        left = start
-        while left > 0 and text[left - 1] in _BASE64_CHARS:
-            left -= 1
-        right = end
-        size = len(text)
-        while right < size and text[right] in _BASE64_CHARS:
-            right += 1
+        # the whole base64-ish region around the run (url-safe and standard alphabets, paths),
+        # looked for at most BLOB_CHARS either way: a region reaching that far is a blob anyway
+        window = text[max(0, start - BLOB_CHARS) : start]
+        left = start - (len(window) - len(window.rstrip(_BASE64_TEXT)))
+        right = _region_end(text, end, end + BLOB_CHARS)
         if right - left >= BLOB_CHARS:
-            skip_until = right
+            skip_until = _region_end(text, right, len(text))
             continue
         if left > 0 and text[left - 1] == "\\" and start == left:
             start += 1  # "\nAbc…": the n belongs to the escape, not to the token
@@ -392,13 +399,28 @@ def _entropy_spans(text: str) -> Iterator[tuple[int, int, str]]:
         yield start, end, "high-entropy-string"
 
 
-def _secret_span(match) -> tuple[int, int]:
-    groups = [i for i, value in enumerate(match.groups(), start=1) if value]
-    if groups:
-        last = groups[-1]
-        if len(match.group(last)) >= MIN_GROUP_SECRET or match.group(0).startswith("://"):
-            return match.span(last)
+def _region_end(text: str, start: int, limit: int) -> int:
+    """Where the base64-ish region of ``text`` that goes on at ``start`` ends (at most ``limit``)."""
+    match = _BASE64_RUN.match(text, start, limit)
+    return match.end() if match is not None else start
+
+
+def _secret_span(match, text: str) -> tuple[int, int]:
+    """The span to redact for a detector's ``match`` in ``text``: its last non-empty group when that
+    is the secret value itself (long enough, or the password of a ``://`` URL), else the match."""
+    for group in range(_group_count(match.re), 0, -1):
+        start, end = match.span(group)
+        if end > start >= 0:
+            if end - start >= MIN_GROUP_SECRET or text.startswith("://", match.start()):
+                return start, end
+            break
     return match.span()
+
+
+@lru_cache(maxsize=256)
+def _group_count(regex) -> int:
+    """The number of groups of a compiled ``re`` or RE2 pattern."""
+    return regex.groups
 
 
 def _merge(spans: list[tuple[int, int, str]], text: str) -> list[SecretFinding]:

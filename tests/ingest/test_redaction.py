@@ -14,7 +14,7 @@ import pytest
 from skillforge.ingest import ingest
 from skillforge.ingest.redact import redact_trajectory
 from skillforge.ingest.report import IngestReport
-from skillforge.secret_scan import OWN_PASS_CHARS, find_secrets, redact_text, redact_texts
+from skillforge.secret_scan import BLOB_CHARS, OWN_PASS_CHARS, find_secrets, redact_text, redact_texts
 from skillforge.trajectory import Agent, Observation, ObservationResult, SourceRef, Step, ToolCall, Trajectory
 
 from .planted_secrets import ARGUMENT_SECRETS, ENV_ARGUMENT_SECRETS, PLACED, PLANTED, all_secrets, planted_lines
@@ -134,6 +134,21 @@ def test_long_texts_gated_on_their_own_give_the_same_redaction() -> None:
     assert batch == [r for r, _ in single]
     assert sum(counts.values()) == sum(sum(c.values()) for _, c in single) >= len(lines)
     assert batch[-1] is texts[-1]
+
+
+def test_high_entropy_token_at_the_edge_of_a_blob() -> None:
+    """A random token inside a base64-ish region (its characters joined by ``-``) is a secret while
+    the region is shorter than BLOB_CHARS and data from that length on, however far the region
+    reaches either way; a token after a blob is still found."""
+    token = "Zx7Kq2Vb9Lm4Tn8Rw1Ys6Pd3Hf5Gj0Qa"
+    assert find_secrets(token)
+    for before in (0, 1, BLOB_CHARS - len(token) - 2, BLOB_CHARS - len(token) - 1, BLOB_CHARS, 3 * BLOB_CHARS):
+        for after in (0, BLOB_CHARS // 2, 3 * BLOB_CHARS):
+            region = ("ab-" * before)[:before] + token + ("-ab" * after)[:after]
+            found = [f.kind for f in find_secrets(f"x {region} y")]
+            assert found == (["high-entropy-string"] if len(region) < BLOB_CHARS else []), (before, after)
+    blob = "Qm9vazEyMy" * (BLOB_CHARS // 5)
+    assert [f.start for f in find_secrets(f"{blob} {token}")] == [len(blob) + 1]
 
 
 def test_ordinary_text_is_kept() -> None:
