@@ -19,7 +19,7 @@ from pathlib import Path
 
 from skillforge.ingest.atif import restamp
 from skillforge.ingest.outcomes import Labels, OutcomeResolver
-from skillforge.ingest.reader import Event, Keep, Parsed, detect, discover, failure_message, read_file
+from skillforge.ingest.reader import Event, Keep, Parsed, detect, discover, failure_message, read_file, without_gc
 from skillforge.ingest.redact import redact_outcome
 from skillforge.ingest.report import FileSummary, IngestReport, Problem
 from skillforge.trajectory import Trajectory
@@ -92,7 +92,7 @@ def _settled(
             yield from merge.file(events)
     else:
         for path in files:
-            yield from merge.file(read_file(path, keep))
+            yield from merge.file(without_gc(read_file(path, keep)))
     merge.resolver.finish()
 
 

@@ -29,7 +29,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from skillforge.ingest.reader import Event, Keep, failure_message, read_file
+from skillforge.ingest.reader import Event, Keep, failure_message, read_file, without_gc
 from skillforge.ingest.report import FileSummary, IngestReport
 from skillforge.processes import usable_cpus, worker_pool
 
@@ -74,7 +74,7 @@ def read_files(paths: Sequence[Path], jobs: int, keep: Keep = "whole") -> Iterat
     chunks = sum(1 for task in tasks if isinstance(task, tuple))
     if jobs <= 1 or chunks < 2:
         for path in paths:
-            yield read_file(path, keep)
+            yield without_gc(read_file(path, keep))
         return
     from skillforge.secret_scan.detectors import load_detectors
 
@@ -148,8 +148,8 @@ class _Pool:
             if not self.queue:
                 return
             task, future = self.queue.popleft()
-            if future is None:
-                yield read_file(task, self.keep)
+            if future is None:  # a large file, streamed here
+                yield without_gc(read_file(task, self.keep))
                 continue
             in_flight -= 1
             yield from self._results(task, future)

@@ -208,6 +208,26 @@ def test_an_error_in_a_format_module_loses_only_the_rest_of_its_file(
     assert {f.format for f in report.files if f.trajectories} == {"tau-bench", "codex"}
 
 
+def test_files_read_here_are_parsed_with_the_cyclic_collector_paused(
+    shared_traces: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read in this process (--jobs 1), a file is parsed with the collector paused, which is running
+    again whenever a trajectory is handed on, and after the last."""
+    parse = tau_bench.parse
+    while_parsing: list[bool] = []
+
+    def watched(path, report):
+        for trajectory in parse(path, report):
+            while_parsing.append(gc.isenabled())
+            yield trajectory
+
+    monkeypatch.setattr(tau_bench, "parse", watched)
+    assert gc.isenabled()
+    handed_on = [gc.isenabled() for _ in ingest([shared_traces / "tau-bench"], IngestReport(), jobs=1)]
+    assert while_parsing and not any(while_parsing)
+    assert handed_on and all(handed_on) and gc.isenabled()
+
+
 @FORKED
 def test_a_crashed_worker_loses_only_its_file(
     shared_traces: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_chunks: None
