@@ -237,8 +237,10 @@ def _scan(texts: list[str], todo: list[int], out: list[str], found_in: dict[int,
         text = texts[index]
         if len(text) < OWN_PASS_CHARS:
             short.append(index)
-        elif hits := match_gates(text.encode("utf-8", "surrogatepass")):
-            _redact_one(index, text, hits, out, found_in)
+        else:
+            data = text.encode("utf-8", "surrogatepass")
+            if hits := match_gates(data):  # an ASCII text's UTF-8 is what the rules search, too
+                _redact_one(index, text, hits, out, found_in, data if len(data) == len(text) else None)
     if short:
         pending = [texts[index] for index in short]
         joined = _SEPARATOR.join(pending).encode("utf-8", "surrogatepass")
@@ -254,9 +256,12 @@ def _scan(texts: list[str], todo: list[int], out: list[str], found_in: dict[int,
             _remember(text, out[index], found_in.get(index, nothing))
 
 
-def _redact_one(index: int, text: str, hits, out: list[str], found_in: dict[int, Counter]) -> None:
-    """Run the rules of the gates ``hits`` on ``text`` (``texts[index]``); write what it becomes."""
-    spans = list(_spans(text, hits))
+def _redact_one(
+    index: int, text: str, hits, out: list[str], found_in: dict[int, Counter], ascii_bytes: bytes | None = None
+) -> None:
+    """Run the rules of the gates ``hits`` on ``text`` (``texts[index]``; ``ascii_bytes``: its
+    bytes, when it is ASCII and they are at hand); write what it becomes."""
+    spans = list(_spans(text, hits, ascii_bytes))
     if spans:
         out[index], found_in[index] = _replace(text, _merge(spans, text))
 
@@ -304,17 +309,17 @@ def is_secret_name(name: str) -> bool:
     return bool(_KEYWORD_NAME.search(name)) and not _COUNT_NAME.search(name)
 
 
-def _spans(text: str, hits=None) -> Iterator[tuple[int, int, str]]:
+def _spans(text: str, hits=None, ascii_bytes: bytes | None = None) -> Iterator[tuple[int, int, str]]:
     """Spans of every rule whose gate fires in ``text``; ``hits`` (indices of the gates of
     :func:`gates` that fire, the entropy gate's included) are computed here unless the caller
-    already knows them."""
+    already knows them, as are the bytes of an ASCII text (``ascii_bytes``)."""
     if hits is None:
         hits = gates().Match(text) or ()
     rules = rules_in_order()
     gate_rules_of = gate_rules()
     # RE2 runs an ASCII text as its bytes, whose offsets are the text's own: its wrapper then maps
     # no offsets between bytes and characters (that mapping, per match, cost more than the match)
-    subject: str | bytes = text.encode("ascii") if text.isascii() else text
+    subject: str | bytes = ascii_bytes or (text.encode("ascii") if text.isascii() else text)
     seen: set[int] = set()
     for gate in sorted(hits):
         for index in gate_rules_of[gate]:
