@@ -4,6 +4,7 @@ they need it, however loaded the machine is."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -31,3 +32,13 @@ def wait_until(ready: Callable[[], bool], process: subprocess.Popen, what: str) 
         assert process.poll() is None, f"the process ended (exit {process.returncode}) before {what}"
         assert time.monotonic() < deadline, f"{what}: not after {SAFETY_NET_S:.0f} s"
         time.sleep(POLL_S)
+
+
+def as_in_a_terminal() -> None:
+    """``preexec_fn`` for a process a test will Ctrl-C: SIGINT back to its default action.
+
+    A command typed at a terminal starts with it; one started by a shell in the background (``cmd &``,
+    ``nohup``: how CI may well run the suite) inherits SIGINT *ignored*, and Python then installs no
+    KeyboardInterrupt handler, so the Ctrl-C a test sends would be lost and the test would hang.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

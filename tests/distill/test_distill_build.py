@@ -38,7 +38,7 @@ from skillforge.store.git_store import SkillStore
 from tests.conftest import REPO, SAMPLE_TRACES, require_shared_traces
 from tests.distill.test_build import HUMAN_GUIDE, HUMAN_SKILL, gotcha_edits, new_api_edit, write_human_skill
 from tests.merge.skill_model import propose_with_broken_link, responder, useless_fix
-from tests.readiness import wait_until
+from tests.readiness import as_in_a_terminal, wait_until
 from tests.scripted_llm import install, is_analyst_prompt, pipeline_responder, register_price
 
 
@@ -277,7 +277,7 @@ def test_interrupted_consolidation_resumes_without_repeating_a_finished_call(how
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     hanging = workdir / "hanging.signal"  # written by the model when the call that never ends starts
     command = [sys.executable, "-c", KILLED_DISTILL, str(SAMPLE_TRACES), str(answered), str(hanging)]
-    process = subprocess.Popen(command, cwd=workdir, env=env, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, cwd=workdir, env=env, stderr=subprocess.PIPE, preexec_fn=as_in_a_terminal)
     run_dir: Path | None = None
 
     def ready() -> bool:  # the hung call is in flight and every call before it has been recorded

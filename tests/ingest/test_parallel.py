@@ -23,7 +23,7 @@ from skillforge.ingest import codex, discover, ingest, tau_bench, workers
 from skillforge.ingest.command import run_ingest
 from skillforge.ingest.outcomes import load_labels
 from skillforge.ingest.report import IngestReport
-from tests.readiness import wait_until
+from tests.readiness import as_in_a_terminal, wait_until
 
 CLI = [sys.executable, "-m", "skillforge.cli", "ingest"]
 
@@ -292,6 +292,7 @@ def slow_ingest(shared_traces: Path, tmp_path: Path) -> Iterator[subprocess.Pope
         stderr=subprocess.PIPE,
         start_new_session=True,
         env={**os.environ, "SLOW_INGEST_READY": str(ready)},
+        preexec_fn=as_in_a_terminal,
     )
     try:
         wait_until(lambda: ready.exists() and len(ready.read_text().split()) >= 2, process, "both workers were busy")
