@@ -172,9 +172,32 @@ def _sniff(head: bytes) -> Sniff:
 
 
 def _head_shape(stripped: bytes, kind: str, records: list[dict[str, Any]]) -> tuple[list[str], dict[str, Any]]:
-    """Top-level keys and shallow scalar values of a (possibly cut) JSON document, by its events."""
+    """Top-level keys and shallow scalar values of a (possibly cut) JSON document.
+
+    A head that holds the whole document (a file smaller than :data:`HEAD_BYTES`) is parsed with
+    orjson and only its first three levels are visited (:func:`_shallow`); a cut one is walked by
+    its ijson events, as far as it goes. Both give what the events give, but for two oddities no
+    log writer makes: a duplicated key (the parse keeps it once, with its last value) and an
+    empty key (ijson's dotted paths under it start with a dot)."""
     keys: list[str] = []
     values: dict[str, Any] = {}
+    document = None
+    if stripped.rstrip()[-1:] in (b"}", b"]"):  # else the head is cut: no parse to try
+        try:
+            document = orjson.loads(stripped)
+        except orjson.JSONDecodeError:
+            pass
+    if isinstance(document, (dict, list)):
+        _shallow(document, "", 0, keys, values)
+    else:
+        _event_shape(stripped, keys, values)
+    if kind == "object" and len(records) == 1 and not keys:
+        keys = list(records[0])
+    return keys, values
+
+
+def _event_shape(stripped: bytes, keys: list[str], values: dict[str, Any]) -> None:
+    """Fill ``keys`` and ``values`` from the ijson events of ``stripped``, until it breaks off."""
     import io
 
     import ijson
@@ -190,9 +213,35 @@ def _head_shape(stripped: bytes, kind: str, records: list[dict[str, Any]]) -> tu
                 values[prefix] = value
     except Exception:  # the head ends mid-document (or is not JSON after all): keep what was seen
         pass
-    if kind == "object" and len(records) == 1 and not keys:
-        keys = list(records[0])
-    return keys, values
+
+
+def _shallow(value: Any, prefix: str, dots: int, keys: list[str], values: dict[str, Any]) -> None:
+    """What :func:`_event_shape` records, from a parsed container at ``prefix`` (ijson's dotted path,
+    ``item`` for an array's items; ``dots``: the dots in it), visited
+    in document order and no deeper than the events it records."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not prefix:
+                keys.append(key)
+                path, depth = key, 0
+            else:
+                path, depth = f"{prefix}.{key}", dots + 1
+                if dots <= 1:
+                    values.setdefault(path, None)
+            _item(item, path, depth, keys, values)
+    else:
+        path = f"{prefix}.item" if prefix else "item"
+        depth = dots + 1 if prefix else 0
+        for item in value:
+            _item(item, path, depth, keys, values)
+
+
+def _item(item: Any, path: str, depth: int, keys: list[str], values: dict[str, Any]) -> None:
+    if isinstance(item, (dict, list)):
+        if depth <= 1:  # deeper containers hold nothing the events would record
+            _shallow(item, path, depth, keys, values)
+    elif item is not None and depth <= 2 and values.get(path) is None:
+        values[path] = item
 
 
 @lru_cache(maxsize=4)
