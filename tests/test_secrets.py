@@ -99,3 +99,40 @@ def test_env_style_names_redact_random_values_only() -> None:
     kept = ("SORT_KEY=created_at_desc", "PRIMARY_KEY=user_id", "ROUTE_KEY=ABCDEF123456", "PUBLIC_KEY=/etc/ssl/app.pem")
     for line in kept:
         assert redact_text(line) == (line, {}), line
+
+
+def _looks_random_one_by_one(token: str) -> bool:
+    """looks_random's rule read character by character (the slow, obvious way): the oracle."""
+    from detect_secrets.filters.heuristic import is_sequential_string
+
+    from skillforge.secret_scan.values import HEX, MIN_ENTROPY_TOKEN, WORD, entropy, entropy_limit
+
+    if len(token) < MIN_ENTROPY_TOKEN or all(c in HEX for c in token):
+        return False
+    if not (any(c.isupper() for c in token) and any(c.islower() for c in token) and any(c.isdigit() for c in token)):
+        return False
+    if is_sequential_string(token) or sum(len(word) for word in WORD.findall(token)) * 2 >= len(token):
+        return False
+    return entropy(token) >= entropy_limit(len(token))
+
+
+def test_looks_random_equals_a_character_by_character_reading(shared_traces) -> None:
+    """looks_random (class and hex checks run with str methods and regexes) gives what the rule read
+    character by character gives, on every base64 run of the real corpus and on random tokens
+    each missing one class (or only hex)."""
+    import random
+
+    from skillforge.secret_scan.values import looks_random
+
+    runs = {
+        match.group()
+        for path in shared_traces.rglob("*.json*")
+        for match in re.finditer(r"[A-Za-z0-9+]{24,}", path.read_text(errors="replace"))
+    }
+    pick = random.Random(7)
+    alphabets = ("abcdefghij0123456789", "ABCDEFGHIJ0123456789", "abcdefghijABCDEFGHIJ", "0123456789abcdef", "aB3")
+    for alphabet in alphabets:
+        runs.update("".join(pick.choice(alphabet) for _ in range(pick.randint(20, 60))) for _ in range(100))
+    verdicts = {token: looks_random(token) for token in runs}
+    assert verdicts == {token: _looks_random_one_by_one(token) for token in runs}
+    assert len(runs) > 1000 and 0 < sum(verdicts.values()) < len(runs)

@@ -135,6 +135,7 @@ class _Merge:
                 trajectory.source.line,
                 f"session id {trajectory.session_id!r} seen before; renamed with #{count}",
                 "warning",
+                redacted=True,  # the session id is, like the whole trajectory (reader._parsed)
             )
             trajectory.session_id = f"{trajectory.session_id}#{count}"
         if parsed.task_id is None and parsed.session_id is None:

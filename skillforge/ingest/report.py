@@ -95,9 +95,14 @@ class IngestReport:
     files: list[FileSummary] = field(default_factory=list)
     redactions: Counter = field(default_factory=Counter)
 
-    def problem(self, path: Path | str, line: int | None, message: str, severity: Severity = "error") -> None:
-        """Record a problem at ``path``/``line`` (see :class:`Problem`); secrets in the message are redacted."""
-        self.problems.append(Problem(str(path), line, redact_text(_one_line(message))[0], severity))
+    def problem(
+        self, path: Path | str, line: int | None, message: str, severity: Severity = "error", *, redacted: bool = False
+    ) -> None:
+        """Record a problem at ``path``/``line`` (see :class:`Problem`); secrets in the message are
+        redacted, unless the caller says (``redacted=True``) that the message is fixed text around
+        values that were redacted already (a trajectory's session id, say)."""
+        message = _one_line(message)
+        self.problems.append(Problem(str(path), line, message if redacted else redact_text(message)[0], severity))
 
     @property
     def trajectories(self) -> int:

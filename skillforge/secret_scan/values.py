@@ -18,6 +18,10 @@ Inspect AI uses for every id, stay below it)."""
 HEX = frozenset("0123456789abcdefABCDEF")
 """Hex digits (a token made only of them is a hash or an id, not a secret)."""
 
+_HEX_RUN = re.compile(r"[0-9a-fA-F]*")
+
+_DIGIT = re.compile(r"[0-9]")
+
 
 PLACEHOLDERS = frozenset(
     "password passwd pass pwd secret token apikey key changeme changeit example test testing none null nil "
@@ -95,19 +99,12 @@ def entropy(token: str) -> float:
 
 
 def looks_random(token: str) -> bool:
-    """True when ``token`` (a run of base64 alphanumerics) looks random: long enough, not hex, upper
+    """True when ``token`` (a run of ASCII base64 alphanumerics) looks random: long enough, not hex, upper
     case, lower case and a digit, not a sequence or a word compound, entropy at its length's limit."""
-    if len(token) < MIN_ENTROPY_TOKEN or all(c in HEX for c in token):
+    if len(token) < MIN_ENTROPY_TOKEN or _HEX_RUN.fullmatch(token):
         return False
-    upper = lower = digit = False
-    for c in token:
-        if c.isdigit():
-            digit = True
-        elif c.isupper():
-            upper = True
-        elif c.islower():
-            lower = True
-    if not (upper and lower and digit):
+    # upper case, lower case and a digit (ASCII: the characters of a base64 run), each found in C
+    if token.lower() == token or token.upper() == token or not _DIGIT.search(token):
         return False
     from detect_secrets.filters.heuristic import is_sequential_string
 

@@ -4,6 +4,7 @@ everything written to disk (ingest --json, ATIF files, the skill store) and in e
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -313,3 +314,26 @@ def test_a_secret_in_a_session_id_is_redacted_and_its_label_still_matches(sample
     assert trajectory.session_id == f"{original}-[REDACTED:github-token]"
     assert trajectory.outcome.status == "failure" and trajectory.outcome.origin == "labels"
     assert secret not in orjson.dumps(trajectory.to_dict()).decode() and secret not in str(report.problems)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_secret_session_id_seen_twice_is_warned_about_redacted(
+    sample_traces: Path, tmp_path: Path, jobs: int
+) -> None:
+    """The "seen before" warning is written without a scan of its own (its one variable part, the
+    session id, is redacted with the trajectory): the same words a scan would leave, no secret."""
+    secret = PLACED["session_id"]
+    raw = (sample_traces / "claude-code" / "short.jsonl").read_text()
+    original = orjson.loads(raw.splitlines()[1])["sessionId"]
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "s.jsonl").write_text(raw.replace(original, f"{original}-{secret}"))
+        for copy in ("t1", "t2"):  # over 1 MB in all: read by worker processes with jobs=2
+            shutil.copytree(sample_traces / "tau-bench", tmp_path / name / copy)
+    report = IngestReport()
+    trajectories = list(ingest([tmp_path / "a", tmp_path / "b"], report, jobs=jobs))
+    warnings = [p.message for p in report.problems if "seen before" in p.message]
+    assert len(warnings) == sum("#" in t.session_id for t in trajectories) > len(trajectories) // 2
+    renamed = next(m for m in warnings if original in m)
+    assert renamed == f"session id '{original}-[REDACTED:github-token]' seen before; renamed with #2"
+    assert all(redact_text(message)[0] == message and secret not in message for message in warnings)
