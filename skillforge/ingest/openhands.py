@@ -91,8 +91,8 @@ def detect(path: Path, head: bytes) -> bool:
     if shape.kind == "array":
         keys = shape.item_keys()
         return {"source"} <= keys and bool(keys & {"action", "observation"})
-    if shape.kind in ("jsonl", "object"):
-        return shape.has("history") and (shape.has("instance_id") or shape.has("issue"))
+    if shape.kind in ("jsonl", "object"):  # "source" alone (Inspect logs say it) cannot make a history key
+        return mentions(head, "history") and shape.has("history") and (shape.has("instance_id") or shape.has("issue"))
     return False
 
 

@@ -2,9 +2,10 @@
 
 Detection runs in two rounds (:func:`skillforge.ingest.reader.detect`): first every format looks
 at the head alone; when none claims a file whose head ends inside a JSON document, the formats are
-asked again inside :func:`streaming`, where :func:`sniff` answers key questions by reading the
-file on (:class:`~skillforge.ingest.toplevel.StreamedShape`) and :func:`mentions` no longer rules
-a name out for being absent from the head. A detector therefore never depends on where a key
+asked again inside :func:`streaming`, where :func:`sniff` answers key questions from the whole
+file (parsed whole up to :data:`WHOLE_FILE_BYTES`, else read on key by key:
+:class:`~skillforge.ingest.toplevel.StreamedShape`) and :func:`mentions` no longer rules a name
+out for being absent from the head. A detector therefore never depends on where a key
 sits, only on the keys a document has.
 """
 
@@ -19,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from skillforge.ingest.toplevel import StreamedShape
+from skillforge.ingest.toplevel import MAX_ITEMS, MAX_TOP_KEYS, StreamedShape
 
 HEAD_BYTES = 64 * 1024
 """How many leading bytes of a file ``detect()`` gets to look at."""
@@ -38,9 +39,12 @@ class Sniff:
             ``"item.role"`` for an array's items), first occurrence only.
         records: for ``jsonl``, the complete leading lines (at most 5), parsed.
 
-    ``keys`` and ``values`` of an ``object`` or ``array`` come from walking the head's JSON events,
-    which costs more than everything else detection does: they are worked out on first use, so a
-    detector that looks only at ``kind`` (or at ``records``) never pays for them.
+    ``keys`` and ``values`` of an ``object`` or ``array`` come from the head's JSON: parsed whole
+    when the head holds the whole document, else walked event by event (ijson), and only as far
+    as a question needs (:class:`~skillforge.ingest.toplevel.StreamedShape` over the head's bytes:
+    a key near the start is found without walking the rest). That walk costs more than everything
+    else detection does, so it starts on first use: a detector that looks only at ``kind`` (or at
+    ``records``) never pays for it.
     """
 
     def __init__(
@@ -48,54 +52,79 @@ class Sniff:
         kind: str | None,
         records: list[dict[str, Any]] | None = None,
         head: bytes = b"",
-        stream: StreamedShape | None = None,
+        stream: StreamedShape | _Known | None = None,
     ) -> None:
         self.kind = kind
         self.records = records or []
         self._head = head
-        self._shape: tuple[list[str], dict[str, Any]] | None = None
         self._stream = stream
 
     @property
     def keys(self) -> list[str]:
         """Top-level keys (see the class docstring)."""
-        if self._stream is not None:
-            return self._stream.keys()
-        return self._walk()[0]
+        return self._reader().keys()
 
     @property
     def values(self) -> dict[str, Any]:
         """Scalar values by dotted path (see the class docstring)."""
-        if self._stream is not None:
-            return self._stream.values()
-        return self._walk()[1]
+        return self._reader().values()
 
     def has(self, *keys: str) -> bool:
-        """True when every key is a top-level key (read from the file past the head only as far
-        as needed, inside :func:`streaming`)."""
-        if self._stream is not None:
-            return self._stream.has(*keys)
-        return all(key in self.keys for key in keys)
+        """True when every key is a top-level key (read on only as far as needed: in the head,
+        or past it inside :func:`streaming`)."""
+        return self._reader().has(*keys)
 
     def value(self, dotted: str) -> Any:
         """The first scalar at ``dotted`` (``"info.mini_version"``), or None."""
-        if self._stream is not None:
-            return self._stream.value(dotted)
-        return self.values.get(dotted)
+        return self._reader().value(dotted)
 
     def item_keys(self) -> set[str]:
         """Keys seen on the items of a top-level array."""
         return {path.split(".")[1] for path in self.values if path.startswith("item.") and path.count(".") >= 1}
 
-    def _walk(self) -> tuple[list[str], dict[str, Any]]:
-        if self._shape is None:
-            if self.kind == "jsonl":
-                self._shape = (list(self.records[0]), {})
-            elif self.kind is None:
-                self._shape = ([], {})
-            else:
-                self._shape = _head_shape(self._head, self.kind, self.records)
-        return self._shape
+    def _reader(self) -> StreamedShape | _Known:
+        if self._stream is None:
+            self._stream = _head_reader(self._head, self.kind, self.records)
+        return self._stream
+
+
+class _Known:
+    """Keys and values known whole (a JSONL head's first record, a head holding its document)."""
+
+    def __init__(self, keys: list[str], values: dict[str, Any]) -> None:
+        self._keys = keys
+        self._values = values
+
+    def keys(self) -> list[str]:
+        return self._keys
+
+    def values(self) -> dict[str, Any]:
+        return self._values
+
+    def has(self, *keys: str) -> bool:
+        return all(key in self._keys for key in keys)
+
+    def value(self, dotted: str) -> Any:
+        return self._values.get(dotted)
+
+
+def _head_reader(stripped: bytes, kind: str | None, records: list[dict[str, Any]]) -> StreamedShape | _Known:
+    """What answers questions about a head's keys and values (see :class:`Sniff`)."""
+    if kind == "jsonl":
+        return _Known(list(records[0]), {})
+    if kind is None:
+        return _Known([], {})
+    if stripped.rstrip()[-1:] in (b"}", b"]"):  # else the head is cut: no parse to try
+        try:
+            document = orjson.loads(stripped)
+        except orjson.JSONDecodeError:
+            document = None
+        if isinstance(document, (dict, list)):
+            keys: list[str] = []
+            values: dict[str, Any] = {}
+            _shallow(document, "", 0, keys, values)
+            return _Known(keys, values)
+    return StreamedShape(stripped, kind, bounded=False)
 
 
 _STREAMED: ContextVar[tuple[bytes, Sniff] | None] = ContextVar("skillforge_streamed_sniff", default=None)
@@ -110,13 +139,35 @@ def streaming(path: Path, head: bytes) -> Iterator[None]:
         OSError: from a question about keys, when ``path`` cannot be opened.
     """
     shape = _sniff(head)
-    stream = StreamedShape(path, shape.kind or "object")
+    stream = _file_reader(path, shape.kind or "object")
     token = _STREAMED.set((head, Sniff(shape.kind, shape.records, head, stream)))
     try:
         yield
     finally:
         _STREAMED.reset(token)
-        stream.close()
+        if isinstance(stream, StreamedShape):
+            stream.close()
+
+
+WHOLE_FILE_BYTES = 4 * 1024 * 1024
+"""In the second round a file up to this size is parsed whole (orjson) to answer questions about
+its keys, with the bounds of :class:`~skillforge.ingest.toplevel.StreamedShape` (a parse costs
+far less than its ijson events; one such document's objects stay a few tens of MB)."""
+
+
+def _file_reader(path: Path, kind: str) -> StreamedShape | _Known:
+    """What answers questions about the keys of ``path`` past its head (:func:`streaming`)."""
+    try:
+        small = path.stat().st_size <= WHOLE_FILE_BYTES
+        document = orjson.loads(path.read_bytes()) if small else None
+    except (OSError, orjson.JSONDecodeError):  # JSONL, or unreadable: the stream says (or raises) later
+        document = None
+    if isinstance(document, (dict, list)):
+        keys: list[str] = []
+        values: dict[str, Any] = {}
+        _shallow(document, "", 0, keys, values, bounded=True)
+        return _Known(keys, values)
+    return StreamedShape(path, kind)
 
 
 def streamed(head: bytes) -> bool:
@@ -171,58 +222,23 @@ def _sniff(head: bytes) -> Sniff:
     return Sniff("array" if stripped[:1] == b"[" else "object", records, stripped)
 
 
-def _head_shape(stripped: bytes, kind: str, records: list[dict[str, Any]]) -> tuple[list[str], dict[str, Any]]:
-    """Top-level keys and shallow scalar values of a (possibly cut) JSON document.
-
-    A head that holds the whole document (a file smaller than :data:`HEAD_BYTES`) is parsed with
-    orjson and only its first three levels are visited (:func:`_shallow`); a cut one is walked by
-    its ijson events, as far as it goes. Both give what the events give, but for two oddities no
-    log writer makes: a duplicated key (the parse keeps it once, with its last value) and an
-    empty key (ijson's dotted paths under it start with a dot)."""
-    keys: list[str] = []
-    values: dict[str, Any] = {}
-    document = None
-    if stripped.rstrip()[-1:] in (b"}", b"]"):  # else the head is cut: no parse to try
-        try:
-            document = orjson.loads(stripped)
-        except orjson.JSONDecodeError:
-            pass
-    if isinstance(document, (dict, list)):
-        _shallow(document, "", 0, keys, values)
-    else:
-        _event_shape(stripped, keys, values)
-    if kind == "object" and len(records) == 1 and not keys:
-        keys = list(records[0])
-    return keys, values
-
-
-def _event_shape(stripped: bytes, keys: list[str], values: dict[str, Any]) -> None:
-    """Fill ``keys`` and ``values`` from the ijson events of ``stripped``, until it breaks off."""
-    import io
-
-    import ijson
-
-    try:
-        for prefix, event, value in ijson.parse(io.BytesIO(stripped), use_float=True):
-            if event == "map_key":
-                if not prefix:
-                    keys.append(value)
-                elif prefix.count(".") <= 1:
-                    values.setdefault(f"{prefix}.{value}", None)
-            elif event in ("string", "number", "boolean") and values.get(prefix) is None and prefix.count(".") <= 2:
-                values[prefix] = value
-    except Exception:  # the head ends mid-document (or is not JSON after all): keep what was seen
-        pass
-
-
-def _shallow(value: Any, prefix: str, dots: int, keys: list[str], values: dict[str, Any]) -> None:
-    """What :func:`_event_shape` records, from a parsed container at ``prefix`` (ijson's dotted path,
-    ``item`` for an array's items; ``dots``: the dots in it), visited
-    in document order and no deeper than the events it records."""
+def _shallow(
+    value: Any, prefix: str, dots: int, keys: list[str], values: dict[str, Any], bounded: bool = False
+) -> None:
+    """What the ijson events of a document record (:class:`~skillforge.ingest.toplevel.StreamedShape`),
+    from a parsed container at ``prefix`` (ijson's dotted path, ``item`` for an array's items;
+    ``dots``: the dots in it), visited in document order and no deeper than the events it records.
+    Two oddities no log writer makes are read differently: a duplicated key (the parse keeps it
+    once, with its last value) and an empty key (ijson's dotted paths under it start with a dot).
+    ``bounded``: stop where a bounded :class:`~skillforge.ingest.toplevel.StreamedShape` stops
+    (at the key after :data:`~skillforge.ingest.toplevel.MAX_TOP_KEYS`, before the object item
+    after :data:`~skillforge.ingest.toplevel.MAX_ITEMS`)."""
     if isinstance(value, dict):
         for key, item in value.items():
             if not prefix:
                 keys.append(key)
+                if bounded and len(keys) > MAX_TOP_KEYS:
+                    return
                 path, depth = key, 0
             else:
                 path, depth = f"{prefix}.{key}", dots + 1
@@ -232,7 +248,12 @@ def _shallow(value: Any, prefix: str, dots: int, keys: list[str], values: dict[s
     else:
         path = f"{prefix}.item" if prefix else "item"
         depth = dots + 1 if prefix else 0
+        objects = 0
         for item in value:
+            if bounded and not prefix and isinstance(item, dict):
+                objects += 1
+                if objects > MAX_ITEMS:
+                    return
             _item(item, path, depth, keys, values)
 
 

@@ -8,10 +8,15 @@ file's head (:mod:`.sniff`); when no format claims a file whose head ends inside
 keys asked for are seen, the document (or, for JSONL, the first record) ends, or
 :data:`MAX_TOP_KEYS` top-level keys have gone by. The bound is a number of keys, not of bytes:
 the values between keys are parsed (not kept), however large they are.
+
+The head itself, when it ends inside its document, is read the same way (from its bytes, to
+their end, without the bounds): a question about a key that sits near the start of the file then
+costs the events up to that key, not those of the whole head.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,10 +29,13 @@ MAX_ITEMS = 3
 
 
 class StreamedShape:
-    """Top-level keys and shallow values of the JSON document in ``path``, read as far as asked.
+    """Top-level keys and shallow values of the JSON document in ``source``, read as far as asked.
 
-    Attributes:
+    Args:
+        source: the file, or bytes already read (a file's head).
         kind: ``"object"`` or ``"array"`` (the first value of the file; for JSONL, its first line).
+        bounded: stop after :data:`MAX_TOP_KEYS` top-level keys or :data:`MAX_ITEMS` items of a
+            top-level array; False reads on to the end of the document (or of the bytes).
 
     Keys are in file order; values are scalars at depth ≤ 3 by dotted path (``"info.mini_version"``,
     ``"item.role"``), first occurrence only, as :class:`~skillforge.ingest.sniff.Sniff` has them.
@@ -35,11 +43,12 @@ class StreamedShape:
     is kept. Nothing is raised, apart from ``OSError`` when the file cannot be opened.
     """
 
-    def __init__(self, path: Path, kind: str) -> None:
+    def __init__(self, source: Path | bytes, kind: str, bounded: bool = True) -> None:
         self.kind = kind
         self.top_keys: list[str] = []
         self.shallow: dict[str, Any] = {}
-        self._path = path
+        self._source = source
+        self._bounded = bounded
         self._events: Iterator[tuple[str, str, Any]] | None = None
         self._handle: Any = None
         self._done = False
@@ -71,15 +80,18 @@ class StreamedShape:
 
     # ------------------------------------------------------------------ reading
 
-    def _step(self, batch: int = 4096) -> bool:
+    def _step(self, batch: int = 512) -> bool:
         """Consume up to ``batch`` events; False once the reading is over."""
         if self._done:
             return False
         if self._events is None:
             import ijson
 
-            self._handle = open(self._path, "rb")  # noqa: SIM115 (closed in _finish)
-            self._events = iter(ijson.parse(self._handle, use_float=True, multiple_values=True))
+            source = self._source
+            # closed in _finish
+            self._handle = io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")  # noqa: SIM115
+            # small reads: the events of a question answered early are not all made (a head is 64 KiB)
+            self._events = iter(ijson.parse(self._handle, buf_size=8192, use_float=True, multiple_values=True))
         try:
             for _ in range(batch):
                 prefix, event, value = next(self._events)
@@ -99,7 +111,7 @@ class StreamedShape:
         if event == "map_key":
             if not prefix:
                 self.top_keys.append(value)
-                if len(self.top_keys) > MAX_TOP_KEYS:
+                if len(self.top_keys) > MAX_TOP_KEYS and self._bounded:
                     return True
             elif prefix.count(".") <= 1:
                 self.shallow.setdefault(f"{prefix}.{value}", None)
@@ -112,7 +124,7 @@ class StreamedShape:
             self.shallow[prefix] = value
         elif event == "start_map" and prefix == "item":
             self._items += 1
-            return self._items > MAX_ITEMS
+            return self._items > MAX_ITEMS and self._bounded
         elif event in ("end_map", "end_array") and not prefix:
             return True  # the first top-level value (the document, or JSONL's first line) is complete
         return False
