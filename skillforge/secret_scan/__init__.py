@@ -201,46 +201,50 @@ def redact_texts(texts: list[str]) -> tuple[list[str], Counter]:
         first found in (whatever the cache held: ingest in worker processes relies on it).
     """
     out = list(texts)
-    todo: list[int] = []
+    short: list[int] = []  # to scan, shorter than OWN_PASS_CHARS
+    long: list[int] = []  # to scan, OWN_PASS_CHARS or longer
+    fresh: list[int] = []  # to scan and then remember (CACHE_MIN_CHARS or longer)
     found_in: dict[int, Counter] = {}  # index of a text with secrets -> its counts
     cached_get = _CACHE.get
     for index, text in enumerate(texts):
         size = len(text)
-        if size >= CACHE_MIN_CHARS:
-            cached = cached_get(text)
-            if cached is not None:
-                out[index] = cached[0]
-                if cached[1]:
-                    found_in[index] = cached[1]
-                continue
-        if size >= MIN_SECRET_CHARS:
-            todo.append(index)
-    if todo:
-        _scan(texts, todo, out, found_in)
+        if size < CACHE_MIN_CHARS:
+            if size >= MIN_SECRET_CHARS:
+                short.append(index)
+            continue
+        cached = cached_get(text)
+        if cached is not None:
+            out[index] = cached[0]
+            if cached[1]:
+                found_in[index] = cached[1]
+            continue
+        fresh.append(index)
+        (short if size < OWN_PASS_CHARS else long).append(index)
+    if short or long:
+        _scan(texts, short, long, out, found_in)
+    nothing: Counter = Counter()
+    for index in fresh:
+        _remember(texts[index], out[index], found_in.get(index, nothing))
     counts: Counter = Counter()
     for index in sorted(found_in):
         counts.update(found_in[index])
     return out, counts
 
 
-def _scan(texts: list[str], todo: list[int], out: list[str], found_in: dict[int, Counter]) -> None:
-    """Scan ``texts[i]`` for ``i`` in ``todo``, write each redacted text to ``out[i]`` and its counts
-    to ``found_in[i]``, and remember the long ones.
+def _scan(texts: list[str], short: list[int], long: list[int], out: list[str], found_in: dict[int, Counter]) -> None:
+    """Scan ``texts[i]`` for ``i`` in ``short`` and ``long``, write each redacted text to ``out[i]``
+    and its counts to ``found_in[i]``.
 
-    A text of :data:`OWN_PASS_CHARS` or more gets a gate pass of its own, which says at once which
-    gates fire in it; the shorter ones share one pass over them joined, and then each gate that
-    fired is looked for again to find the texts it fired in (one more pass per gate, over the
-    short texts only)."""
+    A text of :data:`OWN_PASS_CHARS` or more (``long``) gets a gate pass of its own, which says at
+    once which gates fire in it; the shorter ones share one pass over them joined, and then each
+    gate that fired is looked for again to find the texts it fired in (one more pass per gate,
+    over the short texts only)."""
     match_gates = gates().Match
-    short: list[int] = []
-    for index in todo:
+    for index in long:
         text = texts[index]
-        if len(text) < OWN_PASS_CHARS:
-            short.append(index)
-        else:
-            data = text.encode("utf-8", "surrogatepass")
-            if hits := match_gates(data):  # an ASCII text's UTF-8 is what the rules search, too
-                _redact_one(index, text, hits, out, found_in, data if len(data) == len(text) else None)
+        data = text.encode("utf-8", "surrogatepass")
+        if hits := match_gates(data):  # an ASCII text's UTF-8 is what the rules search, too
+            _redact_one(index, text, hits, out, found_in, data if len(data) == len(text) else None)
     if short:
         pending = [texts[index] for index in short]
         joined = _SEPARATOR.join(pending).encode("utf-8", "surrogatepass")
@@ -249,11 +253,6 @@ def _scan(texts: list[str], todo: list[int], out: list[str], found_in: dict[int,
             fired = _fired_texts(joined, pending, gate_hits)
             for position in sorted(fired):
                 _redact_one(short[position], pending[position], fired[position], out, found_in)
-    nothing: Counter = Counter()
-    for index in todo:
-        text = texts[index]
-        if len(text) >= CACHE_MIN_CHARS:
-            _remember(text, out[index], found_in.get(index, nothing))
 
 
 def _redact_one(
