@@ -57,6 +57,8 @@ def parse_arguments(raw: Any) -> dict[str, Any]:
     if raw is None or raw == "":
         return {}
     if isinstance(raw, str):
+        if raw[:1] != "{" and not raw.lstrip().startswith("{"):
+            return {"_raw": raw}  # cannot parse to an object (a patch, a command): no failed parse to pay for
         try:
             value = orjson.loads(raw)
         except orjson.JSONDecodeError:

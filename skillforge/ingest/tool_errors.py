@@ -76,18 +76,20 @@ def harness_error(text: str, messages: tuple[HarnessMessage, ...]) -> ErrorKind 
     return None
 
 
-_ANY: dict[tuple[HarnessMessage, ...], Any] = {}
+_ANY: dict[int, tuple[tuple[HarnessMessage, ...], Any]] = {}
+"""Prefilters by the ``id`` of their message tuple (a format's constant: hashing the tuple would hash
+every message, for every output), with the tuple itself, which keeps the id from being reused."""
 
 
 def _any_of(messages: tuple[HarnessMessage, ...]) -> Any:
     """A prefilter for ``messages``: an RE2 pattern (google-re2, one linear pass) that matches
     wherever one of them matches in Python ``re``, and perhaps elsewhere; the messages are then
     tried in order. Falls back to the patterns joined in ``re`` when RE2 cannot take them."""
-    pattern = _ANY.get(messages)
-    if pattern is None:
+    entry = _ANY.get(id(messages))
+    if entry is None or entry[0] is not messages:
         joined = "|".join(f"(?:{m.pattern})" for m in messages)
-        pattern = _ANY[messages] = _re2_superset(joined) or re.compile(joined, re.MULTILINE)
-    return pattern
+        entry = _ANY[id(messages)] = (messages, _re2_superset(joined) or re.compile(joined, re.MULTILINE))
+    return entry[1]
 
 
 _WIDER = {r"\w": r"[\pL\pN\pM_]", r"\d": r"\pN", r"\s": r"[\s\v\x1c-\x1f\x85\pZ]", r"\b": ""}

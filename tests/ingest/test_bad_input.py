@@ -176,3 +176,24 @@ def test_fuzzed_real_files_never_raise(
             trajectory.to_atif()
 
     run()
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ('{"command": "ls"}', {"command": "ls"}),
+        (' \n\t{"path": "a.py"}', {"path": "a.py"}),
+        ("*** Begin Patch\n*** Update File: a.py", {"_raw": "*** Begin Patch\n*** Update File: a.py"}),
+        ('"just a string"', {"_raw": '"just a string"'}),
+        ("[1, 2]", {"_raw": "[1, 2]"}),
+        ('\x0c{"a": 1}', {"_raw": '\x0c{"a": 1}'}),  # a form feed is not JSON whitespace
+        ('{"a": 1', {"_raw": '{"a": 1'}),
+        ("", {}),
+    ],
+)
+def test_tool_call_arguments_as_text_parse_to_an_object_or_are_kept_raw(raw: str, expected: dict) -> None:
+    """Arguments written as text (JSON by a model, a patch, a command) become an object when they
+    parse to one; anything else is kept whole under ``_raw``."""
+    from skillforge.ingest.coerce import parse_arguments
+
+    assert parse_arguments(raw) == expected
