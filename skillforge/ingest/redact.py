@@ -7,7 +7,7 @@ names a secret (``{"password": "hunter2"}``, ``{"GITHUB_TOKEN": "…"}``;
 :func:`skillforge.secret_scan.is_secret_name`) is replaced whole when it looks like a real value, since
 the key is the only hint there is; so is a random-looking value of an environment-style key
 ending in ``_KEY``, ``_TOKEN`` or ``_SECRET`` (``{"STRIPE_KEY": "…"}``;
-:func:`skillforge.secret_scan.rules.secret_by_name`). In a session id only the secret itself is
+:func:`skillforge.secret_scan.rules.is_env_secret_name` and ``random_value``). In a session id only the secret itself is
 replaced (``deploy-[REDACTED:github-token]``), so ids stay distinct.
 
 Only redacted data leaves ingest: the pipeline, the cache, the run folder and every LLM call see
@@ -17,10 +17,11 @@ trajectories after this step.
 from __future__ import annotations
 
 from collections import Counter
+from functools import lru_cache
 from typing import Any
 
 from skillforge.secret_scan import is_secret_name, plausible_secret_value, redact_texts
-from skillforge.secret_scan.rules import secret_by_name
+from skillforge.secret_scan.rules import is_env_secret_name, random_value
 from skillforge.trajectory import Outcome, Trajectory
 
 KEYWORD_KIND = "secret-keyword"
@@ -74,6 +75,17 @@ def redact_outcome(outcome: Outcome) -> Counter:
     return slots.redact()
 
 
+_PLAIN = (False, False)
+
+
+@lru_cache(maxsize=4096)
+def _name_kinds(key: str) -> tuple[bool, bool]:
+    """Whether a dict key names a secret (:func:`~skillforge.secret_scan.is_secret_name`) and whether
+    it is an environment-style secret name (:func:`~skillforge.secret_scan.rules.is_env_secret_name`,
+    whose values are redacted when random): one cached look-up per string value."""
+    return is_secret_name(key), is_env_secret_name(key)
+
+
 class _Slots:
     """Every string of a trajectory with a way to write it back (object attribute or container key)."""
 
@@ -95,10 +107,9 @@ class _Slots:
         if isinstance(value, dict):
             for key, item in value.items():
                 if isinstance(item, str):
-                    named = isinstance(key, str) and (
-                        is_secret_name(key) and plausible_secret_value(item) or secret_by_name(key, item)
-                    )
-                    if named:
+                    secret, env = _name_kinds(key) if isinstance(key, str) else _PLAIN
+                    # the key names a secret and the value looks real, or an env-style name and a random value
+                    if secret and plausible_secret_value(item) or env and random_value(item):
                         value[key] = f"[REDACTED:{KEYWORD_KIND}]"
                         self.counts[KEYWORD_KIND] += 1
                     elif item:

@@ -7,7 +7,7 @@
   clear and miss a shorter one; these rules take the whole run. Prefixes that also begin ordinary
   identifiers (``hf_hub_download``, ``npm_config``) stay with their length-checked patterns in
   :mod:`skillforge.secret_scan`.
-* **Secret-named variables** (:func:`env_spans`, :func:`secret_by_name`): an environment-style
+* **Secret-named variables** (:func:`env_spans`, :func:`is_env_secret_name`): an environment-style
   assignment ``NAME_KEY=value``, ``NAME_TOKEN=…``, ``NAME_SECRET=…`` (a ``.env`` line, ``export``,
   a YAML ``NAME_KEY: value``, also inside JSON-escaped text) whose value looks random
   (:func:`random_value`) is redacted because of its name, as a dict key with such a name is in
@@ -212,12 +212,6 @@ def env_spans(text: str) -> Iterator[tuple[int, int, str]]:
 def is_env_secret_name(name: str) -> bool:
     """True for an upper-case variable name ending in ``_KEY``, ``_TOKEN`` or ``_SECRET`` (plural too)."""
     return bool(_ENV_NAME_ONLY.match(name))
-
-
-def secret_by_name(name: str, value: str) -> bool:
-    """True when ``value``, held by a field or variable called ``name``, is to be redacted because
-    of that name: an environment-style secret name (:func:`is_env_secret_name`) with a random value."""
-    return is_env_secret_name(name) and random_value(value)
 
 
 def random_value(value: str) -> bool:
