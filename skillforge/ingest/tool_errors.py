@@ -68,27 +68,42 @@ def harness_error(text: str, messages: tuple[HarnessMessage, ...]) -> ErrorKind 
     if not messages:
         return None
     ends = _ends(text)
-    if _any_of(messages).search(ends) is None:  # one pass over the text for the common case: none
+    if _any_of(messages, False).search(ends) is None:  # one pass over the text for the common case: none
         return None
+    return _first_message(ends, messages)
+
+
+def _first_message(ends: str, messages: tuple[HarnessMessage, ...]) -> ErrorKind | None:
     for message in messages:
         if _compiled(message.pattern).search(ends) is not None:
             return message.kind
     return None
 
 
-_ANY: dict[int, tuple[tuple[HarnessMessage, ...], Any]] = {}
+_ANY: dict[tuple[int, bool], tuple[tuple[HarnessMessage, ...], Any]] = {}
 """Prefilters by the ``id`` of their message tuple (a format's constant: hashing the tuple would hash
-every message, for every output), with the tuple itself, which keeps the id from being reused."""
+every message, for every output) and whether the generic patterns are in, with the tuple itself,
+which keeps the id from being reused."""
 
 
-def _any_of(messages: tuple[HarnessMessage, ...]) -> Any:
-    """A prefilter for ``messages``: an RE2 pattern (google-re2, one linear pass) that matches
-    wherever one of them matches in Python ``re``, and perhaps elsewhere; the messages are then
-    tried in order. Falls back to the patterns joined in ``re`` when RE2 cannot take them."""
-    entry = _ANY.get(id(messages))
+_GENERIC_SUPERSET = (
+    r"^Traceback \(most recent call last\):"
+    r"|^(?:[A-Z][A-Za-z0-9]*(?:Error|Exception)|[Ee]rror|ERROR|[Ff]atal|FATAL)(?:\[[^\]]*\])?:\s"
+    r"|command not found|No such file or directory"
+)
+"""Matches wherever one of :func:`generic_error`'s three tests can pass (its look-behind left out)."""
+
+
+def _any_of(messages: tuple[HarnessMessage, ...], generic: bool) -> Any:
+    """A prefilter for ``messages`` (and, with ``generic``, for :func:`generic_error`): an RE2
+    pattern (google-re2, one linear pass) that matches wherever one of them matches in Python ``re``,
+    and perhaps elsewhere; the exact tests then run in order. Falls back to the patterns joined in
+    ``re`` when RE2 cannot take them."""
+    entry = _ANY.get((id(messages), generic))
     if entry is None or entry[0] is not messages:
-        joined = "|".join(f"(?:{m.pattern})" for m in messages)
-        entry = _ANY[id(messages)] = (messages, _re2_superset(joined) or re.compile(joined, re.MULTILINE))
+        joined = "|".join([*(f"(?:{m.pattern})" for m in messages), *([_GENERIC_SUPERSET] if generic else [])])
+        pattern = _re2_superset(joined) or re.compile(joined or "(?!)", re.MULTILINE)
+        entry = _ANY[(id(messages), generic)] = (messages, pattern)
     return entry[1]
 
 
@@ -141,7 +156,12 @@ def generic_error(text: str) -> bool:
 def classify(text: str, messages: tuple[HarnessMessage, ...] = (), generic: bool = True) -> ErrorKind | None:
     """Steps 2 and 3 above for a result without a structured signal: the harness's messages, then
     (with ``generic``) the generic match."""
-    kind = harness_error(text, messages)
+    if not messages and not generic:
+        return None
+    ends = _ends(text)
+    if _any_of(messages, generic).search(ends) is None:  # the common case, in one pass over the text
+        return None
+    kind = _first_message(ends, messages)
     if kind is None and generic and generic_error(text):
         kind = "generic"
     return kind
