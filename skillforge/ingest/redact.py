@@ -7,7 +7,8 @@ names a secret (``{"password": "hunter2"}``, ``{"GITHUB_TOKEN": "…"}``;
 :func:`skillforge.secret_scan.is_secret_name`) is replaced whole when it looks like a real value, since
 the key is the only hint there is; so is a random-looking value of an environment-style key
 ending in ``_KEY``, ``_TOKEN`` or ``_SECRET`` (``{"STRIPE_KEY": "…"}``;
-:func:`skillforge.secret_scan.rules.is_env_secret_name` and ``random_value``). In a session id only the secret itself is
+:func:`skillforge.secret_scan.rules.is_env_secret_name`, then
+:func:`skillforge.secret_scan.rules.random_value`). In a session id only the secret itself is
 replaced (``deploy-[REDACTED:github-token]``), so ids stay distinct.
 
 Only redacted data leaves ingest: the pipeline, the cache, the run folder and every LLM call see
