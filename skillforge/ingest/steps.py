@@ -24,9 +24,28 @@ class StepBuilder:
         self._call_step: dict[str, Step] = {}
         self._pending: list[str] = []
 
-    def step(self, source: StepSource, message: str = "", **fields: Any) -> Step:
+    def step(
+        self,
+        source: StepSource,
+        message: str = "",
+        timestamp: str | None = None,
+        reasoning_content: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> Step:
         """Append a new step (``step_id`` is its 1-based position) and return it."""
-        step = Step(len(self.steps) + 1, source, message or "", **fields)
+        # every field given by position: keyword arguments and default factories cost a third of
+        # the step's construction, and a log makes one step per message
+        step = Step(
+            len(self.steps) + 1,
+            source,
+            message or "",
+            timestamp,
+            reasoning_content,
+            [],
+            None,
+            None,
+            {} if extra is None else extra,
+        )
         self.steps.append(step)
         return step
 
@@ -52,7 +71,7 @@ class StepBuilder:
         if step is None:
             step = self.step("agent", extra={"orphan_result": True}, **orphan_fields)
         if step.observation is None:
-            step.observation = Observation()
+            step.observation = Observation([])
         result = ObservationResult(call_id, content_text(content), bool(is_error))
         step.observation.results.append(result)
         if call_id in self._pending:
