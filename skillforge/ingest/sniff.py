@@ -116,15 +116,22 @@ def _head_reader(stripped: bytes, kind: str | None, records: list[dict[str, Any]
         return _Known([], {})
     if stripped.rstrip()[-1:] in (b"}", b"]"):  # else the head is cut: no parse to try
         try:
-            document = orjson.loads(stripped)
+            known = _parsed_shape(orjson.loads(stripped), bounded=False)
         except orjson.JSONDecodeError:
-            document = None
-        if isinstance(document, (dict, list)):
-            keys: list[str] = []
-            values: dict[str, Any] = {}
-            _shallow(document, "", 0, keys, values)
-            return _Known(keys, values)
+            known = None
+        if known is not None:
+            return known
     return StreamedShape(stripped, kind, bounded=False)
+
+
+def _parsed_shape(document: Any, bounded: bool) -> _Known | None:
+    """The keys and values of a parsed document (:func:`_shallow`); None when it is no container."""
+    if not isinstance(document, (dict, list)):
+        return None
+    keys: list[str] = []
+    values: dict[str, Any] = {}
+    _shallow(document, "", 0, keys, values, bounded)
+    return _Known(keys, values)
 
 
 _STREAMED: ContextVar[tuple[bytes, Sniff] | None] = ContextVar("skillforge_streamed_sniff", default=None)
@@ -159,15 +166,10 @@ def _file_reader(path: Path, kind: str) -> StreamedShape | _Known:
     """What answers questions about the keys of ``path`` past its head (:func:`streaming`)."""
     try:
         small = path.stat().st_size <= WHOLE_FILE_BYTES
-        document = orjson.loads(path.read_bytes()) if small else None
+        known = _parsed_shape(orjson.loads(path.read_bytes()), bounded=True) if small else None
     except (OSError, orjson.JSONDecodeError):  # JSONL, or unreadable: the stream says (or raises) later
-        document = None
-    if isinstance(document, (dict, list)):
-        keys: list[str] = []
-        values: dict[str, Any] = {}
-        _shallow(document, "", 0, keys, values, bounded=True)
-        return _Known(keys, values)
-    return StreamedShape(path, kind)
+        known = None
+    return known if known is not None else StreamedShape(path, kind)
 
 
 def streamed(head: bytes) -> bool:

@@ -64,13 +64,9 @@ class HarnessMessage:
 
 
 def harness_error(text: str, messages: tuple[HarnessMessage, ...]) -> ErrorKind | None:
-    """The kind of the first of ``messages`` found in ``text``, or None."""
-    if not messages:
-        return None
-    ends = _ends(text)
-    if _any_of(messages, False).search(ends) is None:  # one pass over the text for the common case: none
-        return None
-    return _first_message(ends, messages)
+    """The kind of the first of ``messages`` found in ``text``, or None (:func:`classify` without
+    the generic tests)."""
+    return classify(text, messages, generic=False)
 
 
 def _first_message(ends: str, messages: tuple[HarnessMessage, ...]) -> ErrorKind | None:
