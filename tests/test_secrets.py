@@ -136,3 +136,115 @@ def test_looks_random_equals_a_character_by_character_reading(shared_traces) -> 
     verdicts = {token: looks_random(token) for token in runs}
     assert verdicts == {token: _looks_random_one_by_one(token) for token in runs}
     assert len(runs) > 1000 and 0 < sum(verdicts.values()) < len(runs)
+
+
+def _entropy_spans_by_character(text: str) -> list[tuple[int, int, str]]:
+    """The entropy rule read on the text's characters (as it was before it read UTF-8 bytes): the
+    oracle for the byte reading."""
+    import skillforge.secret_scan as scan
+    from skillforge.secret_scan.values import ID_KEY, MIN_ENTROPY_TOKEN, looks_random
+
+    base64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-"
+    spans, skip_until = [], -1
+    if len(text) < MIN_ENTROPY_TOKEN:
+        return spans
+
+    def region_end(at: int, limit: int) -> int:
+        while at < min(limit, len(text)) and text[at] in base64:
+            at += 1
+        return at
+
+    for match in re.finditer(r"[A-Za-z0-9+]{24,}={0,2}", text, re.ASCII):
+        start, end = match.span()
+        if start < skip_until:
+            continue
+        left = start
+        while left > max(0, start - scan.BLOB_CHARS) and text[left - 1] in base64:
+            left -= 1
+        right = region_end(end, end + scan.BLOB_CHARS)
+        if right - left >= scan.BLOB_CHARS:
+            skip_until = region_end(right, len(text))
+            continue
+        if left > 0 and text[left - 1] == "\\" and start == left:
+            start += 1
+        before = text[left:start]
+        if not looks_random(text[start:end]):
+            continue
+        if "/" in before or "/" in text[end:right] or (left > 0 and text[left - 1] in "/.:@"):
+            continue
+        if before and before[-1] in "_-" and any(p.lower() in scan.ID_PREFIXES for p in re.split(r"[_\-]", before)):
+            continue
+        if ID_KEY.search(text[max(0, left - 40) : left]):
+            continue
+        spans.append((start, end, "high-entropy-string"))
+    return spans
+
+
+def _texts_beyond_ascii(count: int) -> list[str]:
+    """Texts mixing characters of two, three and four UTF-8 bytes (and lone surrogates, Unicode
+    spaces, letters that fold to ASCII) with secrets of every rule, ids and base64 runs."""
+    import random
+
+    pick = random.Random(5)
+    wide = ["é", "日本語", "😀", "ß", "\u00a0", "\u3000", "ſ", "\u212a", "ü", "\ud800"]
+    values = [
+        "Abc{}def12",
+        "sk_live_{}abcdEFGH1234567890",
+        "AKIAIOSFODNN7EXAMPL{}",
+        "ghp_{}aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.{}sig_Abc123",
+        "aB3dE5gH7jK9mN1pQ3sT5vX7zA9c{}",
+        "q8ZpL2vN7xR4tY6wK1mB9cD3fG5hJ0sA{}",
+    ]
+    shapes = [
+        'password="{v}"',
+        "token: '{v}'",
+        "Authorization: Bearer {v}",
+        "https://user{n}:{v}@host.example/x",
+        "{n}{v}{n}",
+        "export MY_TOKEN={v}",
+        '"request_id":{n} "{v}"',
+        "path/{v}/x",
+        "\\n{v}",
+        "AccountKey={v}==",
+        "toolu_{v}",
+    ]
+    texts = []
+    for _ in range(count):
+        parts = []
+        for _ in range(pick.randint(1, 5)):
+            noise = "".join(pick.choice(wide) for _ in range(pick.randint(0, 3)))
+            value = pick.choice(values).format(noise if pick.random() < 0.5 else "")
+            parts.append(pick.choice(shapes).format(v=value, n=noise))
+            parts.append(pick.choice([" ", "\n", noise, " , ", noise * 9]))
+        texts.append(pick.choice(wide) + "".join(parts))
+    return texts
+
+
+def test_rules_read_utf8_bytes_and_give_the_spans_of_the_characters() -> None:
+    """The rules search a text's UTF-8 (RE2 then maps no offsets per match) and report character
+    offsets: on texts beyond ASCII, every rule whose gate fires gives the spans its pattern gives
+    read on the text itself (RE2's wrapper mapping the offsets; for the entropy rule, the rule
+    read character by character), and whole texts redact without error."""
+    import skillforge.secret_scan as scan
+    from skillforge.secret_scan.detectors import gate_rules, gates, rules_in_order
+
+    texts = _texts_beyond_ascii(1500)
+    rules, opened = rules_in_order(), gate_rules()
+    checked = found = 0
+    for text in texts:
+        data = text.encode("utf-8", "surrogatepass")
+        assert len(data) > len(text)
+        for gate in gates().Match(data) or ():
+            for index in opened[gate]:
+                if index < 0:
+                    spans = list(scan._entropy_spans(text, data))
+                    assert spans == _entropy_spans_by_character(text), text
+                elif "\ud800" not in text:  # RE2's wrapper cannot encode a lone surrogate itself
+                    spans = list(scan._run(rules[index], text, data, scan._CharOffsets(data)))
+                    assert spans == list(scan._run(rules[index], text, text, None)), (rules[index], text)
+                checked += 1
+                found += bool(spans)
+        redacted, counts = redact_text(text)
+        assert sum(counts.values()) == redacted.count("[REDACTED:")
+    assert checked > 5000 and found > 2000

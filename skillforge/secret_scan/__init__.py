@@ -61,8 +61,9 @@ from skillforge.secret_scan.detectors import (
     rules_in_order,
 )
 from skillforge.secret_scan.values import (
+    ID_WINDOW_CHARS,
     MIN_ENTROPY_TOKEN,
-    id_context,
+    is_id_window,
     looks_random,
     plausible_secret_value,
     plausible_url_password,
@@ -243,8 +244,8 @@ def _scan(texts: list[str], short: list[int], long: list[int], out: list[str], f
     for index in long:
         text = texts[index]
         data = text.encode("utf-8", "surrogatepass")
-        if hits := match_gates(data):  # an ASCII text's UTF-8 is what the rules search, too
-            _redact_one(index, text, hits, out, found_in, data if len(data) == len(text) else None)
+        if hits := match_gates(data):  # the rules search these bytes too
+            _redact_one(index, text, hits, out, found_in, data)
     if short:
         pending = [texts[index] for index in short]
         joined = _SEPARATOR.join(pending).encode("utf-8", "surrogatepass")
@@ -256,11 +257,11 @@ def _scan(texts: list[str], short: list[int], long: list[int], out: list[str], f
 
 
 def _redact_one(
-    index: int, text: str, hits, out: list[str], found_in: dict[int, Counter], ascii_bytes: bytes | None = None
+    index: int, text: str, hits, out: list[str], found_in: dict[int, Counter], data: bytes | None = None
 ) -> None:
-    """Run the rules of the gates ``hits`` on ``text`` (``texts[index]``; ``ascii_bytes``: its
-    bytes, when it is ASCII and they are at hand); write what it becomes."""
-    spans = list(_spans(text, hits, ascii_bytes))
+    """Run the rules of the gates ``hits`` on ``text`` (``texts[index]``; ``data``: its UTF-8, when
+    at hand); write what it becomes."""
+    spans = list(_spans(text, hits, data))
     if spans:
         out[index], found_in[index] = _replace(text, _merge(spans, text))
 
@@ -308,17 +309,21 @@ def is_secret_name(name: str) -> bool:
     return bool(_KEYWORD_NAME.search(name)) and not _COUNT_NAME.search(name)
 
 
-def _spans(text: str, hits=None, ascii_bytes: bytes | None = None) -> Iterator[tuple[int, int, str]]:
+def _spans(text: str, hits=None, data: bytes | None = None) -> Iterator[tuple[int, int, str]]:
     """Spans of every rule whose gate fires in ``text``; ``hits`` (indices of the gates of
     :func:`gates` that fire, the entropy gate's included) are computed here unless the caller
-    already knows them, as are the bytes of an ASCII text (``ascii_bytes``)."""
+    already knows them, as is ``text``'s UTF-8 (``data``; lone surrogates as ``surrogatepass``
+    writes them)."""
+    if data is None:
+        data = text.encode("utf-8", "surrogatepass")
     if hits is None:
-        hits = gates().Match(text) or ()
+        hits = gates().Match(data) or ()
     rules = rules_in_order()
     gate_rules_of = gate_rules()
-    # RE2 runs an ASCII text as its bytes, whose offsets are the text's own: its wrapper then maps
-    # no offsets between bytes and characters (that mapping, per match, cost more than the match)
-    subject: str | bytes = ascii_bytes or (text.encode("ascii") if text.isascii() else text)
+    # RE2 searches the bytes (its wrapper would encode a text again for every rule, and map the
+    # offsets of every match); the offsets of an ASCII text's bytes are its characters', others'
+    # are mapped for the matches a rule looks at (Python ``re`` rules search the text itself)
+    chars = None if len(data) == len(text) else _CharOffsets(data)
     seen: set[int] = set()
     for gate in sorted(hits):
         for index in gate_rules_of[gate]:
@@ -326,26 +331,50 @@ def _spans(text: str, hits=None, ascii_bytes: bytes | None = None) -> Iterator[t
                 continue
             seen.add(index)
             if index < 0:
-                yield from _entropy_spans(text, subject)
+                yield from _entropy_spans(text, data)
             else:
-                yield from _run(rules[index], text, subject)
+                yield from _run(rules[index], text, data, chars)
 
 
-def _run(rule: Rule, text: str, subject: str | bytes) -> Iterator[tuple[int, int, str]]:
-    """The spans ``rule`` finds in ``text``; ``subject`` is ``text``, or its bytes when it is ASCII
-    (what RE2 patterns search)."""
+class _CharOffsets:
+    """Character offsets of byte offsets into ``data``, a text's UTF-8 (at character boundaries, as
+    RE2's matches are): counted from the last offset asked for, so a search's increasing offsets
+    decode each byte about once."""
+
+    __slots__ = ("data", "byte", "char")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.byte = 0
+        self.char = 0
+
+    def __call__(self, at: int) -> int:
+        if at >= self.byte:
+            self.char += len(self.data[self.byte : at].decode("utf-8", "surrogatepass"))
+        else:
+            self.char -= len(self.data[at : self.byte].decode("utf-8", "surrogatepass"))
+        self.byte = at
+        return self.char
+
+
+def _run(rule: Rule, text: str, data: bytes, chars: _CharOffsets | None) -> Iterator[tuple[int, int, str]]:
+    """The spans ``rule`` finds in ``text``: RE2 patterns search its UTF-8 ``data`` (``chars`` maps
+    their offsets, None for an ASCII text), Python ``re`` patterns and span functions the text."""
     if callable(rule):
-        yield from rule(text)
+        yield from rule(text, data, chars)
     elif rule == "pem":
         for match in PEM_BLOCK.finditer(text):
             yield match.start(), match.end(), "private-key"
     elif rule == "keyword":
-        yield from _keyword_spans(text, subject)
+        yield from _keyword_spans(text, data, chars)
     else:
         assert isinstance(rule, Detector)
         for regex in rule.regexes:
-            for match in regex.finditer(text if isinstance(regex, re.Pattern) else subject):
-                start, end = _secret_span(match, text)
+            subject: str | bytes = text if isinstance(regex, re.Pattern) else data
+            offsets = None if subject is text else chars
+            matches = regex.finditer(subject)
+            for match in matches:
+                start, end = _secret_span(match, subject, offsets)
                 if rule.kind in _VALUE_CHECKED and not plausible_secret_value(text[start:end]):
                     continue
                 if rule.kind == "basic-auth-credentials" and not plausible_url_password(text[start:end]):
@@ -353,13 +382,17 @@ def _run(rule: Rule, text: str, subject: str | bytes) -> Iterator[tuple[int, int
                 yield start, end, rule.kind
 
 
-def _keyword_spans(text: str, subject: str | bytes) -> Iterator[tuple[int, int, str]]:
-    for match in re2_patterns()[0].finditer(subject):
+def _keyword_spans(text: str, data: bytes, chars: _CharOffsets | None) -> Iterator[tuple[int, int, str]]:
+    for match in re2_patterns()[0].finditer(data):
         start, end = match.span(1)
+        if chars is not None:
+            start, end = chars(start), chars(end)
         if _COUNT_NAME.search(text[start:end]):
             continue
         group = next(g for g in (2, 3, 4, 5) if match.span(g)[0] >= 0)
         start, end = match.span(group)
+        if chars is not None:
+            start, end = chars(start), chars(end)
         value = text[start:end]
         if group == 5 and _BARE_IDENTIFIER.match(value):
             continue  # token = csrfToken, password: String: a variable or a type, not a value
@@ -368,57 +401,83 @@ def _keyword_spans(text: str, subject: str | bytes) -> Iterator[tuple[int, int, 
             yield start, end - (len(value) - len(value.rstrip(".")) if group == 5 else 0), "secret-keyword"
 
 
-_BASE64_RUN = re.compile(r"[A-Za-z0-9+/=_\-]*")
-"""The characters of :data:`_BASE64_TEXT`, as a run (to find where a base64-ish region ends)."""
+_BASE64_RUN = re.compile(rb"[A-Za-z0-9+/=_\-]*")
+"""The bytes of :data:`_BASE64_TEXT`, as a run (to find where a base64-ish region ends)."""
 
 
-def _entropy_spans(text: str, subject: str | bytes) -> Iterator[tuple[int, int, str]]:
+_BASE64_BYTES = _BASE64_TEXT.encode("ascii")
+
+
+def _entropy_spans(text: str, data: bytes) -> Iterator[tuple[int, int, str]]:
+    """The high-entropy tokens of ``text`` (module docstring, layer 4), found in its UTF-8 ``data``.
+
+    Every character the rule looks at (a base64-ish region, the character before it) is ASCII,
+    one byte in UTF-8, so the rule reads the bytes, which RE2 searches without mapping offsets;
+    only a token it keeps has its offsets turned into character offsets.
+    """
     if len(text) < MIN_ENTROPY_TOKEN:
         return
     skip_until = -1
-    for match in re2_patterns()[1].finditer(subject):
+    for match in re2_patterns()[1].finditer(data):
         start, end = match.span()
         if start < skip_until:
             continue
         # the whole base64-ish region around the run (url-safe and standard alphabets, paths),
         # looked for at most BLOB_CHARS either way: a region reaching that far is a blob anyway
-        window = text[max(0, start - BLOB_CHARS) : start]
-        left = start - (len(window) - len(window.rstrip(_BASE64_TEXT)))
-        right = _region_end(text, end, end + BLOB_CHARS)
+        window = data[max(0, start - BLOB_CHARS) : start]
+        left = start - (len(window) - len(window.rstrip(_BASE64_BYTES)))
+        right = _region_end(data, end, end + BLOB_CHARS)
         if right - left >= BLOB_CHARS:
-            skip_until = _region_end(text, right, len(text))
+            skip_until = _region_end(data, right, len(data))
             continue
-        if left > 0 and text[left - 1] == "\\" and start == left:
+        if left > 0 and data[left - 1] == 0x5C and start == left:  # a backslash
             start += 1  # "\nAbc…": the n belongs to the escape, not to the token
-        token = text[start:end]
+        token = data[start:end].decode("ascii")
         if not looks_random(token):
             continue
-        before = text[left:start]
-        if "/" in before or "/" in text[end:right] or (left > 0 and text[left - 1] in "/.:@"):
+        before = data[left:start].decode("ascii")
+        if "/" in before or b"/" in data[end:right] or (left > 0 and data[left - 1] in b"/.:@"):
             continue  # a path or URL segment
         if before and before[-1] in "_-" and any(part.lower() in ID_PREFIXES for part in re.split(r"[_\-]", before)):
             continue
-        if id_context(text, left):
+        if is_id_window(_chars_before(data, left, ID_WINDOW_CHARS)):
             continue
-        yield start, end, "high-entropy-string"
+        offset = start if len(data) == len(text) else len(data[:start].decode("utf-8", "surrogatepass"))
+        yield offset, offset + end - start, "high-entropy-string"
 
 
-def _region_end(text: str, start: int, limit: int) -> int:
-    """Where the base64-ish region of ``text`` that goes on at ``start`` ends (at most ``limit``)."""
-    match = _BASE64_RUN.match(text, start, limit)
+def _chars_before(data: bytes, at: int, count: int) -> str:
+    """The last ``count`` characters of UTF-8 ``data`` before byte ``at`` (a character boundary):
+    they take at most four bytes each, and a character cut at the window's start is left out."""
+    begin = max(0, at - 4 * count)
+    while begin < at and 0x80 <= data[begin] < 0xC0:  # continuation bytes of a cut character
+        begin += 1
+    return data[begin:at].decode("utf-8", "surrogatepass")[-count:]
+
+
+def _region_end(data: bytes, start: int, limit: int) -> int:
+    """Where the base64-ish region of ``data`` that goes on at ``start`` ends (at most ``limit``)."""
+    match = _BASE64_RUN.match(data, start, limit)
     return match.end() if match is not None else start
 
 
-def _secret_span(match, text: str) -> tuple[int, int]:
-    """The span to redact for a detector's ``match`` in ``text``: its last non-empty group when that
-    is the secret value itself (long enough, or the password of a ``://`` URL), else the match."""
+def _secret_span(match, subject: str | bytes, chars: _CharOffsets | None = None) -> tuple[int, int]:
+    """The span (in characters) to redact for a detector's ``match`` in ``subject`` (a text, or its
+    UTF-8 with ``chars`` mapping byte offsets when it is not ASCII): its last non-empty group when
+    that is the secret value itself (long enough, or the password of a ``://`` URL), else the match."""
     for group in range(_group_count(match.re), 0, -1):
         start, end = match.span(group)
         if end > start >= 0:
-            if end - start >= MIN_GROUP_SECRET or text.startswith("://", match.start()):
+            if chars is not None:
+                start, end = chars(start), chars(end)
+            if end - start >= MIN_GROUP_SECRET or subject[match.start() : match.start() + 3] in _URL_MARKS:
                 return start, end
             break
-    return match.span()
+    start, end = match.span()
+    return (chars(start), chars(end)) if chars is not None else (start, end)
+
+
+_URL_MARKS = ("://", b"://")
 
 
 @lru_cache(maxsize=256)

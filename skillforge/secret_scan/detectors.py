@@ -134,8 +134,9 @@ class Detector:
     regexes: tuple  # compiled re or re2 patterns (same match API)
 
 
-Rule = Detector | str | Callable[[str], Iterator[tuple[int, int, str]]]
-"""A rule: compiled regexes, ``"pem"``/``"keyword"`` (run here), or a function yielding spans."""
+Rule = Detector | str | Callable[..., Iterator[tuple[int, int, str]]]
+"""A rule: compiled regexes, ``"pem"``/``"keyword"`` (run here), or a function ``(text, its UTF-8,
+byte-to-character offsets or None) -> spans`` (:func:`~skillforge.secret_scan.rules.prefixed_spans`)."""
 
 
 def _slug(secret_type: str) -> str:

@@ -21,7 +21,7 @@ Both yield ``(start, end, kind)`` spans of the secret value, as every rule of th
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
@@ -165,7 +165,9 @@ def _env_regex():
     return re2.compile(_ENV_SOURCE)
 
 
-def prefixed_spans(text: str) -> Iterator[tuple[int, int, str]]:
+def prefixed_spans(
+    text: str, data: bytes | None = None, chars: Callable[[int], int] | None = None
+) -> Iterator[tuple[int, int, str]]:
     """Tokens in ``text`` with a prefix of :data:`PREFIXES`, each to the end of its character class.
 
     A prefix counts only at the start of a token: not right after a letter or digit (``task_live_``
@@ -173,17 +175,25 @@ def prefixed_spans(text: str) -> Iterator[tuple[int, int, str]]:
     of a token (the end of a sentence); a body that is a documentation placeholder
     (:data:`PLACEHOLDER_WORDS`, one repeated character) is not a secret.
 
+    Args:
+        text: the text.
+        data: its UTF-8, searched instead when given; ``chars`` then maps its byte offsets to
+            character offsets (None when the text is ASCII: they are the same).
+
     Yields:
-        ``(start, end, kind)`` for each token.
+        ``(start, end, kind)`` for each token, in characters.
     """
-    for match in _prefix_regex().finditer(text):
+    for match in _prefix_regex().finditer(text if data is None else data):
         index = next(i for i in range(len(PREFIXES)) if match.group(2 * i + 1) is not None)
-        start, end = match.span(2 * index + 1)
+        (start, end), body_start = match.span(2 * index + 1), match.start(2 * index + 2)
+        if chars is not None:
+            start, body_start, end = chars(start), chars(body_start), chars(end)
         if start > 0 and text[start - 1].isalnum() and text[max(0, start - 2) : start] not in ESCAPES:
             continue
-        body = match.group(2 * index + 2).rstrip(".")
+        whole = text[body_start:end]
+        body = whole.rstrip(".")
         if body and not _placeholder(body):
-            yield start, end - (len(match.group(2 * index + 2)) - len(body)), PREFIXES[index].kind
+            yield start, end - (len(whole) - len(body)), PREFIXES[index].kind
 
 
 def _placeholder(body: str) -> bool:
@@ -195,17 +205,24 @@ def _placeholder(body: str) -> bool:
     )
 
 
-def env_spans(text: str) -> Iterator[tuple[int, int, str]]:
+def env_spans(
+    text: str, data: bytes | None = None, chars: Callable[[int], int] | None = None
+) -> Iterator[tuple[int, int, str]]:
     """Values of environment-style variables named ``*_KEY``, ``*_TOKEN`` or ``*_SECRET`` (upper
     case, as ``.env`` files write them) that look random (:func:`random_value`).
 
+    Args:
+        text, data, chars: as :func:`prefixed_spans` takes them.
+
     Yields:
-        ``(start, end, "secret-keyword")`` for each value.
+        ``(start, end, "secret-keyword")`` for each value, in characters.
     """
-    for match in _env_regex().finditer(text):
-        value = match.group(2)
-        if random_value(value):
-            yield match.start(2), match.end(2), "secret-keyword"
+    for match in _env_regex().finditer(text if data is None else data):
+        start, end = match.span(2)
+        if chars is not None:
+            start, end = chars(start), chars(end)
+        if random_value(text[start:end]):
+            yield start, end, "secret-keyword"
 
 
 @lru_cache(maxsize=4096)

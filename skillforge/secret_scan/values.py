@@ -119,9 +119,13 @@ ID_KEY = re.compile(
 )
 
 
-def id_context(text: str, start: int) -> bool:
-    """True when the token is the value of an id-like field (``"request_id": "…"``)."""
-    window = text[max(0, start - 40) : start]
+ID_WINDOW_CHARS = 40
+"""How many characters before a token :func:`is_id_window` is given."""
+
+
+def is_id_window(window: str) -> bool:
+    """True when ``window``, the :data:`ID_WINDOW_CHARS` characters before a token, ends with an
+    id-like field name and its assignment (``"request_id": "``): the token is an id's value."""
     return bool(ID_KEY.search(window))
 
 
