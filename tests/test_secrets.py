@@ -248,3 +248,24 @@ def test_rules_read_utf8_bytes_and_give_the_spans_of_the_characters() -> None:
         redacted, counts = redact_text(text)
         assert sum(counts.values()) == redacted.count("[REDACTED:")
     assert checked > 5000 and found > 2000
+
+
+def test_secrets_in_a_batch_of_short_texts_are_found_as_in_each_text_alone() -> None:
+    """redact_texts gates the short texts joined (a newline-NUL-newline between them) and then finds
+    which texts each gate fired in: every secret is found as in its text scanned alone, also one at
+    the very start of a text (a gate must fire inside its own text, not on the separator), and
+    words that merely contain a detector's letters ("CAPE", "MAPBOX") open no gate."""
+    from skillforge.secret_scan import redact_texts
+    from skillforge.secret_scan.detectors import _gate_list, gates
+
+    artifactory = ["AKCp8jQ7gT2rXkWd", "APBt9Lq2Wx8ZkR", "AP6xhKqLm2ZtPp"]
+    texts = ["plain words", *artifactory]
+    texts += [f"{before}{token} end" for token in artifactory for before in (" ", "=", ":", '"', "\n")]
+    texts += ["not a token: xAKCp8jQ7gT2rXkWd"]
+    texts += [text for text in _texts_beyond_ascii(600) if len(text) < 1024]
+    batch, counts = redact_texts(texts)
+    single = [redact_text(text) for text in texts]
+    assert batch == [redacted for redacted, _ in single]
+    assert counts["artifactory-credentials"] == 3 * 6 == sum(c["artifactory-credentials"] for _, c in single)
+    artifactory_gate = next(i for i, gate in enumerate(_gate_list()) if "AKC" in gate)
+    assert artifactory_gate not in (gates().Match(b"CAPE MAPBOX SNAPDRAGON XAPB0") or ())

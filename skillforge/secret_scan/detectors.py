@@ -78,7 +78,9 @@ _ENTROPY_GATE_KEY = "entropy"
 # with their long counted repetitions, would make the combined automaton explode). A plugin missing
 # here (a newer detect-secrets) gets a gate derived from its regex (:func:`_gate_source`).
 _PLUGIN_GATES: dict[str, str] = {
-    "artifactory-credentials": "AKC|AP[0-9A-F]",
+    # its regexes want a space, "=", ":", '"' or the text's start before the token, each a word
+    # boundary (else "CAPE", "MAPBOX" would open the gate)
+    "artifactory-credentials": r"\b(?:AKC|AP[0-9A-F])",
     "aws-access-key": "AKIA|ASIA|ABIA|ACCA|A3T|(?i:aws)",
     "azure-storage-account-access-key": "AccountKey=",
     "basic-auth-credentials": r"://[^\s/@]+:[^\s/@]*@",
