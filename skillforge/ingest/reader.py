@@ -23,7 +23,7 @@ from skillforge.ingest.formats import FORMATS
 from skillforge.ingest.redact import redact_outcome, redact_trajectory
 from skillforge.ingest.report import FileSummary, IngestReport, Problem
 from skillforge.ingest.sniff import HEAD_BYTES, cut_document, streaming
-from skillforge.trajectory import Trajectory
+from skillforge.trajectory import Agent, Outcome, SourceRef, Trajectory
 
 _JSONISH = (b"{", b"[")
 
@@ -59,6 +59,32 @@ class Parsed:
     task_id: str | None = None
     atif: bytes | None = None
     session_id: str | None = None
+
+    def __reduce__(self) -> tuple:
+        """Pickled as plain values (worker processes send these back): a light trajectory's agent,
+        source and outcome as the tuples of their fields, rebuilt by :func:`_light_parsed`; half the
+        bytes and half the time, each way, of pickling the objects. A whole trajectory (with steps)
+        is pickled as it is."""
+        counts = (self.steps, self.tool_calls, self.tool_errors, self.redactions, self.outcome_redactions)
+        rest = (self.task_id, self.atif, self.session_id)
+        trajectory = self.trajectory
+        if trajectory.steps or trajectory.final_metrics is not None:
+            return Parsed, (trajectory, *counts, *rest)
+        fields = (
+            trajectory.session_id,
+            tuple(vars(trajectory.agent).values()),
+            tuple(vars(trajectory.source).values()),
+            tuple(vars(trajectory.outcome).values()),
+            trajectory.extra,
+        )
+        return _light_parsed, (fields, counts, rest)
+
+
+def _light_parsed(fields: tuple, counts: tuple, rest: tuple) -> Parsed:
+    """The :class:`Parsed` of a light trajectory from what its ``__reduce__`` gave."""
+    session_id, agent, source, outcome, extra = fields
+    trajectory = Trajectory(session_id, Agent(*agent), [], SourceRef(*source), Outcome(*outcome), None, extra)
+    return Parsed(trajectory, *counts, *rest)
 
 
 Event = FileSummary | Problem | Parsed
