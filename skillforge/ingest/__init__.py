@@ -85,6 +85,13 @@ def _settled(
 ) -> Iterator[Parsed]:
     files = discover(paths)
     merge = _Merge(report, labels)
+    # the collector pauses while each trajectory is read (here or by workers, whose results are
+    # unpickled meanwhile) and settled, and runs as usual while the caller handles it
+    yield from without_gc(_merged(files, merge, jobs, keep))
+    merge.resolver.finish()
+
+
+def _merged(files: list[Path], merge: _Merge, jobs: int, keep: Keep) -> Iterator[Parsed]:
     if jobs > 1:
         from skillforge.ingest.workers import read_files
 
@@ -92,8 +99,7 @@ def _settled(
             yield from merge.file(events)
     else:
         for path in files:
-            yield from merge.file(without_gc(read_file(path, keep)))
-    merge.resolver.finish()
+            yield from merge.file(read_file(path, keep))
 
 
 class _Merge:

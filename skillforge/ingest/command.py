@@ -6,6 +6,7 @@ that memory stays flat however many logs there are (nothing but per-file counts 
 
 from __future__ import annotations
 
+import gc
 import json
 from collections import Counter
 from collections.abc import Sequence
@@ -19,7 +20,7 @@ import orjson
 from skillforge.errors import SkillforgeError
 from skillforge.ingest import ingest, ingest_atif
 from skillforge.ingest.atif import write_atif
-from skillforge.ingest.outcomes import load_labels
+from skillforge.ingest.outcomes import Labels, load_labels
 from skillforge.ingest.report import IngestReport
 from skillforge.ingest.workers import default_jobs
 from skillforge.trajectory import Trajectory
@@ -126,9 +127,24 @@ def run_ingest(
     if jobs is not None and jobs < 1:
         raise SkillforgeError(f"--jobs {jobs}: needs at least 1")
     labels = load_labels(outcomes) if outcomes is not None else None
+    jobs = default_jobs() if jobs is None else jobs
+    # what is kept of each trajectory here (a tuple, an ATIF file written) makes no reference
+    # cycles: the cyclic collector, whose passes would walk every result unpickled from the
+    # workers and every trajectory read, pauses for the whole run
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _ingested(paths, labels, convert, jobs)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _ingested(
+    paths: Sequence[Path], labels: Labels | None, convert: tuple[str, Path] | None, jobs: int
+) -> IngestResult:
     result = IngestResult(IngestReport())
     taken: set[str] = set()
-    jobs = default_jobs() if jobs is None else jobs
     if convert is None:
         with closing(
             ingest(paths, result.report, labels, jobs=jobs, whole=False)

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from skillforge.errors import SkillforgeError
 from skillforge.ingest.atif import atif_document
@@ -26,6 +26,8 @@ from skillforge.ingest.sniff import HEAD_BYTES, cut_document, streaming
 from skillforge.trajectory import Agent, Outcome, SourceRef, Trajectory
 
 _JSONISH = (b"{", b"[")
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -211,7 +213,7 @@ def read_file(path: Path, keep: Keep = "whole") -> Iterator[Event]:
     yield from problems
 
 
-def without_gc(events: Iterator[Event]) -> Iterator[Event]:
+def without_gc(events: Iterator[_T]) -> Iterator[_T]:
     """``events`` (of :func:`read_file`), each one made with the cyclic garbage collector paused.
 
     A parse makes many short-lived containers and no reference cycles (reference counting frees

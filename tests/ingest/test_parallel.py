@@ -257,6 +257,51 @@ def test_files_read_here_are_parsed_with_the_cyclic_collector_paused(
 
 
 @FORKED
+def test_results_from_workers_are_settled_with_the_collector_paused(
+    duplicated: tuple[Path, Path], small_chunks: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With --jobs 2 the results the workers send are unpickled and settled with the collector
+    paused; it runs again whenever a trajectory is handed on, and after the last."""
+    from skillforge import ingest as ingest_module
+
+    settle = ingest_module._Merge._settle
+    while_settling: list[bool] = []
+
+    def watched(self, parsed, summary):
+        while_settling.append(gc.isenabled())
+        return settle(self, parsed, summary)
+
+    monkeypatch.setattr(ingest_module._Merge, "_settle", watched)
+    handed_on = [gc.isenabled() for _ in ingest([duplicated[0]], IngestReport(), jobs=2)]
+    assert while_settling and not any(while_settling)
+    assert handed_on and all(handed_on) and gc.isenabled()
+
+
+def test_the_ingest_command_runs_with_the_collector_paused_and_restores_it(
+    sample_traces: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``skillforge ingest`` keeps no reference cycles: the collector pauses for the whole run (also
+    while trajectories are handed on) and is on again after it, also when the run fails."""
+    from skillforge.errors import SkillforgeError
+    from skillforge.ingest import command
+
+    note = command.IngestResult.note
+    while_noting: list[bool] = []
+
+    def watched(self, trajectory):
+        while_noting.append(gc.isenabled())
+        note(self, trajectory)
+
+    monkeypatch.setattr(command.IngestResult, "note", watched)
+    assert run_ingest([sample_traces], jobs=1).trajectories and gc.isenabled()
+    assert while_noting and not any(while_noting)
+    (tmp_path / "file").write_text("a file where the ATIF folder should go")
+    with pytest.raises(SkillforgeError):
+        run_ingest([sample_traces], convert=("atif", tmp_path / "file"), jobs=1)
+    assert gc.isenabled()
+
+
+@FORKED
 def test_a_crashed_worker_loses_only_its_file(
     shared_traces: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_chunks: None
 ) -> None:
