@@ -8,7 +8,8 @@ How a text is scanned (:func:`find_secrets`):
 1. **Prefilter, one pass.** Every detector has a *gate* pattern; all gates are compiled into one
    ``re2.Set`` (google-re2, a DFA: linear time, no backtracking). One ``Set.Match`` over the text
    says which detectors can possibly match; a text no gate matches (most of them) costs that
-   single pass. Texts shorter than :data:`MIN_SECRET_CHARS` are not scanned at all.
+   single pass. Texts shorter than :data:`MIN_SECRET_CHARS` are not scanned at all. Large ingests
+   run the same gates with Hyperscan, when installed (:mod:`.hyperscan_gates`).
 2. **Named detectors**, run with Python ``re`` only when their gate fired:
 
    * every regex plugin of detect-secrets (``detect_secrets.plugins``: AWS, GitHub, GitLab, Slack,
@@ -55,6 +56,7 @@ from skillforge.secret_scan.detectors import (
     Detector,
     Rule,
     batch_gates,
+    fast_gates,
     gate_rules,
     gates,
     re2_patterns,
@@ -241,19 +243,30 @@ def _scan(texts: list[str], short: list[int], long: list[int], out: list[str], f
     gate that fired is looked for again to find the texts it fired in (one more pass per gate,
     over the short texts only)."""
     match_gates = gates().Match
+    fast = fast_gates()  # Hyperscan, for UTF-8 only (large inputs, when installed)
+    match_utf8 = match_gates if fast is None else fast.Match
     for index in long:
         text = texts[index]
-        data = text.encode("utf-8", "surrogatepass")
-        if hits := match_gates(data):  # the rules search these bytes too
+        data, utf8 = _utf8(text)
+        if hits := (match_utf8 if utf8 else match_gates)(data):  # the rules search these bytes too
             _redact_one(index, text, hits, out, found_in, data)
     if short:
         pending = [texts[index] for index in short]
-        joined = _SEPARATOR.join(pending).encode("utf-8", "surrogatepass")
-        gate_hits = match_gates(joined)
+        joined, utf8 = _utf8(_SEPARATOR.join(pending))
+        gate_hits = (match_utf8 if utf8 else match_gates)(joined)
         if gate_hits:
             fired = _fired_texts(joined, pending, gate_hits)
             for position in sorted(fired):
                 _redact_one(short[position], pending[position], fired[position], out, found_in)
+
+
+def _utf8(text: str) -> tuple[bytes, bool]:
+    """``text`` in UTF-8, and whether that is valid UTF-8: a lone surrogate (which Python strings
+    may hold) is written as ``surrogatepass`` writes it, which is not."""
+    try:
+        return text.encode("utf-8"), True
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass"), False
 
 
 def _redact_one(

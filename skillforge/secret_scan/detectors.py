@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any, cast
 
 from skillforge.secret_scan.rules import ENV_GATE, env_spans, prefix_gate, prefixed_spans
@@ -288,6 +289,29 @@ def gates():
             gate_set.Add("")  # a pattern RE2 cannot take: always run its detectors
     gate_set.Compile()
     return gate_set
+
+
+_fast: Any = None
+"""The Hyperscan gates once :func:`use_fast_gates` made them, False when it could not."""
+
+
+def use_fast_gates(cache: Path | None) -> bool:
+    """Run the gate pass with Hyperscan from now on, in this process and in the workers it forks
+    (:mod:`skillforge.secret_scan.hyperscan_gates`; ``cache``: the folder of compiled databases, or
+    None). Returns False, and the RE2 Set stays, when Hyperscan is not installed or cannot take a
+    gate."""
+    global _fast
+    if _fast is None:
+        from skillforge.secret_scan.hyperscan_gates import compile_gates
+
+        _fast = compile_gates(_gate_list(), cache) or False
+    return bool(_fast)
+
+
+def fast_gates():
+    """The Hyperscan gates (``Match`` as :func:`gates`' has it) once :func:`use_fast_gates` switched
+    them on, else None."""
+    return _fast or None
 
 
 @cache
