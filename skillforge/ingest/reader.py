@@ -64,9 +64,9 @@ class Parsed:
 
     def __reduce__(self) -> tuple:
         """Pickled as plain values (worker processes send these back): a light trajectory's agent,
-        source and outcome as the tuples of their fields, rebuilt by :func:`_light_parsed`; half the
-        bytes and half the time, each way, of pickling the objects. A whole trajectory (with steps)
-        is pickled as it is."""
+        source and outcome as the tuples of their fields, rebuilt by :func:`_light_parsed`: two
+        thirds of the bytes of the objects pickled, about 30 % less time to pickle and 45 % less to
+        unpickle (measured on the corpus). A whole trajectory (with steps) is pickled as it is."""
         counts = (self.steps, self.tool_calls, self.tool_errors, self.redactions, self.outcome_redactions)
         rest = (self.task_id, self.atif, self.session_id)
         trajectory = self.trajectory

@@ -385,8 +385,7 @@ def _run(rule: Rule, text: str, data: bytes, chars: _CharOffsets | None) -> Iter
         for regex in rule.regexes:
             subject: str | bytes = text if isinstance(regex, re.Pattern) else data
             offsets = None if subject is text else chars
-            matches = regex.finditer(subject)
-            for match in matches:
+            for match in regex.finditer(subject):
                 start, end = _secret_span(match, subject, offsets)
                 if rule.kind in _VALUE_CHECKED and not plausible_secret_value(text[start:end]):
                     continue
