@@ -34,10 +34,10 @@ _SOURCES = ("system", "user", "agent")
 
 def detect(path: Path, head: bytes) -> bool:
     """True for an object whose ``schema_version`` starts with ``ATIF-``."""
-    if not mentions(head, "schema_version"):
+    shape = sniff(head)  # the kind first: cached, where mentions() reads the whole head
+    if shape.kind != "object" or not mentions(head, "schema_version"):
         return False
-    shape = sniff(head)
-    return shape.kind == "object" and str(shape.value("schema_version") or "").startswith("ATIF-")
+    return str(shape.value("schema_version") or "").startswith("ATIF-")
 
 
 def parse(path: Path, report: IngestReport) -> Iterator[Trajectory]:

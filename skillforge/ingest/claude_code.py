@@ -69,12 +69,10 @@ def detect(path: Path, head: bytes) -> bool:
             for r in records
         ) and all("type" in r for r in records)
     # a first line longer than the head: look at the keys of that one record
-    if not mentions(head, "sessionId", "parentUuid", "uuid"):
+    shape = sniff(head)  # the kind first: cached, where mentions() reads the whole head
+    if shape.kind != "object" or not mentions(head, "sessionId", "parentUuid", "uuid"):
         return False
-    shape = sniff(head)
-    return (
-        shape.kind == "object" and "type" in shape.keys and bool({"sessionId", "parentUuid", "uuid"} & set(shape.keys))
-    )
+    return "type" in shape.keys and bool({"sessionId", "parentUuid", "uuid"} & set(shape.keys))
 
 
 def parse(path: Path, report: IngestReport) -> Iterator[Trajectory]:

@@ -37,9 +37,9 @@ def detect(path: Path, head: bytes) -> bool:
     """True for an object with ``sessionId``, ``projectHash`` (or ``startTime``) and ``messages``, or
     JSONL whose first line is session metadata (``sessionId`` and ``projectHash`` strings, no
     ``type``: a Claude Code record has one)."""
-    if not mentions(head, "sessionId"):
+    shape = sniff(head)  # the kind first: cached, where mentions() reads the whole head
+    if shape.kind not in ("jsonl", "object") or not mentions(head, "sessionId"):
         return False
-    shape = sniff(head)
     if shape.kind == "jsonl":
         first = shape.records[0]
         session, project = first.get("sessionId"), first.get("projectHash")

@@ -59,14 +59,10 @@ def detect(path: Path, head: bytes) -> bool:
                 return "header.json" in archive.namelist()
         except (zipfile.BadZipFile, OSError):
             return False
-    if not mentions(head, "eval"):
+    shape = sniff(head)  # the kind first: cached, where mentions() reads the whole head
+    if shape.kind != "object" or not mentions(head, "eval"):
         return False
-    shape = sniff(head)
-    return (
-        shape.kind == "object"
-        and shape.has("version", "eval")
-        and any(shape.has(key) for key in ("samples", "plan", "results", "status"))
-    )
+    return shape.has("version", "eval") and any(shape.has(key) for key in ("samples", "plan", "results", "status"))
 
 
 def parse(path: Path, report: IngestReport) -> Iterator[Trajectory]:

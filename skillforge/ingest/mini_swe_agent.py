@@ -42,10 +42,8 @@ NAME = "mini-swe-agent"
 def detect(path: Path, head: bytes) -> bool:
     """True for an object with ``messages`` and a mini-swe-agent marker (``trajectory_format`` or
     ``info.mini_version``)."""
-    if not mentions(head, "trajectory_format", "mini_version"):
-        return False
-    shape = sniff(head)
-    if shape.kind != "object":
+    shape = sniff(head)  # the kind first: cached, where mentions() reads the whole head
+    if shape.kind != "object" or not mentions(head, "trajectory_format", "mini_version"):
         return False
     if shape.value("info.mini_version") is not None and shape.has("messages"):
         return True  # near the start of every file; ``trajectory_format`` is the last key

@@ -48,10 +48,10 @@ MODEL_OPERATIONS = ("chat", "text_completion", "generate_content")
 
 def detect(path: Path, head: bytes) -> bool:
     """True for OTLP JSON (``resourceSpans`` at the top level, one object or one per line)."""
-    if not mentions(head, "resourceSpans"):
+    shape = sniff(head)  # the kind first: cached, where mentions() reads the whole head
+    if shape.kind not in ("object", "jsonl") or not mentions(head, "resourceSpans"):
         return False
-    shape = sniff(head)
-    return shape.kind in ("object", "jsonl") and shape.has("resourceSpans")
+    return shape.has("resourceSpans")
 
 
 def parse(path: Path, report: IngestReport) -> Iterator[Trajectory]:

@@ -72,10 +72,8 @@ HARNESS_MESSAGES = (
 
 def detect(path: Path, head: bytes) -> bool:
     """True for an object with ``trajectory`` and ``history`` (or ``environment`` then ``trajectory``)."""
-    if not mentions(head, "trajectory"):
-        return False
-    shape = sniff(head)
-    if shape.kind != "object":
+    shape = sniff(head)  # the kind first: cached, where mentions() reads the whole head
+    if shape.kind != "object" or not mentions(head, "trajectory"):
         return False
     if not shape.has("trajectory"):
         return False

@@ -34,10 +34,10 @@ NAME = "tau2-bench"
 def detect(path: Path, head: bytes) -> bool:
     """True for a JSON object with ``simulations`` (and ``tasks`` or ``info``) among its top-level
     keys, wherever they sit (``tasks`` may run to hundreds of KB before ``simulations``)."""
-    if not mentions(head, "simulations"):
+    shape = sniff(head)  # the kind first: cached, where mentions() reads the whole head
+    if shape.kind != "object" or not mentions(head, "simulations"):
         return False
-    shape = sniff(head)
-    return shape.kind == "object" and shape.has("simulations") and (shape.has("tasks") or shape.has("info"))
+    return shape.has("simulations") and (shape.has("tasks") or shape.has("info"))
 
 
 def parse(path: Path, report: IngestReport) -> Iterator[Trajectory]:

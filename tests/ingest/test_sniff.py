@@ -56,6 +56,32 @@ def test_a_key_near_the_start_is_found_without_walking_the_rest(shared_traces: P
     reader = shape._reader()
     assert isinstance(reader, StreamedShape) and not reader._done  # stopped early, head not walked to its end
     assert reader.top_keys.index("messages") < 5
+    # and within a few events of the answer: a batch of events is small next to a head's thousands
+    import ijson
+
+    needed = next(
+        number
+        for number, (prefix, event, _) in enumerate(ijson.parse(head, multiple_values=True), start=1)
+        if event == "map_key" and not prefix and _ == "messages"
+    )
+    walked = StreamedShape(head, "object", bounded=False)
+    taken = 0
+    take = walked._take
+
+    def counted(*event):
+        nonlocal taken
+        taken += 1
+        return take(*event)
+
+    walked._take = counted  # type: ignore[method-assign]
+    assert walked.value("info.mini_version") is not None and walked.has("messages")
+    in_head = 0
+    try:
+        for _ in ijson.parse(head, multiple_values=True):
+            in_head += 1
+    except ijson.JSONError:  # the head is cut inside the document
+        pass
+    assert needed <= taken <= needed + 32 and needed < 1000 < in_head
 
 
 @pytest.mark.parametrize(
