@@ -34,7 +34,7 @@ _SOURCES = ("system", "user", "agent")
 
 def detect(path: Path, head: bytes) -> bool:
     """True for an object whose ``schema_version`` starts with ``ATIF-``."""
-    shape = sniff(head)  # the kind first: cached, where mentions() reads the whole head
+    shape = sniff(head)
     if shape.kind != "object" or not mentions(head, "schema_version"):
         return False
     return str(shape.value("schema_version") or "").startswith("ATIF-")

@@ -69,7 +69,7 @@ def detect(path: Path, head: bytes) -> bool:
             for r in records
         ) and all("type" in r for r in records)
     # a first line longer than the head: look at the keys of that one record
-    shape = sniff(head)  # the kind first: cached, where mentions() reads the whole head
+    shape = sniff(head)
     if shape.kind != "object" or not mentions(head, "sessionId", "parentUuid", "uuid"):
         return False
     return "type" in shape.keys and bool({"sessionId", "parentUuid", "uuid"} & set(shape.keys))

@@ -37,7 +37,7 @@ def detect(path: Path, head: bytes) -> bool:
     """True for an object with ``sessionId``, ``projectHash`` (or ``startTime``) and ``messages``, or
     JSONL whose first line is session metadata (``sessionId`` and ``projectHash`` strings, no
     ``type``: a Claude Code record has one)."""
-    shape = sniff(head)  # the kind first: cached, where mentions() reads the whole head
+    shape = sniff(head)
     if shape.kind not in ("jsonl", "object") or not mentions(head, "sessionId"):
         return False
     if shape.kind == "jsonl":

@@ -59,7 +59,7 @@ def detect(path: Path, head: bytes) -> bool:
                 return "header.json" in archive.namelist()
         except (zipfile.BadZipFile, OSError):
             return False
-    shape = sniff(head)  # the kind first: cached, where mentions() reads the whole head
+    shape = sniff(head)
     if shape.kind != "object" or not mentions(head, "eval"):
         return False
     return shape.has("version", "eval") and any(shape.has(key) for key in ("samples", "plan", "results", "status"))

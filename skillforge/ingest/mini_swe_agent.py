@@ -42,7 +42,7 @@ NAME = "mini-swe-agent"
 def detect(path: Path, head: bytes) -> bool:
     """True for an object with ``messages`` and a mini-swe-agent marker (``trajectory_format`` or
     ``info.mini_version``)."""
-    shape = sniff(head)  # the kind first: cached, where mentions() reads the whole head
+    shape = sniff(head)
     if shape.kind != "object" or not mentions(head, "trajectory_format", "mini_version"):
         return False
     if shape.value("info.mini_version") is not None and shape.has("messages"):

@@ -48,7 +48,7 @@ MODEL_OPERATIONS = ("chat", "text_completion", "generate_content")
 
 def detect(path: Path, head: bytes) -> bool:
     """True for OTLP JSON (``resourceSpans`` at the top level, one object or one per line)."""
-    shape = sniff(head)  # the kind first: cached, where mentions() reads the whole head
+    shape = sniff(head)
     if shape.kind not in ("object", "jsonl") or not mentions(head, "resourceSpans"):
         return False
     return shape.has("resourceSpans")

@@ -72,7 +72,7 @@ HARNESS_MESSAGES = (
 
 def detect(path: Path, head: bytes) -> bool:
     """True for an object with ``trajectory`` and ``history`` (or ``environment`` then ``trajectory``)."""
-    shape = sniff(head)  # the kind first: cached, where mentions() reads the whole head
+    shape = sniff(head)
     if shape.kind != "object" or not mentions(head, "trajectory"):
         return False
     if not shape.has("trajectory"):

@@ -34,7 +34,7 @@ NAME = "tau2-bench"
 def detect(path: Path, head: bytes) -> bool:
     """True for a JSON object with ``simulations`` (and ``tasks`` or ``info``) among its top-level
     keys, wherever they sit (``tasks`` may run to hundreds of KB before ``simulations``)."""
-    shape = sniff(head)  # the kind first: cached, where mentions() reads the whole head
+    shape = sniff(head)
     if shape.kind != "object" or not mentions(head, "simulations"):
         return False
     return shape.has("simulations") and (shape.has("tasks") or shape.has("info"))
