@@ -191,9 +191,9 @@ def mentions(head: bytes, *names: str) -> bool:
     A necessary condition, cheap to test, for a name to be among a head's keys: detectors ask it
     before they read :attr:`Sniff.keys` or :attr:`Sniff.values`, whose walk of the head's JSON
     events costs far more, and after :attr:`Sniff.kind` (cached per head, where each call here
-    reads the whole head: about 15 µs for 64 KiB). (A key spelled with ``\\u`` escapes would not be mentioned; no log
-    writer does that.) Inside :func:`streaming` it is always True: the head is known not to hold
-    everything.
+    reads the whole head: about 15 µs for 64 KiB). (A key spelled with ``\\u`` escapes would not
+    be mentioned; no log writer does that.) Inside :func:`streaming` it is always True: the head
+    is known not to hold everything.
     """
     active = _STREAMED.get()
     if active is not None and active[0] is head:
