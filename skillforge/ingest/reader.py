@@ -8,7 +8,6 @@ outcome detail's redaction) is settled afterwards, in file order, by ``ingest()`
 
 from __future__ import annotations
 
-import gc
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar
 
+from skillforge.collector import paused
 from skillforge.errors import SkillforgeError
 from skillforge.ingest.atif import atif_document
 from skillforge.ingest.base import Format
@@ -117,11 +117,14 @@ def discover(paths: Iterable[Path]) -> list[Path]:
         if path.is_file():
             found.append(path)
         elif path.is_dir():
-            found.extend(_files_under(path))
+            found.extend(map(Path, _files_under(str(path))))
     return found
 
 
-def _files_under(folder: Path) -> Iterator[Path]:
+def _files_under(folder: str) -> Iterator[str]:
+    # paths as strings, made into Path objects once found: a Path per entry visited (folders
+    # included) and a second ``stat`` per file cost 2.5 times as much (3,200 files in 2,000
+    # folders: 70 -> 28 ms)
     try:
         with os.scandir(folder) as listing:
             entries = sorted(listing, key=lambda entry: entry.name)
@@ -131,14 +134,14 @@ def _files_under(folder: Path) -> Iterator[Path]:
         if entry.name.startswith("."):
             continue
         try:
-            is_folder = entry.is_dir() and not entry.is_symlink()
+            is_folder = entry.is_dir(follow_symlinks=False)
+            is_file = not is_folder and entry.is_file()  # follows a symbolic link
         except OSError:
-            is_folder = False
-        child = folder / entry.name
+            continue
         if is_folder:
-            yield from _files_under(child)
-        elif child.is_file():
-            yield child
+            yield from _files_under(entry.path)
+        elif is_file:
+            yield entry.path
 
 
 def detect(path: Path, head: bytes | None = None) -> Format | None:
@@ -223,13 +226,8 @@ def without_gc(events: Iterator[_T]) -> Iterator[_T]:
     (:mod:`skillforge.ingest.workers`).
     """
     while True:
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        with paused():
             event = next(events, None)
-        finally:
-            if collecting:
-                gc.enable()
         if event is None:
             return
         yield event

@@ -243,7 +243,8 @@ def _read_chunk(paths: tuple[Path, ...], keep: Keep) -> list[list[Event]]:
     """Read a chunk of files in a worker, the cyclic garbage collector paused meanwhile: parsed logs
     hold no reference cycles (reference counting frees them), and its passes over the many objects
     a parse makes cost about 9 % of ingest's CPU; what a chunk leaves (an exception's traceback) is
-    collected after it."""
+    collected after it (on in the worker from then on, even where the parent, forked with the
+    collector paused, had it off)."""
     gc.disable()
     try:
         return [list(read_file(path, keep)) for path in paths]
