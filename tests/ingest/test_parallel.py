@@ -277,6 +277,51 @@ def test_results_from_workers_are_settled_with_the_collector_paused(
     assert handed_on and all(handed_on) and gc.isenabled()
 
 
+@FORKED
+def test_workers_keep_the_collector_paused_with_their_inherited_heap_frozen() -> None:
+    """A worker runs with the collector off and the parent's objects frozen (out of its sight)."""
+    with workers._executor(1) as executor:
+        enabled = executor.submit(gc.isenabled).result()
+        frozen = executor.submit(gc.get_freeze_count).result()
+    assert enabled is False and frozen > 1000
+
+
+def test_a_chunk_collects_the_cycles_an_earlier_chunk_left(
+    shared_traces: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers never run the collector on their own: a reference cycle a chunk leaves (here, one a
+    format module makes before it fails) is collected when the next chunk starts, so a worker's
+    memory does not grow over a long run."""
+    parse = tau_bench.parse
+
+    def leaves_a_cycle(path, report):
+        loop: list = []
+        loop.append(loop)
+        yield from parse(path, report)
+        raise ValueError("broken after its trajectories")
+
+    monkeypatch.setattr(tau_bench, "parse", leaves_a_cycle)
+    files = tuple(sorted((shared_traces / "tau-bench").rglob("*.json")))[:1]
+    stops: list[dict] = []
+
+    def watch(phase: str, info: dict) -> None:
+        if phase == "stop":
+            stops.append(info)
+
+    gc.collect()
+    gc.disable()
+    gc.callbacks.append(watch)
+    try:
+        first = workers._read_chunk(files, "light")
+        workers._read_chunk(files, "light")
+    finally:
+        gc.callbacks.remove(watch)
+        gc.enable()
+    assert any("broken after its trajectories" in getattr(event, "message", "") for event in first[0])
+    assert [info["generation"] for info in stops] == [0, 0]  # one young-generation pass per chunk, no other
+    assert stops[0]["collected"] == 0 and stops[1]["collected"] >= 1
+
+
 def test_the_ingest_command_runs_with_the_collector_paused_and_restores_it(
     sample_traces: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
