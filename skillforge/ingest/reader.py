@@ -222,8 +222,8 @@ def without_gc(events: Iterator[_T]) -> Iterator[_T]:
     A parse makes many short-lived containers and no reference cycles (reference counting frees
     them), so the collector's passes over them find nothing to free (about 1 % of the instructions
     of ``ingest --jobs 1`` on the shared corpus, measured with callgrind); it runs as usual while
-    the caller handles each event. Worker processes pause it for a whole chunk instead
-    (:mod:`skillforge.ingest.workers`).
+    the caller handles each event. Worker processes keep it paused for their whole life instead
+    (:func:`skillforge.ingest.workers._read_chunk`).
     """
     while True:
         with paused():
