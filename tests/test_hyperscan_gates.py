@@ -1,9 +1,11 @@
 """The secret gates run by Hyperscan (skillforge/secret_scan/hyperscan_gates.py): the same gates fire
 as in RE2's Set, redaction is the same either way, the compiled database is cached, and large
-inputs switch it on in the workers."""
+inputs switch it on in the workers; so is detection's ``mentions`` (skillforge/ingest/sniff.py),
+which answers as when each name is looked for alone."""
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import shutil
 from pathlib import Path
@@ -12,7 +14,7 @@ import orjson
 import pytest
 
 import skillforge.secret_scan as scan
-from skillforge.ingest import discover, ingest, workers
+from skillforge.ingest import discover, ingest, sniff, workers
 from skillforge.ingest.report import IngestReport
 from skillforge.secret_scan import detectors, hyperscan_gates
 from tests.conftest import _in_ci
@@ -146,12 +148,70 @@ def test_large_inputs_switch_the_workers_to_hyperscan(
     report = IngestReport()
     alone = orjson.dumps([t.to_dict() for t in ingest([logs], report, jobs=1)])
     monkeypatch.setattr(detectors, "_fast", None)
+    monkeypatch.setattr(sniff, "_fast_names", None)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setattr(workers, "MIN_POOL_BYTES", 0)
     monkeypatch.setattr(workers, "CHUNK_BYTES", 256 * 1024)
     monkeypatch.setattr(workers, "FAST_GATES_MIN_BYTES", sum(p.stat().st_size for p in discover([logs])))
     pooled_report = IngestReport()
     pooled = orjson.dumps([t.to_dict() for t in ingest([logs], pooled_report, jobs=2)])
-    assert detectors.fast_gates() is not None
+    assert detectors.fast_gates() is not None and sniff._fast_names
     assert list((tmp_path / "cache" / "skillforge").glob("secret-gates-*.hsdb"))
     assert pooled == alone and pooled_report == report
+
+
+def _heads(roots: list[Path]) -> list[bytes]:
+    """The head of every file under ``roots``, and heads made to trip a byte matcher: names at the
+    very start and end, cut by the head's end, escaped, unquoted, inside a longer name, beside bytes
+    that are not UTF-8."""
+    heads = [path.read_bytes()[: sniff.HEAD_BYTES] for path in discover(roots)]
+    for name in sniff.MENTIONED:
+        quoted = f'"{name}"'.encode()
+        heads += [
+            quoted,
+            quoted + b": 1}",
+            b"{" + b"x" * 100 + quoted,
+            b'{"a": "' + b"\xff\xfe\xc3" + quoted + b'\x80"}',
+            (b" " * (sniff.HEAD_BYTES - len(quoted) + 1) + quoted)[: sniff.HEAD_BYTES],  # cut by the end
+            b'{\\"' + name.encode() + b'\\": 1}',  # escaped quotes: \"name\"
+            b"{" + name.encode() + b": 1}",
+            f'{{"{name}_more": 1, "x{name}": 2}}'.encode(),
+        ]
+    return heads
+
+
+def test_fast_mentions_answer_as_each_name_looked_for_alone(
+    shared_traces: Path, sample_traces: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With Hyperscan, ``mentions`` finds the quoted names of a head in one pass: the same answer as
+    looking for each name on its own, on every real head and on heads made to trip a byte matcher."""
+    wild = Path(__file__).parent / "data" / "wild"
+    heads = _heads([shared_traces, sample_traces, wild])
+    asked = [(name,) for name in sniff.MENTIONED] + _asked_by_detectors()
+    monkeypatch.setattr(sniff, "_fast_names", False)
+    alone = [[sniff.mentions(head, *names) for names in asked] for head in heads]
+    monkeypatch.setattr(sniff, "_fast_names", None)
+    assert sniff.use_fast_mentions()
+    sniff._names_in.cache_clear()
+    fast = [[sniff.mentions(head, *names) for names in asked] for head in heads]
+    assert fast == alone
+    assert sum(map(sum, alone)) > len(heads)  # the names are there to be found, not only absent
+    assert sniff.mentions(b'{"unregistered": 1}', "unregistered")  # a name not in the list: looked for alone
+
+
+def _asked_by_detectors() -> list[tuple[str, ...]]:
+    """The names of every ``mentions(head, "…", …)`` call in the format modules."""
+    asked = []
+    for path in sorted((Path(sniff.__file__).parent).glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "mentions":
+                asked.append(tuple(arg.value for arg in node.args[1:] if isinstance(arg, ast.Constant)))
+    return asked
+
+
+def test_every_name_the_detectors_ask_is_in_the_list() -> None:
+    """A name missing from ``MENTIONED`` would still be looked for, alone: the one-pass scan would
+    silently not serve that detector."""
+    asked = _asked_by_detectors()
+    assert len(asked) >= 12
+    assert {name for names in asked for name in names} <= set(sniff.MENTIONED)

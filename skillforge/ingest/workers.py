@@ -54,7 +54,8 @@ MIN_POOL_BYTES = 1024 * 1024
 FAST_GATES_MIN_BYTES = 64 * 1024 * 1024
 """From this many bytes in all, the secret gates run with Hyperscan when it is installed
 (:mod:`skillforge.secret_scan.hyperscan_gates`): about 5 ms less CPU per 10 MB of logs, for a database
-compiled once (about 80 ms; later runs read it from the user's cache folder)."""
+compiled once (about 80 ms; later runs read it from the user's cache folder); so does detection's
+:func:`~skillforge.ingest.sniff.mentions` (:func:`~skillforge.ingest.sniff.use_fast_mentions`)."""
 
 
 def default_jobs() -> int:
@@ -82,11 +83,13 @@ def read_files(paths: Sequence[Path], jobs: int, keep: Keep = "whole") -> Iterat
         for path in paths:
             yield without_gc(read_file(path, keep))
         return
+    from skillforge.ingest.sniff import use_fast_mentions
     from skillforge.secret_scan.detectors import load_detectors, use_fast_gates
     from skillforge.secret_scan.hyperscan_gates import cache_folder
 
     if sum(size for size in sizes if size > 0) >= FAST_GATES_MIN_BYTES:
         use_fast_gates(cache_folder())
+        use_fast_mentions()
     load_detectors()  # compiled once here, inherited by forked workers
     pool = _Pool(min(jobs, chunks), keep)
     done = False

@@ -60,7 +60,7 @@ def _hit(index: int, start: int, end: int, flags: int, hits: list[int]) -> None:
     hits.append(index)  # returning None: scan on
 
 
-def compile_gates(patterns: Sequence[str], cache: Path | None = None) -> FastGates | None:
+def compile_gates(patterns: Sequence[str], cache: Path | None = None, utf8: bool = True) -> FastGates | None:
     """``patterns`` as :class:`FastGates`, or None when Hyperscan is not installed or cannot take
     one of them (the caller keeps RE2's Set).
 
@@ -69,12 +69,15 @@ def compile_gates(patterns: Sequence[str], cache: Path | None = None) -> FastGat
         cache: folder for the compiled database (:func:`cache_folder`): read when it holds the
             database of these patterns for this Hyperscan and machine, written (atomically) when
             not; None compiles every time. A folder that cannot be written is not an error.
+        utf8: patterns and scanned data are UTF-8 (``HS_FLAG_UTF8``; the data must then be valid
+            UTF-8); False matches bytes, for patterns of ASCII literals searched in any bytes
+            (:func:`skillforge.ingest.sniff.mentions`).
     """
     try:
         import hyperscan
     except ImportError:
         return None
-    flags = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_ALLOWEMPTY | hyperscan.HS_FLAG_UTF8
+    flags = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_ALLOWEMPTY | (hyperscan.HS_FLAG_UTF8 if utf8 else 0)
     key = hashlib.sha256(
         json.dumps([list(patterns), flags, getattr(hyperscan, "__version__", ""), platform.machine()]).encode()
     ).hexdigest()[:24]
