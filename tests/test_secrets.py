@@ -238,7 +238,7 @@ def test_rules_read_utf8_bytes_and_give_the_spans_of_the_characters() -> None:
         for gate in gates().Match(data) or ():
             for index in opened[gate]:
                 if index < 0:
-                    spans = list(scan._entropy_spans(text, data))
+                    spans = list(scan._entropy_spans(text, data, scan._CharOffsets(data)))
                     assert spans == _entropy_spans_by_character(text), text
                 elif "\ud800" not in text:  # RE2's wrapper cannot encode a lone surrogate itself
                     spans = list(scan._run(rules[index], text, data, scan._CharOffsets(data)))

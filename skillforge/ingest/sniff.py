@@ -221,7 +221,7 @@ def mentions(head: bytes, *names: str) -> bool:
     active = _STREAMED.get()
     if active is not None and active[0] is head:
         return True
-    if _fast_names and all(name in _MENTIONED_SET for name in names):
+    if _fast_names and _MENTIONED_SET.issuperset(names):
         found = _names_in(head)
         return any(name in found for name in names)
     return any(b'"%s"' % name.encode() in head for name in names)

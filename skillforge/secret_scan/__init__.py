@@ -344,7 +344,7 @@ def _spans(text: str, hits=None, data: bytes | None = None) -> Iterator[tuple[in
                 continue
             seen.add(index)
             if index < 0:
-                yield from _entropy_spans(text, data)
+                yield from _entropy_spans(text, data, chars)
             else:
                 yield from _run(rules[index], text, data, chars)
 
@@ -420,12 +420,13 @@ _BASE64_RUN = re.compile(rb"[A-Za-z0-9+/=_\-]*")
 _BASE64_BYTES = _BASE64_TEXT.encode("ascii")
 
 
-def _entropy_spans(text: str, data: bytes) -> Iterator[tuple[int, int, str]]:
+def _entropy_spans(text: str, data: bytes, chars: _CharOffsets | None) -> Iterator[tuple[int, int, str]]:
     """The high-entropy tokens of ``text`` (module docstring, layer 4), found in its UTF-8 ``data``.
 
     Every character the rule looks at (a base64-ish region, the character before it) is ASCII,
     one byte in UTF-8, so the rule reads the bytes, which RE2 searches without mapping offsets;
-    only a token it keeps has its offsets turned into character offsets.
+    only a token it keeps has its offsets turned into character offsets (``chars``, None when
+    ``text`` is ASCII: they are the same).
     """
     if len(text) < MIN_ENTROPY_TOKEN:
         return
@@ -454,7 +455,7 @@ def _entropy_spans(text: str, data: bytes) -> Iterator[tuple[int, int, str]]:
             continue
         if is_id_window(_chars_before(data, left, ID_WINDOW_CHARS)):
             continue
-        offset = start if len(data) == len(text) else len(data[:start].decode("utf-8", "surrogatepass"))
+        offset = start if chars is None else chars(start)
         yield offset, offset + end - start, "high-entropy-string"
 
 

@@ -36,7 +36,8 @@ class FastGates:
     """Gates compiled into one Hyperscan database.
 
     ``Match(data)`` has the shape of ``re2.Set.Match``: the indices (in pattern order) of the
-    gates that fire anywhere in ``data`` (UTF-8 bytes), in no particular order.
+    gates that fire anywhere in ``data`` (bytes: valid UTF-8 unless compiled with ``utf8=False``,
+    :func:`compile_gates`), in no particular order.
     Each thread gets its own Hyperscan scratch space (a scan needs one to itself).
     """
 

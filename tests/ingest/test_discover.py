@@ -3,13 +3,11 @@ them, hidden entries skipped, symbolic links to files kept and to folders not fo
 
 from __future__ import annotations
 
-import gc
 import os
 from pathlib import Path
 
 import pytest
 
-from skillforge.collector import paused
 from skillforge.errors import SkillforgeError
 from skillforge.ingest import discover
 
@@ -58,22 +56,3 @@ def test_given_files_come_as_given_and_a_missing_path_is_an_error(tmp_path: Path
     assert discover([str(logs / "b")]) == [logs / "b" / "10.jsonl", logs / "b" / "2.jsonl"]
     with pytest.raises(SkillforgeError, match="no such file or folder"):
         discover([tmp_path / "nope"])
-
-
-def test_collector_paused_restores_its_state_also_after_an_error() -> None:
-    assert gc.isenabled()
-    with pytest.raises(RuntimeError):
-        with paused():
-            assert not gc.isenabled()
-            with paused():  # nested: still off when the inner block ends
-                pass
-            assert not gc.isenabled()
-            raise RuntimeError("boom")
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        with paused():
-            pass
-        assert not gc.isenabled()  # it was off before: left off
-    finally:
-        gc.enable()
